@@ -1,0 +1,3 @@
+from ordercli.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The Typer layer: each module parses, calls the core, renders."""

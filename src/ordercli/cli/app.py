@@ -1,0 +1,124 @@
+"""The `ordercli` program: the root command, global options, and the one place where
+errors become an `error:` line (or a JSON error object) and an exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from ordercli import __version__
+from ordercli.cli import common
+from ordercli.errors import OrderCliError, UsageError
+
+try:  # typer >= 0.22 vendors click
+    from typer._click import exceptions as click_exc
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_exc  # type: ignore[no-redef]
+
+
+def _wants_json(args: list[str]) -> bool:
+    if "--" in args:
+        args = args[: args.index("--")]
+    return "--json" in args or "--format=json" in args or any(
+        a == "--format" and b == "json" for a, b in zip(args, args[1:])
+    )
+
+
+class OrderCliGroup(TyperGroup):
+    def main(self, args: Any = None, prog_name: Optional[str] = None, complete_var: Optional[str] = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        as_json = _wants_json(argv)
+        from ordercli.render import emit_error
+
+        try:
+            rv = super().main(args=argv, prog_name=prog_name or "ordercli", complete_var=complete_var,
+                              standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
+        except click_exc.NoArgsIsHelpError as exc:
+            sys.stdout.write(exc.ctx.get_help() + "\n")  # type: ignore[union-attr]
+            code = 0
+        except click_exc.UsageError as exc:
+            emit_error(UsageError(exc.format_message(), "usage"), as_json)
+            code = 2
+        except click_exc.ClickException as exc:
+            emit_error(UsageError(exc.format_message(), "usage"), as_json)
+            code = exc.exit_code if exc.exit_code in (2,) else 2
+        except OrderCliError as exc:
+            emit_error(exc, as_json)
+            code = exc.exit_code
+        except (click_exc.Abort, KeyboardInterrupt):
+            emit_error(OrderCliError("interrupted", "interrupted"), as_json)
+            code = 130
+        except BrokenPipeError:
+            # the reader went away (e.g. `| head`): nothing more to say to it
+            try:
+                sys.stdout = open(os.devnull, "w")
+            except OSError:
+                pass
+            code = 0
+        except Exception as exc:  # a bug: say so, exit 1
+            if os.environ.get("ORDERCLI_DEBUG"):
+                import traceback
+
+                traceback.print_exc()
+            emit_error(OrderCliError(f"internal error: {type(exc).__name__}: {exc}", "internal_error"), as_json)
+            code = 1
+        sys.exit(code)
+
+
+app = typer.Typer(
+    cls=OrderCliGroup,
+    name="ordercli",
+    help="A sandbox of a marketplace's order-cancellation lifecycle on a virtual clock.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"ordercli {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    db: Annotated[
+        Optional[str],
+        typer.Option("--db", help="The data file (else $ORDERCLI_DB, else the user data folder).", metavar="PATH"),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    common.state.db = db
+
+
+def _register() -> None:
+    from ordercli.cli import cancel, clock, demo, dispute, history, orders, policy, refund, seller
+
+    app.add_typer(orders.app, name="orders")
+    app.add_typer(cancel.app, name="cancel")
+    app.add_typer(seller.app, name="seller")
+    app.add_typer(clock.app, name="clock")
+    app.add_typer(refund.app, name="refund")
+    app.add_typer(dispute.app, name="dispute")
+    app.add_typer(history.notifications_app, name="notifications")
+    app.add_typer(history.events_app, name="events")
+    app.add_typer(policy.app, name="policy")
+    app.command("demo")(demo.demo)
+
+
+_register()
+
+
+def main() -> None:
+    typer.main.get_command(app).main(prog_name="ordercli")

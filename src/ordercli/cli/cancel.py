@@ -1,0 +1,45 @@
+"""ordercli cancel request|withdraw|reasons"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ordercli import engine, render, views
+from ordercli.cli import common
+from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli.orders import show_order
+
+app = typer.Typer(help="Ask to cancel an order, withdraw the request, list the reasons.", no_args_is_help=True)
+
+
+@app.command("request")
+def request(
+    order_id: OrderArg,
+    reason: Annotated[str, typer.Option("--reason", help="A code of `ordercli cancel reasons`.")],
+    note: Annotated[Optional[str], typer.Option("--note", help="Free text for the seller.")] = None,
+    as_: AsOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """R1 for an unpaid order (cancelled at once); R5-R7 for a paid one. Prints the order."""
+    with common.writing() as w:
+        order, hint = engine.cancel_request(w, order_id, reason, note, as_)
+    show_order(w, order, json_)
+    if hint:
+        render.note(f"hint: {hint}")
+
+
+@app.command("withdraw")
+def withdraw(order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+    """Withdraw a pending cancellation request (R11)."""
+    with common.writing() as w:
+        order = engine.cancel_withdraw(w, order_id, as_)
+    show_order(w, order, json_)
+
+
+@app.command("reasons")
+def reasons(fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
+    """The reason table, with whose fault each reason is."""
+    render.emit_list(views.reasons(), render.choose_format(fmt, json_),
+                     [("code", lambda r: r["code"]), ("fault", lambda r: r["fault"]), ("meaning", lambda r: r["meaning"])])

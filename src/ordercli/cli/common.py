@@ -1,0 +1,59 @@
+"""What every command module shares: options, the store for this invocation, the clock."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from ordercli.store import Store, default_path, new_world_tables
+from ordercli.world import World
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout.")]
+FormatOpt = Annotated[
+    Optional[str], typer.Option("--format", help="table, json, ndjson or csv.", metavar="table|json|ndjson|csv")
+]
+AsOpt = Annotated[Optional[str], typer.Option("--as", help="Act as this party (R20); default: the entitled party.")]
+OrderArg = Annotated[str, typer.Argument(help="The order id, e.g. ORD-0001.", metavar="ID", show_default=False)]
+
+
+class _State:
+    db: Optional[str] = None
+
+
+state = _State()
+
+
+def db_path() -> Path:
+    """--db, else ORDERCLI_DB, else the platform's user data folder."""
+    if state.db:
+        return Path(state.db).expanduser()
+    env = os.environ.get("ORDERCLI_DB")
+    if env:
+        return Path(env).expanduser()
+    return default_path()
+
+
+def wall_now() -> datetime:
+    """A new world starts at the wall-clock time, in whole seconds."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def store() -> Store:
+    return Store(db_path(), lambda: new_world_tables(wall_now()))
+
+
+@contextmanager
+def reading() -> Iterator[World]:
+    with store().reading() as world:
+        yield world
+
+
+@contextmanager
+def writing() -> Iterator[World]:
+    with store().writing() as world:
+        yield world

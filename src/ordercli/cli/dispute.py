@@ -1,0 +1,61 @@
+"""ordercli dispute open|resolve|list"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ordercli import engine, render, views
+from ordercli.cli import common
+from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli.orders import show_order
+
+app = typer.Typer(help="Disputes: the buyer opens one, support resolves it (R13).", no_args_is_help=True)
+
+DISPUTE_COLUMNS: list[render.Column] = [
+    ("order", lambda d: d["order_id"]),
+    ("buyer", lambda d: d["buyer"]),
+    ("seller", lambda d: d["seller"]),
+    ("reason", lambda d: d["reason"]),
+    ("status", lambda d: d["status"]),
+    ("opened_at", lambda d: d["opened_at"]),
+    ("outcome", lambda d: d["outcome"]),
+]
+
+
+@app.command("open")
+def open_(
+    order_id: OrderArg,
+    reason: Annotated[str, typer.Option("--reason", help="A seller-fault reason before shipment; not-received, "
+                                        "not-as-described or damaged after it; refund-not-received for an "
+                                        "overdue refund.")],
+    as_: AsOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Open a dispute on an order; prints the order."""
+    with common.writing() as w:
+        order = engine.dispute_open(w, order_id, reason, as_)
+    show_order(w, order, json_)
+
+
+@app.command("resolve")
+def resolve(
+    order_id: OrderArg,
+    outcome: Annotated[str, typer.Argument(help="refund or reject.", metavar="refund|reject", show_default=False)],
+    as_: AsOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Support resolves the open dispute; prints the order."""
+    with common.writing() as w:
+        order = engine.dispute_resolve(w, order_id, outcome, as_)
+    show_order(w, order, json_)
+
+
+@app.command("list")
+def list_(fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
+    """All disputes, oldest order first."""
+    out = render.choose_format(fmt, json_)
+    with common.reading() as w:
+        rows = views.disputes(w)
+    render.emit_list(rows, out, DISPUTE_COLUMNS, empty="no disputes")

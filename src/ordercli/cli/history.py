@@ -1,0 +1,53 @@
+"""ordercli notifications list, ordercli events list"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ordercli import render
+from ordercli.cli import common
+from ordercli.cli.clock import EVENT_COLUMNS
+from ordercli.cli.common import FormatOpt, JsonOpt
+
+notifications_app = typer.Typer(help="What the parties were told, on email and app (R18).", no_args_is_help=True)
+events_app = typer.Typer(help="The append-only history of every state change (R19).", no_args_is_help=True)
+
+NOTIFICATION_COLUMNS: list[render.Column] = [
+    ("seq", lambda n: n["seq"]),
+    ("at", lambda n: n["at"]),
+    ("to", lambda n: n["to"]),
+    ("channel", lambda n: n["channel"]),
+    ("order", lambda n: n["order_id"]),
+    ("kind", lambda n: n["kind"]),
+    ("message", lambda n: n["message"]),
+]
+
+
+@notifications_app.command("list")
+def notifications(
+    to: Annotated[Optional[str], typer.Option("--to", help="Only those sent to this name.")] = None,
+    fmt: FormatOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Notifications, oldest first."""
+    out = render.choose_format(fmt, json_)
+    with common.reading() as w:
+        rows = [n for n in w.notifications.values() if to is None or n["to"] == to]
+    render.emit_list(rows, out, NOTIFICATION_COLUMNS, empty="no notifications")
+
+
+@events_app.command("list")
+def events(
+    order: Annotated[Optional[str], typer.Option("--order", help="Only this order's events.", metavar="ID")] = None,
+    fmt: FormatOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Events, oldest first."""
+    out = render.choose_format(fmt, json_)
+    with common.reading() as w:
+        if order is not None:
+            w.order(order)  # an unknown id is exit 3, not an empty list
+        rows = [e for e in w.events.values() if order is None or e["order_id"] == order]
+    render.emit_list(rows, out, EVENT_COLUMNS, empty="no events")

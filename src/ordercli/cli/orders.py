@@ -1,0 +1,100 @@
+"""ordercli orders place|pay|list|show|confirm"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ordercli import engine, policy, render, validate, views
+from ordercli.cli import common, text
+from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.world import World
+
+app = typer.Typer(help="Place, pay, list, show and confirm orders.", no_args_is_help=True)
+
+ORDER_COLUMNS: list[render.Column] = [
+    ("id", lambda o: o["id"]),
+    ("status", lambda o: o["status"]),
+    ("buyer", lambda o: o["buyer"]),
+    ("seller", lambda o: o["seller"]),
+    ("item", lambda o: o["item"]),
+    ("amount", lambda o: f"{o['amount']} {o['currency']}"),
+    ("next deadline", lambda o: f"{o['next_deadline']['kind']} {o['next_deadline']['at']}" if o["next_deadline"] else None),
+]
+
+
+def show_order(world: World, order: dict, as_json: bool) -> None:
+    """Render after the store has committed, so a failed write prints nothing on stdout."""
+    view = views.order(world, order)
+    render.emit_object(view, as_json, lambda v: text.order_card(v, world.now))
+
+
+@app.command("place")
+def place(
+    buyer: Annotated[str, typer.Option("--buyer", help="The buyer's name.")],
+    seller: Annotated[str, typer.Option("--seller", help="The seller's name.")],
+    item: Annotated[str, typer.Option("--item", help="What is bought.")],
+    amount: Annotated[str, typer.Option("--amount", help="The paid amount, e.g. 19.99.")],
+    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code.")] = "USD",
+    payment: Annotated[str, typer.Option("--payment", help="card, paypal, alipay or bank-transfer.")] = "card",
+    quantity: Annotated[str, typer.Option("--quantity", help="How many, at least 1.")] = "1",
+    unpaid: Annotated[bool, typer.Option("--unpaid", help="Place without paying (R1, R2).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the new order's id.")] = False,
+    as_: AsOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Place an order, paid at once unless --unpaid; prints the order."""
+    with common.writing() as w:
+        order = engine.place_order(w, buyer=buyer, seller=seller, item=item, amount=amount, currency=currency,
+                                   payment=payment, quantity=quantity, unpaid=unpaid, actor=as_)
+    if quiet and not json_:
+        render.echo(order["id"])
+    else:
+        show_order(w, order, json_)
+
+
+@app.command("pay")
+def pay(order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+    """Pay an unpaid order (R2, R3)."""
+    with common.writing() as w:
+        order = engine.pay(w, order_id, as_)
+    show_order(w, order, json_)
+
+
+@app.command("confirm")
+def confirm(order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+    """The buyer confirms receipt of a shipped order: completed."""
+    with common.writing() as w:
+        order = engine.confirm(w, order_id, as_)
+    show_order(w, order, json_)
+
+
+@app.command("show")
+def show(order_id: OrderArg, json_: JsonOpt = False) -> None:
+    """One order with its deadlines, cancellation, refund and dispute."""
+    with common.reading() as w:
+        order = w.order(order_id)
+    show_order(w, order, json_)
+
+
+@app.command("list")
+def list_(
+    status: Annotated[Optional[str], typer.Option("--status", help="Only orders in this status.")] = None,
+    buyer: Annotated[Optional[str], typer.Option("--buyer", help="Only this buyer's orders.")] = None,
+    seller: Annotated[Optional[str], typer.Option("--seller", help="Only this seller's orders.")] = None,
+    fmt: FormatOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """List orders, oldest first."""
+    out = render.choose_format(fmt, json_)
+    if status is not None:
+        validate.choice(status, policy.STATUSES, "status", "bad_status")
+    with common.reading() as w:
+        rows = [
+            views.order(w, o) for o in w.iter_orders()
+            if (status is None or o["status"] == status)
+            and (buyer is None or o["buyer"] == buyer)
+            and (seller is None or o["seller"] == seller)
+        ]
+    render.emit_list(rows, out, ORDER_COLUMNS, empty="no orders")

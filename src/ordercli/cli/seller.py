@@ -1,0 +1,41 @@
+"""ordercli seller respond|ship"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ordercli import engine
+from ordercli.cli import common
+from ordercli.cli.common import AsOpt, JsonOpt, OrderArg
+from ordercli.cli.orders import show_order
+
+app = typer.Typer(help="The seller answers cancellation requests and ships.", no_args_is_help=True)
+
+
+@app.command("respond")
+def respond(
+    order_id: OrderArg,
+    answer: Annotated[str, typer.Argument(help="accept or reject.", metavar="accept|reject", show_default=False)],
+    message: Annotated[Optional[str], typer.Option("--message", help="A word to the buyer.")] = None,
+    as_: AsOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Accept (R8: cancelled, refunded) or reject (R9) a pending cancellation request."""
+    with common.writing() as w:
+        order = engine.seller_respond(w, order_id, answer, message, as_)
+    show_order(w, order, json_)
+
+
+@app.command("ship")
+def ship(
+    order_id: OrderArg,
+    tracking: Annotated[Optional[str], typer.Option("--tracking", help="The parcel's tracking number.")] = None,
+    as_: AsOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Ship a paid order (refused while a cancellation request is pending, R12)."""
+    with common.writing() as w:
+        order = engine.seller_ship(w, order_id, tracking, as_)
+    show_order(w, order, json_)

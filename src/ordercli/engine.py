@@ -1,0 +1,462 @@
+"""The engine: applies one command to a world, then fires every deadline that falls due.
+
+Each public function validates its input (exit 2), finds the order (exit 3), asks the
+policy's gate (exit 4), changes the world, records events (R19) and notifications (R18).
+Deadlines fire at their own instant, in (instant, order, kind) order, including the ones
+that earlier firings create within the same move.
+"""
+
+from __future__ import annotations
+
+import heapq
+from datetime import datetime
+from typing import Any
+
+from ordercli import policy as P
+from ordercli import validate
+from ordercli.errors import NotFound, Refused, UsageError
+from ordercli.timecalc import fmt, parse_duration
+from ordercli.world import World
+
+PLATFORM = "platform"
+SUPPORT = "support"
+_KIND_RANK = {k: i for i, k in enumerate(P.DEADLINE_KINDS)}
+
+
+# -- orders -------------------------------------------------------------------------------------
+
+
+def place_order(
+    world: World,
+    *,
+    buyer: Any,
+    seller: Any,
+    item: Any,
+    amount: Any,
+    currency: Any = "USD",
+    payment: Any = "card",
+    quantity: Any = 1,
+    unpaid: bool = False,
+    actor: str | None = None,
+) -> dict:
+    order = new_order(
+        world, buyer=buyer, seller=seller, item=item, amount=amount, currency=currency,
+        payment=payment, quantity=quantity, unpaid=unpaid, actor=actor,
+    )
+    settle_now(world, order)
+    return order
+
+
+def new_order(
+    world: World, *, buyer: Any, seller: Any, item: Any, amount: Any, currency: Any = "USD",
+    payment: Any = "card", quantity: Any = 1, unpaid: bool = False, actor: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict:
+    """Validate and add one order (placed, and paid unless `unpaid`) without firing."""
+    label = labels or {}
+    buyer = validate.name(buyer, label.get("buyer", "--buyer"))
+    seller = validate.name(seller, label.get("seller", "--seller"))
+    item = validate.name(item, label.get("item", "--item"))
+    amount = validate.amount(amount, label.get("amount", "--amount"))
+    currency = validate.currency(currency, label.get("currency", "--currency"))
+    payment = validate.payment(payment, label.get("payment", "--payment"))
+    quantity = validate.quantity(quantity, label.get("quantity", "--quantity"))
+    if actor is not None and actor != buyer:
+        validate.name(actor, "--as")
+        raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
+    now = world.now
+    pol = world.policy
+    order: dict[str, Any] = {
+        "id": None,
+        "buyer": buyer,
+        "seller": seller,
+        "item": item,
+        "quantity": quantity,
+        "amount": amount,
+        "currency": currency,
+        "payment_method": payment,
+        "status": P.AWAITING_PAYMENT,
+        "placed_at": fmt(now),
+        "pay_by": fmt(pol.add(now, pol.pay_within)),
+        "paid_at": None,
+        "ship_by": None,
+        "shipped_at": None,
+        "tracking": None,
+        "completed_at": None,
+        "cancelled_at": None,
+        "end_reason": None,
+        "cancellation": None,
+        "refund": None,
+        "disputes": [],
+    }
+    world.add_order(order)
+    world.event(
+        "order_placed", order, buyer,
+        {"item": item, "quantity": quantity, "amount": amount, "currency": currency, "payment_method": payment},
+    )
+    if not unpaid:
+        _pay(world, order)
+    return order
+
+
+def _pay(world: World, order: dict) -> None:
+    """R3: paid_at, and ship_by = paid_at + ship_within."""
+    pol = world.policy
+    order["status"] = P.AWAITING_SHIPMENT
+    order["paid_at"] = fmt(world.now)
+    order["pay_by"] = None
+    order["ship_by"] = fmt(pol.add(world.now, pol.ship_within))
+    world.event("order_paid", order, order["buyer"], {"amount": order["amount"], "ship_by": order["ship_by"]})
+
+
+def pay(world: World, order_id: str, actor: str | None = None) -> dict:
+    order = world.order(order_id)
+    P.check_party(order, "buyer", actor)
+    P.gate_pay(order, world.policy, world.now)
+    _pay(world, order)
+    settle_now(world, order)
+    return order
+
+
+def confirm(world: World, order_id: str, actor: str | None = None) -> dict:
+    order = world.order(order_id)
+    who = P.check_party(order, "buyer", actor)
+    P.gate_confirm(order, world.policy, world.now)
+    order["status"] = P.COMPLETED
+    order["completed_at"] = fmt(world.now)
+    world.event("order_completed", order, who)
+    settle_now(world, order)
+    return order
+
+
+# -- cancellation ---------------------------------------------------------------------------------
+
+
+def cancel_request(
+    world: World, order_id: str, reason: str, note: str | None = None, actor: str | None = None
+) -> tuple[dict, str | None]:
+    """R1 for an unpaid order, R5-R7 for a paid one. Returns the order and a hint for people."""
+    validate.choice(reason, tuple(P.CANCEL_REASONS), "reason", "unknown_reason")
+    note = validate.text(note, "--note")
+    order = world.order(order_id)
+    who = P.check_party(order, "buyer", actor)
+    pol = world.policy
+    P.gate_cancel_request(order, pol, world.now)
+    fault = P.CANCEL_REASONS[reason][1]
+    made = (order.get("cancellation") or {}).get("requests", 0) + 1
+    now = fmt(world.now)
+    if order["status"] == P.AWAITING_PAYMENT:
+        # R1: granted at once, no seller involved, nothing to refund.
+        order["cancellation"] = {
+            "reason": reason, "fault": fault, "note": note, "requested_at": now, "respond_by": None,
+            "status": "accepted", "responded_at": now, "requests": made,
+        }
+        world.event("cancel_requested", order, who, {"reason": reason, "fault": fault, "note": note, "request": made})
+        _cancel(world, order, "unpaid_cancelled", who)
+        settle_now(world, order)
+        return order, None
+    respond_by = fmt(pol.add(world.now, pol.seller_response_within))
+    order["status"] = P.CANCEL_REQUESTED
+    order["cancellation"] = {
+        "reason": reason, "fault": fault, "note": note, "requested_at": now, "respond_by": respond_by,
+        "status": "pending", "responded_at": None, "requests": made,
+    }
+    world.event(
+        "cancel_requested", order, who,
+        {"reason": reason, "fault": fault, "note": note, "respond_by": respond_by, "request": made},
+    )
+    world.notify(
+        order, "seller", "request_received",
+        f"{order['buyer']} asks to cancel order {order['id']} ({reason}); answer by {respond_by}",
+    )
+    hint = None
+    if fault == "seller":
+        hint = (
+            f"{reason} is the seller's fault: a dispute is available instead "
+            f"(ordercli cancel withdraw {order['id']}, then ordercli dispute open {order['id']} --reason {reason})"
+        )
+    settle_now(world, order)
+    return order, hint
+
+
+def cancel_withdraw(world: World, order_id: str, actor: str | None = None) -> dict:
+    """R11."""
+    order = world.order(order_id)
+    who = P.check_party(order, "buyer", actor)
+    P.gate_withdraw(order, world.policy, world.now)
+    order["status"] = P.AWAITING_SHIPMENT
+    order["cancellation"]["status"] = "withdrawn"
+    world.event("cancel_withdrawn", order, who)
+    settle_now(world, order)
+    return order
+
+
+def seller_respond(
+    world: World, order_id: str, answer: str, message: str | None = None, actor: str | None = None
+) -> dict:
+    """R8 accept: cancelled and refunded. R9 reject: back to awaiting_shipment, ship_by unchanged."""
+    validate.choice(answer, P.RESPONSES, "answer", "bad_answer")
+    message = validate.text(message, "--message")
+    order = world.order(order_id)
+    who = P.check_party(order, "seller", actor)
+    P.gate_respond(order, world.policy, world.now)
+    c = order["cancellation"]
+    c["responded_at"] = fmt(world.now)
+    if answer == "accept":
+        c["status"] = "accepted"
+        world.event("cancel_accepted", order, who, {"message": message})
+        world.notify(order, "buyer", "request_answered",
+                     f"{order['seller']} accepted your request to cancel order {order['id']}")
+        _cancel(world, order, "cancel_accepted", who)
+    else:
+        c["status"] = "rejected"
+        order["status"] = P.AWAITING_SHIPMENT
+        world.event("cancel_rejected", order, who, {"message": message})
+        left = world.policy.cancel_requests_max - c["requests"]
+        world.notify(
+            order, "buyer", "request_answered",
+            f"{order['seller']} refused to cancel order {order['id']}"
+            + (f"{': ' + message if message else ''}; you may ask again ({left} left)" if left > 0 else "")
+            + (" or open a dispute" if c["fault"] == "seller" else ""),
+        )
+    settle_now(world, order)
+    return order
+
+
+def seller_ship(world: World, order_id: str, tracking: str | None = None, actor: str | None = None) -> dict:
+    """R12: a pending request must be answered first."""
+    tracking = validate.text(tracking, "--tracking")
+    order = world.order(order_id)
+    who = P.check_party(order, "seller", actor)
+    P.gate_ship(order, world.policy, world.now)
+    order["status"] = P.SHIPPED
+    order["shipped_at"] = fmt(world.now)
+    order["tracking"] = tracking
+    world.event("order_shipped", order, who, {"tracking": tracking})
+    settle_now(world, order)
+    return order
+
+
+def _cancel(world: World, order: dict, end_reason: str, actor: str, tell_buyer: tuple[str, str] | None = None) -> None:
+    """Every path to `cancelled` goes through here, so R14's refund can't be missed or doubled.
+    `tell_buyer` is (kind, message), sent before the refund's own notice."""
+    order["status"] = P.CANCELLED
+    order["cancelled_at"] = fmt(world.now)
+    order["end_reason"] = end_reason
+    world.event("order_cancelled", order, actor, {"end_reason": end_reason})
+    if tell_buyer is not None:
+        world.notify(order, "buyer", *tell_buyer)
+    if order["paid_at"] is not None and order["refund"] is None:
+        _start_refund(world, order)
+
+
+# -- refunds (R14-R16) ------------------------------------------------------------------------------
+
+
+def _start_refund(world: World, order: dict) -> dict:
+    pol = world.policy
+    method = order["payment_method"]
+    due_by = fmt(pol.add(world.now, pol.refund_within[method]))
+    refund = {
+        "order_id": order["id"],
+        "amount": order["amount"],
+        "currency": order["currency"],
+        "method": method,
+        "status": "pending",
+        "initiated_at": fmt(world.now),
+        "due_by": due_by,
+        "refunded_at": None,
+    }
+    order["refund"] = refund
+    world.event("refund_started", order, PLATFORM,
+                {"amount": order["amount"], "currency": order["currency"], "method": method, "due_by": due_by})
+    world.notify(order, "buyer", "refund_started",
+                 f"A refund of {order['amount']} {order['currency']} to your {method} is on its way, due by {due_by}")
+    return refund
+
+
+def _settle_refund(world: World, order: dict, actor: str) -> None:
+    refund = order["refund"]
+    refund["status"] = "refunded"
+    refund["refunded_at"] = fmt(world.now)
+    world.event("refund_completed", order, actor, {"amount": refund["amount"], "method": refund["method"]})
+    world.notify(order, "buyer", "refund_completed",
+                 f"Your refund of {refund['amount']} {refund['currency']} for order {order['id']} has been paid")
+
+
+def _refund_of(world: World, order_id: str) -> tuple[dict, dict]:
+    order = world.order(order_id)
+    if order["refund"] is None:
+        raise NotFound(f"order {order_id} has no refund", "refund_not_found")
+    return order, order["refund"]
+
+
+def refund_hold(world: World, order_id: str, actor: str | None = None) -> dict:
+    order, refund = _refund_of(world, order_id)
+    who = P.check_role(PLATFORM, actor)
+    P.gate_refund_hold(refund)
+    refund["status"] = "held"
+    world.event("refund_held", order, who)
+    settle_now(world, order)
+    return order
+
+
+def refund_release(world: World, order_id: str, actor: str | None = None) -> dict:
+    """Lifts a hold; a refund released after its due_by is paid at once (it can't wait any longer)."""
+    order, refund = _refund_of(world, order_id)
+    who = P.check_role(PLATFORM, actor)
+    P.gate_refund_release(refund)
+    refund["status"] = "pending"
+    world.event("refund_released", order, who)
+    settle_now(world, order)
+    return order
+
+
+def refund_settle(world: World, order_id: str, actor: str | None = None) -> dict:
+    order, refund = _refund_of(world, order_id)
+    who = P.check_role(PLATFORM, actor)
+    P.gate_refund_settle(refund)
+    _settle_refund(world, order, who)
+    settle_now(world, order)
+    return order
+
+
+# -- disputes (R13) --------------------------------------------------------------------------------
+
+
+def dispute_open(world: World, order_id: str, reason: str, actor: str | None = None) -> dict:
+    validate.choice(reason, P.DISPUTE_REASONS, "dispute reason", "unknown_reason")
+    order = world.order(order_id)
+    who = P.check_party(order, "buyer", actor)
+    P.gate_dispute_open(order, reason, world.policy, world.now)
+    dispute = {"reason": reason, "status": "open", "opened_at": fmt(world.now), "resolved_at": None, "outcome": None}
+    order["disputes"].append(dispute)
+    world.event("dispute_opened", order, who, {"reason": reason})
+    world.notify(order, "seller", "dispute_opened",
+                 f"{order['buyer']} opened a dispute on order {order['id']} ({reason})")
+    settle_now(world, order)
+    return order
+
+
+def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None = None) -> dict:
+    """`refund` before shipment cancels (dispute_refund); after shipment it refunds and the
+    status stays; on an order that already has a refund it pays that refund now."""
+    validate.choice(outcome, P.DISPUTE_OUTCOMES, "outcome", "bad_outcome")
+    order = world.order(order_id)
+    who = P.check_role(SUPPORT, actor)
+    dispute = P.gate_dispute_resolve(order, world.policy, world.now)
+    dispute["status"] = "resolved"
+    dispute["outcome"] = outcome
+    dispute["resolved_at"] = fmt(world.now)
+    world.event("dispute_resolved", order, who, {"outcome": outcome, "reason": dispute["reason"]})
+    if outcome == "refund":
+        world.notify(order, "buyer", "dispute_outcome",
+                     f"Support decided your dispute on order {order['id']} in your favour: you will be refunded")
+        if order["status"] in (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED):
+            _cancel(world, order, "dispute_refund", who)
+        elif order["refund"] is None:
+            if order["paid_at"] is not None:
+                _start_refund(world, order)
+        elif order["refund"]["status"] != "refunded":
+            _settle_refund(world, order, who)
+    else:
+        world.notify(order, "buyer", "dispute_outcome",
+                     f"Support rejected your dispute on order {order['id']}")
+    settle_now(world, order)
+    return order
+
+
+# -- the clock and the deadlines ----------------------------------------------------------------------
+
+
+def _fire(world: World, order: dict, kind: str) -> None:
+    pol = world.policy
+    if kind == "pay_by":  # R2
+        _cancel(world, order, "payment_timeout", PLATFORM,
+                ("auto_cancelled", f"Order {order['id']} was cancelled: it was not paid in time"))
+    elif kind == "ship_by":  # R4; a request still pending is closed with it
+        if order["status"] == P.CANCEL_REQUESTED:
+            order["cancellation"]["status"] = "timed_out"
+        _cancel(world, order, "ship_timeout", PLATFORM,
+                ("auto_cancelled", f"Order {order['id']} was cancelled: the seller did not ship it by {order['ship_by']}"))
+    elif kind == "respond_by":  # R10
+        order["cancellation"]["status"] = "timed_out"
+        world.event("cancel_timed_out", order, PLATFORM, {"on_seller_silence": pol.on_seller_silence})
+        if pol.on_seller_silence == "cancel":
+            _cancel(world, order, "seller_silent", PLATFORM,
+                    ("auto_cancelled", f"Order {order['id']} was cancelled: the seller did not answer your request in time"))
+        else:
+            order["status"] = P.AWAITING_SHIPMENT
+            world.notify(order, "buyer", "request_lapsed",
+                         f"Your request to cancel order {order['id']} lapsed: the seller did not answer in time")
+    elif kind == "due_by":  # R16: the processor pays on the last allowed instant
+        _settle_refund(world, order, PLATFORM)
+
+
+def advance(world: World, target: datetime, orders: list[dict] | None = None) -> list[dict]:
+    """Move the clock to `target`, firing every deadline due on the way at its own instant.
+    Returns the events appended. `orders` limits the scan when only they can have new
+    deadlines (a command that did not move the clock)."""
+    first_seq = world.meta["next_event"]
+    heap: list[tuple[datetime, int, int, str]] = []
+
+    def push(order: dict) -> None:
+        for kind, at in P.pending_deadlines(order):
+            if at <= target:
+                heapq.heappush(heap, (at, World.order_num(order), _KIND_RANK[kind], kind))
+
+    for order in (world.iter_orders() if orders is None else orders):
+        push(order)
+    while heap:
+        at, num, _, kind = heapq.heappop(heap)
+        order = world.orders[str(num)]
+        if (kind, at) not in P.pending_deadlines(order):
+            continue  # superseded by an earlier firing
+        if at > world.now:
+            world.set_now(at)
+        _fire(world, order, kind)
+        push(order)  # firing may create deadlines due within this same move
+    if target != world.now:
+        world.set_now(target)
+    return [world.events[str(s)] for s in range(first_seq, world.meta["next_event"])]
+
+
+def settle_now(world: World, order: dict) -> None:
+    """After a command: whatever it made due at this very instant fires now."""
+    advance(world, world.now, [order])
+
+
+def clock_set(world: World, instant: datetime) -> dict:
+    if instant < world.now and world.has_history():
+        raise Refused(
+            f"the clock only moves forward once the world has history: it is {fmt(world.now)}, "
+            f"not moving back to {fmt(instant)}",
+            "clock_backwards",
+        )
+    return _move(world, instant)
+
+
+def clock_tick(world: World, duration: str) -> dict:
+    delta = parse_duration(duration)
+    try:
+        target = world.now + delta
+    except OverflowError:
+        raise UsageError(f"ticking {duration} moves the clock past the year 9999", "bad_duration") from None
+    return _move(world, target)
+
+
+def clock_next(world: World) -> dict:
+    pending = [at for o in world.iter_orders() for _, at in P.pending_deadlines(o)]
+    if not pending:
+        raise Refused("no deadline is pending", "no_pending_deadline")
+    return _move(world, min(pending))
+
+
+def _move(world: World, target: datetime) -> dict:
+    start = world.now
+    if target < start:
+        # an empty world's clock may go anywhere: nothing can be due before it
+        world.set_now(target)
+        return {"from": fmt(start), "to": fmt(target), "fired": []}
+    fired = advance(world, target)
+    return {"from": fmt(start), "to": fmt(world.now), "fired": fired}

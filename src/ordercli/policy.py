@@ -1,0 +1,442 @@
+"""The rulebook of POLICY.md as pure functions: values, reasons, gates, deadlines, actions.
+
+Nothing here reads a clock or a file: every function that needs the time takes `now`.
+The engine asks these gates before acting, and `actions()` asks the very same gates,
+so what an order's `actions` offers is exactly what the engine accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from functools import lru_cache
+from typing import Any, Callable
+
+from ordercli.errors import Refused, UsageError
+from ordercli.timecalc import (
+    UTC,
+    Duration,
+    WorkingDays,
+    add_duration,
+    parse_policy_duration,
+    parse_stored,
+)
+
+# -- statuses and codes -------------------------------------------------------------------
+
+AWAITING_PAYMENT = "awaiting_payment"
+AWAITING_SHIPMENT = "awaiting_shipment"
+CANCEL_REQUESTED = "cancel_requested"
+SHIPPED = "shipped"
+COMPLETED = "completed"
+CANCELLED = "cancelled"
+STATUSES = (AWAITING_PAYMENT, AWAITING_SHIPMENT, CANCEL_REQUESTED, SHIPPED, COMPLETED, CANCELLED)
+FINAL_STATUSES = (CANCELLED, COMPLETED)
+
+PAYMENT_METHODS = ("card", "paypal", "alipay", "bank-transfer")
+
+END_REASONS = (
+    "unpaid_cancelled",
+    "payment_timeout",
+    "cancel_accepted",
+    "seller_silent",
+    "ship_timeout",
+    "dispute_refund",
+)
+
+# The dropdown (R6): code -> (meaning, fault)
+CANCEL_REASONS: dict[str, tuple[str, str]] = {
+    "second-thought": ("changed my mind, e.g. found the item is low quality", "buyer"),
+    "wrong-product": ("ordered the wrong item or options by mistake", "buyer"),
+    "shipping-delay": ("shipping takes longer than the seller promised", "seller"),
+    "seller-unresponsive": ("the seller does not answer questions", "seller"),
+    "other": ("anything else", "buyer"),
+}
+SELLER_FAULT_REASONS = tuple(c for c, (_, f) in CANCEL_REASONS.items() if f == "seller")
+POST_SHIPMENT_DISPUTE_REASONS = ("not-received", "not-as-described", "damaged")
+REFUND_DISPUTE_REASON = "refund-not-received"
+DISPUTE_REASONS = SELLER_FAULT_REASONS + POST_SHIPMENT_DISPUTE_REASONS + (REFUND_DISPUTE_REASON,)
+
+RESPONSES = ("accept", "reject")
+DISPUTE_OUTCOMES = ("refund", "reject")
+
+# Deadline kinds are the names of the fields that hold them. Ties at one instant are
+# broken by order id, then by kind in this (alphabetical) order.
+DEADLINE_KINDS = ("due_by", "pay_by", "respond_by", "ship_by")
+
+
+# -- the policy values ----------------------------------------------------------------------
+
+POLICY_KEYS = (
+    "extends",
+    "timezone",
+    "holidays",
+    "pay_within",
+    "ship_within",
+    "seller_response_within",
+    "on_seller_silence",
+    "cancel_requests_max",
+    "ewallets",
+    "refund_within",
+)
+SILENCE_BEHAVIOURS = ("cancel", "lapse")
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    timezone: str
+    holidays: str
+    pay_within: Duration
+    ship_within: Duration
+    seller_response_within: Duration
+    on_seller_silence: str
+    cancel_requests_max: int
+    ewallets: tuple[str, ...]
+    refund_within: dict[str, Duration] = field(hash=False)
+    raw: dict[str, Any] = field(hash=False, compare=False, repr=False)
+
+    @property
+    def tz(self) -> tzinfo:
+        return _zone(self.timezone)
+
+    def add(self, instant: datetime, d: Duration) -> datetime:
+        if isinstance(d, timedelta):
+            return add_duration(instant, d)
+        return _add_working(instant, d.days, self.timezone, self.holidays)
+
+    def describe(self) -> dict[str, Any]:
+        """Every value in force, spelt as in a policy file."""
+        values = {k: self.raw[k] for k in POLICY_KEYS if k in self.raw and k != "extends"}
+        return {"name": self.name, **values}
+
+
+@lru_cache(maxsize=None)
+def _zone(name: str) -> tzinfo:
+    if name in ("UTC", "Etc/UTC", "Z"):
+        return UTC
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=None)
+def _calendar(code: str) -> Callable[[date], bool] | None:
+    if not code:
+        return None
+    import holidays  # paid for only when a policy names a calendar
+
+    cal = holidays.country_holidays(code)
+    return lambda day: day in cal
+
+
+@lru_cache(maxsize=65536)
+def _add_working(instant: datetime, days: int, zone: str, calendar: str) -> datetime:
+    # Cached: a tick that fires thousands of deadlines at one instant asks the same sum.
+    return add_duration(instant, WorkingDays(days), _zone(zone), _calendar(calendar))
+
+
+def policy_from_mapping(values: dict[str, Any], name: str) -> Policy:
+    """Build a Policy from fully resolved values (every key present); refuses bad values
+    with exit 2 naming the key."""
+
+    def need(key: str) -> Any:
+        if key not in values:
+            raise UsageError(f"policy: missing key {key!r}", "bad_policy")
+        return values[key]
+
+    for key in values:
+        if key not in POLICY_KEYS:
+            raise UsageError(f"policy: unknown key {key!r}", "bad_policy")
+
+    def duration(key: str, value: Any) -> Duration:
+        try:
+            d = parse_policy_duration(value, f"policy {key}")
+        except UsageError:
+            raise UsageError(
+                f"policy: bad value for {key!r}: {value!r} (expected e.g. \"72h\" or \"7 working days\")",
+                "bad_policy",
+            ) from None
+        return d
+
+    tzname = need("timezone")
+    if not isinstance(tzname, str) or not tzname:
+        raise UsageError(f"policy: bad value for 'timezone': {tzname!r}", "bad_policy")
+    try:
+        _zone(tzname)
+    except Exception:
+        raise UsageError(f"policy: bad value for 'timezone': unknown zone {tzname!r}", "bad_policy") from None
+    cal = need("holidays")
+    if not isinstance(cal, str):
+        raise UsageError(f"policy: bad value for 'holidays': {cal!r}", "bad_policy")
+    if cal:
+        try:
+            _calendar(cal)
+        except Exception:
+            raise UsageError(
+                f"policy: bad value for 'holidays': no holiday calendar for {cal!r}", "bad_policy"
+            ) from None
+    silence = need("on_seller_silence")
+    if silence not in SILENCE_BEHAVIOURS:
+        raise UsageError(
+            f"policy: bad value for 'on_seller_silence': {silence!r} (expected cancel or lapse)", "bad_policy"
+        )
+    limit = need("cancel_requests_max")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise UsageError(
+            f"policy: bad value for 'cancel_requests_max': {limit!r} (expected an integer >= 1)", "bad_policy"
+        )
+    ewallets = need("ewallets")
+    if not isinstance(ewallets, list) or any(m not in PAYMENT_METHODS for m in ewallets):
+        raise UsageError(f"policy: bad value for 'ewallets': {ewallets!r}", "bad_policy")
+    refund_raw = need("refund_within")
+    if not isinstance(refund_raw, dict):
+        raise UsageError(f"policy: bad value for 'refund_within': {refund_raw!r}", "bad_policy")
+    refund_within: dict[str, Duration] = {}
+    for method in PAYMENT_METHODS:
+        if method not in refund_raw:
+            raise UsageError(f"policy: missing key 'refund_within.{method}'", "bad_policy")
+    for method, value in refund_raw.items():
+        if method not in PAYMENT_METHODS:
+            raise UsageError(f"policy: unknown key 'refund_within.{method}'", "bad_policy")
+        refund_within[method] = duration(f"refund_within.{method}", value)
+    return Policy(
+        name=name,
+        timezone=tzname,
+        holidays=cal,
+        pay_within=duration("pay_within", need("pay_within")),
+        ship_within=duration("ship_within", need("ship_within")),
+        seller_response_within=duration("seller_response_within", need("seller_response_within")),
+        on_seller_silence=silence,
+        cancel_requests_max=limit,
+        ewallets=tuple(ewallets),
+        refund_within=refund_within,
+        raw=dict(values),
+    )
+
+
+# -- deadlines ------------------------------------------------------------------------------
+
+
+def refund_is_pending(refund: dict | None) -> bool:
+    return refund is not None and refund["status"] == "pending"
+
+
+def pending_deadlines(order: dict) -> list[tuple[str, datetime]]:
+    """The deadlines of an order still waiting to fire, as (kind, instant)."""
+    out: list[tuple[str, datetime]] = []
+    status = order["status"]
+    if status == AWAITING_PAYMENT and order.get("pay_by"):
+        out.append(("pay_by", parse_stored(order["pay_by"])))  # type: ignore[arg-type]
+    elif status == AWAITING_SHIPMENT:
+        out.append(("ship_by", parse_stored(order["ship_by"])))  # type: ignore[arg-type]
+    elif status == CANCEL_REQUESTED:
+        out.append(("respond_by", parse_stored(order["cancellation"]["respond_by"])))  # type: ignore[arg-type]
+        out.append(("ship_by", parse_stored(order["ship_by"])))  # type: ignore[arg-type]
+    refund = order.get("refund")
+    if refund_is_pending(refund):
+        out.append(("due_by", parse_stored(refund["due_by"])))  # type: ignore[index,arg-type]
+    return out
+
+
+def next_deadline(order: dict) -> dict | None:
+    pending = pending_deadlines(order)
+    if not pending:
+        return None
+    kind, at = min(pending, key=lambda p: (p[1], DEADLINE_KINDS.index(p[0])))
+    return {"kind": kind, "at": at}
+
+
+def refund_overdue(refund: dict | None, now: datetime) -> bool:
+    """R16: unpaid and the clock is past due_by."""
+    if refund is None or refund["status"] == "refunded":
+        return False
+    return now > parse_stored(refund["due_by"])  # type: ignore[operator]
+
+
+# -- gates: each raises Refused with the rule's reason, or returns ------------------------------
+
+
+def _not_final(order: dict) -> None:
+    if order["status"] == CANCELLED:
+        raise Refused(f"order {order['id']} is cancelled", "order_cancelled")
+    if order["status"] == COMPLETED:
+        raise Refused(f"order {order['id']} is completed", "order_completed")
+
+
+def gate_pay(order: dict, policy: Policy, now: datetime) -> None:
+    _not_final(order)
+    if order["status"] != AWAITING_PAYMENT:
+        raise Refused(f"order {order['id']} is already paid", "already_paid")
+
+
+def gate_confirm(order: dict, policy: Policy, now: datetime) -> None:
+    _not_final(order)
+    if order["status"] != SHIPPED:
+        raise Refused(f"order {order['id']} has not shipped yet: only a shipped order can be confirmed", "not_shipped")
+
+
+def gate_cancel_request(order: dict, policy: Policy, now: datetime) -> None:
+    """R1 for unpaid orders, R5 and R9's limit for paid ones."""
+    status = order["status"]
+    if status in (SHIPPED, COMPLETED):
+        raise Refused(
+            f"order {order['id']} has shipped: after shipment only a dispute is possible (ordercli dispute open)",
+            "cancel_after_shipment",
+        )
+    _not_final(order)
+    if status == AWAITING_PAYMENT:
+        return
+    if status == CANCEL_REQUESTED:
+        raise Refused(f"order {order['id']} already has a pending cancellation request", "request_pending")
+    if _open_dispute(order) is not None:
+        raise Refused(f"order {order['id']} has an open dispute: wait for support to resolve it", "dispute_open")
+    made = (order.get("cancellation") or {}).get("requests", 0)
+    if made >= policy.cancel_requests_max:
+        raise Refused(
+            f"order {order['id']} has had {made} cancellation requests, the most the policy allows",
+            "request_limit",
+        )
+
+
+def gate_withdraw(order: dict, policy: Policy, now: datetime) -> None:
+    _not_final(order)
+    if order["status"] != CANCEL_REQUESTED:
+        raise Refused(f"order {order['id']} has no pending cancellation request", "no_pending_request")
+
+
+def gate_respond(order: dict, policy: Policy, now: datetime) -> None:
+    _not_final(order)
+    if order["status"] != CANCEL_REQUESTED:
+        raise Refused(f"order {order['id']} has no pending cancellation request", "no_pending_request")
+
+
+def gate_ship(order: dict, policy: Policy, now: datetime) -> None:
+    """R12: a pending request must be answered first."""
+    status = order["status"]
+    _not_final(order)
+    if status == CANCEL_REQUESTED:
+        raise Refused(
+            f"order {order['id']} has a pending cancellation request: answer it first (ordercli seller respond)",
+            "request_pending",
+        )
+    if status == AWAITING_PAYMENT:
+        raise Refused(f"order {order['id']} is not paid yet", "not_paid")
+    if status == SHIPPED:
+        raise Refused(f"order {order['id']} has already shipped", "already_shipped")
+
+
+def _open_dispute(order: dict) -> dict | None:
+    disputes = order.get("disputes") or []
+    if disputes and disputes[-1]["status"] == "open":
+        return disputes[-1]
+    return None
+
+
+def gate_dispute_open(order: dict, reason: str, policy: Policy, now: datetime) -> None:
+    """R13 (a) seller-fault reason before shipment, (b) post-shipment reason after it,
+    (c) refund-not-received on an overdue refund; at most one open dispute."""
+    if _open_dispute(order) is not None:
+        raise Refused(f"order {order['id']} already has an open dispute", "dispute_open")
+    status = order["status"]
+    if reason == REFUND_DISPUTE_REASON:
+        if not refund_overdue(order.get("refund"), now):
+            raise Refused(
+                f"order {order['id']} has no overdue refund: refund-not-received needs a refund past its due_by",
+                "refund_not_overdue",
+            )
+        return
+    if reason in SELLER_FAULT_REASONS:
+        if status == AWAITING_SHIPMENT:
+            return
+        if status == CANCEL_REQUESTED:
+            raise Refused(
+                f"order {order['id']} has a pending cancellation request: withdraw it first (ordercli cancel withdraw)",
+                "request_pending",
+            )
+        if status == AWAITING_PAYMENT:
+            raise Refused(f"order {order['id']} is not paid: cancel it instead", "not_paid")
+        if status in (SHIPPED, COMPLETED):
+            raise Refused(
+                f"order {order['id']} has shipped: use a post-shipment reason "
+                f"({', '.join(POST_SHIPMENT_DISPUTE_REASONS)})",
+                "wrong_dispute_reason",
+            )
+        raise Refused(f"order {order['id']} is cancelled", "order_cancelled")
+    if reason in POST_SHIPMENT_DISPUTE_REASONS:
+        if status in (SHIPPED, COMPLETED):
+            return
+        raise Refused(
+            f"order {order['id']} has not shipped: {reason} is a dispute reason for shipped orders",
+            "not_shipped",
+        )
+    raise UsageError(f"unknown dispute reason {reason!r}", "unknown_reason")
+
+
+def gate_dispute_resolve(order: dict, policy: Policy, now: datetime) -> dict:
+    dispute = _open_dispute(order)
+    if dispute is None:
+        raise Refused(f"order {order['id']} has no open dispute", "no_open_dispute")
+    return dispute
+
+
+def gate_refund_hold(refund: dict) -> None:
+    if refund["status"] == "held":
+        raise Refused(f"the refund of order {refund['order_id']} is already held", "refund_held")
+    if refund["status"] == "refunded":
+        raise Refused(f"the refund of order {refund['order_id']} is already paid", "refund_paid")
+
+
+def gate_refund_release(refund: dict) -> None:
+    if refund["status"] != "held":
+        raise Refused(f"the refund of order {refund['order_id']} is not held", "refund_not_held")
+
+
+def gate_refund_settle(refund: dict) -> None:
+    if refund["status"] == "refunded":
+        raise Refused(f"the refund of order {refund['order_id']} is already paid", "refund_paid")
+
+
+def _passes(gate: Callable[..., Any], *args: Any) -> bool:
+    try:
+        gate(*args)
+    except Refused:
+        return False
+    return True
+
+
+def actions(order: dict, policy: Policy, now: datetime) -> dict[str, list[str]]:
+    """What each party may run on this order now: the same gates the engine enforces."""
+    args = (order, policy, now)
+    buyer = [name for name, gate in _BUYER_GATES if _passes(gate, *args)]
+    if any(_passes(gate_dispute_open, order, r, policy, now) for r in DISPUTE_REASONS):
+        buyer.append("dispute open")
+    seller = [name for name, gate in _SELLER_GATES if _passes(gate, *args)]
+    return {"buyer": buyer, "seller": seller}
+
+
+_BUYER_GATES = (
+    ("orders pay", gate_pay),
+    ("orders confirm", gate_confirm),
+    ("cancel request", gate_cancel_request),
+    ("cancel withdraw", gate_withdraw),
+)
+_SELLER_GATES = (
+    ("seller ship", gate_ship),
+    ("seller respond", gate_respond),
+)
+
+
+def check_party(order: dict, role: str, actor: str | None) -> str:
+    """R20: returns the acting name; refuses acting for someone else."""
+    entitled = order[role]
+    if actor is None or actor == entitled:
+        return entitled
+    raise Refused(f"{actor} is not the {role} of order {order['id']}: only {entitled} may do this", "not_party")
+
+
+def check_role(role: str, actor: str | None) -> str:
+    """For the platform's and support's own actions."""
+    if actor is None or actor == role:
+        return role
+    raise Refused(f"only {role} may do this, not {actor}", "not_party")

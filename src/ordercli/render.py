@@ -1,0 +1,163 @@
+"""One renderer for every command: JSON, NDJSON, CSV and tables for people."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable, Iterable, Sequence
+
+import orjson
+
+from ordercli.errors import OrderCliError, UsageError
+
+FORMATS = ("table", "json", "ndjson", "csv")
+Column = tuple[str, Callable[[dict], Any]]
+
+
+def _out(data: bytes) -> None:
+    sys.stdout.buffer.write(data) if hasattr(sys.stdout, "buffer") else sys.stdout.write(data.decode())
+    sys.stdout.flush()
+
+
+def dumps(value: Any, indent: bool = True) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0)
+
+
+def emit_json(value: Any) -> None:
+    _out(dumps(value) + b"\n")
+
+
+def echo(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def note(text: str) -> None:
+    """Messages for people go to stderr."""
+    sys.stderr.write(text.rstrip("\n") + "\n")
+    sys.stderr.flush()
+
+
+def color_enabled(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    if "NO_COLOR" in os.environ:
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+_STATUS_COLOURS = {
+    "awaiting_payment": "33",
+    "awaiting_shipment": "36",
+    "cancel_requested": "35",
+    "shipped": "34",
+    "completed": "32",
+    "cancelled": "31",
+    "pending": "33",
+    "held": "35",
+    "refunded": "32",
+    "open": "33",
+    "resolved": "32",
+}
+
+
+def paint(text: Any, colour: str | None = None) -> str:
+    s = "" if text is None else str(text)
+    code = colour or _STATUS_COLOURS.get(s)
+    if code and color_enabled():
+        return f"\x1b[{code}m{s}\x1b[0m"
+    return s
+
+
+def emit_object(value: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    if as_json:
+        emit_json(value)
+    else:
+        echo(text(value))
+
+
+def choose_format(fmt: str | None, as_json: bool) -> str:
+    if as_json:
+        return "json"
+    if fmt is None:
+        return "table"
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}", "bad_format")
+    return fmt
+
+
+def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
+    """Nested objects become dotted columns; lists become JSON text."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            if value:
+                out.update(flatten(value, name + "."))
+            else:
+                out[name] = ""
+        elif isinstance(value, list):
+            out[name] = orjson.dumps(value).decode()
+        elif value is None:
+            out[name] = ""
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        else:
+            out[name] = value
+    return out
+
+
+def emit_list(rows: Sequence[dict], fmt: str, columns: Sequence[Column], empty: str = "nothing to show") -> None:
+    if fmt == "json":
+        emit_json(list(rows))
+    elif fmt == "ndjson":
+        _out(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    elif fmt == "csv":
+        _emit_csv(rows)
+    else:
+        if not rows:
+            note(empty)
+            return
+        from tabulate import tabulate  # only tables pay for tabulate
+
+        body = [[paint(get(r)) if h == "status" else _cell(get(r)) for h, get in columns] for r in rows]
+        echo(tabulate(body, headers=[h for h, _ in columns], tablefmt="simple", disable_numparse=True))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _emit_csv(rows: Iterable[dict]) -> None:
+    import csv
+    import io
+
+    flat = [flatten(r) for r in rows]
+    header: list[str] = []
+    seen: set[str] = set()
+    for r in flat:
+        for k in r:
+            if k not in seen:
+                seen.add(k)
+                header.append(k)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=header, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(flat)
+    sys.stdout.write(buf.getvalue())
+    sys.stdout.flush()
+
+
+def emit_error(err: OrderCliError, as_json: bool) -> None:
+    if as_json:
+        sys.stderr.write(orjson.dumps(err.to_json()).decode() + "\n")
+    else:
+        message = " ".join(err.message.split("\n"))
+        sys.stderr.write(f"error: {message}\n")
+    sys.stderr.flush()

@@ -1,0 +1,218 @@
+"""The only module that touches the data file.
+
+A command reads the file once and writes it at most once. Writers hold an inter-process
+lock (a separate `.lock` file) from read to write, and write a temporary file in the same
+folder, fsync it, and `os.replace` it over the old one: a reader or a crash sees the old
+world or the new one, never half of either. Readers take no lock for the same reason.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import orjson
+from tinydb.storages import Storage
+
+from ordercli.errors import StorageError
+from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
+
+DEFAULT_LOCK_TIMEOUT = 5.0
+
+# Migrations: MIGRATIONS[i] turns a schema i+1 world into a schema i+2 world, in place.
+MIGRATIONS: list[Callable[[dict[str, Any]], None]] = []
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` whole or not at all."""
+    folder = path.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the rename is done either way
+    finally:
+        os.close(dir_fd)
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage that parses with orjson and replaces the file atomically on write.
+
+    TinyDB's own JSONStorage rewrites the file in place, so a crash mid-write leaves half
+    a file. This one can also be handed to `TinyDB(path, storage=AtomicJSONStorage)`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], create_dirs: bool = False, **_: Any):
+        self.path = Path(path)
+        self.create_dirs = create_dirs
+
+    def read_bytes(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError:
+            raise StorageError(f"data file {self.path} is a directory", "storage_unreadable") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read data file {self.path}: {exc.strerror or exc}", "storage_unreadable") from None
+
+    def read(self) -> dict[str, Any] | None:
+        raw = self.read_bytes()
+        if raw is None or not raw.strip():
+            return None
+        try:
+            return orjson.loads(raw)  # type: ignore[no-any-return]
+        except orjson.JSONDecodeError as exc:
+            raise StorageError(
+                f"data file {self.path} is not valid JSON ({exc}); it was left untouched: "
+                "restore a backup or point --db elsewhere",
+                "storage_unreadable",
+            ) from None
+
+    def write(self, data: dict[str, Any]) -> None:
+        if self.create_dirs:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.path, orjson.dumps(data))
+
+
+def _check_shape(path: Path, data: Any) -> dict[str, Any] | None:
+    """Returns the tables, None for an empty world; refuses what is not ordercli data."""
+    foreign = StorageError(
+        f"data file {path} is not ordercli data; it was left untouched: point --db at an ordercli file",
+        "not_ordercli_data",
+    )
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise foreign
+    if not data or data == {"_default": {}}:
+        return None
+    meta_table = data.get("meta")
+    meta = meta_table.get("1") if isinstance(meta_table, dict) else None
+    if not isinstance(meta, dict) or meta.get("app") != APP:
+        raise foreign
+    schema = meta.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise foreign
+    if schema > SCHEMA_VERSION:
+        raise StorageError(
+            f"data file {path} has schema version {schema}, newer than this ordercli understands "
+            f"({SCHEMA_VERSION}): upgrade ordercli",
+            "newer_schema",
+        )
+    for name in TABLES:
+        if not isinstance(data.get(name), dict):
+            raise foreign
+    return data
+
+
+def _migrate(data: dict[str, Any]) -> None:
+    meta = data["meta"]["1"]
+    while meta["schema"] < SCHEMA_VERSION:
+        MIGRATIONS[meta["schema"] - 1](data)
+        meta["schema"] += 1
+
+
+class Store:
+    def __init__(self, path: Path, new_world: Callable[[], dict[str, Any]]):
+        """`new_world` makes the tables of an empty world (its clock and default policy)."""
+        self.path = Path(path)
+        self.storage = AtomicJSONStorage(self.path, create_dirs=True)
+        self.new_world = new_world
+
+    def _load(self) -> World:
+        tables = _check_shape(self.path, self.storage.read())
+        if tables is None:
+            return World(self.new_world())
+        migrated = tables["meta"]["1"]["schema"] < SCHEMA_VERSION
+        if migrated:
+            _migrate(tables)
+        world = World(tables)
+        world.dirty = migrated
+        return world
+
+    @contextmanager
+    def reading(self) -> Iterator[World]:
+        """No lock: the file is only ever replaced whole. A missing file is an empty world,
+        and nothing is created."""
+        yield self._load()
+
+    @contextmanager
+    def writing(self) -> Iterator[World]:
+        """Lock, read, let the caller change the world, write once if it changed. An
+        exception from the caller leaves the file as it was."""
+        from filelock import FileLock, Timeout
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create the folder of {self.path}: {exc.strerror or exc}", "write_failed") from None
+        timeout = _lock_timeout()
+        lock = FileLock(str(self.path) + ".lock", timeout=timeout)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise StorageError(
+                f"database is busy: another ordercli command holds {self.path} (waited {timeout:g}s; "
+                "ORDERCLI_LOCK_TIMEOUT sets the wait)",
+                "database_busy",
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"cannot lock {self.path}: {exc.strerror or exc}", "storage_unreadable") from None
+        try:
+            world = self._load()
+            yield world
+            if world.dirty:
+                try:
+                    self.storage.write(world.tables)
+                except OSError as exc:
+                    raise StorageError(
+                        f"could not write {self.path}: {exc.strerror or exc}; the file was left as it was",
+                        "write_failed",
+                    ) from None
+        finally:
+            lock.release()
+
+
+def _lock_timeout() -> float:
+    raw = os.environ.get("ORDERCLI_LOCK_TIMEOUT")
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        return DEFAULT_LOCK_TIMEOUT
+    return value if value >= 0 else DEFAULT_LOCK_TIMEOUT
+
+
+def default_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("ordercli", appauthor=False)) / "ordercli.json"
+
+
+def new_world_tables(now: datetime) -> dict[str, Any]:
+    from ordercli import presets
+
+    name, values, _ = presets.default()
+    return empty_tables(now, name, values)

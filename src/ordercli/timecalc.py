@@ -1,0 +1,140 @@
+"""Instants, durations and working-day arithmetic. Pure: no clock is ever read here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from typing import Callable, Union
+
+from ordercli.errors import UsageError
+
+UTC = timezone.utc
+
+_UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION_RE = re.compile(r"(?:\d+[wdhms])+")
+_PART_RE = re.compile(r"(\d+)([wdhms])")
+_WORKING_RE = re.compile(r"(\d+) working days?")
+
+
+@dataclass(frozen=True)
+class WorkingDays:
+    days: int
+
+    def __str__(self) -> str:
+        return f"{self.days} working day{'s' if self.days != 1 else ''}"
+
+
+Duration = Union[timedelta, WorkingDays]
+
+
+def parse_duration(text: str, what: str = "duration") -> timedelta:
+    """`72h`, `3d`, `1d12h`, `2w`: one or more <int><unit>, units w d h m s."""
+    if not isinstance(text, str) or not _DURATION_RE.fullmatch(text):
+        raise UsageError(
+            f"bad {what} {text!r}: expected one or more <int><unit> with units w d h m s, e.g. 72h, 3d, 1d12h",
+            "bad_duration",
+        )
+    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART_RE.findall(text))
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise UsageError(f"{what} {text!r} is too large", "bad_duration") from None
+
+
+def parse_policy_duration(text: str, what: str) -> Duration:
+    """A policy duration: a calendar duration or `N working days`."""
+    if isinstance(text, str):
+        m = _WORKING_RE.fullmatch(text.strip())
+        if m:
+            return WorkingDays(int(m.group(1)))
+    return parse_duration(text, what)
+
+
+def format_duration(d: Duration) -> str:
+    if isinstance(d, WorkingDays):
+        return str(d)
+    secs = int(d.total_seconds())
+    if secs == 0:
+        return "0s"
+    out = []
+    for unit in ("d", "h", "m", "s"):
+        n, secs = divmod(secs, _UNIT_SECONDS[unit])
+        if n:
+            out.append(f"{n}{unit}")
+    return "".join(out)
+
+
+def fmt(instant: datetime | None) -> str | None:
+    """UTC ISO 8601 with an offset: 2030-03-04T09:00:00+00:00."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).isoformat()
+
+
+def parse_stored(text: str | None) -> datetime | None:
+    """An instant as ordercli itself stored it."""
+    if text is None:
+        return None
+    return datetime.fromisoformat(text)
+
+
+def parse_instant(text: str, what: str = "instant") -> datetime:
+    """An instant typed by a person: ISO 8601 with an offset or Z; none means UTC."""
+    import arrow  # only the commands that take an instant pay for arrow
+    import arrow.parser
+
+    if not isinstance(text, str) or not text.strip():
+        raise UsageError(f"bad {what} {text!r}: expected ISO 8601, e.g. 2030-03-04T09:00:00Z", "bad_instant")
+    try:
+        value = arrow.get(text.strip(), tzinfo=UTC)
+    except (arrow.parser.ParserError, ValueError, TypeError, OverflowError):
+        raise UsageError(
+            f"bad {what} {text!r}: expected ISO 8601, e.g. 2030-03-04T09:00:00Z", "bad_instant"
+        ) from None
+    return value.datetime.astimezone(UTC)
+
+
+def add_duration(
+    instant: datetime,
+    d: Duration,
+    tz: tzinfo = UTC,
+    is_holiday: Callable[[date], bool] | None = None,
+) -> datetime:
+    if isinstance(d, WorkingDays):
+        return add_working_days(instant, d.days, tz, is_holiday)
+    try:
+        return instant + d
+    except OverflowError:
+        raise UsageError("that moves time past the year 9999", "time_overflow") from None
+
+
+def is_working_day(day: date, is_holiday: Callable[[date], bool] | None = None) -> bool:
+    return day.weekday() < 5 and not (is_holiday is not None and is_holiday(day))
+
+
+def add_working_days(
+    instant: datetime,
+    n: int,
+    tz: tzinfo = UTC,
+    is_holiday: Callable[[date], bool] | None = None,
+) -> datetime:
+    """POLICY.md: a non-working start moves to 00:00 of the next working day, then count
+    working days one calendar day at a time, keeping the time of day (in the policy zone)."""
+    local = instant.astimezone(tz)
+    day = local.date()
+    tod = local.time().replace(tzinfo=None)
+    one = timedelta(days=1)
+    try:
+        if not is_working_day(day, is_holiday):
+            while not is_working_day(day, is_holiday):
+                day += one
+            tod = time(0, 0)
+        counted = 0
+        while counted < n:
+            day += one
+            if is_working_day(day, is_holiday):
+                counted += 1
+    except OverflowError:
+        raise UsageError("that moves time past the year 9999", "time_overflow") from None
+    return datetime.combine(day, tod).replace(tzinfo=tz).astimezone(UTC)

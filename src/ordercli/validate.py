@@ -1,0 +1,75 @@
+"""Input rules of CLI.md, shared by the CLI, imports and scenarios. Broken input is exit 2."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from ordercli.errors import UsageError
+from ordercli.policy import PAYMENT_METHODS
+
+_AMOUNT_RE = re.compile(r"\d+(?:\.\d{1,2})?")
+_CURRENCY_RE = re.compile(r"[A-Z]{3}")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def amount(value: object, name: str = "--amount") -> str:
+    """A positive decimal with at most 2 places, kept as a canonical decimal string."""
+    text = str(value).strip() if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool) else None
+    if text is None or not _AMOUNT_RE.fullmatch(text):
+        raise UsageError(f"{name}: {value!r} is not a positive decimal with at most 2 decimal places", "bad_amount")
+    try:
+        dec = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the regex already rules this out
+        raise UsageError(f"{name}: {value!r} is not a decimal", "bad_amount") from None
+    if dec <= 0:
+        raise UsageError(f"{name}: must be positive, not {value!r}", "bad_amount")
+    return str(dec)
+
+
+def currency(value: object, name: str = "--currency") -> str:
+    if not isinstance(value, str) or not _CURRENCY_RE.fullmatch(value):
+        raise UsageError(f"{name}: {value!r} is not three uppercase letters (e.g. USD)", "bad_currency")
+    return value
+
+
+def quantity(value: object, name: str = "--quantity") -> int:
+    if isinstance(value, bool):
+        raise UsageError(f"{name}: {value!r} is not an integer of at least 1", "bad_quantity")
+    try:
+        n = int(value) if isinstance(value, (int, str)) else None
+    except ValueError:
+        n = None
+    if n is None or n < 1 or (isinstance(value, str) and not value.strip().isdigit()):
+        raise UsageError(f"{name}: {value!r} is not an integer of at least 1", "bad_quantity")
+    return n
+
+
+def name(value: object, option: str, limit: int = 200) -> str:
+    """Party names and item text: non-empty, at most `limit` characters, no control characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{option}: must not be empty", "bad_value")
+    if len(value) > limit:
+        raise UsageError(f"{option}: at most {limit} characters, got {len(value)}", "bad_value")
+    if _CONTROL_RE.search(value):
+        raise UsageError(f"{option}: must not contain control characters", "bad_value")
+    return value
+
+
+def text(value: object, option: str, limit: int = 1000) -> str | None:
+    """Free text (notes, messages, tracking): optional, else as `name` with a longer limit."""
+    if value is None:
+        return None
+    return name(value, option, limit)
+
+
+def payment(value: object, option: str = "--payment") -> str:
+    if value not in PAYMENT_METHODS:
+        raise UsageError(f"{option}: {value!r} is not one of {', '.join(PAYMENT_METHODS)}", "bad_payment")
+    return value  # type: ignore[return-value]
+
+
+def choice(value: object, allowed: tuple[str, ...], what: str, code: str = "bad_value") -> str:
+    if value not in allowed:
+        raise UsageError(f"unknown {what} {value!r} (expected one of: {', '.join(allowed)})", code)
+    return value  # type: ignore[return-value]

@@ -1,0 +1,62 @@
+"""The JSON objects of CLI.md, built from the stored world. Derived fields (next_deadline,
+actions, overdue) are computed here against the virtual now, never stored."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ordercli import policy as P
+from ordercli.timecalc import fmt
+from ordercli.world import World
+
+ORDER_FIELDS = (
+    "id", "buyer", "seller", "item", "quantity", "amount", "currency", "payment_method", "status",
+    "placed_at", "pay_by", "paid_at", "ship_by", "shipped_at", "tracking", "completed_at", "cancelled_at",
+    "end_reason",
+)
+
+
+def refund(r: dict | None, now: datetime) -> dict | None:
+    if r is None:
+        return None
+    return {**r, "overdue": P.refund_overdue(r, now)}
+
+
+def order(world: World, o: dict) -> dict[str, Any]:
+    now = world.now
+    out: dict[str, Any] = {k: o.get(k) for k in ORDER_FIELDS}
+    out["cancellation"] = dict(o["cancellation"]) if o.get("cancellation") else None
+    out["refund"] = refund(o.get("refund"), now)
+    disputes = o.get("disputes") or []
+    out["dispute"] = dict(disputes[-1]) if disputes else None
+    nd = P.next_deadline(o)
+    out["next_deadline"] = {"kind": nd["kind"], "at": fmt(nd["at"])} if nd else None
+    out["actions"] = P.actions(o, world.policy, now)
+    return out
+
+
+def disputes(world: World) -> list[dict[str, Any]]:
+    return [
+        {"order_id": o["id"], "buyer": o["buyer"], "seller": o["seller"], **d}
+        for o in world.iter_orders()
+        for d in (o.get("disputes") or [])
+    ]
+
+
+def refunds(world: World, overdue_only: bool = False) -> list[dict[str, Any]]:
+    now = world.now
+    out = []
+    for o in world.iter_orders():
+        r = o.get("refund")
+        if r is None:
+            continue
+        view = refund(r, now)
+        if overdue_only and not view["overdue"]:  # type: ignore[index]
+            continue
+        out.append(view)
+    return out
+
+
+def reasons() -> list[dict[str, str]]:
+    return [{"code": c, "meaning": m, "fault": f} for c, (m, f) in P.CANCEL_REASONS.items()]

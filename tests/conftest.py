@@ -1,0 +1,71 @@
+"""Every test gets its own data file: ORDERCLI_DB points into a temporary folder (as llm
+does with LLM_USER_PATH), so no test can touch a real user's world."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ordercli.cli.app import app
+
+START = "2030-03-04T09:00:00Z"  # a Monday
+
+
+@pytest.fixture(autouse=True)
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "world.json"
+    monkeypatch.setenv("ORDERCLI_DB", str(path))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return path
+
+
+class Cli:
+    """Runs ordercli in-process through Typer's CliRunner."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, code: int = 0):
+        result = self.runner.invoke(app, list(args))
+        assert result.exit_code == code, (
+            f"ordercli {' '.join(args)}: exit {result.exit_code}, expected {code}\n"
+            f"stdout: {result.stdout}\nstderr: {result.stderr}"
+        )
+        return result
+
+    def json(self, *args: str, code: int = 0):
+        """Runs with --json; returns the parsed stdout (exit 0) or the stderr error object."""
+        result = self(*args, "--json", code=code)
+        if code == 0:
+            return json.loads(result.stdout)
+        assert result.stdout == ""
+        return json.loads(result.stderr)["error"]
+
+    def place(self, *extra: str, buyer: str = "alice", seller: str = "acme", amount: str = "19.99") -> dict:
+        return self.json("orders", "place", "--buyer", buyer, "--seller", seller, "--item", "Blue headset",
+                         "--amount", amount, *extra)
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
+
+
+@pytest.fixture
+def world(cli: Cli) -> Cli:
+    """A fresh world whose clock stands at START, a Monday 09:00 UTC."""
+    cli.json("clock", "set", START)
+    return cli
+
+
+def run_process(*args: str, env: dict | None = None, input: bytes | None = None) -> subprocess.CompletedProcess:
+    """ordercli as a real process (python -m ordercli), for exit codes and the stdout/stderr split."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "ordercli", *args], capture_output=True, env=full_env,
+                          input=input, timeout=60)
