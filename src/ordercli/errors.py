@@ -7,13 +7,14 @@ class OrderCliError(Exception):
     exit_code = 1
     default_code = "internal_error"
 
-    def __init__(self, message: str, code: str | None = None):
+    def __init__(self, message: str, code: str | None = None, details: dict | None = None):
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
+        self.details = details or {}
 
     def to_json(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "exit": self.exit_code}}
+        return {"error": {"code": self.code, "message": self.message, "exit": self.exit_code, **self.details}}
 
 
 class UsageError(OrderCliError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,18 @@ PRESETS = ("aliexpress", "ebay")
 _DIR = Path(__file__).parent / "presets"
 
 
+@dataclass
+class Loaded:
+    name: str
+    source: str  # "preset" or "file"
+    values: dict[str, Any]  # every key resolved
+    origins: dict[str, str]  # key -> "preset aliexpress" | "file PATH"
+    policy: Policy
+
+    def meta(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "values": self.values, "origins": self.origins}
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     import tomllib
 
@@ -19,48 +32,55 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise UsageError(f"policy file {str(path)!r} does not exist", "bad_policy") from None
+        raise UsageError(f"policy file {str(path)!r} does not exist (presets: {', '.join(PRESETS)})",
+                         "bad_policy") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"policy file {str(path)!r} cannot be read: {exc}", "bad_policy") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"policy file {str(path)!r} is not valid TOML: {exc}", "bad_policy") from None
 
 
-def resolve(raw: dict[str, Any], seen: tuple[str, ...] = ()) -> dict[str, Any]:
+def _resolve(raw: dict[str, Any], origin: str, seen: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
     """Fill every key a policy leaves out from the preset it extends (default aliexpress)."""
     raw = {k: v for k, v in raw.items() if k != "name"}
     for key in raw:
         if key not in POLICY_KEYS:
             raise UsageError(f"policy: unknown key {key!r}", "bad_policy")
-    parent = raw.pop("extends", None)
-    if parent is None and "aliexpress" not in seen:
-        parent = "aliexpress"
-    if parent is None:
-        return raw
+    parent = raw.pop("extends", "aliexpress")
     if parent not in PRESETS:
-        raise UsageError(f"policy: bad value for 'extends': {parent!r} (expected one of {', '.join(PRESETS)})", "bad_policy")
+        raise UsageError(f"policy: bad value for 'extends': {parent!r} (expected one of {', '.join(PRESETS)})",
+                         "bad_policy")
     if parent in seen:
-        return raw
-    base = resolve(_read_toml(_DIR / f"{parent}.toml"), seen + (parent,))
-    refund = dict(base.get("refund_within", {}))
-    refund.update(raw.get("refund_within", {}) if isinstance(raw.get("refund_within"), dict) else {})
-    merged = {**base, **raw}
-    if isinstance(raw.get("refund_within", {}), dict):
-        merged["refund_within"] = refund
-    return merged
+        values, origins = {}, {}
+    else:
+        values, origins = _resolve(_read_toml(_DIR / f"{parent}.toml"), f"preset {parent}", seen + (parent,))
+    for key, value in raw.items():
+        if key == "refund_within" and isinstance(value, dict):
+            merged = dict(values.get("refund_within", {}))
+            for method, window in value.items():
+                merged[method] = window
+                origins[f"refund_within.{method}"] = origin
+            values["refund_within"] = merged
+        else:
+            values[key] = value
+            origins[key] = origin
+    return values, origins
 
 
-def load(name_or_file: str) -> tuple[str, dict[str, Any], Policy]:
-    """A preset name or a TOML file -> (name, resolved values, Policy)."""
+def load(name_or_file: str) -> Loaded:
+    """A preset name or a TOML file, resolved and checked (exit 2 naming a bad key)."""
     if name_or_file in PRESETS:
-        name = name_or_file
-        values = resolve(_read_toml(_DIR / f"{name}.toml"), (name,) if name == "aliexpress" else ())
+        name, source = name_or_file, "preset"
+        raw = _read_toml(_DIR / f"{name}.toml")
+        origin = f"preset {name}"
     else:
         path = Path(name_or_file)
-        name = path.stem
-        values = resolve(_read_toml(path))
-    return name, values, policy_from_mapping(values, name)
+        raw = _read_toml(path)
+        name = raw.get("name") if isinstance(raw.get("name"), str) else path.stem
+        source, origin = "file", f"file {path}"
+    values, origins = _resolve(raw, origin, (name,) if source == "preset" else ())
+    return Loaded(name, source, values, origins, policy_from_mapping(values, name))
 
 
-def default() -> tuple[str, dict[str, Any], Policy]:
+def default() -> Loaded:
     return load("aliexpress")

@@ -23,8 +23,21 @@ from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
 
 DEFAULT_LOCK_TIMEOUT = 5.0
 
-# Migrations: MIGRATIONS[i] turns a schema i+1 world into a schema i+2 world, in place.
-MIGRATIONS: list[Callable[[dict[str, Any]], None]] = []
+
+
+def _v1_to_v2(tables: dict[str, Any]) -> None:
+    """Schema 2 records where the policy in force came from: a preset or a file."""
+    from ordercli.presets import PRESETS
+
+    policy = tables["meta"]["1"]["policy"]
+    source = "preset" if policy.get("name") in PRESETS else "file"
+    policy.setdefault("source", source)
+    policy.setdefault("origins", {})
+
+
+# Migrations, run in order when an older file is opened by a writing command (readers
+# migrate in memory only): MIGRATIONS[i] turns a schema i+1 world into schema i+2, in place.
+MIGRATIONS: list[Callable[[dict[str, Any]], None]] = [_v1_to_v2]
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -161,12 +174,26 @@ class Store:
     def writing(self) -> Iterator[World]:
         """Lock, read, let the caller change the world, write once if it changed. An
         exception from the caller leaves the file as it was."""
-        from filelock import FileLock, Timeout
-
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot create the folder of {self.path}: {exc.strerror or exc}", "write_failed") from None
+        with self._locked():
+            world = self._load()
+            yield world
+            if world.dirty:
+                try:
+                    self.storage.write(world.tables)
+                except OSError as exc:
+                    raise StorageError(
+                        f"could not write {self.path}: {exc.strerror or exc}; the file was left as it was",
+                        "write_failed",
+                    ) from None
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
         timeout = _lock_timeout()
         lock = FileLock(str(self.path) + ".lock", timeout=timeout)
         try:
@@ -180,18 +207,50 @@ class Store:
         except OSError as exc:
             raise StorageError(f"cannot lock {self.path}: {exc.strerror or exc}", "storage_unreadable") from None
         try:
-            world = self._load()
-            yield world
-            if world.dirty:
-                try:
-                    self.storage.write(world.tables)
-                except OSError as exc:
-                    raise StorageError(
-                        f"could not write {self.path}: {exc.strerror or exc}; the file was left as it was",
-                        "write_failed",
-                    ) from None
+            yield
         finally:
             lock.release()
+
+    def check(self) -> dict[str, Any]:
+        """`db check`: read-only; a report of the file, or StorageError listing its problems."""
+        from ordercli.check import problems
+
+        exists = self.path.exists()
+        world = self._load()
+        found = problems(world.tables) if exists else []
+        report = {
+            "path": str(self.path),
+            "exists": exists,
+            "schema": world.meta["schema"],
+            "orders": len(world.orders),
+            "events": len(world.events),
+            "notifications": len(world.notifications),
+            "problems": found,
+            "ok": not found,
+        }
+        if found:
+            raise StorageError(f"data file {self.path} has {len(found)} problem(s): {'; '.join(found[:5])}",
+                               "data_problems", {"problems": found})
+        return report
+
+    def backup(self, dest: Path) -> dict[str, Any]:
+        """A consistent copy: taken under the writers' lock, checked, written atomically."""
+        from ordercli.errors import NotFound
+
+        if not self.path.exists():
+            raise NotFound(f"no data file at {self.path}: nothing to back up", "no_data_file")
+        dest = Path(dest)
+        if dest.resolve() == self.path.resolve():
+            raise StorageError("the backup can't overwrite the data file itself", "bad_backup_path")
+        with self._locked():
+            raw = self.storage.read_bytes() or b""
+            world = self._load()
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(dest, raw)
+            except OSError as exc:
+                raise StorageError(f"could not write the backup {dest}: {exc.strerror or exc}", "write_failed") from None
+        return {"path": str(self.path), "backup": str(dest), "bytes": len(raw), "orders": len(world.orders)}
 
 
 def _lock_timeout() -> float:
@@ -214,5 +273,4 @@ def default_path() -> Path:
 def new_world_tables(now: datetime) -> dict[str, Any]:
     from ordercli import presets
 
-    name, values, _ = presets.default()
-    return empty_tables(now, name, values)
+    return empty_tables(now, presets.default().meta())

@@ -87,7 +87,7 @@ def parse_instant(text: str, what: str = "instant") -> datetime:
     if not isinstance(text, str) or not text.strip():
         raise UsageError(f"bad {what} {text!r}: expected ISO 8601, e.g. 2030-03-04T09:00:00Z", "bad_instant")
     try:
-        value = arrow.get(text.strip(), tzinfo=UTC)
+        value = arrow.get(text.strip())  # arrow reads a string without an offset as UTC
     except (arrow.parser.ParserError, ValueError, TypeError, OverflowError):
         raise UsageError(
             f"bad {what} {text!r}: expected ISO 8601, e.g. 2030-03-04T09:00:00Z", "bad_instant"

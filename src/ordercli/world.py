@@ -16,7 +16,7 @@ from ordercli.errors import NotFound
 from ordercli.policy import Policy, policy_from_mapping
 from ordercli.timecalc import fmt, parse_stored
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APP = "ordercli"
 TABLES = ("meta", "orders", "events", "notifications")
 _ID_RE = re.compile(r"ORD-(\d+)")
@@ -27,7 +27,7 @@ def order_id_for(num: int) -> str:
     return f"ORD-{num:04d}"
 
 
-def empty_tables(now: datetime, policy_name: str, policy_values: dict[str, Any]) -> dict[str, dict]:
+def empty_tables(now: datetime, policy_meta: dict[str, Any]) -> dict[str, dict]:
     meta = {
         "app": APP,
         "schema": SCHEMA_VERSION,
@@ -35,7 +35,7 @@ def empty_tables(now: datetime, policy_name: str, policy_values: dict[str, Any])
         "next_order": 1,
         "next_event": 1,
         "next_notification": 1,
-        "policy": {"name": policy_name, "values": policy_values},
+        "policy": policy_meta,
     }
     return {"meta": {"1": meta}, "orders": {}, "events": {}, "notifications": {}}
 
@@ -64,8 +64,8 @@ class World:
             self._policy = policy_from_mapping(p["values"], p["name"])
         return self._policy
 
-    def set_policy(self, name: str, values: dict[str, Any], policy: Policy) -> None:
-        self.meta["policy"] = {"name": name, "values": values}
+    def set_policy(self, meta: dict[str, Any], policy: Policy) -> None:
+        self.meta["policy"] = meta
         self._policy = policy
         self.dirty = True
 

@@ -103,7 +103,7 @@ def root(
 
 
 def _register() -> None:
-    from ordercli.cli import cancel, clock, demo, dispute, history, orders, policy, refund, seller
+    from ordercli.cli import cancel, clock, db, demo, dispute, history, orders, policy, refund, seller
 
     app.add_typer(orders.app, name="orders")
     app.add_typer(cancel.app, name="cancel")
@@ -114,6 +114,7 @@ def _register() -> None:
     app.add_typer(history.notifications_app, name="notifications")
     app.add_typer(history.events_app, name="events")
     app.add_typer(policy.app, name="policy")
+    app.add_typer(db.app, name="db")
     app.command("demo")(demo.demo)
 
 
