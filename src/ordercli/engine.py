@@ -99,6 +99,35 @@ def new_order(
     return order
 
 
+IMPORT_KEYS = ("buyer", "seller", "item", "amount", "currency", "payment", "quantity", "unpaid")
+
+
+def import_orders(world: World, rows: list[tuple[int, Any]], progress: Any = None) -> list[dict]:
+    """`orders import`: every line an `orders place` object; all or nothing (the caller
+    writes nothing when this raises). A bad line is exit 2 naming its number."""
+    placed = []
+    for line, row in (progress(rows) if progress else rows):
+        if not isinstance(row, dict):
+            raise UsageError(f"line {line}: expected a JSON object like {{\"buyer\": ..., \"seller\": ...}}", "bad_import")
+        unknown = [k for k in row if k not in IMPORT_KEYS]
+        if unknown:
+            raise UsageError(f"line {line}: unknown key {unknown[0]!r} (expected {', '.join(IMPORT_KEYS)})", "bad_import")
+        missing = [k for k in ("buyer", "seller", "item", "amount") if k not in row]
+        if missing:
+            raise UsageError(f"line {line}: missing {missing[0]!r}", "bad_import")
+        unpaid = row.get("unpaid", False)
+        if not isinstance(unpaid, bool):
+            raise UsageError(f"line {line}: unpaid must be true or false", "bad_import")
+        labels = {k: f"line {line}: {k}" for k in IMPORT_KEYS}
+        placed.append(new_order(
+            world, buyer=row["buyer"], seller=row["seller"], item=row["item"], amount=row["amount"],
+            currency=row.get("currency", "USD"), payment=row.get("payment", "card"),
+            quantity=row.get("quantity", 1), unpaid=unpaid, labels=labels,
+        ))
+    advance(world, world.now, placed)
+    return placed
+
+
 def _pay(world: World, order: dict) -> None:
     """R3: paid_at, and ship_by = paid_at + ship_within."""
     pol = world.policy

@@ -71,6 +71,30 @@ def paint(text: Any, colour: str | None = None) -> str:
     return s
 
 
+PROGRESS_THRESHOLD = 5000
+
+
+def progress_for(length: int, label: str) -> Callable[[Any], Any] | None:
+    """A progress bar on stderr for long work, only when stderr is a terminal."""
+    if length < PROGRESS_THRESHOLD or not _is_tty(sys.stderr):
+        return None
+
+    def wrap(items: Any) -> Any:
+        import typer
+
+        with typer.progressbar(items, length=length, label=label, file=sys.stderr) as bar:
+            yield from bar
+
+    return wrap
+
+
+def _is_tty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def emit_object(value: Any, as_json: bool, text: Callable[[Any], str]) -> None:
     if as_json:
         emit_json(value)

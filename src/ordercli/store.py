@@ -40,15 +40,17 @@ def _v1_to_v2(tables: dict[str, Any]) -> None:
 MIGRATIONS: list[Callable[[dict[str, Any]], None]] = [_v1_to_v2]
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` whole or not at all."""
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write `data` to `path` whole or not at all. `durable=False` skips the fsyncs (a
+    scenario's throwaway world): still atomic, just not crash-proof."""
     folder = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -56,6 +58,8 @@ def atomic_write(path: Path, data: bytes) -> None:
         except OSError:
             pass
         raise
+    if not durable:
+        return
     try:
         dir_fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -75,9 +79,10 @@ class AtomicJSONStorage(Storage):
     a file. This one can also be handed to `TinyDB(path, storage=AtomicJSONStorage)`.
     """
 
-    def __init__(self, path: str | os.PathLike[str], create_dirs: bool = False, **_: Any):
+    def __init__(self, path: str | os.PathLike[str], create_dirs: bool = False, durable: bool = True, **_: Any):
         self.path = Path(path)
         self.create_dirs = create_dirs
+        self.durable = durable
 
     def read_bytes(self) -> bytes | None:
         try:
@@ -105,7 +110,7 @@ class AtomicJSONStorage(Storage):
     def write(self, data: dict[str, Any]) -> None:
         if self.create_dirs:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, orjson.dumps(data))
+        atomic_write(self.path, orjson.dumps(data), self.durable)
 
 
 def _check_shape(path: Path, data: Any) -> dict[str, Any] | None:
@@ -147,10 +152,10 @@ def _migrate(data: dict[str, Any]) -> None:
 
 
 class Store:
-    def __init__(self, path: Path, new_world: Callable[[], dict[str, Any]]):
+    def __init__(self, path: Path, new_world: Callable[[], dict[str, Any]], durable: bool = True):
         """`new_world` makes the tables of an empty world (its clock and default policy)."""
         self.path = Path(path)
-        self.storage = AtomicJSONStorage(self.path, create_dirs=True)
+        self.storage = AtomicJSONStorage(self.path, create_dirs=True, durable=durable)
         self.new_world = new_world
 
     def _load(self) -> World:
@@ -210,6 +215,15 @@ class Store:
             yield
         finally:
             lock.release()
+
+    def replace_world(self, tables: dict[str, Any]) -> None:
+        """Start this file afresh with the given world (a scenario's own world)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._locked():
+                self.storage.write(tables)
+        except OSError as exc:
+            raise StorageError(f"could not write {self.path}: {exc.strerror or exc}", "write_failed") from None
 
     def check(self) -> dict[str, Any]:
         """`db check`: read-only; a report of the file, or StorageError listing its problems."""

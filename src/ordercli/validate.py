@@ -14,7 +14,10 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def amount(value: object, name: str = "--amount") -> str:
-    """A positive decimal with at most 2 places, kept as a canonical decimal string."""
+    """A positive decimal with at most 2 places, kept as a canonical decimal string. Numbers
+    from JSON (imports) are taken by their text, so 19.99 stays 19.99."""
+    if isinstance(value, float):
+        value = repr(value)
     text = str(value).strip() if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool) else None
     if text is None or not _AMOUNT_RE.fullmatch(text):
         raise UsageError(f"{name}: {value!r} is not a positive decimal with at most 2 decimal places", "bad_amount")

@@ -103,7 +103,7 @@ def root(
 
 
 def _register() -> None:
-    from ordercli.cli import cancel, clock, db, demo, dispute, history, orders, policy, refund, seller
+    from ordercli.cli import cancel, clock, db, demo, dispute, history, orders, policy, refund, scenario, seller
 
     app.add_typer(orders.app, name="orders")
     app.add_typer(cancel.app, name="cancel")
@@ -115,6 +115,7 @@ def _register() -> None:
     app.add_typer(history.events_app, name="events")
     app.add_typer(policy.app, name="policy")
     app.add_typer(db.app, name="db")
+    app.add_typer(scenario.app, name="scenario")
     app.command("demo")(demo.demo)
 
 

@@ -23,6 +23,7 @@ OrderArg = Annotated[str, typer.Argument(help="The order id, e.g. ORD-0001.", me
 
 class _State:
     db: Optional[str] = None
+    durable: bool = True  # False only for a scenario's throwaway world
 
 
 state = _State()
@@ -44,7 +45,7 @@ def wall_now() -> datetime:
 
 
 def store() -> Store:
-    return Store(db_path(), lambda: new_world_tables(wall_now()))
+    return Store(db_path(), lambda: new_world_tables(wall_now()), durable=state.durable)
 
 
 @contextmanager

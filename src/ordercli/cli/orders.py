@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -98,3 +99,30 @@ def list_(
             and (seller is None or o["seller"] == seller)
         ]
     render.emit_list(rows, out, ORDER_COLUMNS, empty="no orders")
+
+
+@app.command("import")
+def import_(
+    source: Annotated[str, typer.Argument(help="An NDJSON file, or - for stdin.", metavar="FILE|-", show_default=False)],
+    json_: JsonOpt = False,
+) -> None:
+    """Place many orders from NDJSON, one `orders place` object a line; all or nothing."""
+    import orjson
+
+    from ordercli.errors import UsageError
+
+    try:
+        raw = sys.stdin.buffer.read() if source == "-" else open(source, "rb").read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror or exc}", "bad_import") from None
+    rows = []
+    for n, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append((n, orjson.loads(line)))
+        except orjson.JSONDecodeError as exc:
+            raise UsageError(f"line {n}: not valid JSON ({exc})", "bad_import") from None
+    with common.writing() as w:
+        placed = engine.import_orders(w, rows, render.progress_for(len(rows), "importing"))
+    render.emit_object({"imported": len(placed)}, json_, lambda r: f"imported {r['imported']} orders")
