@@ -51,7 +51,7 @@ class OrderCliGroup(TyperGroup):
         except OrderCliError as exc:
             emit_error(exc, as_json)
             code = exc.exit_code
-        except (click_exc.Abort, KeyboardInterrupt):
+        except (typer.Abort, KeyboardInterrupt):
             emit_error(OrderCliError("interrupted", "interrupted"), as_json)
             code = 130
         except BrokenPipeError:
@@ -76,7 +76,7 @@ app = typer.Typer(
     name="ordercli",
     help="A sandbox of a marketplace's order-cancellation lifecycle on a virtual clock.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
