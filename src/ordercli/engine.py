@@ -23,6 +23,11 @@ SUPPORT = "support"
 _KIND_RANK = {k: i for i, k in enumerate(P.DEADLINE_KINDS)}
 
 
+def _as(actor: str | None) -> str | None:
+    """`--as` follows the input rules of CLI.md (exit 2) before any lookup."""
+    return None if actor is None else validate.name(actor, "--as")
+
+
 # -- orders -------------------------------------------------------------------------------------
 
 
@@ -61,8 +66,7 @@ def new_order(
     currency = validate.currency(currency, label.get("currency", "--currency"))
     payment = validate.payment(payment, label.get("payment", "--payment"))
     quantity = validate.quantity(quantity, label.get("quantity", "--quantity"))
-    if actor is not None and actor != buyer:
-        validate.name(actor, "--as")
+    if _as(actor) is not None and actor != buyer:
         raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
     now = world.now
     pol = world.policy
@@ -139,6 +143,7 @@ def _pay(world: World, order: dict) -> None:
 
 
 def pay(world: World, order_id: str, actor: str | None = None) -> dict:
+    _as(actor)
     order = world.order(order_id)
     P.check_party(order, "buyer", actor)
     P.gate_pay(order, world.policy, world.now)
@@ -148,6 +153,7 @@ def pay(world: World, order_id: str, actor: str | None = None) -> dict:
 
 
 def confirm(world: World, order_id: str, actor: str | None = None) -> dict:
+    _as(actor)
     order = world.order(order_id)
     who = P.check_party(order, "buyer", actor)
     P.gate_confirm(order, world.policy, world.now)
@@ -165,6 +171,7 @@ def cancel_request(
     world: World, order_id: str, reason: str, note: str | None = None, actor: str | None = None
 ) -> tuple[dict, str | None]:
     """R1 for an unpaid order, R5-R7 for a paid one. Returns the order and a hint for people."""
+    _as(actor)
     validate.choice(reason, tuple(P.CANCEL_REASONS), "reason", "unknown_reason")
     note = validate.text(note, "--note")
     order = world.order(order_id)
@@ -210,6 +217,7 @@ def cancel_request(
 
 def cancel_withdraw(world: World, order_id: str, actor: str | None = None) -> dict:
     """R11."""
+    _as(actor)
     order = world.order(order_id)
     who = P.check_party(order, "buyer", actor)
     P.gate_withdraw(order, world.policy, world.now)
@@ -224,6 +232,7 @@ def seller_respond(
     world: World, order_id: str, answer: str, message: str | None = None, actor: str | None = None
 ) -> dict:
     """R8 accept: cancelled and refunded. R9 reject: back to awaiting_shipment, ship_by unchanged."""
+    _as(actor)
     validate.choice(answer, P.RESPONSES, "answer", "bad_answer")
     message = validate.text(message, "--message")
     order = world.order(order_id)
@@ -254,6 +263,7 @@ def seller_respond(
 
 def seller_ship(world: World, order_id: str, tracking: str | None = None, actor: str | None = None) -> dict:
     """R12: a pending request must be answered first."""
+    _as(actor)
     tracking = validate.text(tracking, "--tracking")
     order = world.order(order_id)
     who = P.check_party(order, "seller", actor)
@@ -321,6 +331,7 @@ def _refund_of(world: World, order_id: str) -> tuple[dict, dict]:
 
 
 def refund_hold(world: World, order_id: str, actor: str | None = None) -> dict:
+    _as(actor)
     order, refund = _refund_of(world, order_id)
     who = P.check_role(PLATFORM, actor)
     P.gate_refund_hold(refund)
@@ -332,6 +343,7 @@ def refund_hold(world: World, order_id: str, actor: str | None = None) -> dict:
 
 def refund_release(world: World, order_id: str, actor: str | None = None) -> dict:
     """Lifts a hold; a refund released after its due_by is paid at once (it can't wait any longer)."""
+    _as(actor)
     order, refund = _refund_of(world, order_id)
     who = P.check_role(PLATFORM, actor)
     P.gate_refund_release(refund)
@@ -342,6 +354,7 @@ def refund_release(world: World, order_id: str, actor: str | None = None) -> dic
 
 
 def refund_settle(world: World, order_id: str, actor: str | None = None) -> dict:
+    _as(actor)
     order, refund = _refund_of(world, order_id)
     who = P.check_role(PLATFORM, actor)
     P.gate_refund_settle(refund)
@@ -354,6 +367,7 @@ def refund_settle(world: World, order_id: str, actor: str | None = None) -> dict
 
 
 def dispute_open(world: World, order_id: str, reason: str, actor: str | None = None) -> dict:
+    _as(actor)
     validate.choice(reason, P.DISPUTE_REASONS, "dispute reason", "unknown_reason")
     order = world.order(order_id)
     who = P.check_party(order, "buyer", actor)
@@ -370,6 +384,7 @@ def dispute_open(world: World, order_id: str, reason: str, actor: str | None = N
 def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None = None) -> dict:
     """`refund` before shipment cancels (dispute_refund); after shipment it refunds and the
     status stays; on an order that already has a refund it pays that refund now."""
+    _as(actor)
     validate.choice(outcome, P.DISPUTE_OUTCOMES, "outcome", "bad_outcome")
     order = world.order(order_id)
     who = P.check_role(SUPPORT, actor)

@@ -103,13 +103,12 @@ def emit_object(value: Any, as_json: bool, text: Callable[[Any], str]) -> None:
 
 
 def choose_format(fmt: str | None, as_json: bool) -> str:
+    """`--json` is `--format json`; a bad --format is refused either way."""
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}", "bad_format")
     if as_json:
         return "json"
-    if fmt is None:
-        return "table"
-    if fmt not in FORMATS:
-        raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}", "bad_format")
-    return fmt
+    return fmt or "table"
 
 
 def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Callable, Union
 
@@ -69,6 +70,12 @@ def fmt(instant: datetime | None) -> str | None:
     """UTC ISO 8601 with an offset: 2030-03-04T09:00:00+00:00."""
     if instant is None:
         return None
+    return _fmt(instant)
+
+
+@lru_cache(maxsize=4096)
+def _fmt(instant: datetime) -> str:
+    # cached: a tick that fires thousands of deadlines at one instant formats it once
     return instant.astimezone(UTC).isoformat()
 
 
@@ -76,6 +83,11 @@ def parse_stored(text: str | None) -> datetime | None:
     """An instant as ordercli itself stored it."""
     if text is None:
         return None
+    return _parse_stored(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_stored(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 

@@ -13,6 +13,7 @@ from ordercli.timecalc import fmt, parse_instant
 
 app = typer.Typer(help="The virtual clock: it moves only when told, firing what falls due.", no_args_is_help=True)
 
+SHOWN = 50  # a tick that fires thousands of deadlines summarises the rest for people
 EVENT_COLUMNS: list[render.Column] = [
     ("seq", lambda e: e["seq"]),
     ("at", lambda e: e["at"]),
@@ -30,7 +31,13 @@ def _show_move(move: dict[str, Any], as_json: bool) -> None:
     fired = move["fired"]
     render.echo(f"clock {move['from']} -> {move['to']}: {len(fired)} event{'s' if len(fired) != 1 else ''}")
     if fired:
-        render.emit_list(fired, "table", EVENT_COLUMNS)
+        render.emit_list(fired[:SHOWN], "table", EVENT_COLUMNS)
+    if len(fired) > SHOWN:
+        from collections import Counter
+
+        counts = Counter(e["kind"] for e in fired)
+        render.echo(f"... and {len(fired) - SHOWN} more ("
+                    + ", ".join(f"{n} {kind}" for kind, n in counts.most_common()) + "): --json shows them all")
 
 
 @app.command("show")

@@ -6,12 +6,13 @@ import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated, Iterator, Optional
 
 import typer
 
-from ordercli.store import Store, default_path, new_world_tables
-from ordercli.world import World
+if TYPE_CHECKING:
+    from ordercli.store import Store
+    from ordercli.world import World
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout.")]
 FormatOpt = Annotated[
@@ -36,6 +37,8 @@ def db_path() -> Path:
     env = os.environ.get("ORDERCLI_DB")
     if env:
         return Path(env).expanduser()
+    from ordercli.store import default_path
+
     return default_path()
 
 
@@ -45,6 +48,9 @@ def wall_now() -> datetime:
 
 
 def store() -> Store:
+    # imported here so that `--version` and `--help` never load the storage stack
+    from ordercli.store import Store, new_world_tables
+
     return Store(db_path(), lambda: new_world_tables(wall_now()), durable=state.durable)
 
 
