@@ -141,7 +141,23 @@ def _check_shape(path: Path, data: Any) -> dict[str, Any] | None:
     for name in TABLES:
         if not isinstance(data.get(name), dict):
             raise foreign
+    try:
+        datetime.fromisoformat(meta["clock"])
+        counters_ok = all(type(meta[c]) is int for c in ("next_order", "next_event", "next_notification"))
+        policy_ok = isinstance(meta["policy"], dict) and isinstance(meta["policy"].get("values"), dict)
+    except (KeyError, TypeError, ValueError):
+        counters_ok = policy_ok = False
+    if not (counters_ok and policy_ok):
+        raise _damaged(path, "its meta table (clock, counters, policy) is malformed")
     return data
+
+
+def _damaged(path: Path, what: str) -> StorageError:
+    return StorageError(
+        f"data file {path} is damaged: {what}; it was left untouched: "
+        "run `ordercli db check` for details and restore a backup",
+        "damaged_data",
+    )
 
 
 def _migrate(data: dict[str, Any]) -> None:
@@ -224,6 +240,20 @@ class Store:
                 self.storage.write(tables)
         except OSError as exc:
             raise StorageError(f"could not write {self.path}: {exc.strerror or exc}", "write_failed") from None
+
+    def diagnose(self) -> StorageError | None:
+        """After an unexpected failure: is the data file to blame? (exit 5, not a bug)"""
+        try:
+            world = self._load()
+        except StorageError as exc:
+            return exc
+        try:
+            from ordercli.check import problems
+
+            found = problems(world.tables)
+        except Exception:  # the checker itself choked on it: the file is what's wrong
+            return _damaged(self.path, "it does not have the shape of ordercli data")
+        return _damaged(self.path, found[0]) if found else None
 
     def check(self) -> dict[str, Any]:
         """`db check`: read-only; a report of the file, or StorageError listing its problems."""

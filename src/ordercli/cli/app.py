@@ -61,14 +61,26 @@ class OrderCliGroup(TyperGroup):
             except OSError:
                 pass
             code = 0
-        except Exception as exc:  # a bug: say so, exit 1
+        except Exception as exc:
             if os.environ.get("ORDERCLI_DEBUG"):
                 import traceback
 
                 traceback.print_exc()
-            emit_error(OrderCliError(f"internal error: {type(exc).__name__}: {exc}", "internal_error"), as_json)
-            code = 1
+            damage = _blame_the_file()
+            if damage is not None:  # a hand-edited or damaged file, not a bug
+                emit_error(damage, as_json)
+                code = damage.exit_code
+            else:  # a bug: say so, exit 1
+                emit_error(OrderCliError(f"internal error: {type(exc).__name__}: {exc}", "internal_error"), as_json)
+                code = 1
         sys.exit(code)
+
+
+def _blame_the_file() -> OrderCliError | None:
+    try:
+        return common.store().diagnose()
+    except Exception:
+        return None
 
 
 app = typer.Typer(

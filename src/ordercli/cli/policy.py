@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-from ordercli import presets, render
+from pathlib import Path
+
+from ordercli import presets, render, views
 from ordercli.cli import common
 from ordercli.cli.common import JsonOpt
 from ordercli.errors import Refused
@@ -68,3 +70,52 @@ def use(
         w.set_policy(loaded.meta(), loaded.policy)
         described = _describe(w)
     render.emit_object(described, json_, _text)
+
+
+COMPARED = ("status", "end_reason", "cancelled_at", "refund.due_by", "refund.refunded_at", "refund.status")
+
+
+@app.command("compare")
+def compare(
+    a: Annotated[str, typer.Argument(help="A preset or a TOML file.", metavar="A", show_default=False)],
+    b: Annotated[str, typer.Argument(help="Another preset or TOML file.", metavar="B", show_default=False)],
+    scenario: Annotated[Path, typer.Option("--scenario", help="The scenario file to run under both.",
+                                           metavar="FILE")],
+    json_: JsonOpt = False,
+) -> None:
+    """Run one scenario under two policies and show where the outcomes differ."""
+    import tempfile
+
+    from ordercli import scenario as sc
+    from ordercli.cli.scenario import InProcess, run_one
+    from ordercli.store import Store
+
+    for name in (a, b):
+        presets.load(name)  # a bad policy is exit 2 before anything runs
+    loaded = sc.load(scenario)
+    invoke = InProcess()
+    finals: list[dict[str, dict]] = []
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="ordercli-compare-") as tmp:
+        for i, name in enumerate((a, b)):
+            path = Path(tmp) / f"world-{i}.json"
+            report = run_one(loaded, invoke, path, durable=False, policy=name)
+            runs.append({"policy": name, "passed": report["passed"], "failed": report["failed"]})
+            with Store(path, dict).reading() as w:
+                finals.append({o["id"]: views.order(w, o) for o in w.iter_orders()})
+    rows = []
+    for oid in sorted(set(finals[0]) | set(finals[1]), key=lambda i: int(i[4:])):
+        for field in COMPARED:
+            va = sc.lookup(finals[0].get(oid), field)
+            vb = sc.lookup(finals[1].get(oid), field)
+            va = None if va is sc._MISSING else va
+            vb = None if vb is sc._MISSING else vb
+            if va != vb:
+                rows.append({"order_id": oid, "field": field, "a": va, "b": vb})
+    result = {"a": a, "b": b, "scenario": str(scenario), "runs": runs, "differences": rows}
+    if json_:
+        render.emit_json(result)
+        return
+    render.echo(f"{scenario} under {a} and {b}: {len(rows)} difference{'s' if len(rows) != 1 else ''}")
+    render.emit_list(rows, "table", [("order", lambda r: r["order_id"]), ("field", lambda r: r["field"]),
+                                     (a, lambda r: r["a"]), (b, lambda r: r["b"])], empty="same outcomes")

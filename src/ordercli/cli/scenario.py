@@ -44,12 +44,13 @@ class InProcess:
         return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
 
 
-def _fresh_world(scenario: sc.Scenario, db: Path, durable: bool) -> None:
+def fresh_world(scenario: sc.Scenario, db: Path, durable: bool, policy: str | None = None) -> None:
+    """The scenario's own world at its start, under its policy (or `policy`, overriding it)."""
     from ordercli import presets
     from ordercli.store import Store
     from ordercli.world import empty_tables
 
-    policy = scenario.policy
+    policy = policy or scenario.policy
     if policy is not None and policy not in presets.PRESETS and not Path(policy).exists():
         beside = scenario.path.parent / policy
         if beside.exists():
@@ -58,6 +59,16 @@ def _fresh_world(scenario: sc.Scenario, db: Path, durable: bool) -> None:
     start = scenario.start or common.wall_now()
     tables = empty_tables(start, loaded.meta())
     Store(db, lambda: tables, durable=durable).replace_world(tables)
+
+
+def run_one(scenario: sc.Scenario, invoke: InProcess, path: Path, durable: bool, policy: str | None = None) -> dict:
+    fresh_world(scenario, path, durable, policy)
+    saved_durable = common.state.durable
+    common.state.durable = durable
+    try:
+        return sc.run_scenario(scenario, invoke, path)
+    finally:
+        common.state.durable = saved_durable
 
 
 @app.command("run")
@@ -78,13 +89,7 @@ def run(
         for i, scenario in enumerate(scenarios):
             path = db if db is not None else Path(tmp) / f"world-{i}.json"
             durable = db is not None
-            _fresh_world(scenario, path, durable)
-            saved_durable = common.state.durable
-            common.state.durable = durable
-            try:
-                report = sc.run_scenario(scenario, invoke, path)
-            finally:
-                common.state.durable = saved_durable
+            report = run_one(scenario, invoke, path, durable)
             reports.append(report)
             if not json_:
                 _print_report(report)
