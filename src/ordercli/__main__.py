@@ -1,3 +1,3 @@
-from ordercli.cli.app import main
+from ordercli.entry import main
 
 main()

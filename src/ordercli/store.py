@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import orjson
-from tinydb.storages import Storage
 
 from ordercli.errors import StorageError
 from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
@@ -72,11 +71,12 @@ def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
         os.close(dir_fd)
 
 
-class AtomicJSONStorage(Storage):
-    """A TinyDB storage that parses with orjson and replaces the file atomically on write.
+class JSONFile:
+    """The data file as bytes and JSON: read whole with orjson, replaced atomically.
 
-    TinyDB's own JSONStorage rewrites the file in place, so a crash mid-write leaves half
-    a file. This one can also be handed to `TinyDB(path, storage=AtomicJSONStorage)`.
+    This is TinyDB's Storage interface (read/write of the whole tables dict);
+    `ordercli.tinydb_storage.AtomicJSONStorage` hands it to TinyDB itself. The CLI uses it
+    directly so that no command pays for importing TinyDB.
     """
 
     def __init__(self, path: str | os.PathLike[str], create_dirs: bool = False, durable: bool = True, **_: Any):
@@ -171,7 +171,7 @@ class Store:
     def __init__(self, path: Path, new_world: Callable[[], dict[str, Any]], durable: bool = True):
         """`new_world` makes the tables of an empty world (its clock and default policy)."""
         self.path = Path(path)
-        self.storage = AtomicJSONStorage(self.path, create_dirs=True, durable=durable)
+        self.storage = JSONFile(self.path, create_dirs=True, durable=durable)
         self.new_world = new_world
 
     def _load(self) -> World:

@@ -1,7 +1,7 @@
 """The world: orders, clock, policy, events and notifications, in TinyDB's file layout.
 
 The layout is TinyDB's (tables of doc_id -> document), so `TinyDB(path,
-storage=AtomicJSONStorage)` opens a data file. The engine works on these dicts directly:
+storage=ordercli.tinydb_storage.AtomicJSONStorage)` opens a data file. The engine works on these dicts directly:
 TinyDB's Table API rewrites a whole table per insert, which is quadratic for a tick that
 appends thousands of events.
 """

@@ -29,6 +29,14 @@ def _wants_json(args: list[str]) -> bool:
 
 
 class OrderCliGroup(TyperGroup):
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(SUBCOMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in SUBCOMMANDS:
+            return load_subcommand(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
     def main(self, args: Any = None, prog_name: Optional[str] = None, complete_var: Optional[str] = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
@@ -114,24 +122,32 @@ def root(
     common.state.db = db
 
 
-def _register() -> None:
-    from ordercli.cli import cancel, clock, db, demo, dispute, history, orders, policy, refund, scenario, seller
+# Each command group lives in its own module, imported only when that group runs (or
+# for help and completion): a command pays for its own imports, not for everyone's.
+SUBCOMMANDS: dict[str, str] = {
+    "demo": "ordercli.cli.demo",
+    "orders": "ordercli.cli.orders",
+    "cancel": "ordercli.cli.cancel",
+    "seller": "ordercli.cli.seller",
+    "clock": "ordercli.cli.clock",
+    "refund": "ordercli.cli.refund",
+    "dispute": "ordercli.cli.dispute",
+    "notifications": "ordercli.cli.history",
+    "events": "ordercli.cli.history",
+    "policy": "ordercli.cli.policy",
+    "scenario": "ordercli.cli.scenario",
+    "db": "ordercli.cli.db",
+}
 
-    app.add_typer(orders.app, name="orders")
-    app.add_typer(cancel.app, name="cancel")
-    app.add_typer(seller.app, name="seller")
-    app.add_typer(clock.app, name="clock")
-    app.add_typer(refund.app, name="refund")
-    app.add_typer(dispute.app, name="dispute")
-    app.add_typer(history.notifications_app, name="notifications")
-    app.add_typer(history.events_app, name="events")
-    app.add_typer(policy.app, name="policy")
-    app.add_typer(db.app, name="db")
-    app.add_typer(scenario.app, name="scenario")
-    app.command("demo")(demo.demo)
 
+def load_subcommand(name: str) -> Any:
+    import importlib
 
-_register()
+    module = importlib.import_module(SUBCOMMANDS[name])
+    sub = getattr(module, f"{name}_app", None) or module.app
+    command = typer.main.get_command(sub)
+    command.name = name
+    return command
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from ordercli.cli import common
 from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
 from ordercli.cli.orders import show_order
 
-app = typer.Typer(help="Ask to cancel an order, withdraw the request, list the reasons.", no_args_is_help=True)
+app = common.group(help="Ask to cancel an order, withdraw the request, list the reasons.")
 
 
 @app.command("request")

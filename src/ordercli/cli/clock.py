@@ -11,7 +11,7 @@ from ordercli.cli import common
 from ordercli.cli.common import JsonOpt
 from ordercli.timecalc import fmt, parse_instant
 
-app = typer.Typer(help="The virtual clock: it moves only when told, firing what falls due.", no_args_is_help=True)
+app = common.group(help="The virtual clock: it moves only when told, firing what falls due.")
 
 SHOWN = 50  # a tick that fires thousands of deadlines summarises the rest for people
 EVENT_COLUMNS: list[render.Column] = [

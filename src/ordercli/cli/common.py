@@ -64,3 +64,9 @@ def reading() -> Iterator[World]:
 def writing() -> Iterator[World]:
     with store().writing() as world:
         yield world
+
+
+def group(help: str | None = None) -> typer.Typer:
+    """A command group as every module makes it: plain help, -h, help when called bare."""
+    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None,
+                       context_settings={"help_option_names": ["-h", "--help"]})

@@ -11,7 +11,7 @@ from ordercli import render
 from ordercli.cli import common
 from ordercli.cli.common import JsonOpt
 
-app = typer.Typer(help="The data file itself: check it, back it up.", no_args_is_help=True)
+app = common.group(help="The data file itself: check it, back it up.")
 
 
 @app.command("check")

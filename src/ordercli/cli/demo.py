@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import typer
+
 from ordercli import engine, render, views
 from ordercli.cli import common
 from ordercli.cli.common import JsonOpt
 from ordercli.timecalc import fmt
 
 
+app = common.group()
+
+
+@app.command("demo")
 def demo(json_: JsonOpt = False) -> None:
     """Tell the guide's story: order, request, silent seller, auto-cancel, refund."""
     story: list[dict[str, Any]] = []

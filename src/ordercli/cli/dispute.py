@@ -11,7 +11,7 @@ from ordercli.cli import common
 from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
 from ordercli.cli.orders import show_order
 
-app = typer.Typer(help="Disputes: the buyer opens one, support resolves it (R13).", no_args_is_help=True)
+app = common.group(help="Disputes: the buyer opens one, support resolves it (R13).")
 
 DISPUTE_COLUMNS: list[render.Column] = [
     ("order", lambda d: d["order_id"]),

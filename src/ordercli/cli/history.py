@@ -11,8 +11,18 @@ from ordercli.cli import common
 from ordercli.cli.clock import EVENT_COLUMNS
 from ordercli.cli.common import FormatOpt, JsonOpt
 
-notifications_app = typer.Typer(help="What the parties were told, on email and app (R18).", no_args_is_help=True)
-events_app = typer.Typer(help="The append-only history of every state change (R19).", no_args_is_help=True)
+notifications_app = common.group(help="What the parties were told, on email and app (R18).")
+
+
+@notifications_app.callback()
+def _notifications_app_group() -> None:
+    """Keeps the group a group though it has one command."""
+events_app = common.group(help="The append-only history of every state change (R19).")
+
+
+@events_app.callback()
+def _events_app_group() -> None:
+    """Keeps the group a group though it has one command."""
 
 NOTIFICATION_COLUMNS: list[render.Column] = [
     ("seq", lambda n: n["seq"]),

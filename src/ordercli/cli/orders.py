@@ -12,7 +12,7 @@ from ordercli.cli import common, text
 from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
 from ordercli.world import World
 
-app = typer.Typer(help="Place, pay, list, show and confirm orders.", no_args_is_help=True)
+app = common.group(help="Place, pay, list, show and confirm orders.")
 
 ORDER_COLUMNS: list[render.Column] = [
     ("id", lambda o: o["id"]),

@@ -14,7 +14,7 @@ from ordercli.cli.common import JsonOpt
 from ordercli.errors import Refused
 from ordercli.world import World
 
-app = typer.Typer(help="The policy in force: a preset or a TOML file.", no_args_is_help=True)
+app = common.group(help="The policy in force: a preset or a TOML file.")
 
 
 def _text(p: dict) -> str:

@@ -12,7 +12,7 @@ from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
 from ordercli.errors import NotFound
 from ordercli.world import World
 
-app = typer.Typer(help="Refunds: one per cancelled paid order, paid by its due_by (R14-R16).", no_args_is_help=True)
+app = common.group(help="Refunds: one per cancelled paid order, paid by its due_by (R14-R16).")
 
 REFUND_COLUMNS: list[render.Column] = [
     ("order", lambda r: r["order_id"]),

@@ -15,7 +15,12 @@ from ordercli import scenario as sc
 from ordercli.cli import common
 from ordercli.cli.common import JsonOpt
 
-app = typer.Typer(help="Scenario files: scripted worlds for CI.", no_args_is_help=True)
+app = common.group(help="Scenario files: scripted worlds for CI.")
+
+
+@app.callback()
+def _app_group() -> None:
+    """Keeps the group a group though it has one command."""
 
 
 class InProcess:

@@ -11,7 +11,7 @@ from ordercli.cli import common
 from ordercli.cli.common import AsOpt, JsonOpt, OrderArg
 from ordercli.cli.orders import show_order
 
-app = typer.Typer(help="The seller answers cancellation requests and ships.", no_args_is_help=True)
+app = common.group(help="The seller answers cancellation requests and ships.")
 
 
 @app.command("respond")
