@@ -10,8 +10,24 @@ from ordercli import policy as P
 from ordercli.errors import UsageError
 
 ORDER_KEYS = (
-    "id", "buyer", "seller", "item", "quantity", "amount", "currency", "payment_method", "status", "placed_at",
-    "paid_at", "ship_by", "shipped_at", "completed_at", "cancelled_at", "end_reason", "cancellation", "refund",
+    "id",
+    "buyer",
+    "seller",
+    "item",
+    "quantity",
+    "amount",
+    "currency",
+    "payment_method",
+    "status",
+    "placed_at",
+    "paid_at",
+    "ship_by",
+    "shipped_at",
+    "completed_at",
+    "cancelled_at",
+    "end_reason",
+    "cancellation",
+    "refund",
     "disputes",
 )
 _INSTANT_KEYS = ("placed_at", "paid_at", "ship_by", "shipped_at", "completed_at", "cancelled_at")
@@ -54,7 +70,7 @@ def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
         bad("meta: the policy is missing or malformed")
     except UsageError as exc:
         bad(f"meta: {exc.message}")
-    for counter, table in (("next_order", "orders"), ("next_event", "events"), ("next_notification", "notifications")):
+    for counter in ("next_order", "next_event", "next_notification"):
         if not isinstance(meta.get(counter), int):
             bad(f"meta: {counter} is not an integer")
 

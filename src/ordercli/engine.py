@@ -45,16 +45,33 @@ def place_order(
     actor: str | None = None,
 ) -> dict:
     order = new_order(
-        world, buyer=buyer, seller=seller, item=item, amount=amount, currency=currency,
-        payment=payment, quantity=quantity, unpaid=unpaid, actor=actor,
+        world,
+        buyer=buyer,
+        seller=seller,
+        item=item,
+        amount=amount,
+        currency=currency,
+        payment=payment,
+        quantity=quantity,
+        unpaid=unpaid,
+        actor=actor,
     )
     settle_now(world, order)
     return order
 
 
 def new_order(
-    world: World, *, buyer: Any, seller: Any, item: Any, amount: Any, currency: Any = "USD",
-    payment: Any = "card", quantity: Any = 1, unpaid: bool = False, actor: str | None = None,
+    world: World,
+    *,
+    buyer: Any,
+    seller: Any,
+    item: Any,
+    amount: Any,
+    currency: Any = "USD",
+    payment: Any = "card",
+    quantity: Any = 1,
+    unpaid: bool = False,
+    actor: str | None = None,
     labels: dict[str, str] | None = None,
 ) -> dict:
     """Validate and add one order (placed, and paid unless `unpaid`) without firing."""
@@ -95,7 +112,9 @@ def new_order(
     }
     world.add_order(order)
     world.event(
-        "order_placed", order, buyer,
+        "order_placed",
+        order,
+        buyer,
         {"item": item, "quantity": quantity, "amount": amount, "currency": currency, "payment_method": payment},
     )
     if not unpaid:
@@ -110,12 +129,14 @@ def import_orders(world: World, rows: list[tuple[int, Any]], progress: Any = Non
     """`orders import`: every line an `orders place` object; all or nothing (the caller
     writes nothing when this raises). A bad line is exit 2 naming its number."""
     placed = []
-    for line, row in (progress(rows) if progress else rows):
+    for line, row in progress(rows) if progress else rows:
         if not isinstance(row, dict):
-            raise UsageError(f"line {line}: expected a JSON object like {{\"buyer\": ..., \"seller\": ...}}", "bad_import")
+            raise UsageError(f'line {line}: expected a JSON object like {{"buyer": ..., "seller": ...}}', "bad_import")
         unknown = [k for k in row if k not in IMPORT_KEYS]
         if unknown:
-            raise UsageError(f"line {line}: unknown key {unknown[0]!r} (expected {', '.join(IMPORT_KEYS)})", "bad_import")
+            raise UsageError(
+                f"line {line}: unknown key {unknown[0]!r} (expected {', '.join(IMPORT_KEYS)})", "bad_import"
+            )
         missing = [k for k in ("buyer", "seller", "item", "amount") if k not in row]
         if missing:
             raise UsageError(f"line {line}: missing {missing[0]!r}", "bad_import")
@@ -123,11 +144,20 @@ def import_orders(world: World, rows: list[tuple[int, Any]], progress: Any = Non
         if not isinstance(unpaid, bool):
             raise UsageError(f"line {line}: unpaid must be true or false", "bad_import")
         labels = {k: f"line {line}: {k}" for k in IMPORT_KEYS}
-        placed.append(new_order(
-            world, buyer=row["buyer"], seller=row["seller"], item=row["item"], amount=row["amount"],
-            currency=row.get("currency", "USD"), payment=row.get("payment", "card"),
-            quantity=row.get("quantity", 1), unpaid=unpaid, labels=labels,
-        ))
+        placed.append(
+            new_order(
+                world,
+                buyer=row["buyer"],
+                seller=row["seller"],
+                item=row["item"],
+                amount=row["amount"],
+                currency=row.get("currency", "USD"),
+                payment=row.get("payment", "card"),
+                quantity=row.get("quantity", 1),
+                unpaid=unpaid,
+                labels=labels,
+            )
+        )
     advance(world, world.now, placed)
     return placed
 
@@ -184,8 +214,14 @@ def cancel_request(
     if order["status"] == P.AWAITING_PAYMENT:
         # R1: granted at once, no seller involved, nothing to refund.
         order["cancellation"] = {
-            "reason": reason, "fault": fault, "note": note, "requested_at": now, "respond_by": None,
-            "status": "accepted", "responded_at": now, "requests": made,
+            "reason": reason,
+            "fault": fault,
+            "note": note,
+            "requested_at": now,
+            "respond_by": None,
+            "status": "accepted",
+            "responded_at": now,
+            "requests": made,
         }
         world.event("cancel_requested", order, who, {"reason": reason, "fault": fault, "note": note, "request": made})
         _cancel(world, order, "unpaid_cancelled", who)
@@ -194,15 +230,25 @@ def cancel_request(
     respond_by = fmt(pol.add(world.now, pol.seller_response_within))
     order["status"] = P.CANCEL_REQUESTED
     order["cancellation"] = {
-        "reason": reason, "fault": fault, "note": note, "requested_at": now, "respond_by": respond_by,
-        "status": "pending", "responded_at": None, "requests": made,
+        "reason": reason,
+        "fault": fault,
+        "note": note,
+        "requested_at": now,
+        "respond_by": respond_by,
+        "status": "pending",
+        "responded_at": None,
+        "requests": made,
     }
     world.event(
-        "cancel_requested", order, who,
+        "cancel_requested",
+        order,
+        who,
         {"reason": reason, "fault": fault, "note": note, "respond_by": respond_by, "request": made},
     )
     world.notify(
-        order, "seller", "request_received",
+        order,
+        "seller",
+        "request_received",
         f"{order['buyer']} asks to cancel order {order['id']} ({reason}); answer by {respond_by}",
     )
     hint = None
@@ -243,8 +289,9 @@ def seller_respond(
     if answer == "accept":
         c["status"] = "accepted"
         world.event("cancel_accepted", order, who, {"message": message})
-        world.notify(order, "buyer", "request_answered",
-                     f"{order['seller']} accepted your request to cancel order {order['id']}")
+        world.notify(
+            order, "buyer", "request_answered", f"{order['seller']} accepted your request to cancel order {order['id']}"
+        )
         _cancel(world, order, "cancel_accepted", who)
     else:
         c["status"] = "rejected"
@@ -252,7 +299,9 @@ def seller_respond(
         world.event("cancel_rejected", order, who, {"message": message})
         left = world.policy.cancel_requests_max - c["requests"]
         world.notify(
-            order, "buyer", "request_answered",
+            order,
+            "buyer",
+            "request_answered",
             f"{order['seller']} refused to cancel order {order['id']}"
             + (f"{': ' + message if message else ''}; you may ask again ({left} left)" if left > 0 else "")
             + (" or open a dispute" if c["fault"] == "seller" else ""),
@@ -307,10 +356,18 @@ def _start_refund(world: World, order: dict) -> dict:
         "refunded_at": None,
     }
     order["refund"] = refund
-    world.event("refund_started", order, PLATFORM,
-                {"amount": order["amount"], "currency": order["currency"], "method": method, "due_by": due_by})
-    world.notify(order, "buyer", "refund_started",
-                 f"A refund of {order['amount']} {order['currency']} to your {method} is on its way, due by {due_by}")
+    world.event(
+        "refund_started",
+        order,
+        PLATFORM,
+        {"amount": order["amount"], "currency": order["currency"], "method": method, "due_by": due_by},
+    )
+    world.notify(
+        order,
+        "buyer",
+        "refund_started",
+        f"A refund of {order['amount']} {order['currency']} to your {method} is on its way, due by {due_by}",
+    )
     return refund
 
 
@@ -319,8 +376,12 @@ def _settle_refund(world: World, order: dict, actor: str) -> None:
     refund["status"] = "refunded"
     refund["refunded_at"] = fmt(world.now)
     world.event("refund_completed", order, actor, {"amount": refund["amount"], "method": refund["method"]})
-    world.notify(order, "buyer", "refund_completed",
-                 f"Your refund of {refund['amount']} {refund['currency']} for order {order['id']} has been paid")
+    world.notify(
+        order,
+        "buyer",
+        "refund_completed",
+        f"Your refund of {refund['amount']} {refund['currency']} for order {order['id']} has been paid",
+    )
 
 
 def _refund_of(world: World, order_id: str) -> tuple[dict, dict]:
@@ -375,8 +436,9 @@ def dispute_open(world: World, order_id: str, reason: str, actor: str | None = N
     dispute = {"reason": reason, "status": "open", "opened_at": fmt(world.now), "resolved_at": None, "outcome": None}
     order["disputes"].append(dispute)
     world.event("dispute_opened", order, who, {"reason": reason})
-    world.notify(order, "seller", "dispute_opened",
-                 f"{order['buyer']} opened a dispute on order {order['id']} ({reason})")
+    world.notify(
+        order, "seller", "dispute_opened", f"{order['buyer']} opened a dispute on order {order['id']} ({reason})"
+    )
     settle_now(world, order)
     return order
 
@@ -394,8 +456,12 @@ def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None
     dispute["resolved_at"] = fmt(world.now)
     world.event("dispute_resolved", order, who, {"outcome": outcome, "reason": dispute["reason"]})
     if outcome == "refund":
-        world.notify(order, "buyer", "dispute_outcome",
-                     f"Support decided your dispute on order {order['id']} in your favour: you will be refunded")
+        world.notify(
+            order,
+            "buyer",
+            "dispute_outcome",
+            f"Support decided your dispute on order {order['id']} in your favour: you will be refunded",
+        )
         if order["status"] in (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED):
             _cancel(world, order, "dispute_refund", who)
         elif order["refund"] is None:
@@ -404,8 +470,7 @@ def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None
         elif order["refund"]["status"] != "refunded":
             _settle_refund(world, order, who)
     else:
-        world.notify(order, "buyer", "dispute_outcome",
-                     f"Support rejected your dispute on order {order['id']}")
+        world.notify(order, "buyer", "dispute_outcome", f"Support rejected your dispute on order {order['id']}")
     settle_now(world, order)
     return order
 
@@ -416,23 +481,45 @@ def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None
 def _fire(world: World, order: dict, kind: str) -> None:
     pol = world.policy
     if kind == "pay_by":  # R2
-        _cancel(world, order, "payment_timeout", PLATFORM,
-                ("auto_cancelled", f"Order {order['id']} was cancelled: it was not paid in time"))
+        _cancel(
+            world,
+            order,
+            "payment_timeout",
+            PLATFORM,
+            ("auto_cancelled", f"Order {order['id']} was cancelled: it was not paid in time"),
+        )
     elif kind == "ship_by":  # R4; a request still pending is closed with it
         if order["status"] == P.CANCEL_REQUESTED:
             order["cancellation"]["status"] = "timed_out"
-        _cancel(world, order, "ship_timeout", PLATFORM,
-                ("auto_cancelled", f"Order {order['id']} was cancelled: the seller did not ship it by {order['ship_by']}"))
+        _cancel(
+            world,
+            order,
+            "ship_timeout",
+            PLATFORM,
+            ("auto_cancelled", f"Order {order['id']} was cancelled: the seller did not ship it by {order['ship_by']}"),
+        )
     elif kind == "respond_by":  # R10
         order["cancellation"]["status"] = "timed_out"
         world.event("cancel_timed_out", order, PLATFORM, {"on_seller_silence": pol.on_seller_silence})
         if pol.on_seller_silence == "cancel":
-            _cancel(world, order, "seller_silent", PLATFORM,
-                    ("auto_cancelled", f"Order {order['id']} was cancelled: the seller did not answer your request in time"))
+            _cancel(
+                world,
+                order,
+                "seller_silent",
+                PLATFORM,
+                (
+                    "auto_cancelled",
+                    f"Order {order['id']} was cancelled: the seller did not answer your request in time",
+                ),
+            )
         else:
             order["status"] = P.AWAITING_SHIPMENT
-            world.notify(order, "buyer", "request_lapsed",
-                         f"Your request to cancel order {order['id']} lapsed: the seller did not answer in time")
+            world.notify(
+                order,
+                "buyer",
+                "request_lapsed",
+                f"Your request to cancel order {order['id']} lapsed: the seller did not answer in time",
+            )
     elif kind == "due_by":  # R16: the processor pays on the last allowed instant
         _settle_refund(world, order, PLATFORM)
 
@@ -449,7 +536,7 @@ def advance(world: World, target: datetime, orders: list[dict] | None = None) ->
             if at <= target:
                 heapq.heappush(heap, (at, World.order_num(order), _KIND_RANK[kind], kind))
 
-    for order in (world.iter_orders() if orders is None else orders):
+    for order in world.iter_orders() if orders is None else orders:
         push(order)
     while heap:
         at, num, _, kind = heapq.heappop(heap)

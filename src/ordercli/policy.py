@@ -7,10 +7,11 @@ so what an order's `actions` offers is exactly what the engine accepts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from functools import lru_cache
-from typing import Any, Callable
+from functools import cache, lru_cache
+from typing import Any
 
 from ordercli.errors import Refused, UsageError
 from ordercli.timecalc import (
@@ -111,7 +112,7 @@ class Policy:
         return {"name": self.name, **values}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zone(name: str) -> tzinfo:
     if name in ("UTC", "Etc/UTC", "Z"):
         return UTC
@@ -120,7 +121,7 @@ def _zone(name: str) -> tzinfo:
     return ZoneInfo(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _calendar(code: str) -> Callable[[date], bool] | None:
     if not code:
         return None
@@ -154,7 +155,7 @@ def policy_from_mapping(values: dict[str, Any], name: str) -> Policy:
             d = parse_policy_duration(value, f"policy {key}")
         except UsageError:
             raise UsageError(
-                f"policy: bad value for {key!r}: {value!r} (expected e.g. \"72h\" or \"7 working days\")",
+                f'policy: bad value for {key!r}: {value!r} (expected e.g. "72h" or "7 working days")',
                 "bad_policy",
             ) from None
         return d

@@ -32,8 +32,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise UsageError(f"policy file {str(path)!r} does not exist (presets: {', '.join(PRESETS)})",
-                         "bad_policy") from None
+        raise UsageError(
+            f"policy file {str(path)!r} does not exist (presets: {', '.join(PRESETS)})", "bad_policy"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"policy file {str(path)!r} cannot be read: {exc}", "bad_policy") from None
     except tomllib.TOMLDecodeError as exc:
@@ -48,11 +49,12 @@ def _resolve(raw: dict[str, Any], origin: str, seen: tuple[str, ...]) -> tuple[d
             raise UsageError(f"policy: unknown key {key!r}", "bad_policy")
     parent = raw.pop("extends", "aliexpress")
     if parent not in PRESETS:
-        raise UsageError(f"policy: bad value for 'extends': {parent!r} (expected one of {', '.join(PRESETS)})",
-                         "bad_policy")
-    if parent in seen:
-        values, origins = {}, {}
-    else:
+        raise UsageError(
+            f"policy: bad value for 'extends': {parent!r} (expected one of {', '.join(PRESETS)})", "bad_policy"
+        )
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    if parent not in seen:
         values, origins = _resolve(_read_toml(_DIR / f"{parent}.toml"), f"preset {parent}", seen + (parent,))
     for key, value in raw.items():
         if key == "refund_within" and isinstance(value, dict):
@@ -76,7 +78,8 @@ def load(name_or_file: str) -> Loaded:
     else:
         path = Path(name_or_file)
         raw = _read_toml(path)
-        name = raw.get("name") if isinstance(raw.get("name"), str) else path.stem
+        given = raw.get("name")
+        name = given if isinstance(given, str) else path.stem
         source, origin = "file", f"file {path}"
     values, origins = _resolve(raw, origin, (name,) if source == "preset" else ())
     return Loaded(name, source, values, origins, policy_from_mapping(values, name))

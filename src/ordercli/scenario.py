@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ordercli.errors import UsageError
 
@@ -49,9 +50,9 @@ def _bad(path: Path, message: str, step: int | None = None) -> UsageError:
 
 def _to_instant(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
     return None
 
 
@@ -90,7 +91,7 @@ def load(path: Path) -> Scenario:
                 instant = parse_instant(str(start), "start")
             except UsageError as exc:
                 raise _bad(path, exc.message) from None
-        start = instant.astimezone(timezone.utc)
+        start = instant.astimezone(UTC)
     policy = data.get("policy")
     if policy is not None and not isinstance(policy, str):
         raise _bad(path, "policy must be a preset name or a TOML file path")
@@ -204,7 +205,7 @@ def _instant(value: Any) -> datetime | None:
             dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None
-        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     return None
 
 
@@ -213,7 +214,7 @@ def matches(expected: Any, actual: Any) -> bool:
     if isinstance(expected, dict) and isinstance(actual, dict):
         return expected.keys() == actual.keys() and all(matches(v, actual[k]) for k, v in expected.items())
     if isinstance(expected, list) and isinstance(actual, list):
-        return len(expected) == len(actual) and all(matches(e, a) for e, a in zip(expected, actual))
+        return len(expected) == len(actual) and all(matches(e, a) for e, a in zip(expected, actual, strict=True))
     if type(expected) is type(actual) and expected == actual:
         return True
     if as_text(expected) == as_text(actual):
@@ -269,17 +270,19 @@ def run_scenario(sc: Scenario, invoke: Invoke, db: Path) -> dict[str, Any]:
                     failures.append(f"{dotted}: {as_text(got)}, expected {as_text(want)}")
         if step.id is not None:
             outputs[step.id] = output
-        results.append({
-            "index": step.index,
-            "id": step.id,
-            "run": step.run,
-            "args": words,
-            "exit": code,
-            "expect_exit": step.expect_exit,
-            "passed": not failures,
-            "failures": failures,
-            "output": output,
-        })
+        results.append(
+            {
+                "index": step.index,
+                "id": step.id,
+                "run": step.run,
+                "args": words,
+                "exit": code,
+                "expect_exit": step.expect_exit,
+                "passed": not failures,
+                "failures": failures,
+                "output": output,
+            }
+        )
     passed = sum(1 for r in results if r["passed"])
     return {
         "file": str(sc.path),
@@ -293,14 +296,23 @@ def run_scenario(sc: Scenario, invoke: Invoke, db: Path) -> dict[str, Any]:
 def junit_xml(reports: list[dict[str, Any]]) -> bytes:
     import xml.etree.ElementTree as ET
 
-    root = ET.Element("testsuites", tests=str(sum(len(r["steps"]) for r in reports)),
-                      failures=str(sum(r["failed"] for r in reports)))
+    root = ET.Element(
+        "testsuites", tests=str(sum(len(r["steps"]) for r in reports)), failures=str(sum(r["failed"] for r in reports))
+    )
     for report in reports:
-        suite = ET.SubElement(root, "testsuite", name=report["name"], file=report["file"],
-                              tests=str(len(report["steps"])), failures=str(report["failed"]), errors="0")
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=report["name"],
+            file=report["file"],
+            tests=str(len(report["steps"])),
+            failures=str(report["failed"]),
+            errors="0",
+        )
         for step in report["steps"]:
-            case = ET.SubElement(suite, "testcase", classname=report["name"],
-                                 name=f"step {step['index']}: {step['run']}")
+            case = ET.SubElement(
+                suite, "testcase", classname=report["name"], name=f"step {step['index']}: {step['run']}"
+            )
             if not step["passed"]:
                 failure = ET.SubElement(case, "failure", message="; ".join(step["failures"]))
                 failure.text = "\n".join(step["failures"])

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import orjson
 
@@ -21,7 +22,6 @@ from ordercli.errors import StorageError
 from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
 
 DEFAULT_LOCK_TIMEOUT = 5.0
-
 
 
 def _v1_to_v2(tables: dict[str, Any]) -> None:
@@ -92,7 +92,9 @@ class JSONFile:
         except IsADirectoryError:
             raise StorageError(f"data file {self.path} is a directory", "storage_unreadable") from None
         except OSError as exc:
-            raise StorageError(f"cannot read data file {self.path}: {exc.strerror or exc}", "storage_unreadable") from None
+            raise StorageError(
+                f"cannot read data file {self.path}: {exc.strerror or exc}", "storage_unreadable"
+            ) from None
 
     def read(self) -> dict[str, Any] | None:
         raw = self.read_bytes()
@@ -198,7 +200,9 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageError(f"cannot create the folder of {self.path}: {exc.strerror or exc}", "write_failed") from None
+            raise StorageError(
+                f"cannot create the folder of {self.path}: {exc.strerror or exc}", "write_failed"
+            ) from None
         with self._locked():
             world = self._load()
             yield world
@@ -273,8 +277,11 @@ class Store:
             "ok": not found,
         }
         if found:
-            raise StorageError(f"data file {self.path} has {len(found)} problem(s): {'; '.join(found[:5])}",
-                               "data_problems", {"problems": found})
+            raise StorageError(
+                f"data file {self.path} has {len(found)} problem(s): {'; '.join(found[:5])}",
+                "data_problems",
+                {"problems": found},
+            )
         return report
 
     def backup(self, dest: Path) -> dict[str, Any]:
@@ -293,7 +300,9 @@ class Store:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write(dest, raw)
             except OSError as exc:
-                raise StorageError(f"could not write the backup {dest}: {exc.strerror or exc}", "write_failed") from None
+                raise StorageError(
+                    f"could not write the backup {dest}: {exc.strerror or exc}", "write_failed"
+                ) from None
         return {"path": str(self.path), "backup": str(dest), "bytes": len(raw), "orders": len(world.orders)}
 
 

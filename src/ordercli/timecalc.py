@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Callable, Union
 
 from ordercli.errors import UsageError
 
-UTC = timezone.utc
+UTC = UTC
 
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION_RE = re.compile(r"(?:\d+[wdhms])+")
@@ -26,7 +26,7 @@ class WorkingDays:
         return f"{self.days} working day{'s' if self.days != 1 else ''}"
 
 
-Duration = Union[timedelta, WorkingDays]
+Duration = timedelta | WorkingDays
 
 
 def parse_duration(text: str, what: str = "duration") -> timedelta:
@@ -101,9 +101,7 @@ def parse_instant(text: str, what: str = "instant") -> datetime:
     try:
         value = arrow.get(text.strip())  # arrow reads a string without an offset as UTC
     except (arrow.parser.ParserError, ValueError, TypeError, OverflowError):
-        raise UsageError(
-            f"bad {what} {text!r}: expected ISO 8601, e.g. 2030-03-04T09:00:00Z", "bad_instant"
-        ) from None
+        raise UsageError(f"bad {what} {text!r}: expected ISO 8601, e.g. 2030-03-04T09:00:00Z", "bad_instant") from None
     return value.datetime.astimezone(UTC)
 
 

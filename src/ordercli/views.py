@@ -11,8 +11,23 @@ from ordercli.timecalc import fmt
 from ordercli.world import World
 
 ORDER_FIELDS = (
-    "id", "buyer", "seller", "item", "quantity", "amount", "currency", "payment_method", "status",
-    "placed_at", "pay_by", "paid_at", "ship_by", "shipped_at", "tracking", "completed_at", "cancelled_at",
+    "id",
+    "buyer",
+    "seller",
+    "item",
+    "quantity",
+    "amount",
+    "currency",
+    "payment_method",
+    "status",
+    "placed_at",
+    "pay_by",
+    "paid_at",
+    "ship_by",
+    "shipped_at",
+    "tracking",
+    "completed_at",
+    "cancelled_at",
     "end_reason",
 )
 
@@ -46,13 +61,13 @@ def disputes(world: World) -> list[dict[str, Any]]:
 
 def refunds(world: World, overdue_only: bool = False) -> list[dict[str, Any]]:
     now = world.now
-    out = []
+    out: list[dict[str, Any]] = []
     for o in world.iter_orders():
         r = o.get("refund")
         if r is None:
             continue
-        view = refund(r, now)
-        if overdue_only and not view["overdue"]:  # type: ignore[index]
+        view = {**r, "overdue": P.refund_overdue(r, now)}
+        if overdue_only and not view["overdue"]:
             continue
         out.append(view)
     return out

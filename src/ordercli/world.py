@@ -9,8 +9,9 @@ appends thousands of events.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 from ordercli.errors import NotFound
 from ordercli.policy import Policy, policy_from_mapping

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Any, Optional
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -23,8 +24,10 @@ except ImportError:  # pragma: no cover
 def _wants_json(args: list[str]) -> bool:
     if "--" in args:
         args = args[: args.index("--")]
-    return "--json" in args or "--format=json" in args or any(
-        a == "--format" and b == "json" for a, b in zip(args, args[1:])
+    return (
+        "--json" in args
+        or "--format=json" in args
+        or any(a == "--format" and b == "json" for a, b in zip(args, args[1:], strict=False))
     )
 
 
@@ -37,15 +40,25 @@ class OrderCliGroup(TyperGroup):
             return load_subcommand(cmd_name)
         return super().get_command(ctx, cmd_name)
 
-    def main(self, args: Any = None, prog_name: Optional[str] = None, complete_var: Optional[str] = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Always non-standalone inside, so every failure comes here and leaves as one
+        `error:` line (or JSON object) and the exit code of CLI.md."""
         argv = list(sys.argv[1:] if args is None else args)
         as_json = _wants_json(argv)
         from ordercli.render import emit_error
 
         try:
-            rv = super().main(args=argv, prog_name=prog_name or "ordercli", complete_var=complete_var,
-                              standalone_mode=False, **extra)
+            rv = super().main(
+                args=argv, prog_name=prog_name or "ordercli", complete_var=complete_var, standalone_mode=False, **extra
+            )
             code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
         except click_exc.NoArgsIsHelpError as exc:
             sys.stdout.write(exc.ctx.get_help() + "\n")  # type: ignore[union-attr]
@@ -112,7 +125,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     db: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--db", help="The data file (else $ORDERCLI_DB, else the user data folder).", metavar="PATH"),
     ] = None,
     version: Annotated[

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,7 +18,7 @@ app = common.group(help="Ask to cancel an order, withdraw the request, list the 
 def request(
     order_id: OrderArg,
     reason: Annotated[str, typer.Option("--reason", help="A code of `ordercli cancel reasons`.")],
-    note: Annotated[Optional[str], typer.Option("--note", help="Free text for the seller.")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.")] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -41,5 +41,8 @@ def withdraw(order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> N
 @app.command("reasons")
 def reasons(fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
     """The reason table, with whose fault each reason is."""
-    render.emit_list(views.reasons(), render.choose_format(fmt, json_),
-                     [("code", lambda r: r["code"]), ("fault", lambda r: r["fault"]), ("meaning", lambda r: r["meaning"])])
+    render.emit_list(
+        views.reasons(),
+        render.choose_format(fmt, json_),
+        [("code", lambda r: r["code"]), ("fault", lambda r: r["fault"]), ("meaning", lambda r: r["meaning"])],
+    )

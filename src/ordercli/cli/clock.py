@@ -36,8 +36,11 @@ def _show_move(move: dict[str, Any], as_json: bool) -> None:
         from collections import Counter
 
         counts = Counter(e["kind"] for e in fired)
-        render.echo(f"... and {len(fired) - SHOWN} more ("
-                    + ", ".join(f"{n} {kind}" for kind, n in counts.most_common()) + "): --json shows them all")
+        render.echo(
+            f"... and {len(fired) - SHOWN} more ("
+            + ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
+            + "): --json shows them all"
+        )
 
 
 @app.command("show")
@@ -50,8 +53,9 @@ def show(json_: JsonOpt = False) -> None:
 
 @app.command("set")
 def set_(
-    instant: Annotated[str, typer.Argument(help="ISO 8601, e.g. 2030-03-04T09:00:00Z.", metavar="INSTANT",
-                                           show_default=False)],
+    instant: Annotated[
+        str, typer.Argument(help="ISO 8601, e.g. 2030-03-04T09:00:00Z.", metavar="INSTANT", show_default=False)
+    ],
     json_: JsonOpt = False,
 ) -> None:
     """Move the clock to INSTANT, firing what falls due (forward only once history exists)."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Iterator, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,14 +17,14 @@ if TYPE_CHECKING:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout.")]
 FormatOpt = Annotated[
-    Optional[str], typer.Option("--format", help="table, json, ndjson or csv.", metavar="table|json|ndjson|csv")
+    str | None, typer.Option("--format", help="table, json, ndjson or csv.", metavar="table|json|ndjson|csv")
 ]
-AsOpt = Annotated[Optional[str], typer.Option("--as", help="Act as this party (R20); default: the entitled party.")]
+AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this party (R20); default: the entitled party.")]
 OrderArg = Annotated[str, typer.Argument(help="The order id, e.g. ORD-0001.", metavar="ID", show_default=False)]
 
 
 class _State:
-    db: Optional[str] = None
+    db: str | None = None
     durable: bool = True  # False only for a scenario's throwaway world
 
 
@@ -44,7 +45,7 @@ def db_path() -> Path:
 
 def wall_now() -> datetime:
     """A new world starts at the wall-clock time, in whole seconds."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def store() -> Store:
@@ -68,5 +69,6 @@ def writing() -> Iterator[World]:
 
 def group(help: str | None = None) -> typer.Typer:
     """A command group as every module makes it: plain help, -h, help when called bare."""
-    return typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None,
-                       context_settings={"help_option_names": ["-h", "--help"]})
+    return typer.Typer(
+        help=help, no_args_is_help=True, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]}
+    )

@@ -18,9 +18,16 @@ app = common.group(help="The data file itself: check it, back it up.")
 def check(json_: JsonOpt = False) -> None:
     """Report problems in the data file (exit 0 when sound, 5 when not). Changes nothing."""
     report = common.store().check()
-    render.emit_object(report, json_, lambda r: (
-        f"{r['path']}: ok, schema {r['schema']}, {r['orders']} orders, {r['events']} events, "
-        f"{r['notifications']} notifications" if r["exists"] else f"{r['path']}: no file yet (an empty world)"))
+    render.emit_object(
+        report,
+        json_,
+        lambda r: (
+            f"{r['path']}: ok, schema {r['schema']}, {r['orders']} orders, {r['events']} events, "
+            f"{r['notifications']} notifications"
+            if r["exists"]
+            else f"{r['path']}: no file yet (an empty world)"
+        ),
+    )
 
 
 @app.command("backup")

@@ -27,9 +27,15 @@ DISPUTE_COLUMNS: list[render.Column] = [
 @app.command("open")
 def open_(
     order_id: OrderArg,
-    reason: Annotated[str, typer.Option("--reason", help="A seller-fault reason before shipment; not-received, "
-                                        "not-as-described or damaged after it; refund-not-received for an "
-                                        "overdue refund.")],
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="A seller-fault reason before shipment; not-received, "
+            "not-as-described or damaged after it; refund-not-received for an "
+            "overdue refund.",
+        ),
+    ],
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,12 +17,15 @@ notifications_app = common.group(help="What the parties were told, on email and 
 @notifications_app.callback()
 def _notifications_app_group() -> None:
     """Keeps the group a group though it has one command."""
+
+
 events_app = common.group(help="The append-only history of every state change (R19).")
 
 
 @events_app.callback()
 def _events_app_group() -> None:
     """Keeps the group a group though it has one command."""
+
 
 NOTIFICATION_COLUMNS: list[render.Column] = [
     ("seq", lambda n: n["seq"]),
@@ -37,7 +40,7 @@ NOTIFICATION_COLUMNS: list[render.Column] = [
 
 @notifications_app.command("list")
 def notifications(
-    to: Annotated[Optional[str], typer.Option("--to", help="Only those sent to this name.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Only those sent to this name.")] = None,
     fmt: FormatOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -50,7 +53,7 @@ def notifications(
 
 @events_app.command("list")
 def events(
-    order: Annotated[Optional[str], typer.Option("--order", help="Only this order's events.", metavar="ID")] = None,
+    order: Annotated[str | None, typer.Option("--order", help="Only this order's events.", metavar="ID")] = None,
     fmt: FormatOpt = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,7 +21,10 @@ ORDER_COLUMNS: list[render.Column] = [
     ("seller", lambda o: o["seller"]),
     ("item", lambda o: o["item"]),
     ("amount", lambda o: f"{o['amount']} {o['currency']}"),
-    ("next deadline", lambda o: f"{o['next_deadline']['kind']} {o['next_deadline']['at']}" if o["next_deadline"] else None),
+    (
+        "next deadline",
+        lambda o: f"{o['next_deadline']['kind']} {o['next_deadline']['at']}" if o["next_deadline"] else None,
+    ),
 ]
 
 
@@ -47,8 +50,18 @@ def place(
 ) -> None:
     """Place an order, paid at once unless --unpaid; prints the order."""
     with common.writing() as w:
-        order = engine.place_order(w, buyer=buyer, seller=seller, item=item, amount=amount, currency=currency,
-                                   payment=payment, quantity=quantity, unpaid=unpaid, actor=as_)
+        order = engine.place_order(
+            w,
+            buyer=buyer,
+            seller=seller,
+            item=item,
+            amount=amount,
+            currency=currency,
+            payment=payment,
+            quantity=quantity,
+            unpaid=unpaid,
+            actor=as_,
+        )
     if quiet and not json_:
         render.echo(order["id"])
     else:
@@ -81,9 +94,9 @@ def show(order_id: OrderArg, json_: JsonOpt = False) -> None:
 
 @app.command("list")
 def list_(
-    status: Annotated[Optional[str], typer.Option("--status", help="Only orders in this status.")] = None,
-    buyer: Annotated[Optional[str], typer.Option("--buyer", help="Only this buyer's orders.")] = None,
-    seller: Annotated[Optional[str], typer.Option("--seller", help="Only this seller's orders.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only orders in this status.")] = None,
+    buyer: Annotated[str | None, typer.Option("--buyer", help="Only this buyer's orders.")] = None,
+    seller: Annotated[str | None, typer.Option("--seller", help="Only this seller's orders.")] = None,
     fmt: FormatOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -93,7 +106,8 @@ def list_(
         validate.choice(status, policy.STATUSES, "status", "bad_status")
     with common.reading() as w:
         rows = [
-            views.order(w, o) for o in w.iter_orders()
+            views.order(w, o)
+            for o in w.iter_orders()
             if (status is None or o["status"] == status)
             and (buyer is None or o["buyer"] == buyer)
             and (seller is None or o["seller"] == seller)
@@ -103,7 +117,9 @@ def list_(
 
 @app.command("import")
 def import_(
-    source: Annotated[str, typer.Argument(help="An NDJSON file, or - for stdin.", metavar="FILE|-", show_default=False)],
+    source: Annotated[
+        str, typer.Argument(help="An NDJSON file, or - for stdin.", metavar="FILE|-", show_default=False)
+    ],
     json_: JsonOpt = False,
 ) -> None:
     """Place many orders from NDJSON, one `orders place` object a line; all or nothing."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from pathlib import Path
 
 from ordercli import presets, render, views
 from ordercli.cli import common
@@ -58,15 +57,18 @@ def show(json_: JsonOpt = False) -> None:
 
 @app.command("use")
 def use(
-    name_or_file: Annotated[str, typer.Argument(help="aliexpress, ebay, or a TOML file.", metavar="NAME|FILE",
-                                                show_default=False)],
+    name_or_file: Annotated[
+        str, typer.Argument(help="aliexpress, ebay, or a TOML file.", metavar="NAME|FILE", show_default=False)
+    ],
     json_: JsonOpt = False,
 ) -> None:
     """Set the world's policy; refused once the world has orders."""
     loaded = presets.load(name_or_file)
     with common.writing() as w:
         if w.orders:
-            raise Refused("the policy can't change once the world has orders: start a new data file", "world_has_orders")
+            raise Refused(
+                "the policy can't change once the world has orders: start a new data file", "world_has_orders"
+            )
         w.set_policy(loaded.meta(), loaded.policy)
         described = _describe(w)
     render.emit_object(described, json_, _text)
@@ -79,8 +81,7 @@ COMPARED = ("status", "end_reason", "cancelled_at", "refund.due_by", "refund.ref
 def compare(
     a: Annotated[str, typer.Argument(help="A preset or a TOML file.", metavar="A", show_default=False)],
     b: Annotated[str, typer.Argument(help="Another preset or TOML file.", metavar="B", show_default=False)],
-    scenario: Annotated[Path, typer.Option("--scenario", help="The scenario file to run under both.",
-                                           metavar="FILE")],
+    scenario: Annotated[Path, typer.Option("--scenario", help="The scenario file to run under both.", metavar="FILE")],
     json_: JsonOpt = False,
 ) -> None:
     """Run one scenario under two policies and show where the outcomes differ."""
@@ -117,5 +118,14 @@ def compare(
         render.emit_json(result)
         return
     render.echo(f"{scenario} under {a} and {b}: {len(rows)} difference{'s' if len(rows) != 1 else ''}")
-    render.emit_list(rows, "table", [("order", lambda r: r["order_id"]), ("field", lambda r: r["field"]),
-                                     (a, lambda r: r["a"]), (b, lambda r: r["b"])], empty="same outcomes")
+    render.emit_list(
+        rows,
+        "table",
+        [
+            ("order", lambda r: r["order_id"]),
+            ("field", lambda r: r["field"]),
+            (a, lambda r: r["a"]),
+            (b, lambda r: r["b"]),
+        ],
+        empty="same outcomes",
+    )

@@ -6,7 +6,7 @@ import io
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -78,12 +78,18 @@ def run_one(scenario: sc.Scenario, invoke: InProcess, path: Path, durable: bool,
 
 @app.command("run")
 def run(
-    files: Annotated[list[Path], typer.Argument(help="YAML or JSON scenario files.", metavar="FILE...",
-                                                show_default=False)],
-    db: Annotated[Optional[Path], typer.Option("--db", help="Keep the world in this file (default: a temporary "
-                                                "file per scenario).", metavar="PATH")] = None,
-    junit: Annotated[Optional[Path], typer.Option("--junit", help="Write a JUnit XML report here.",
-                                                  metavar="FILE")] = None,
+    files: Annotated[
+        list[Path], typer.Argument(help="YAML or JSON scenario files.", metavar="FILE...", show_default=False)
+    ],
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db", help="Keep the world in this file (default: a temporary file per scenario).", metavar="PATH"
+        ),
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write a JUnit XML report here.", metavar="FILE")
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Run scenario files: exit 0 when every step passed, 1 when any failed."""
@@ -109,8 +115,9 @@ def run(
         except OSError as exc:
             from ordercli.errors import StorageError
 
-            raise StorageError(f"could not write the JUnit report {junit}: {exc.strerror or exc}",
-                               "write_failed") from None
+            raise StorageError(
+                f"could not write the JUnit report {junit}: {exc.strerror or exc}", "write_failed"
+            ) from None
     if json_:
         render.emit_json(reports)
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,7 +18,7 @@ app = common.group(help="The seller answers cancellation requests and ships.")
 def respond(
     order_id: OrderArg,
     answer: Annotated[str, typer.Argument(help="accept or reject.", metavar="accept|reject", show_default=False)],
-    message: Annotated[Optional[str], typer.Option("--message", help="A word to the buyer.")] = None,
+    message: Annotated[str | None, typer.Option("--message", help="A word to the buyer.")] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -31,7 +31,7 @@ def respond(
 @app.command("ship")
 def ship(
     order_id: OrderArg,
-    tracking: Annotated[Optional[str], typer.Option("--tracking", help="The parcel's tracking number.")] = None,
+    tracking: Annotated[str | None, typer.Option("--tracking", help="The parcel's tracking number.")] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -50,8 +50,9 @@ def order_card(o: dict[str, Any], now: datetime) -> str:
             steps.append((label, o[field]))
     c = o.get("cancellation")
     if c:
-        steps.append((f"cancellation requested ({c['reason']}, {c['fault']} fault, request {c['requests']})",
-                      c["requested_at"]))
+        steps.append(
+            (f"cancellation requested ({c['reason']}, {c['fault']} fault, request {c['requests']})", c["requested_at"])
+        )
         if c.get("responded_at") and c["status"] in ("accepted", "rejected"):
             steps.append((f"request {c['status']}", c["responded_at"]))
     if o.get("cancelled_at"):
