@@ -31,7 +31,11 @@ ORDER_COLUMNS: list[render.Column] = [
 def show_order(world: World, order: dict, as_json: bool) -> None:
     """Render after the store has committed, so a failed write prints nothing on stdout."""
     view = views.order(world, order)
-    render.emit_object(view, as_json, lambda v: text.order_card(v, world.now))
+    if as_json:
+        render.emit_json(view)
+        return
+    history = [e for e in world.events.values() if e["order_id"] == order["id"]]
+    render.echo(text.order_card(view, world.now, history, policy.pending_deadlines(order)))
 
 
 @app.command("place")

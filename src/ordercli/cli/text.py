@@ -12,7 +12,7 @@ _DEADLINE_WORDS = {
     "pay_by": "buyer must pay",
     "ship_by": "seller must ship",
     "respond_by": "seller must answer",
-    "due_by": "refund is due",
+    "due_by": "refund will be paid",
 }
 
 
@@ -36,47 +36,40 @@ def countdown(at: str | None, now: datetime) -> str:
     return f"{span} ago" if past else f"in {span}"
 
 
-def order_card(o: dict[str, Any], now: datetime) -> str:
+def _event_words(e: dict[str, Any]) -> str:
+    d = e["details"]
+    words = e["kind"].replace("_", " ")
+    extra = [
+        str(d[k])
+        for k in ("reason", "end_reason", "outcome", "message", "tracking", "amount", "method")
+        if d.get(k) is not None
+    ]
+    return f"{e['actor']}: {words}" + (f" ({', '.join(extra)})" if extra else "")
+
+
+def order_card(
+    o: dict[str, Any], now: datetime, events: list[dict[str, Any]], deadlines: list[tuple[str, datetime]]
+) -> str:
+    """The order for a person: what happened, what is pending with a countdown, who can do what."""
     lines = [
         f"{o['id']}  {paint(o['status'])}" + (f" ({o['end_reason']})" if o["end_reason"] else ""),
         f"  {o['quantity']} x {o['item']}  {o['amount']} {o['currency']} by {o['payment_method']}",
-        f"  buyer {o['buyer']}, seller {o['seller']}",
-        f"  now {now.isoformat()}",
-        "  timeline:",
+        f"  buyer {o['buyer']}, seller {o['seller']}; virtual now {now.isoformat()}",
+        "  what happened:",
     ]
-    steps: list[tuple[str, str]] = [("placed", o["placed_at"])]
-    for field, label in (("paid_at", "paid"), ("shipped_at", "shipped"), ("completed_at", "completed")):
-        if o.get(field):
-            steps.append((label, o[field]))
-    c = o.get("cancellation")
-    if c:
-        steps.append(
-            (f"cancellation requested ({c['reason']}, {c['fault']} fault, request {c['requests']})", c["requested_at"])
-        )
-        if c.get("responded_at") and c["status"] in ("accepted", "rejected"):
-            steps.append((f"request {c['status']}", c["responded_at"]))
-    if o.get("cancelled_at"):
-        steps.append((f"cancelled: {o['end_reason']}", o["cancelled_at"]))
+    lines += [f"    {e['at']}  {_event_words(e)}" for e in events]
+    if deadlines:
+        lines.append("  what is pending:")
+        for kind, at in sorted(deadlines, key=lambda d: d[1]):
+            stamp = at.isoformat()
+            lines.append(f"    {stamp}  {_DEADLINE_WORDS.get(kind, kind)} {countdown(stamp, now)}")
     r = o.get("refund")
-    if r:
-        steps.append((f"refund of {r['amount']} {r['currency']} to {r['method']} started", r["initiated_at"]))
-        if r.get("refunded_at"):
-            steps.append(("refund paid", r["refunded_at"]))
-    d = o.get("dispute")
-    if d:
-        steps.append((f"dispute opened ({d['reason']})", d["opened_at"]))
-        if d.get("resolved_at"):
-            steps.append((f"dispute resolved: {d['outcome']}", d["resolved_at"]))
-    steps.sort(key=lambda s: s[1])
-    lines += [f"    {at}  {label}" for label, at in steps]
-    nd = o.get("next_deadline")
-    if nd:
-        lines.append(f"  next: {_DEADLINE_WORDS.get(nd['kind'], nd['kind'])} {countdown(nd['at'], now)} ({nd['at']})")
     if r and r.get("overdue"):
-        lines.append(f"  {paint('refund overdue', '31')} since {r['due_by']}")
+        lines.append(f"  {paint('refund overdue', '31')}: due by {r['due_by']}, {r['status']}")
     acts = o.get("actions") or {}
-    lines.append(f"  buyer can: {', '.join(acts.get('buyer') or []) or 'nothing'}")
-    lines.append(f"  seller can: {', '.join(acts.get('seller') or []) or 'nothing'}")
+    lines.append("  what each party can do now:")
+    lines.append(f"    {o['buyer']} (buyer): {', '.join(acts.get('buyer') or []) or 'nothing'}")
+    lines.append(f"    {o['seller']} (seller): {', '.join(acts.get('seller') or []) or 'nothing'}")
     return "\n".join(lines)
 
 
