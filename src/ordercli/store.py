@@ -180,11 +180,12 @@ class Store:
         tables = _check_shape(self.path, self.storage.read())
         if tables is None:
             return World(self.new_world())
-        migrated = tables["meta"]["1"]["schema"] < SCHEMA_VERSION
-        if migrated:
+        on_disk = tables["meta"]["1"]["schema"]
+        if on_disk < SCHEMA_VERSION:
             _migrate(tables)
         world = World(tables)
-        world.dirty = migrated
+        world.schema_on_disk = on_disk
+        world.dirty = on_disk < SCHEMA_VERSION  # a writing command saves the migration
         return world
 
     @contextmanager
@@ -269,7 +270,7 @@ class Store:
         report = {
             "path": str(self.path),
             "exists": exists,
-            "schema": world.meta["schema"],
+            "schema": world.schema_on_disk,
             "orders": len(world.orders),
             "events": len(world.events),
             "notifications": len(world.notifications),

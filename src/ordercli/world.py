@@ -50,6 +50,7 @@ class World:
         self.notifications: dict[str, dict] = tables["notifications"]
         self.now: datetime = parse_stored(self.meta["clock"])  # type: ignore[assignment]
         self.dirty = False
+        self.schema_on_disk = SCHEMA_VERSION
         self._policy: Policy | None = None
 
     # -- clock and policy
