@@ -1,0 +1,1 @@
+complete --command ordercli --no-files --arguments "(env _ORDERCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) ordercli)" --condition "env _ORDERCLI_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) ordercli"
