@@ -27,7 +27,7 @@ def demo(json_: JsonOpt = False) -> None:
         oid = order["id"]
         step(
             f"alice buys a Blue headset from acme for 19.99 USD by card: {oid}, {order['status']}; "
-            f"acme must ship by {order['ship_by']} ({pol.raw["ship_within"]})",
+            f"acme must ship by {order['ship_by']} ({pol.raw['ship_within']})",
             views.order(w, order),
         )
         step("a day later alice has second thoughts", engine.clock_tick(w, "24h"))
@@ -35,7 +35,7 @@ def demo(json_: JsonOpt = False) -> None:
         respond_by = order["cancellation"]["respond_by"]
         step(
             f"alice asks to cancel (second-thought): acme must answer by {respond_by} "
-            f"({pol.raw["seller_response_within"]})",
+            f"({pol.raw['seller_response_within']})",
             views.order(w, order),
         )
         move = engine.clock_set(w, parse_stored(respond_by))  # type: ignore[arg-type]
