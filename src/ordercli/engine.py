@@ -31,31 +31,9 @@ def _as(actor: str | None) -> str | None:
 # -- orders -------------------------------------------------------------------------------------
 
 
-def place_order(
-    world: World,
-    *,
-    buyer: Any,
-    seller: Any,
-    item: Any,
-    amount: Any,
-    currency: Any = "USD",
-    payment: Any = "card",
-    quantity: Any = 1,
-    unpaid: bool = False,
-    actor: str | None = None,
-) -> dict:
-    order = new_order(
-        world,
-        buyer=buyer,
-        seller=seller,
-        item=item,
-        amount=amount,
-        currency=currency,
-        payment=payment,
-        quantity=quantity,
-        unpaid=unpaid,
-        actor=actor,
-    )
+def place_order(world: World, **fields: Any) -> dict:
+    """`orders place`: one new order (see new_order for the fields), then what falls due."""
+    order = new_order(world, **fields)
     settle_now(world, order)
     return order
 
