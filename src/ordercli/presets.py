@@ -43,7 +43,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _resolve(raw: dict[str, Any], origin: str, seen: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
     """Fill every key a policy leaves out from the preset it extends (default aliexpress)."""
-    raw = {k: v for k, v in raw.items() if k != "name"}
+    if origin.startswith("preset "):
+        raw = {k: v for k, v in raw.items() if k != "name"}  # a preset file names itself
     for key in raw:
         if key not in POLICY_KEYS:
             raise UsageError(f"policy: unknown key {key!r}", "bad_policy")
@@ -78,8 +79,7 @@ def load(name_or_file: str) -> Loaded:
     else:
         path = Path(name_or_file)
         raw = _read_toml(path)
-        given = raw.get("name")
-        name = given if isinstance(given, str) else path.stem
+        name = path.stem
         source, origin = "file", f"file {path}"
     values, origins = _resolve(raw, origin, (name,) if source == "preset" else ())
     return Loaded(name, source, values, origins, policy_from_mapping(values, name))
