@@ -652,7 +652,7 @@ def test_schema_1_file_is_read_as_is_and_migrated_by_a_write(world: Cli, db: Pat
 
 def test_schema_1_file_with_a_policy_from_a_file_migrates_to_source_file(cli: Cli, db: Path, tmp_path: Path) -> None:
     toml = tmp_path / "house.toml"
-    toml.write_text('name = "house"\npay_within = "48h"\n')
+    toml.write_text('pay_within = "48h"\n')  # the policy is named after the file
     cli.json("clock", "set", START)
     cli.json("policy", "use", str(toml))
     cli.place()
