@@ -1,7 +1,12 @@
-"""`db check`: what is wrong with a world's tables, as a list of problems. Pure."""
+"""`db check`: what is wrong with a world's tables, as a list of problems. Pure.
+
+Also used after an unexpected failure, to tell a damaged file (exit 5) from a bug (exit 1),
+so every field the engine reads is checked for its type here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -9,127 +14,204 @@ from typing import Any
 from ordercli import policy as P
 from ordercli.errors import UsageError
 
-ORDER_KEYS = (
-    "id",
-    "buyer",
-    "seller",
-    "item",
-    "quantity",
-    "amount",
-    "currency",
-    "payment_method",
-    "status",
-    "placed_at",
-    "paid_at",
-    "ship_by",
-    "shipped_at",
-    "completed_at",
-    "cancelled_at",
-    "end_reason",
-    "cancellation",
-    "refund",
-    "disputes",
-)
-_INSTANT_KEYS = ("placed_at", "paid_at", "ship_by", "shipped_at", "completed_at", "cancelled_at")
+Check = Callable[[Any], bool]
 
 
-def _instant(value: Any) -> datetime | None:
-    if value is None:
-        return None
+def _instant(value: Any) -> bool:
     if not isinstance(value, str):
-        raise ValueError(value)
-    dt = datetime.fromisoformat(value)
-    if dt.tzinfo is None:
-        raise ValueError(value)
-    return dt
+        return False
+    try:
+        return datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        return False
 
 
-def _decimal(value: Any) -> Decimal:
+def _decimal(value: Any) -> bool:
     if not isinstance(value, str):
-        raise InvalidOperation(value)
-    return Decimal(value)
+        return False
+    try:
+        return Decimal(value).is_finite() and Decimal(value) > 0
+    except InvalidOperation:
+        return False
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _count(value: Any) -> bool:
+    return type(value) is int and value >= 0
+
+
+class _OneOf:
+    def __init__(self, *allowed: str):
+        self.allowed = allowed
+
+    def __call__(self, value: Any) -> bool:
+        return value in self.allowed
+
+
+def _one_of(*allowed: str) -> Check:
+    return _OneOf(*allowed)
+
+
+def _optional(check: Check) -> Check:
+    return lambda value: value is None or check(value)
+
+
+def _shape(fields: dict[str, Check]) -> Check:
+    return lambda value: isinstance(value, dict) and not _shape_problems(value, fields)
+
+
+def _shape_problems(value: dict, fields: dict[str, Check]) -> list[str]:
+    out = []
+    for key, check in fields.items():
+        if key not in value:
+            out.append(f"missing {key}")
+        elif not check(value[key]):
+            word = "unknown" if isinstance(check, _OneOf) else "malformed"
+            out.append(f"{word} {key} {value[key]!r:.40}")
+    return out
+
+
+CANCELLATION = {
+    "reason": _one_of(*P.CANCEL_REASONS),
+    "fault": _one_of("buyer", "seller"),
+    "note": _optional(_text),
+    "requested_at": _instant,
+    "respond_by": _optional(_instant),
+    "status": _one_of("pending", "accepted", "rejected", "withdrawn", "timed_out"),
+    "responded_at": _optional(_instant),
+    "requests": _count,
+}
+REFUND = {
+    "order_id": _text,
+    "amount": _decimal,
+    "currency": _text,
+    "method": _one_of(*P.PAYMENT_METHODS),
+    "status": _one_of("pending", "held", "refunded"),
+    "initiated_at": _instant,
+    "due_by": _instant,
+    "refunded_at": _optional(_instant),
+}
+DISPUTE = {
+    "reason": _one_of(*P.DISPUTE_REASONS),
+    "status": _one_of("open", "resolved"),
+    "opened_at": _instant,
+    "resolved_at": _optional(_instant),
+    "outcome": _optional(_one_of(*P.DISPUTE_OUTCOMES)),
+}
+ORDER: dict[str, Check] = {
+    "id": _text,
+    "buyer": _text,
+    "seller": _text,
+    "item": _text,
+    "quantity": _count,
+    "amount": _decimal,
+    "currency": _text,
+    "payment_method": _one_of(*P.PAYMENT_METHODS),
+    "status": _one_of(*P.STATUSES),
+    "placed_at": _instant,
+    "pay_by": _optional(_instant),
+    "paid_at": _optional(_instant),
+    "ship_by": _optional(_instant),
+    "shipped_at": _optional(_instant),
+    "tracking": _optional(_text),
+    "completed_at": _optional(_instant),
+    "cancelled_at": _optional(_instant),
+    "end_reason": _optional(_one_of(*P.END_REASONS)),
+    "cancellation": _optional(_shape(CANCELLATION)),
+    "refund": _optional(_shape(REFUND)),
+    "disputes": lambda v: isinstance(v, list) and all(_shape(DISPUTE)(d) for d in v),
+}
+EVENT = {
+    "seq": _count,
+    "at": _instant,
+    "order_id": _optional(_text),
+    "kind": _text,
+    "actor": _text,
+    "details": lambda v: isinstance(v, dict),
+}
+NOTIFICATION = {
+    "seq": _count,
+    "at": _instant,
+    "to": _text,
+    "role": _one_of("buyer", "seller"),
+    "channel": _one_of("email", "app"),
+    "order_id": _text,
+    "kind": _text,
+    "message": _text,
+}
+_PAID = (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED, P.SHIPPED, P.COMPLETED)
+
+
+def _order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
+    if not isinstance(order, dict):
+        return [f"order {key}: not an object"]
+    where = f"order {order.get('id', key)}"
+    shape = _shape_problems(order, ORDER)
+    if shape:
+        return [f"{where}: {p}" for p in shape]
+    out = []
+    if not key.isdigit() or order["id"] != f"ORD-{int(key):04d}":
+        out.append(f"{where}: id does not match its key {key!r}")
+    status = order["status"]
+    if status in _PAID and (order["paid_at"] is None or order["ship_by"] is None):
+        out.append(f"{where}: {status} but paid_at or ship_by is missing")
+    if status == P.CANCEL_REQUESTED and (
+        order["cancellation"] is None
+        or order["cancellation"]["status"] != "pending"
+        or order["cancellation"]["respond_by"] is None
+    ):
+        out.append(f"{where}: cancel_requested without a pending request")
+    if (status == P.CANCELLED) != (order["end_reason"] is not None):
+        out.append(f"{where}: end_reason {order['end_reason']!r} does not fit status {status}")
+    refund = order["refund"]
+    if refund is not None:
+        if order["paid_at"] is None:
+            out.append(f"{where}: a refund on an unpaid order")
+        elif refund["amount"] != order["amount"]:
+            out.append(f"{where}: refund amount {refund['amount']!r} differs from the paid {order['amount']!r}")
+    elif status == P.CANCELLED and order["paid_at"] is not None:
+        out.append(f"{where}: cancelled after payment but no refund")
+    if now is not None and not out:
+        for kind, at in P.pending_deadlines(order):
+            if at <= now:
+                out.append(f"{where}: {kind} {at.isoformat()} is past but still pending")
+    return out
 
 
 def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
     out: list[str] = []
-
-    def bad(msg: str) -> None:
-        if len(out) < limit:
-            out.append(msg)
-
     meta = tables["meta"]["1"]
-    now: datetime | None = None
-    try:
-        now = _instant(meta.get("clock"))
-    except ValueError:
-        bad(f"meta: clock {meta.get('clock')!r} is not an instant")
+    now = datetime.fromisoformat(meta["clock"]) if _instant(meta.get("clock")) else None
+    if now is None:
+        out.append(f"meta: clock {meta.get('clock')!r} is not an instant")
     try:
         pol = meta["policy"]
         P.policy_from_mapping(pol["values"], pol["name"])
     except (KeyError, TypeError):
-        bad("meta: the policy is missing or malformed")
+        out.append("meta: the policy is missing or malformed")
     except UsageError as exc:
-        bad(f"meta: {exc.message}")
+        out.append(f"meta: {exc.message}")
     for counter in ("next_order", "next_event", "next_notification"):
-        if not isinstance(meta.get(counter), int):
-            bad(f"meta: {counter} is not an integer")
-
+        if not _count(meta.get(counter)):
+            out.append(f"meta: {counter} is not a count")
     for key, order in tables["orders"].items():
-        where = f"order {key}"
-        if not isinstance(order, dict):
-            bad(f"{where}: not an object")
-            continue
-        missing = [k for k in ORDER_KEYS if k not in order]
-        if missing:
-            bad(f"{where}: missing {', '.join(missing)}")
-            continue
-        where = f"order {order['id']}"
-        if not key.isdigit() or order["id"] != f"ORD-{int(key):04d}":
-            bad(f"{where}: id does not match its key {key!r}")
-        if order["status"] not in P.STATUSES:
-            bad(f"{where}: unknown status {order['status']!r}")
-            continue
-        try:
-            for k in _INSTANT_KEYS:
-                _instant(order[k])
-        except ValueError:
-            bad(f"{where}: {k} is not an instant with an offset")
-            continue
-        try:
-            amount = _decimal(order["amount"])
-            if amount <= 0:
-                bad(f"{where}: amount is not positive")
-        except InvalidOperation:
-            bad(f"{where}: amount {order['amount']!r} is not a decimal string")
-            amount = None
-        cancelled = order["status"] == P.CANCELLED
-        if cancelled != (order["end_reason"] is not None):
-            bad(f"{where}: end_reason {order['end_reason']!r} does not fit status {order['status']}")
-        if order["end_reason"] is not None and order["end_reason"] not in P.END_REASONS:
-            bad(f"{where}: unknown end_reason {order['end_reason']!r}")
-        refund = order["refund"]
-        if refund is not None:
-            if order["paid_at"] is None:
-                bad(f"{where}: a refund on an unpaid order")
-            elif not isinstance(refund, dict) or refund.get("status") not in ("pending", "held", "refunded"):
-                bad(f"{where}: malformed refund")
-            elif amount is not None and refund.get("amount") != order["amount"]:
-                bad(f"{where}: refund amount {refund.get('amount')!r} differs from the paid {order['amount']!r}")
-        elif cancelled and order["paid_at"] is not None:
-            bad(f"{where}: cancelled after payment but no refund")
-        if now is not None:
-            try:
-                due = [(k, at) for k, at in P.pending_deadlines(order) if at <= now]
-            except (KeyError, TypeError, ValueError):
-                bad(f"{where}: malformed deadlines")
-                continue
-            for kind, at in due:
-                bad(f"{where}: {kind} {at.isoformat()} is past but still pending")
-
-    for name in ("events", "notifications"):
-        table = tables[name]
-        for n, (key, row) in enumerate(table.items(), start=1):
+        out += _order_problems(key, order, now)
+        if len(out) >= limit:
+            return out[:limit]
+    for name, fields in (("events", EVENT), ("notifications", NOTIFICATION)):
+        before = len(out)
+        for n, (key, row) in enumerate(tables[name].items(), start=1):
             if not isinstance(row, dict) or row.get("seq") != n or key != str(n):
-                bad(f"{name}: seq {n} is missing, duplicated or out of order")
+                out.append(f"{name}: seq {n} is missing, duplicated or out of order")
                 break
-    return out
+            shape = _shape_problems(row, fields)
+            if shape:
+                out.append(f"{name} {n}: {shape[0]}")
+                break
+        counter = meta.get(f"next_{name[:-1]}")
+        if len(out) == before and _count(counter) and counter != len(tables[name]) + 1:
+            out.append(f"meta: next_{name[:-1]} does not follow the {name} table")
+    return out[:limit]

@@ -8,6 +8,7 @@ from typing import Any
 
 from ordercli.errors import UsageError
 from ordercli.policy import POLICY_KEYS, Policy, policy_from_mapping
+from ordercli.validate import path as validate_path
 
 PRESETS = ("aliexpress", "ebay")
 _DIR = Path(__file__).parent / "presets"
@@ -77,7 +78,7 @@ def load(name_or_file: str) -> Loaded:
         raw = _read_toml(_DIR / f"{name}.toml")
         origin = f"preset {name}"
     else:
-        path = Path(name_or_file)
+        path = Path(validate_path(name_or_file, "policy file"))
         raw = _read_toml(path)
         name = path.stem
         source, origin = "file", f"file {path}"

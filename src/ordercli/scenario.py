@@ -58,6 +58,8 @@ def _to_instant(value: Any) -> datetime | None:
 
 def load(path: Path) -> Scenario:
     """Parse and check one file; exit 2 naming the file (and step) when it is malformed."""
+    if "\x00" in str(path):
+        raise _bad(path, "is not a usable file path")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -76,3 +76,11 @@ def choice(value: object, allowed: tuple[str, ...], what: str, code: str = "bad_
     if value not in allowed:
         raise UsageError(f"unknown {what} {value!r} (expected one of: {', '.join(allowed)})", code)
     return value  # type: ignore[return-value]
+
+
+def path(value: object, option: str) -> str:
+    """A file path as the OS will take it: non-empty, no NUL byte."""
+    text = str(value)
+    if not text or "\x00" in text:
+        raise UsageError(f"{option}: not a usable file path", "bad_path")
+    return text

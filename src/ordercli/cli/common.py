@@ -26,6 +26,7 @@ OrderArg = Annotated[str, typer.Argument(help="The order id, e.g. ORD-0001.", me
 class _State:
     db: str | None = None
     durable: bool = True  # False only for a scenario's throwaway world
+    in_scenario: bool = False  # a scenario step may not run scenarios
 
 
 state = _State()
@@ -33,11 +34,13 @@ state = _State()
 
 def db_path() -> Path:
     """--db, else ORDERCLI_DB, else the platform's user data folder."""
-    if state.db:
-        return Path(state.db).expanduser()
+    from ordercli.validate import path
+
+    if state.db is not None:
+        return Path(path(state.db, "--db")).expanduser()
     env = os.environ.get("ORDERCLI_DB")
     if env:
-        return Path(env).expanduser()
+        return Path(path(env, "ORDERCLI_DB")).expanduser()
     from ordercli.store import default_path
 
     return default_path()

@@ -32,9 +32,11 @@ def check(json_: JsonOpt = False) -> None:
 
 @app.command("backup")
 def backup(
-    dest: Annotated[Path, typer.Argument(help="Where to write the copy.", metavar="PATH", show_default=False)],
+    dest: Annotated[str, typer.Argument(help="Where to write the copy.", metavar="PATH", show_default=False)],
     json_: JsonOpt = False,
 ) -> None:
     """Write a consistent copy of the data file to PATH (taken under the writers' lock)."""
-    result = common.store().backup(dest)
+    from ordercli.validate import path
+
+    result = common.store().backup(Path(path(dest, "PATH")))
     render.emit_object(result, json_, lambda r: f"backed up {r['orders']} orders ({r['bytes']} bytes) to {r['backup']}")

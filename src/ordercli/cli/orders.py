@@ -132,7 +132,11 @@ def import_(
     from ordercli.errors import UsageError
 
     try:
-        raw = sys.stdin.buffer.read() if source == "-" else open(source, "rb").read()
+        if source == "-":
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(validate.path(source, "FILE"), "rb") as fh:
+                raw = fh.read()
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}", "bad_import") from None
     rows = []

@@ -91,6 +91,10 @@ def compare(
     from ordercli.cli.scenario import InProcess, run_one
     from ordercli.store import Store
 
+    if common.state.in_scenario:
+        from ordercli.errors import UsageError
+
+        raise UsageError("policy compare can't run inside a scenario step", "nested_scenario")
     for name in (a, b):
         presets.load(name)  # a bad policy is exit 2 before anything runs
     loaded = sc.load(scenario)

@@ -68,32 +68,39 @@ def fresh_world(scenario: sc.Scenario, db: Path, durable: bool, policy: str | No
 
 def run_one(scenario: sc.Scenario, invoke: InProcess, path: Path, durable: bool, policy: str | None = None) -> dict:
     fresh_world(scenario, path, durable, policy)
-    saved_durable = common.state.durable
-    common.state.durable = durable
+    saved = common.state.durable, common.state.in_scenario
+    common.state.durable, common.state.in_scenario = durable, True
     try:
         return sc.run_scenario(scenario, invoke, path)
     finally:
-        common.state.durable = saved_durable
+        common.state.durable, common.state.in_scenario = saved
 
 
 @app.command("run")
 def run(
     files: Annotated[
-        list[Path], typer.Argument(help="YAML or JSON scenario files.", metavar="FILE...", show_default=False)
+        list[str], typer.Argument(help="YAML or JSON scenario files.", metavar="FILE...", show_default=False)
     ],
-    db: Annotated[
-        Path | None,
+    db_arg: Annotated[
+        str | None,
         typer.Option(
             "--db", help="Keep the world in this file (default: a temporary file per scenario).", metavar="PATH"
         ),
     ] = None,
-    junit: Annotated[
-        Path | None, typer.Option("--junit", help="Write a JUnit XML report here.", metavar="FILE")
+    junit_arg: Annotated[
+        str | None, typer.Option("--junit", help="Write a JUnit XML report here.", metavar="FILE")
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Run scenario files: exit 0 when every step passed, 1 when any failed."""
-    scenarios = [sc.load(f) for f in files]  # all malformed files are found before anything runs
+    from ordercli.errors import UsageError
+    from ordercli.validate import path as checked
+
+    if common.state.in_scenario:
+        raise UsageError("scenario run can't run inside a scenario step", "nested_scenario")
+    db = Path(checked(db_arg, "--db")) if db_arg is not None else None
+    junit = Path(checked(junit_arg, "--junit")) if junit_arg is not None else None
+    scenarios = [sc.load(Path(f)) for f in files]  # all malformed files are found before anything runs
     invoke = InProcess()
     reports: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ordercli-scenario-") as tmp:
