@@ -21,7 +21,21 @@ def _out(data: bytes) -> None:
 
 
 def dumps(value: Any, indent: bool = True) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0)
+    option = orjson.OPT_INDENT_2 if indent else 0
+    try:
+        return orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError:  # undecodable bytes from argv (surrogates): show them escaped
+        return orjson.dumps(_printable(value), option=option)
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 def emit_json(value: Any) -> None:
@@ -29,13 +43,14 @@ def emit_json(value: Any) -> None:
 
 
 def echo(text: str) -> None:
+    text = _printable(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     sys.stdout.flush()
 
 
 def note(text: str) -> None:
     """Messages for people go to stderr."""
-    sys.stderr.write(text.rstrip("\n") + "\n")
+    sys.stderr.write(_printable(text).rstrip("\n") + "\n")
     sys.stderr.flush()
 
 
@@ -180,8 +195,8 @@ def _emit_csv(rows: Iterable[dict]) -> None:
 
 def emit_error(err: OrderCliError, as_json: bool) -> None:
     if as_json:
-        sys.stderr.write(orjson.dumps(err.to_json()).decode() + "\n")
+        sys.stderr.write(dumps(err.to_json(), indent=False).decode() + "\n")
     else:
-        message = " ".join(err.message.split("\n"))
+        message = _printable(" ".join(err.message.split("\n")))
         sys.stderr.write(f"error: {message}\n")
     sys.stderr.flush()

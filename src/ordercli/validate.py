@@ -56,6 +56,10 @@ def name(value: object, option: str, limit: int = 200) -> str:
         raise UsageError(f"{option}: at most {limit} characters, got {len(value)}", "bad_value")
     if _CONTROL_RE.search(value):
         raise UsageError(f"{option}: must not contain control characters", "bad_value")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal could not decode arrive as surrogates
+        raise UsageError(f"{option}: is not valid UTF-8 text", "bad_value") from None
     return value
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ordercli.errors import NotFound
+from ordercli.errors import NotFound, StorageError, UsageError
 from ordercli.policy import Policy, policy_from_mapping
 from ordercli.timecalc import fmt, parse_stored
 
@@ -41,6 +41,13 @@ def empty_tables(now: datetime, policy_meta: dict[str, Any]) -> dict[str, dict]:
     return {"meta": {"1": meta}, "orders": {}, "events": {}, "notifications": {}}
 
 
+def _damaged(what: str) -> StorageError:
+    # history is append-only: never overwrite a row the file already has
+    return StorageError(
+        f"the data file is damaged: {what}; it was left untouched: run `ordercli db check`", "damaged_data"
+    )
+
+
 class World:
     def __init__(self, tables: dict[str, dict]):
         self.tables = tables
@@ -63,7 +70,10 @@ class World:
     def policy(self) -> Policy:
         if self._policy is None:
             p = self.meta["policy"]
-            self._policy = policy_from_mapping(p["values"], p["name"])
+            try:
+                self._policy = policy_from_mapping(p["values"], p["name"])
+            except UsageError as exc:  # the file's own policy: a damaged file, not bad input
+                raise _damaged(f"its policy is invalid: {exc.message}") from None
         return self._policy
 
     def set_policy(self, meta: dict[str, Any], policy: Policy) -> None:
@@ -84,6 +94,8 @@ class World:
 
     def add_order(self, order: dict) -> dict:
         num = self.meta["next_order"]
+        if str(num) in self.orders:
+            raise _damaged("its next_order counter points at an existing order")
         self.meta["next_order"] = num + 1
         order["id"] = order_id_for(num)
         self.orders[str(num)] = order
@@ -100,6 +112,8 @@ class World:
     # -- history (R19) and notifications (R18)
     def event(self, kind: str, order: dict | None, actor: str, details: dict | None = None) -> dict:
         seq = self.meta["next_event"]
+        if str(seq) in self.events:
+            raise _damaged("its next_event counter points at an existing event")
         self.meta["next_event"] = seq + 1
         ev = {
             "seq": seq,
@@ -116,6 +130,8 @@ class World:
     def notify(self, order: dict, role: str, kind: str, message: str) -> None:
         for channel in CHANNELS:
             seq = self.meta["next_notification"]
+            if str(seq) in self.notifications:
+                raise _damaged("its next_notification counter points at an existing notification")
             self.meta["next_notification"] = seq + 1
             self.notifications[str(seq)] = {
                 "seq": seq,
