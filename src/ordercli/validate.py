@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from ordercli.errors import UsageError
 from ordercli.policy import PAYMENT_METHODS
 
-_AMOUNT_RE = re.compile(r"\d+(?:\.\d{1,2})?")
+_AMOUNT_RE = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")  # ASCII digits only
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -37,15 +37,13 @@ def currency(value: object, name: str = "--currency") -> str:
 
 
 def quantity(value: object, name: str = "--quantity") -> int:
-    if isinstance(value, bool):
+    """An integer of at least 1, in ASCII digits (int() would also take other scripts' digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
         raise UsageError(f"{name}: {value!r} is not an integer of at least 1", "bad_quantity")
-    try:
-        n = int(value) if isinstance(value, (int, str)) else None
-    except ValueError:
-        n = None
-    if n is None or n < 1 or (isinstance(value, str) and not value.strip().isdigit()):
-        raise UsageError(f"{name}: {value!r} is not an integer of at least 1", "bad_quantity")
-    return n
+    return int(text)
 
 
 def name(value: object, option: str, limit: int = 200) -> str:
