@@ -13,29 +13,6 @@ POST_SHIPMENT = ["not-received", "not-as-described", "damaged"]
 DISPUTE_KEYS = {"reason", "status", "opened_at", "resolved_at", "outcome"}
 
 
-@pytest.fixture(autouse=True)
-def _command_built_once(monkeypatch):
-    """Typer's CliRunner rebuilds the click command from the Typer app on every invoke, which is most
-    of an in-process run's time; build it once per test session instead (same command, same app)."""
-    import typer.testing
-
-    build = getattr(typer.testing, "_get_command", None)
-    if build is None:  # another typer version: nothing to speed up
-        return
-    original = getattr(build, "__wrapped_build__", build)
-
-    def cached(app):
-        if app not in _COMMANDS:
-            _COMMANDS[app] = original(app)
-        return _COMMANDS[app]
-
-    cached.__wrapped_build__ = original
-    monkeypatch.setattr(typer.testing, "_get_command", cached)
-
-
-_COMMANDS: dict = {}
-
-
 # -- helpers -----------------------------------------------------------------------------------------
 
 

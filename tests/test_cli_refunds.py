@@ -23,29 +23,6 @@ REFUND_KEYS = {"order_id", "amount", "currency", "method", "status", "initiated_
                "overdue"}
 
 
-@pytest.fixture(autouse=True)
-def _command_built_once(monkeypatch):
-    """Typer's CliRunner rebuilds the click command from the Typer app on every invoke, which is most
-    of an in-process run's time; build it once per test session instead (same command, same app)."""
-    import typer.testing
-
-    build = getattr(typer.testing, "_get_command", None)
-    if build is None:  # another typer version: nothing to speed up
-        return
-    original = getattr(build, "__wrapped_build__", build)
-
-    def cached(app):
-        if app not in _COMMANDS:
-            _COMMANDS[app] = original(app)
-        return _COMMANDS[app]
-
-    cached.__wrapped_build__ = original
-    monkeypatch.setattr(typer.testing, "_get_command", cached)
-
-
-_COMMANDS: dict = {}
-
-
 # -- helpers -----------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from functools import cache
 from typing import Annotated, Any
 
 import typer
@@ -153,7 +154,9 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+@cache
 def load_subcommand(name: str) -> Any:
+    # built once per process: scenario steps and tests invoke the same groups many times
     import importlib
 
     module = importlib.import_module(SUBCOMMANDS[name])
