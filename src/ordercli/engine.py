@@ -9,6 +9,7 @@ that earlier firings create within the same move.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -502,10 +503,16 @@ def _fire(world: World, order: dict, kind: str) -> None:
         _settle_refund(world, order, PLATFORM)
 
 
-def advance(world: World, target: datetime, orders: list[dict] | None = None) -> list[dict]:
+Progress = Callable[[int, int], None]
+
+
+def advance(
+    world: World, target: datetime, orders: list[dict] | None = None, progress: Progress | None = None
+) -> list[dict]:
     """Move the clock to `target`, firing every deadline due on the way at its own instant.
     Returns the events appended. `orders` limits the scan when only they can have new
-    deadlines (a command that did not move the clock)."""
+    deadlines (a command that did not move the clock). `progress(fired, waiting)` is told
+    every 1,000 firings."""
     first_seq = world.meta["next_event"]
     heap: list[tuple[datetime, int, int, str]] = []
 
@@ -516,6 +523,7 @@ def advance(world: World, target: datetime, orders: list[dict] | None = None) ->
 
     for order in world.iter_orders() if orders is None else orders:
         push(order)
+    fired = 0
     while heap:
         at, num, _, kind = heapq.heappop(heap)
         order = world.orders[str(num)]
@@ -525,6 +533,9 @@ def advance(world: World, target: datetime, orders: list[dict] | None = None) ->
             world.set_now(at)
         _fire(world, order, kind)
         push(order)  # firing may create deadlines due within this same move
+        fired += 1
+        if progress is not None and fired % 1000 == 0:
+            progress(fired, len(heap))
     if target != world.now:
         world.set_now(target)
     return [world.events[str(s)] for s in range(first_seq, world.meta["next_event"])]
@@ -535,37 +546,37 @@ def settle_now(world: World, order: dict) -> None:
     advance(world, world.now, [order])
 
 
-def clock_set(world: World, instant: datetime) -> dict:
+def clock_set(world: World, instant: datetime, progress: Progress | None = None) -> dict:
     if instant < world.now and world.has_history():
         raise Refused(
             f"the clock only moves forward once the world has history: it is {fmt(world.now)}, "
             f"not moving back to {fmt(instant)}",
             "clock_backwards",
         )
-    return _move(world, instant)
+    return _move(world, instant, progress)
 
 
-def clock_tick(world: World, duration: str) -> dict:
+def clock_tick(world: World, duration: str, progress: Progress | None = None) -> dict:
     delta = parse_duration(duration)
     try:
         target = world.now + delta
     except OverflowError:
         raise UsageError(f"ticking {duration} moves the clock past the year 9999", "bad_duration") from None
-    return _move(world, target)
+    return _move(world, target, progress)
 
 
-def clock_next(world: World) -> dict:
+def clock_next(world: World, progress: Progress | None = None) -> dict:
     pending = [at for o in world.iter_orders() for _, at in P.pending_deadlines(o)]
     if not pending:
         raise Refused("no deadline is pending", "no_pending_deadline")
-    return _move(world, min(pending))
+    return _move(world, min(pending), progress)
 
 
-def _move(world: World, target: datetime) -> dict:
+def _move(world: World, target: datetime, progress: Progress | None = None) -> dict:
     start = world.now
     if target < start:
         # an empty world's clock may go anywhere: nothing can be due before it
         world.set_now(target)
         return {"from": fmt(start), "to": fmt(target), "fired": []}
-    fired = advance(world, target)
+    fired = advance(world, target, progress=progress)
     return {"from": fmt(start), "to": fmt(world.now), "fired": fired}

@@ -104,6 +104,28 @@ def progress_for(length: int, label: str) -> Callable[[Any], Any] | None:
     return wrap
 
 
+class FiringProgress:
+    """A counter on stderr while a clock move fires thousands of deadlines; terminals only."""
+
+    def __init__(self) -> None:
+        self.shown = _is_tty(sys.stderr)
+        self.used = False
+
+    def __call__(self, fired: int, waiting: int) -> None:
+        if self.shown:
+            self.used = True
+            sys.stderr.write(f"\rfiring deadlines: {fired:,} fired, {waiting:,} more due on the way")
+            sys.stderr.flush()
+
+    def __enter__(self) -> FiringProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.used:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
 def _is_tty(stream: Any) -> bool:
     try:
         return bool(stream.isatty())

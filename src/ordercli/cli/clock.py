@@ -60,8 +60,8 @@ def set_(
 ) -> None:
     """Move the clock to INSTANT, firing what falls due (forward only once history exists)."""
     target = parse_instant(instant, "INSTANT")
-    with common.writing() as w:
-        move = engine.clock_set(w, target)
+    with common.writing() as w, render.FiringProgress() as progress:
+        move = engine.clock_set(w, target, progress)
         w.dirty = True
     _show_move(move, json_)
 
@@ -72,8 +72,8 @@ def tick(
     json_: JsonOpt = False,
 ) -> None:
     """Move the clock forward by DURATION, firing every deadline on the way at its own instant."""
-    with common.writing() as w:
-        move = engine.clock_tick(w, duration)
+    with common.writing() as w, render.FiringProgress() as progress:
+        move = engine.clock_tick(w, duration, progress)
         w.dirty = True
     _show_move(move, json_)
 
@@ -81,6 +81,6 @@ def tick(
 @app.command("next")
 def next_(json_: JsonOpt = False) -> None:
     """Move the clock to the next pending deadline and fire it."""
-    with common.writing() as w:
-        move = engine.clock_next(w)
+    with common.writing() as w, render.FiringProgress() as progress:
+        move = engine.clock_next(w, progress)
     _show_move(move, json_)
