@@ -367,3 +367,11 @@ def test_busy_lock_refuses_writers_but_not_readers(placed: Cli, db: Path) -> Non
         listed = assert_ok_json(run_process("orders", "list", "--json", env=env))
         assert [o["id"] for o in listed] == ["ORD-0001"]
     assert snapshot(db) == before, "a writer refused for a busy lock must write nothing"
+
+
+def test_a_bad_lock_timeout_is_a_usage_error(db):
+    proc = run_process("clock", "tick", "1h", env={"ORDERCLI_LOCK_TIMEOUT": "soon"})
+    assert proc.returncode == 2
+    assert proc.stdout == b""
+    assert proc.stderr.decode().startswith("error: ORDERCLI_LOCK_TIMEOUT")
+    assert not db.exists()

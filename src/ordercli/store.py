@@ -323,8 +323,12 @@ def _lock_timeout() -> float:
     try:
         value = float(raw)
     except ValueError:
-        return DEFAULT_LOCK_TIMEOUT
-    return value if value >= 0 else DEFAULT_LOCK_TIMEOUT
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        from ordercli.errors import UsageError
+
+        raise UsageError(f"ORDERCLI_LOCK_TIMEOUT: {raw!r} is not a number of seconds", "bad_lock_timeout")
+    return value
 
 
 def default_path() -> Path:
