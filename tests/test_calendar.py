@@ -14,7 +14,6 @@ from ordercli.timecalc import (
     add_duration,
     add_working_days,
     fmt,
-    format_duration,
     parse_duration,
     parse_instant,
     parse_policy_duration,
@@ -116,18 +115,6 @@ def test_parse_policy_duration_refuses_garbage(text):
         parse_policy_duration(text, "ship_within")
     assert exc.value.exit_code == 2
     assert "ship_within" in exc.value.message
-
-
-def test_format_duration_round_trips():
-    assert format_duration(timedelta(hours=72)) == "3d"
-    assert format_duration(timedelta(days=1, hours=12)) == "1d12h"
-    assert format_duration(timedelta(0)) == "0s"
-    assert format_duration(WorkingDays(7)) == "7 working days"
-    for text in ("72h", "1d12h", "2w", "90m", "1d1s"):
-        assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
-
-
-# -- add_working_days ------------------------------------------------------------------------------
 
 
 def test_friday_1500_plus_7_working_days_is_the_tuesday_11_days_later():

@@ -52,20 +52,6 @@ def parse_policy_duration(text: str, what: str) -> Duration:
     return parse_duration(text, what)
 
 
-def format_duration(d: Duration) -> str:
-    if isinstance(d, WorkingDays):
-        return str(d)
-    secs = int(d.total_seconds())
-    if secs == 0:
-        return "0s"
-    out = []
-    for unit in ("d", "h", "m", "s"):
-        n, secs = divmod(secs, _UNIT_SECONDS[unit])
-        if n:
-            out.append(f"{n}{unit}")
-    return "".join(out)
-
-
 def fmt(instant: datetime | None) -> str | None:
     """UTC ISO 8601 with an offset: 2030-03-04T09:00:00+00:00."""
     if instant is None:

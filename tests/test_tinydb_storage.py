@@ -1,0 +1,31 @@
+"""The data file is a TinyDB database: TinyDB opens it through ordercli's atomic storage."""
+
+from __future__ import annotations
+
+import json
+
+from tinydb import Query, TinyDB
+
+from ordercli.tinydb_storage import AtomicJSONStorage
+
+
+def test_tinydb_reads_a_world_and_its_writes_keep_it_an_ordercli_world(world, db):
+    world.place()
+    bob = world.place(buyer="bob")
+    world.json("cancel", "request", bob["id"], "--reason", "second-thought")
+
+    with TinyDB(db, storage=AtomicJSONStorage) as tdb:
+        orders = tdb.table("orders")
+        assert len(orders) == 2
+        requested = orders.search(Query().status == "cancel_requested")
+        assert [o["id"] for o in requested] == [bob["id"]]
+        assert tdb.table("meta").get(doc_id=1)["app"] == "ordercli"
+        tdb.table("annotations").insert({"order_id": bob["id"], "text": "asked on the phone"})
+
+    # TinyDB's write went through the atomic storage: the file is whole and still ordercli's world
+    raw = json.loads(db.read_bytes())
+    assert raw["annotations"]["1"]["text"] == "asked on the phone"
+    assert world.json("db", "check")["ok"] is True
+    assert world.json("orders", "show", bob["id"])["status"] == "cancel_requested"
+    world.json("clock", "tick", "1h")  # an ordercli write keeps the extra table
+    assert json.loads(db.read_bytes())["annotations"]["1"]["order_id"] == bob["id"]
