@@ -69,3 +69,33 @@ def run_process(*args: str, env: dict | None = None, input: bytes | None = None)
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "ordercli", *args], capture_output=True, env=full_env,
                           input=input, timeout=60)
+
+
+# -- the error contract of CLI.md, shared by the CLI test modules -----------------------------------
+
+
+def fail(cli: Cli, *args: str, code: int) -> dict:
+    """Runs a command that must fail with --json and checks the error contract of CLI.md:
+    stdout empty, stderr exactly one JSON object {"error": {code, message, exit}}, exit matching."""
+    result = cli(*args, "--json", code=code)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) >= 1
+    body = json.loads(result.stderr)  # the whole of stderr is one JSON value
+    assert isinstance(body, dict) and set(body) == {"error"}
+    err = body["error"]
+    assert set(err) == {"code", "message", "exit"}
+    assert err["exit"] == code == result.exit_code
+    assert isinstance(err["code"], str) and err["code"] and err["code"] == err["code"].lower()
+    assert " " not in err["code"]
+    assert isinstance(err["message"], str) and err["message"]
+    return err
+
+
+def refused_unchanged(cli: Cli, db: Path, *args: str, code: int) -> dict:
+    """A refused command writes nothing: the data file's bytes are the same after it."""
+    before = db.read_bytes() if db.exists() else None
+    err = fail(cli, *args, code=code)
+    after = db.read_bytes() if db.exists() else None
+    assert after == before, f"ordercli {' '.join(args)} failed but changed the data file"
+    return err

@@ -4,9 +4,9 @@ R17 (final statuses) and R20 (acting for another party), with exact exit codes a
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from conftest import fail, refused_unchanged
 
 START = "2030-03-04T09:00:00+00:00"  # the `world` fixture's clock: a Monday
 SHIP_BY = "2030-03-13T09:00:00+00:00"  # START + 7 working days
@@ -17,29 +17,6 @@ REFUND_KEYS = {"order_id", "amount", "currency", "method", "status", "initiated_
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def fail(cli, *args: str, code: int) -> dict:
-    """Runs a command that must fail with --json; checks stdout is empty and stderr is exactly
-    one JSON object {"error": {code, message, exit}} whose exit is the process's."""
-    result = cli(*args, "--json", code=code)
-    assert result.stdout == ""
-    body = json.loads(result.stderr)
-    assert isinstance(body, dict) and set(body) == {"error"}
-    err = body["error"]
-    assert set(err) == {"code", "message", "exit"}
-    assert err["exit"] == code == result.exit_code
-    assert isinstance(err["message"], str) and err["message"]
-    return err
-
-
-def refused_unchanged(cli, db: Path, *args: str, code: int) -> dict:
-    """A refused command writes nothing: the data file's bytes are the same after it."""
-    before = db.read_bytes() if db.exists() else None
-    err = fail(cli, *args, code=code)
-    after = db.read_bytes() if db.exists() else None
-    assert after == before, f"ordercli {' '.join(args)} failed but changed the data file"
-    return err
 
 
 def place(cli, *extra: str, amount: str = "19.99") -> dict:

@@ -3,10 +3,8 @@ exact exit codes, the JSON fields of CLI.md and the rules of POLICY.md (R2, R3, 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+from conftest import fail, refused_unchanged
 
 START = "2030-03-04T09:00:00+00:00"  # the `world` fixture's clock: a Monday
 
@@ -19,33 +17,6 @@ EVENT_KEYS = {"seq", "at", "order_id", "kind", "actor", "details"}
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def fail(cli, *args: str, code: int) -> dict:
-    """Runs a command that must fail with --json and checks the error contract of CLI.md:
-    stdout empty, stderr exactly one JSON object {"error": {code, message, exit}}, exit matching."""
-    result = cli(*args, "--json", code=code)
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) >= 1
-    body = json.loads(result.stderr)  # the whole of stderr is one JSON value
-    assert isinstance(body, dict) and set(body) == {"error"}
-    err = body["error"]
-    assert set(err) == {"code", "message", "exit"}
-    assert err["exit"] == code == result.exit_code
-    assert isinstance(err["code"], str) and err["code"] and err["code"] == err["code"].lower()
-    assert " " not in err["code"]
-    assert isinstance(err["message"], str) and err["message"]
-    return err
-
-
-def refused_unchanged(cli, db: Path, *args: str, code: int) -> dict:
-    """A refused command writes nothing: the data file's bytes are the same after it."""
-    before = db.read_bytes() if db.exists() else None
-    err = fail(cli, *args, code=code)
-    after = db.read_bytes() if db.exists() else None
-    assert after == before, f"ordercli {' '.join(args)} failed but changed the data file"
-    return err
 
 
 def place(cli, *extra: str, buyer: str = "alice", seller: str = "acme", item: str = "Blue headset",

@@ -363,44 +363,53 @@ def _settle_refund(world: World, order: dict, actor: str) -> None:
     )
 
 
-def _refund_of(world: World, order_id: str) -> tuple[dict, dict]:
+def refund_of(world: World, order_id: str) -> tuple[dict, dict]:
+    """The order and its refund; exit 3 when the order has none."""
     order = world.order(order_id)
     if order["refund"] is None:
         raise NotFound(f"order {order_id} has no refund", "refund_not_found")
     return order, order["refund"]
 
 
-def refund_hold(world: World, order_id: str, actor: str | None = None) -> dict:
+def _refund_command(
+    world: World,
+    order_id: str,
+    actor: str | None,
+    gate: Callable[[dict], None],
+    change: Callable[[dict, dict, str], None],
+) -> dict:
+    """hold, release and settle: the simulated processor's own actions (as `platform`)."""
     _as(actor)
-    order, refund = _refund_of(world, order_id)
+    order, refund = refund_of(world, order_id)
     who = P.check_role(PLATFORM, actor)
-    P.gate_refund_hold(refund)
-    refund["status"] = "held"
-    world.event("refund_held", order, who)
+    gate(refund)
+    change(order, refund, who)
     settle_now(world, order)
     return order
+
+
+def refund_hold(world: World, order_id: str, actor: str | None = None) -> dict:
+    def hold(order: dict, refund: dict, who: str) -> None:
+        refund["status"] = "held"
+        world.event("refund_held", order, who)
+
+    return _refund_command(world, order_id, actor, P.gate_refund_hold, hold)
 
 
 def refund_release(world: World, order_id: str, actor: str | None = None) -> dict:
     """Lifts a hold; a refund released after its due_by is paid at once (it can't wait any longer)."""
-    _as(actor)
-    order, refund = _refund_of(world, order_id)
-    who = P.check_role(PLATFORM, actor)
-    P.gate_refund_release(refund)
-    refund["status"] = "pending"
-    world.event("refund_released", order, who)
-    settle_now(world, order)
-    return order
+
+    def release(order: dict, refund: dict, who: str) -> None:
+        refund["status"] = "pending"
+        world.event("refund_released", order, who)
+
+    return _refund_command(world, order_id, actor, P.gate_refund_release, release)
 
 
 def refund_settle(world: World, order_id: str, actor: str | None = None) -> dict:
-    _as(actor)
-    order, refund = _refund_of(world, order_id)
-    who = P.check_role(PLATFORM, actor)
-    P.gate_refund_settle(refund)
-    _settle_refund(world, order, who)
-    settle_now(world, order)
-    return order
+    return _refund_command(
+        world, order_id, actor, P.gate_refund_settle, lambda order, refund, who: _settle_refund(world, order, who)
+    )
 
 
 # -- disputes (R13) --------------------------------------------------------------------------------

@@ -300,16 +300,14 @@ def gate_cancel_request(order: dict, policy: Policy, now: datetime) -> None:
         )
 
 
-def gate_withdraw(order: dict, policy: Policy, now: datetime) -> None:
+def gate_pending_request(order: dict, policy: Policy, now: datetime) -> None:
+    """The buyer's withdraw (R11) and the seller's answer (R8, R9) both need a pending request."""
     _not_final(order)
     if order["status"] != CANCEL_REQUESTED:
         raise Refused(f"order {order['id']} has no pending cancellation request", "no_pending_request")
 
 
-def gate_respond(order: dict, policy: Policy, now: datetime) -> None:
-    _not_final(order)
-    if order["status"] != CANCEL_REQUESTED:
-        raise Refused(f"order {order['id']} has no pending cancellation request", "no_pending_request")
+gate_withdraw = gate_respond = gate_pending_request
 
 
 def gate_ship(order: dict, policy: Policy, now: datetime) -> None:

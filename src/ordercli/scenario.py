@@ -143,15 +143,15 @@ def _refs(value: Any) -> list[str]:
 _MISSING = object()
 
 
-def lookup(value: Any, dotted: str) -> Any:
-    """The value at a dotted path (list items by index), or _MISSING."""
+def lookup(value: Any, dotted: str, default: Any = _MISSING) -> Any:
+    """The value at a dotted path (list items by index), or `default` (_MISSING)."""
     for part in [p for p in dotted.split(".") if p != ""]:
         if isinstance(value, dict) and part in value:
             value = value[part]
         elif isinstance(value, list) and re.fullmatch(r"-?\d+", part) and -len(value) <= int(part) < len(value):
             value = value[int(part)]
         else:
-            return _MISSING
+            return default
     return value
 
 

@@ -98,7 +98,9 @@ class JSONFile:
             ) from None
 
     def read(self) -> dict[str, Any] | None:
-        raw = self.read_bytes()
+        return self.parse(self.read_bytes())
+
+    def parse(self, raw: bytes | None) -> dict[str, Any] | None:
         if raw is None or not raw.strip():
             return None
         # A world is a tree of dicts without cycles: the cycle collector would only rescan
@@ -185,8 +187,9 @@ class Store:
         self.storage = JSONFile(self.path, create_dirs=True, durable=durable)
         self.new_world = new_world
 
-    def _load(self) -> World:
-        tables = _check_shape(self.path, self.storage.read())
+    def _load(self, raw: bytes | None = None) -> World:
+        """The world in the file (or in `raw`, its bytes already read)."""
+        tables = _check_shape(self.path, self.storage.parse(raw) if raw is not None else self.storage.read())
         if tables is None:
             return World(self.new_world())
         on_disk = tables["meta"]["1"]["schema"]
@@ -305,7 +308,7 @@ class Store:
             raise StorageError("the backup can't overwrite the data file itself", "bad_backup_path")
         with self._locked():
             raw = self.storage.read_bytes() or b""
-            world = self._load()
+            world = self._load(raw)  # checks the very bytes it copies
             try:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write(dest, raw)

@@ -33,8 +33,10 @@ ORDER_FIELDS = (
 
 
 def refund(r: dict | None, now: datetime) -> dict | None:
-    if r is None:
-        return None
+    return None if r is None else _refund_view(r, now)
+
+
+def _refund_view(r: dict, now: datetime) -> dict[str, Any]:
     return {**r, "overdue": P.refund_overdue(r, now)}
 
 
@@ -66,7 +68,7 @@ def refunds(world: World, overdue_only: bool = False) -> list[dict[str, Any]]:
         r = o.get("refund")
         if r is None:
             continue
-        view = {**r, "overdue": P.refund_overdue(r, now)}
+        view = _refund_view(r, now)
         if overdue_only and not view["overdue"]:
             continue
         out.append(view)

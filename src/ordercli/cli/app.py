@@ -64,12 +64,9 @@ class OrderCliGroup(TyperGroup):
         except click_exc.NoArgsIsHelpError as exc:
             sys.stdout.write(exc.ctx.get_help() + "\n")  # type: ignore[union-attr]
             code = 0
-        except click_exc.UsageError as exc:
+        except click_exc.ClickException as exc:  # bad options and values: all usage (exit 2)
             emit_error(UsageError(exc.format_message(), "usage"), as_json)
             code = 2
-        except click_exc.ClickException as exc:
-            emit_error(UsageError(exc.format_message(), "usage"), as_json)
-            code = exc.exit_code if exc.exit_code in (2,) else 2
         except OrderCliError as exc:
             emit_error(exc, as_json)
             code = exc.exit_code

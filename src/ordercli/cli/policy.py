@@ -111,10 +111,8 @@ def compare(
     rows = []
     for oid in sorted(set(finals[0]) | set(finals[1]), key=lambda i: int(i[4:])):
         for field in COMPARED:
-            va = sc.lookup(finals[0].get(oid), field)
-            vb = sc.lookup(finals[1].get(oid), field)
-            va = None if va is sc._MISSING else va
-            vb = None if vb is sc._MISSING else vb
+            va = sc.lookup(finals[0].get(oid), field, None)
+            vb = sc.lookup(finals[1].get(oid), field, None)
             if va != vb:
                 rows.append({"order_id": oid, "field": field, "a": va, "b": vb})
     result = {"a": a, "b": b, "scenario": str(scenario), "runs": runs, "differences": rows}

@@ -10,7 +10,6 @@ import typer
 from ordercli import engine, render, views
 from ordercli.cli import common, text
 from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
-from ordercli.errors import NotFound
 from ordercli.world import World
 
 app = common.group(help="Refunds: one per cancelled paid order, paid by its due_by (R14-R16).")
@@ -34,9 +33,7 @@ def _show(world: World, order: dict, as_json: bool) -> None:
 def status(order_id: OrderArg, json_: JsonOpt = False) -> None:
     """The order's refund."""
     with common.reading() as w:
-        order = w.order(order_id)
-        if order["refund"] is None:
-            raise NotFound(f"order {order_id} has no refund", "refund_not_found")
+        order, _ = engine.refund_of(w, order_id)
     _show(w, order, json_)
 
 
