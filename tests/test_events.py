@@ -1,0 +1,238 @@
+"""R19 and R18 story by story: the exact events (kind, actor, instant) and notifications
+(recipient, kind) each story produces, in order.
+
+Every expectation here is written from POLICY.md and CLI.md alone, never read back from the
+program: the world starts on a Monday, 2030-03-04 09:00 UTC, with the aliexpress preset
+(pay_within 24 h, ship_within 7 working days, seller_response_within 72 h, card refunds
+within 15 working days, alipay within 7 days). The actors: the buyer and seller by name,
+`platform` for what the clock fires and the simulated payment processor, `support` for
+dispute outcomes.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+S = "2030-03-04T09:00:00+00:00"  # START, a Monday
+S_1H = "2030-03-04T10:00:00+00:00"
+PAY_BY = "2030-03-05T09:00:00+00:00"  # S + 24 h
+RESPOND_BY = "2030-03-07T09:00:00+00:00"  # S + 72 h (Thursday)
+SHIP_BY = "2030-03-13T09:00:00+00:00"  # S + 7 working days: Tue..Fri, Mon..Wed
+CARD_DUE_FROM_S = "2030-03-25T09:00:00+00:00"  # S + 15 working days: three whole weeks
+CARD_DUE_FROM_RESPOND_BY = "2030-03-28T09:00:00+00:00"  # Thu 7th + 15 working days
+CARD_DUE_FROM_SHIP_BY = "2030-04-03T09:00:00+00:00"  # Wed 13th + 15 working days
+ALIPAY_DUE_FROM_S = "2030-03-11T09:00:00+00:00"  # S + 7 calendar days
+
+A, ACME, PF, SUP = "alice", "acme", "platform", "support"
+PLACED, PAID = ("order_placed", A, S), ("order_paid", A, S)
+SHIPPED = ("order_shipped", ACME, S)
+REQUESTED = ("cancel_requested", A, S)
+
+# story -> (commands, events as (kind, actor, at), notifications as (to, kind)); every notice
+# goes out on both channels, email and app.
+STORIES: dict[str, tuple[list[str], list[tuple[str, str, str]], list[tuple[str, str]]]] = {
+    "r1_unpaid_cancel": (
+        ["orders place --unpaid", "cancel request {id} --reason second-thought"],
+        [PLACED, REQUESTED, ("order_cancelled", A, S)],
+        [],
+    ),
+    "r2_payment_timeout": (
+        ["orders place --unpaid", "clock tick 2d"],
+        [PLACED, ("order_cancelled", PF, PAY_BY)],
+        [(A, "auto_cancelled")],
+    ),
+    "pay_ship_confirm": (
+        ["orders place --unpaid", "clock tick 1h", "orders pay {id}", "seller ship {id}", "orders confirm {id}"],
+        [PLACED, ("order_paid", A, S_1H), ("order_shipped", ACME, S_1H), ("order_completed", A, S_1H)],
+        [],
+    ),
+    "r4_ship_timeout_then_refund_settles_at_due_by": (
+        ["orders place", "clock tick 30d"],
+        [PLACED, PAID, ("order_cancelled", PF, SHIP_BY), ("refund_started", PF, SHIP_BY),
+         ("refund_completed", PF, CARD_DUE_FROM_SHIP_BY)],
+        [(A, "auto_cancelled"), (A, "refund_started"), (A, "refund_completed")],
+    ),
+    "r8_accept_then_settle": (
+        ["orders place", "cancel request {id} --reason second-thought", "seller respond {id} accept",
+         "refund settle {id}"],
+        [PLACED, PAID, REQUESTED, ("cancel_accepted", ACME, S), ("order_cancelled", ACME, S),
+         ("refund_started", PF, S), ("refund_completed", PF, S)],
+        [(ACME, "request_received"), (A, "request_answered"), (A, "refund_started"), (A, "refund_completed")],
+    ),
+    "r9_reject": (
+        ["orders place", "cancel request {id} --reason shipping-delay", "seller respond {id} reject"],
+        [PLACED, PAID, REQUESTED, ("cancel_rejected", ACME, S)],
+        [(ACME, "request_received"), (A, "request_answered")],
+    ),
+    "r10_silence_cancels": (
+        ["orders place", "cancel request {id} --reason other", "clock tick 72h"],
+        [PLACED, PAID, REQUESTED, ("cancel_timed_out", PF, RESPOND_BY), ("order_cancelled", PF, RESPOND_BY),
+         ("refund_started", PF, RESPOND_BY)],
+        [(ACME, "request_received"), (A, "auto_cancelled"), (A, "refund_started")],
+    ),
+    "r10_silence_then_refund_settles": (
+        ["orders place", "cancel request {id} --reason other", "clock tick 30d"],
+        [PLACED, PAID, REQUESTED, ("cancel_timed_out", PF, RESPOND_BY), ("order_cancelled", PF, RESPOND_BY),
+         ("refund_started", PF, RESPOND_BY), ("refund_completed", PF, CARD_DUE_FROM_RESPOND_BY)],
+        [(ACME, "request_received"), (A, "auto_cancelled"), (A, "refund_started"), (A, "refund_completed")],
+    ),
+    "r10_silence_lapses_under_ebay": (
+        ["policy use ebay", "orders place", "cancel request {id} --reason other", "clock tick 3d"],
+        [PLACED, PAID, REQUESTED, ("cancel_timed_out", PF, RESPOND_BY)],
+        [(ACME, "request_received"), (A, "request_lapsed")],
+    ),
+    "r11_withdraw": (
+        ["orders place", "cancel request {id} --reason wrong-product", "cancel withdraw {id}"],
+        [PLACED, PAID, REQUESTED, ("cancel_withdrawn", A, S)],
+        [(ACME, "request_received")],
+    ),
+    "r13a_dispute_refund_before_shipment": (
+        ["orders place", "dispute open {id} --reason shipping-delay", "dispute resolve {id} refund"],
+        [PLACED, PAID, ("dispute_opened", A, S), ("dispute_resolved", SUP, S), ("order_cancelled", SUP, S),
+         ("refund_started", PF, S)],
+        [(ACME, "dispute_opened"), (A, "dispute_outcome"), (A, "refund_started")],
+    ),
+    "r13b_dispute_refund_after_shipment": (
+        ["orders place", "seller ship {id}", "dispute open {id} --reason not-received", "dispute resolve {id} refund"],
+        [PLACED, PAID, SHIPPED, ("dispute_opened", A, S), ("dispute_resolved", SUP, S), ("refund_started", PF, S)],
+        [(ACME, "dispute_opened"), (A, "dispute_outcome"), (A, "refund_started")],
+    ),
+    "r13_dispute_rejected": (
+        ["orders place", "seller ship {id}", "orders confirm {id}", "dispute open {id} --reason damaged",
+         "dispute resolve {id} reject"],
+        [PLACED, PAID, SHIPPED, ("order_completed", A, S), ("dispute_opened", A, S), ("dispute_resolved", SUP, S)],
+        [(ACME, "dispute_opened"), (A, "dispute_outcome")],
+    ),
+    "r16_hold_release_settle": (
+        ["orders place --payment alipay", "cancel request {id} --reason other", "seller respond {id} accept",
+         "refund hold {id}", "refund release {id}", "refund settle {id}"],
+        [PLACED, PAID, REQUESTED, ("cancel_accepted", ACME, S), ("order_cancelled", ACME, S),
+         ("refund_started", PF, S), ("refund_held", PF, S), ("refund_released", PF, S), ("refund_completed", PF, S)],
+        [(ACME, "request_received"), (A, "request_answered"), (A, "refund_started"), (A, "refund_completed")],
+    ),
+    "r16_held_refund_released_late_pays_at_once": (
+        ["orders place --payment alipay", "cancel request {id} --reason other", "seller respond {id} accept",
+         "refund hold {id}", "clock tick 8d", "refund release {id}"],
+        [PLACED, PAID, REQUESTED, ("cancel_accepted", ACME, S), ("order_cancelled", ACME, S),
+         ("refund_started", PF, S), ("refund_held", PF, S), ("refund_released", PF, "2030-03-12T09:00:00+00:00"),
+         ("refund_completed", PF, "2030-03-12T09:00:00+00:00")],
+        [(ACME, "request_received"), (A, "request_answered"), (A, "refund_started"), (A, "refund_completed")],
+    ),
+    "r13c_overdue_refund_dispute_pays_it": (
+        ["orders place", "seller ship {id}", "dispute open {id} --reason not-received", "dispute resolve {id} refund",
+         "refund hold {id}", "clock tick 22d", "dispute open {id} --reason refund-not-received",
+         "dispute resolve {id} refund"],
+        [PLACED, PAID, SHIPPED, ("dispute_opened", A, S), ("dispute_resolved", SUP, S), ("refund_started", PF, S),
+         ("refund_held", PF, S), ("dispute_opened", A, "2030-03-26T09:00:00+00:00"),
+         ("dispute_resolved", SUP, "2030-03-26T09:00:00+00:00"),
+         ("refund_completed", SUP, "2030-03-26T09:00:00+00:00")],
+        [(ACME, "dispute_opened"), (A, "dispute_outcome"), (A, "refund_started"), (ACME, "dispute_opened"),
+         (A, "dispute_outcome"), (A, "refund_completed")],
+    ),
+    # R14: one refund. A second dispute resolved `refund` on an order whose refund is paid
+    # records its outcome and pays nothing more.
+    "r14_second_dispute_refund_pays_nothing_twice": (
+        ["orders place", "seller ship {id}", "dispute open {id} --reason not-received", "dispute resolve {id} refund",
+         "refund settle {id}", "clock tick 1h", "dispute open {id} --reason damaged", "dispute resolve {id} refund"],
+        [PLACED, PAID, SHIPPED, ("dispute_opened", A, S), ("dispute_resolved", SUP, S), ("refund_started", PF, S),
+         ("refund_completed", PF, S), ("dispute_opened", A, S_1H), ("dispute_resolved", SUP, S_1H)],
+        [(ACME, "dispute_opened"), (A, "dispute_outcome"), (A, "refund_started"), (A, "refund_completed"),
+         (ACME, "dispute_opened"), (A, "dispute_outcome")],
+    ),
+    # The processor pays while the refund-not-received dispute is open; support's `refund`
+    # outcome then finds the refund paid.
+    "r14_refund_paid_while_its_dispute_is_open": (
+        ["orders place", "seller ship {id}", "dispute open {id} --reason not-received", "dispute resolve {id} refund",
+         "refund hold {id}", "clock tick 22d", "dispute open {id} --reason refund-not-received", "refund release {id}",
+         "dispute resolve {id} refund"],
+        [PLACED, PAID, SHIPPED, ("dispute_opened", A, S), ("dispute_resolved", SUP, S), ("refund_started", PF, S),
+         ("refund_held", PF, S), ("dispute_opened", A, "2030-03-26T09:00:00+00:00"),
+         ("refund_released", PF, "2030-03-26T09:00:00+00:00"), ("refund_completed", PF, "2030-03-26T09:00:00+00:00"),
+         ("dispute_resolved", SUP, "2030-03-26T09:00:00+00:00")],
+        [(ACME, "dispute_opened"), (A, "dispute_outcome"), (A, "refund_started"), (ACME, "dispute_opened"),
+         (A, "refund_completed"), (A, "dispute_outcome")],
+    ),
+}  # fmt: skip
+
+PLACE_ARGS = ["--buyer", A, "--seller", ACME, "--item", "Blue headset", "--amount", "19.99"]
+
+
+def run_story(world, commands: list[str]) -> str:
+    oid = ""
+    for command in commands:
+        args = shlex.split(command.format(id=oid))
+        if args[:2] == ["orders", "place"]:
+            args[2:2] = PLACE_ARGS
+        out = world.json(*args)
+        if args[:2] == ["orders", "place"]:
+            oid = out["id"]
+    return oid
+
+
+@pytest.mark.parametrize("story", list(STORIES))
+def test_each_story_records_exactly_its_events_in_order(world, story):
+    commands, expected, _ = STORIES[story]
+    oid = run_story(world, commands)
+    events = world.json("events", "list")
+    assert [(e["kind"], e["actor"], e["at"]) for e in events] == expected
+    assert [e["seq"] for e in events] == list(range(1, len(expected) + 1))
+    assert {e["order_id"] for e in events} == {oid}
+
+
+@pytest.mark.parametrize("story", list(STORIES))
+def test_each_story_sends_exactly_its_notifications_on_both_channels(world, story):
+    commands, _, expected = STORIES[story]
+    oid = run_story(world, commands)
+    notes = world.json("notifications", "list")
+    assert [(n["to"], n["kind"], n["channel"]) for n in notes] == [
+        (to, kind, channel) for to, kind in expected for channel in ("email", "app")
+    ]
+    assert {n["order_id"] for n in notes} <= {oid}
+
+
+def test_a_second_refund_outcome_leaves_the_paid_refund_as_it_was(world):
+    commands = STORIES["r14_second_dispute_refund_pays_nothing_twice"][0]
+    oid = run_story(world, commands)
+    order = world.json("orders", "show", oid)
+    assert order["status"] == "shipped"
+    assert order["refund"]["status"] == "refunded"
+    assert order["refund"]["refunded_at"] == S  # settled at once, an hour before the second outcome
+    assert order["refund"]["amount"] == "19.99"
+    assert [(d["reason"], d["status"], d["outcome"]) for d in world.json("dispute", "list")] == [
+        ("not-received", "resolved", "refund"),
+        ("damaged", "resolved", "refund"),
+    ]
+
+
+def test_events_carry_the_facts_of_their_transition(world):
+    """The details of the central events, written from the rules (R3, R7, R15)."""
+    oid = run_story(world, ["orders place", "cancel request {id} --reason shipping-delay --note late",
+                            "clock tick 72h"])  # fmt: skip
+    by_kind = {e["kind"]: e["details"] for e in world.json("events", "list", "--order", oid)}
+    assert by_kind["order_placed"] == {"item": "Blue headset", "quantity": 1, "amount": "19.99", "currency": "USD",
+                                       "payment_method": "card"}  # fmt: skip
+    assert by_kind["order_paid"] == {"amount": "19.99", "ship_by": SHIP_BY}
+    assert by_kind["cancel_requested"] == {"reason": "shipping-delay", "fault": "seller", "note": "late",
+                                           "respond_by": RESPOND_BY, "request": 1}  # fmt: skip
+    assert by_kind["cancel_timed_out"] == {"on_seller_silence": "cancel"}
+    assert by_kind["order_cancelled"] == {"end_reason": "seller_silent"}
+    assert by_kind["refund_started"] == {"amount": "19.99", "currency": "USD", "method": "card",
+                                         "due_by": CARD_DUE_FROM_RESPOND_BY}  # fmt: skip
+
+
+def test_unpaid_cancel_event_details(world):
+    oid = run_story(world, ["orders place --unpaid", "cancel request {id} --reason wrong-product"])
+    evs = world.json("events", "list", "--order", oid)
+    assert evs[1]["details"] == {"reason": "wrong-product", "fault": "buyer", "note": None, "request": 1}
+    assert evs[2]["details"] == {"end_reason": "unpaid_cancelled"}
+
+
+def test_alipay_refund_due_in_seven_calendar_days(world):
+    oid = run_story(world, ["orders place --payment alipay", "cancel request {id} --reason other",
+                            "seller respond {id} accept"])  # fmt: skip
+    assert world.json("refund", "status", oid)["due_by"] == ALIPAY_DUE_FROM_S
+    assert world.json("refund", "status", oid)["initiated_at"] == S
+    card = run_story(world, ["orders place", "cancel request {id} --reason other", "seller respond {id} accept"])
+    assert world.json("refund", "status", card)["due_by"] == CARD_DUE_FROM_S
