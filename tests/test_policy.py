@@ -706,6 +706,7 @@ def test_policy_from_mapping_refuses_an_unknown_key():
         ("holidays", "ZZ"),
         ("holidays", 1),
         ("ewallets", ["bitcoin"]),
+        ("ewallets", ["alipay", "bitcoin"]),
         ("ewallets", "alipay"),
         ("refund_within", "7d"),
     ],
