@@ -449,7 +449,7 @@ class OrderWorld(RuleBasedStateMachine):
             got = new.pop(oid, [])
             assert expected <= set(got), f"{oid}: changed {self.before.get(oid)} -> {now}, events {got}"
             unexplained = set(got) - expected - QUIET_KINDS
-            assert not unexplained, f"{oid}: events {unexplained} without their change ({self.before.get(oid)} -> {now})"
+            assert not unexplained, f"{oid}: {unexplained} without their change: {self.before.get(oid)} -> {now}"
             assert got.count("refund_completed") <= 1, f"{oid}: {got}"
             self.before[oid] = now
         assert not new, f"events for orders that don't exist: {new}"

@@ -224,14 +224,16 @@ def default_tests() -> list[str]:
     return [f"tests/{f}" for f in ordered]
 
 
-def run_one(workdir: Path, tests: list[str], timeout: float) -> tuple[str, float, str]:
+def run_one(workdir: Path, tests: list[str], timeout: float, budget: float) -> tuple[str, float, str]:
+    """One pytest run against `workdir`/src: a test running past `timeout` fails (a mutant that
+    loops forever is killed), and so does the whole run past `budget` seconds."""
     env = {**os.environ, "PYTHONPATH": str(workdir / "src"), "PYTHONDONTWRITEBYTECODE": "1",
            "ORDERCLI_HYPOTHESIS_PROFILE": "mutation", "ORDERCLI_FUZZ_EXAMPLES": "30"}  # fmt: skip
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
            "--timeout", str(int(timeout)), *tests]  # fmt: skip
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout + 30)
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=budget)
     except subprocess.TimeoutExpired:
         return "killed", time.monotonic() - t0, "timeout"
     elapsed = time.monotonic() - t0
@@ -247,11 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("modules", nargs="+", help="module paths, e.g. src/ordercli/policy.py")
     ap.add_argument("--tests", nargs="+", help="test files to run (default: all but the slow process tests)")
-    ap.add_argument("--timeout", type=float, default=120, help="seconds per mutant (default 120)")
+    ap.add_argument("--timeout", type=float, default=30, help="seconds per test (pytest-timeout; default 30)")
     ap.add_argument("--every", type=int, default=1, help="keep one mutant in N, deterministically")
     ap.add_argument("--offset", type=int, default=0, help="with --every: which one of the N (0..N-1)")
     ap.add_argument("--equivalents", type=Path, default=DEFAULT_EQUIVALENTS)
     ap.add_argument("--report", type=Path, default=Path("mutation-report.json"))
+    ap.add_argument("--only", type=Path, help="a report: run again only the mutants that survived in it")
     ap.add_argument("--list", action="store_true", help="only list the mutants")
     args = ap.parse_args(argv)
 
@@ -261,11 +264,23 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
         work = Path(tmp)
         shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
+        budget = 0.0
+        if not args.list:  # the unmutated code must pass, and sets the time budget of a run
+            verdict, baseline, why = run_one(work, tests, args.timeout, 3600)
+            if verdict != "survived":
+                print(f"the tests fail without any mutant: {why}", file=sys.stderr)
+                return 2
+            budget = max(3 * baseline, 60)
+            report["baseline_seconds"] = round(baseline, 1)
+            print(f"baseline: {baseline:.1f}s; a run past {budget:.0f}s counts as killed (a hang)", flush=True)
         for module in args.modules:
             rel = str(Path(module).resolve().relative_to(ROOT))
             original = (ROOT / rel).read_text()
             mutants = mutants_of(ROOT / rel, rel)
             chosen = [m for i, m in enumerate(mutants) if i % args.every == args.offset % args.every]
+            if args.only:
+                again = {r["key"] for e in json.loads(args.only.read_text())["modules"].values() for r in e["survived"]}
+                chosen = [m for m in mutants if m.key in again]
             entry = {"generated": len(mutants), "run": 0, "killed": 0, "survived": [], "equivalent": [],
                      "errors": []}  # fmt: skip
             report["modules"][rel] = entry
@@ -286,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue  # not a program: not a mutant
                 target.write_text(mutated)
                 try:
-                    verdict, elapsed, why = run_one(work, tests, args.timeout)
+                    verdict, elapsed, why = run_one(work, tests, args.timeout, budget)
                 finally:
                     target.write_text(original)
                 entry["run"] += 1
