@@ -264,3 +264,78 @@ def test_a_file_that_cannot_grow_is_exit_5_and_the_world_is_kept(world: Cli, db:
     assert db.read_bytes() == before
     assert sorted(p.name for p in db.parent.iterdir() if p.name.endswith(".tmp")) == []
     assert [o["id"] for o in world.json("orders", "list")] == ["ORD-0001"]
+
+
+# -- more of the store's promises, each through the CLI --------------------------------------------------
+
+
+def test_a_throwaway_scenario_world_is_not_synced(cli: Cli, tmp_path: Path, monkeypatch):
+    """Without --db a scenario's world is a temporary file: atomic, but no fsync is paid for."""
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: clock tick 1h\n")
+    rec = Recorder(monkeypatch)
+    cli.json("scenario", "run", str(f))
+    assert "replace" in rec.kinds()
+    assert [k for k in rec.kinds() if k.startswith("fsync")] == []
+
+
+def test_a_folder_that_refuses_fsync_still_gets_the_write(world: Cli, db: Path, monkeypatch):
+    """Some filesystems refuse fsync on a directory: the rename is done, the command succeeds."""
+    real = os.fsync
+
+    def no_dir_fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(22, "Invalid argument")
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", no_dir_fsync)
+    assert world.json(*PLACE)["id"] == "ORD-0001"
+    assert [o["id"] for o in json.loads(db.read_bytes())["orders"].values()] == ["ORD-0001"]
+
+
+def test_a_data_file_that_is_a_folder_is_exit_5(cli: Cli, db: Path):
+    db.mkdir()
+    for args in (("orders", "list"), PLACE):
+        err = cli.json(*args, code=5)
+        assert err["code"] == "storage_unreadable"
+        assert str(db) in err["message"] and "directory" in err["message"]
+    assert db.is_dir() and list(db.iterdir()) == []
+
+
+def test_db_check_of_a_missing_file_is_an_empty_report_and_creates_nothing(cli: Cli, db: Path):
+    report = cli.json("db", "check")
+    assert report == {"path": str(db), "exists": False, "schema": report["schema"], "orders": 0, "events": 0,
+                      "notifications": 0, "problems": [], "ok": True}  # fmt: skip
+    assert isinstance(report["schema"], int) and report["schema"] >= 1
+    assert not db.exists()
+
+
+def test_db_backup_reports_what_it_copied(world: Cli, db: Path, tmp_path: Path):
+    world.json(*PLACE)
+    world.json(*PLACE)
+    dest = tmp_path / "b" / "copy.json"
+    report = world.json("db", "backup", str(dest))
+    assert report == {"path": str(db), "backup": str(dest), "bytes": len(db.read_bytes()), "orders": 2}
+    assert dest.read_bytes() == db.read_bytes()
+    err = world.json("db", "backup", str(db), code=5)
+    assert err["code"] == "bad_backup_path"
+
+
+def test_without_db_or_env_the_world_lives_in_the_user_data_folder(cli: Cli, tmp_path: Path, monkeypatch):
+    monkeypatch.delenv("ORDERCLI_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    cli.json("clock", "set", START)
+    assert (tmp_path / "data" / "ordercli" / "ordercli.json").is_file()
+
+
+def test_a_world_written_without_durability_is_still_whole(cli: Cli, tmp_path: Path):
+    """`scenario run --db` keeps its world: the file it leaves is a sound ordercli world."""
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: " + " ".join(PLACE) .replace(
+        "Blue headset", "'Blue headset'") + "\n")  # fmt: skip
+    kept = tmp_path / "kept.json"
+    cli.json("scenario", "run", str(f), "--db", str(kept))
+    tables = json.loads(kept.read_bytes())
+    assert [o["id"] for o in tables["orders"].values()] == ["ORD-0001"]
+    check = json.loads(cli("--db", str(kept), "db", "check", "--json").stdout)
+    assert check["ok"] is True and check["orders"] == 1
