@@ -94,6 +94,11 @@ CASES: list[tuple[str, list[str], str, int, str]] = [
     ("bad quantity", [], "orders place --buyer a --seller acme --item x --amount 1 --quantity 0", 2, "bad_quantity"),
     ("bad payment", [], "orders place --buyer a --seller acme --item x --amount 1 --payment cash", 2, "bad_payment"),
     ("unknown option", [], "orders list --colour red", 2, "usage"),
+    ("empty --as", [PLACE], "orders pay {id} --as ''", 2, "bad_value"),
+    ("--as with a control character", [PLACE], "seller ship {id} --as 'a\tb'", 2, "bad_value"),
+    ("note with a control character", [PLACE], "cancel request {id} --reason other --note 'a\x01'", 2,
+     "bad_value"),
+    ("refund --as empty", ACCEPTED, "refund hold {id} --as ''", 2, "bad_value"),
     ("unknown preset", [], "policy use amazon", 2, "bad_policy"),
 ]  # fmt: skip
 

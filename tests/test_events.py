@@ -236,3 +236,85 @@ def test_alipay_refund_due_in_seven_calendar_days(world):
     assert world.json("refund", "status", oid)["initiated_at"] == S
     card = run_story(world, ["orders place", "cancel request {id} --reason other", "seller respond {id} accept"])
     assert world.json("refund", "status", card)["due_by"] == CARD_DUE_FROM_S
+
+
+def test_the_other_events_carry_their_facts(world):
+    oid = run_story(world, ["orders place", "cancel request {id} --reason other", "seller respond {id} reject",
+                            "seller ship {id} --tracking LP00123", "dispute open {id} --reason damaged",
+                            "dispute resolve {id} refund", "refund settle {id}"])  # fmt: skip
+    details = [(e["kind"], e["details"]) for e in world.json("events", "list", "--order", oid)][3:]
+    assert details == [
+        ("cancel_rejected", {"message": None}),
+        ("order_shipped", {"tracking": "LP00123"}),
+        ("dispute_opened", {"reason": "damaged"}),
+        ("dispute_resolved", {"outcome": "refund", "reason": "damaged"}),
+        ("refund_started", {"amount": "19.99", "currency": "USD", "method": "card",
+                            "due_by": CARD_DUE_FROM_S}),
+        ("refund_completed", {"amount": "19.99", "method": "card"}),
+    ]  # fmt: skip
+    order = world.json("orders", "show", oid)
+    assert order["tracking"] == "LP00123" and order["shipped_at"] == S
+
+
+def test_paying_clears_pay_by_and_sets_ship_by(world):
+    oid = run_story(world, ["orders place --unpaid"])
+    assert world.json("orders", "show", oid)["pay_by"] == PAY_BY
+    world.json("clock", "tick", "1h")
+    paid = world.json("orders", "pay", oid)
+    assert (paid["pay_by"], paid["paid_at"], paid["status"]) == (None, S_1H, "awaiting_shipment")
+    assert paid["ship_by"] == "2030-03-13T10:00:00+00:00"  # paid Monday 10:00 + 7 working days
+    assert paid["next_deadline"] == {"kind": "ship_by", "at": "2030-03-13T10:00:00+00:00"}
+
+
+def test_a_rejection_tells_the_buyer_what_is_left(world):
+    """R9: the buyer may ask again (at most 3 requests) or, for a seller-fault reason, dispute."""
+    oid = run_story(world, ["orders place"])
+    told = []
+    for _ in range(3):
+        world.json("cancel", "request", oid, "--reason", "shipping-delay")
+        world.json("seller", "respond", oid, "reject", "--message", "no")
+        told.append([x["message"] for x in world.json("notifications", "list", "--to", A)][-1])
+    assert "no; you may ask again (2 left) or open a dispute" in told[0]
+    assert "(1 left)" in told[1]
+    assert "ask again" not in told[2] and told[2].endswith("or open a dispute")
+    oid2 = run_story(world, ["orders place"])
+    world.json("cancel", "request", oid2, "--reason", "other")
+    world.json("seller", "respond", oid2, "reject")
+    last = [x["message"] for x in world.json("notifications", "list", "--to", A)][-1]
+    assert last.endswith("you may ask again (2 left)")
+
+
+def test_a_seller_fault_request_points_to_a_dispute(world):
+    oid = run_story(world, ["orders place"])
+    hinted = world("cancel", "request", oid, "--reason", "seller-unresponsive")
+    assert "dispute" in hinted.stderr and f"dispute open {oid} --reason seller-unresponsive" in hinted.stderr
+    world.json("cancel", "withdraw", oid)
+    plain = world("cancel", "request", oid, "--reason", "second-thought")
+    assert plain.stderr == ""
+
+
+def test_an_empty_world_clock_may_go_back_and_fires_nothing(cli):
+    cli.json("clock", "set", S)
+    move = cli.json("clock", "set", "2020-01-01T00:00:00Z")
+    assert move == {"from": S, "to": "2020-01-01T00:00:00+00:00", "fired": []}
+    assert cli.json("clock", "show") == {"now": "2020-01-01T00:00:00+00:00"}
+
+
+def test_clock_next_goes_to_the_earliest_deadline_of_all_orders(world):
+    run_story(world, ["orders place"])  # ship_by Wed 13th
+    run_story(world, ["orders place --unpaid"])  # pay_by Tue 5th
+    move = world.json("clock", "next")
+    assert move["to"] == PAY_BY
+    assert [(e["order_id"], e["kind"]) for e in move["fired"]] == [("ORD-0002", "order_cancelled")]
+    move = world.json("clock", "next")
+    assert move["to"] == SHIP_BY
+    assert [e["kind"] for e in move["fired"]] == ["order_cancelled", "refund_started"]
+
+
+@pytest.mark.parametrize(
+    "duration, says",
+    [("3000000d", "past the year 9999"), ("99999999999999d", "too large"), ("5x", "bad duration '5x'")],
+)
+def test_a_bad_tick_says_why(world, duration, says):
+    err = world.json("clock", "tick", duration, code=2)
+    assert err["code"] == "bad_duration" and says in err["message"]
