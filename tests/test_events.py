@@ -318,3 +318,25 @@ def test_clock_next_goes_to_the_earliest_deadline_of_all_orders(world):
 def test_a_bad_tick_says_why(world, duration, says):
     err = world.json("clock", "tick", duration, code=2)
     assert err["code"] == "bad_duration" and says in err["message"]
+
+
+def test_respond_by_and_ship_by_at_one_instant_fire_respond_by_first(world):
+    """Ties at one instant go by kind (POLICY.md): respond_by before ship_by, so the silent
+    seller's request decides the end (seller_silent), and ship_by finds the order cancelled."""
+    oid = run_story(world, ["orders place"])  # ship_by Wednesday 13th 09:00
+    world.json("clock", "set", "2030-03-10T09:00:00Z")
+    world.json("cancel", "request", oid, "--reason", "other")  # respond_by = +72 h = ship_by
+    order = world.json("orders", "show", oid)
+    assert order["cancellation"]["respond_by"] == order["ship_by"] == SHIP_BY
+    assert order["next_deadline"] == {"kind": "respond_by", "at": SHIP_BY}
+    move = world.json("clock", "tick", "3d")
+    assert [(e["kind"], e["at"]) for e in move["fired"]] == [
+        ("cancel_timed_out", SHIP_BY), ("order_cancelled", SHIP_BY), ("refund_started", SHIP_BY)]
+    assert world.json("orders", "show", oid)["end_reason"] == "seller_silent"
+
+
+def test_ties_between_orders_go_by_order_id(world):
+    first = run_story(world, ["orders place --unpaid"])
+    second = run_story(world, ["orders place --unpaid"])
+    move = world.json("clock", "tick", "1d")
+    assert [e["order_id"] for e in move["fired"]] == [first, second]
