@@ -226,7 +226,7 @@ def test_policy_use_bad_file_is_exit_2_naming_the_key_and_changes_nothing(world,
     err = world.json("policy", "use", str(f), code=2)
     assert err["exit"] == 2
     assert err["code"] == "bad_policy"
-    assert named in err["message"]
+    assert repr(named) in err["message"]  # the key itself, quoted: not a longer name containing it
     assert db.read_bytes() == before
     assert world.json("policy", "show") == shown
 
