@@ -339,3 +339,20 @@ def test_a_world_written_without_durability_is_still_whole(cli: Cli, tmp_path: P
     assert [o["id"] for o in tables["orders"].values()] == ["ORD-0001"]
     check = json.loads(cli("--db", str(kept), "db", "check", "--json").stdout)
     assert check["ok"] is True and check["orders"] == 1
+
+
+def test_without_a_lock_timeout_a_writer_waits_five_seconds(world: Cli, db: Path, monkeypatch):
+    """The default wait, read from the message: filelock's acquire is made to time out at once."""
+    import filelock
+
+    seen: list[float] = []
+
+    def busy(self, timeout=None, *args, **kwargs):
+        seen.append(self.timeout if timeout is None else timeout)
+        raise filelock.Timeout(self.lock_file)
+
+    monkeypatch.delenv("ORDERCLI_LOCK_TIMEOUT", raising=False)
+    monkeypatch.setattr(filelock.FileLock, "acquire", busy)
+    err = refused_unchanged(world, db, *PLACE, code=5)
+    assert err["code"] == "database_busy" and "(waited 5s;" in err["message"]
+    assert seen == [5.0]
