@@ -111,8 +111,9 @@ def test_a_kept_scenario_world_is_durable(cli: Cli, tmp_path: Path, monkeypatch)
     kept = tmp_path / "kept.json"
     rec = Recorder(monkeypatch)
     cli.json("scenario", "run", str(f), "--db", str(kept))
-    assert "fsync file" in rec.kinds() and "fsync dir" in rec.kinds()
-    assert all(e[2] != str(kept) or e[1] == "dir" for e in rec.log if e[0] == "fsync")
+    synced_files = [Path(e[2]).name for e in rec.log if e[:2] == ("fsync", "file")]
+    assert synced_files and all(n.startswith(".kept.json.") and n.endswith(".tmp") for n in synced_files)
+    assert ("fsync", "dir", str(tmp_path)) in [e[:3] for e in rec.log]
 
 
 def test_a_failed_fsync_writes_nothing(world: Cli, db: Path, monkeypatch):
