@@ -9,6 +9,7 @@ test_storage.py and test_durability.py.
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
 
@@ -252,3 +253,26 @@ def test_a_lock_timeout_of_zero_fails_at_once_on_a_held_lock(world: Cli, db: Pat
 def test_an_empty_lock_timeout_means_the_default(world: Cli, monkeypatch):
     monkeypatch.setenv("ORDERCLI_LOCK_TIMEOUT", "")
     assert world.json(*shlex.split(PLACE))["id"] == "ORD-0001"
+
+
+BAD_FIELDS = [
+    ("--buyer", ""), ("--seller", ""), ("--item", ""), ("--amount", "0"), ("--currency", "usd"),
+    ("--payment", "cash"), ("--quantity", "0"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("option, bad", BAD_FIELDS)
+def test_a_bad_field_is_named_by_its_option(world: Cli, option, bad):
+    fields = {"--buyer": "a", "--seller": "s", "--item": "x", "--amount": "1", option: bad}
+    err = world.json("orders", "place", *[x for kv in fields.items() for x in kv], code=2)
+    assert err["message"].startswith(f"{option}: ")
+
+
+@pytest.mark.parametrize("option, bad", BAD_FIELDS)
+def test_a_bad_import_field_is_named_by_its_line_and_key(world: Cli, tmp_path: Path, option, bad):
+    key = option[2:]
+    row = {"buyer": "a", "seller": "s", "item": "x", "amount": "1", key: bad}
+    f = tmp_path / "orders.ndjson"
+    f.write_text(GOOD + "\n" + json.dumps(row) + "\n")
+    err = world.json("orders", "import", str(f), code=2)
+    assert err["message"].startswith(f"line 2: {key}: ")
