@@ -340,3 +340,16 @@ def test_ties_between_orders_go_by_order_id(world):
     second = run_story(world, ["orders place --unpaid"])
     move = world.json("clock", "tick", "1d")
     assert [e["order_id"] for e in move["fired"]] == [first, second]
+
+
+def test_each_party_may_name_itself_with_as(world):
+    """R20 refuses acting for someone else; naming yourself is the same as not naming anyone."""
+    oid = run_story(world, ["orders place --unpaid --as alice", "orders pay {id} --as alice",
+                            "seller ship {id} --as acme", "dispute open {id} --reason damaged --as alice",
+                            "dispute resolve {id} refund --as support",
+                            "refund hold {id} --as platform"])  # fmt: skip
+    events = world.json("events", "list", "--order", oid)
+    assert [(e["kind"], e["actor"]) for e in events] == [
+        ("order_placed", A), ("order_paid", A), ("order_shipped", ACME), ("dispute_opened", A),
+        ("dispute_resolved", SUP), ("refund_started", PF), ("refund_held", PF),
+    ]  # fmt: skip
