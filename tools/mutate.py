@@ -4,8 +4,8 @@
         [--tests tests/test_policy.py ...] [--timeout 60] [--every N | --max N] [--report FILE]
 
 For each module, every mutant (one small change: a comparison flipped, `and` for `or`, a
-constant changed, a statement dropped, a condition negated, ...) is written into a copy of
-src/ in a temporary folder, and pytest runs the chosen tests against it with `-x` (first
+constant changed, a statement dropped, a condition negated, ...) is written into a snapshot
+of the checkout in a temporary folder, and pytest runs the chosen tests against it with `-x` (first
 failure stops) and a per-mutant timeout. A mutant is *killed* when a test fails or the run
 times out, *survived* when every test passes. The working tree is never modified, so the
 tool is safe to run beside an editor, and any module path works (new files included).
@@ -233,7 +233,7 @@ def run_one(workdir: Path, tests: list[str], timeout: float, budget: float) -> t
            "--timeout", str(int(timeout)), *tests]  # fmt: skip
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=budget)
+        proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=budget)
     except subprocess.TimeoutExpired:
         return "killed", time.monotonic() - t0, "timeout"
     elapsed = time.monotonic() - t0
@@ -263,7 +263,14 @@ def main(argv: list[str] | None = None) -> int:
     report: dict = {"tests": tests, "every": args.every, "offset": args.offset, "modules": {}}
     with tempfile.TemporaryDirectory(prefix="mutate-") as tmp:
         work = Path(tmp)
-        shutil.copytree(ROOT / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
+        # a snapshot of the whole checkout (src, tests, examples, pyproject): edits made while a
+        # run goes on can't skew it
+        shutil.copytree(
+            ROOT,
+            work,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", ".*_cache"),
+        )
         budget = 0.0
         if not args.list:  # the unmutated code must pass, and sets the time budget of a run
             verdict, baseline, why = run_one(work, tests, args.timeout, 3600)
@@ -275,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"baseline: {baseline:.1f}s; a run past {budget:.0f}s counts as killed (a hang)", flush=True)
         for module in args.modules:
             rel = str(Path(module).resolve().relative_to(ROOT))
-            original = (ROOT / rel).read_text()
-            mutants = mutants_of(ROOT / rel, rel)
+            original = (work / rel).read_text()
+            mutants = mutants_of(work / rel, rel)
             chosen = [m for i, m in enumerate(mutants) if i % args.every == args.offset % args.every]
             if args.only:
                 again = {r["key"] for e in json.loads(args.only.read_text())["modules"].values() for r in e["survived"]}
