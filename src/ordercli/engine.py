@@ -58,10 +58,12 @@ def new_order(
     buyer = validate.name(buyer, label.get("buyer", "--buyer"))
     seller = validate.name(seller, label.get("seller", "--seller"))
     item = validate.name(item, label.get("item", "--item"))
-    amount = validate.amount(amount, label.get("amount", "--amount"))
     currency = validate.currency(currency, label.get("currency", "--currency"))
+    amount = validate.amount(amount, label.get("amount", "--amount"), currency)
     payment = validate.payment(payment, label.get("payment", "--payment"))
     quantity = validate.quantity(quantity, label.get("quantity", "--quantity"))
+    if buyer == seller:
+        raise UsageError(f"{label.get('seller', '--seller')}: the seller must not be the buyer ({buyer})", "same_party")
     if _as(actor) is not None and actor != buyer:
         raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
     now = world.now

@@ -149,4 +149,6 @@ def import_(
             raise UsageError(f"line {n}: not valid JSON ({exc})", "bad_import") from None
     with common.writing() as w:
         placed = engine.import_orders(w, rows, render.progress_for(len(rows), "importing"))
-    render.emit_object({"imported": len(placed)}, json_, lambda r: f"imported {r['imported']} orders")
+    render.emit_object(
+        {"imported": len(placed)}, json_, lambda r: f"imported {r['imported']} order{'' if r['imported'] == 1 else 's'}"
+    )
