@@ -187,11 +187,70 @@ def emit_list(rows: Sequence[dict], fmt: str, columns: Sequence[Column], empty: 
         echo(tabulate(body, headers=[h for h, _ in columns], tablefmt="simple", disable_numparse=True))
 
 
+def emit_rows(
+    rows: Sequence[dict],
+    fmt: str,
+    kind: str,
+    fields: str | None = None,
+    headers: bool = True,
+    empty: str = "nothing to show",
+) -> None:
+    """A list command's output. csv and tables have one fixed column set per object type (see
+    contract.columns), whatever the data; --fields picks and orders columns for both."""
+    from ordercli import contract
+
+    chosen = contract.choose_fields(kind, fields)
+    if fmt in ("json", "ndjson"):
+        if chosen is not None:
+            raise UsageError(f"--fields applies to --format table and csv, not {fmt}", "unknown_field")
+        emit_list(rows, fmt, [])
+        return
+    names = chosen or (contract.columns(kind) if fmt == "csv" else contract.table_columns(kind))
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        if headers:
+            writer.writerow(names)
+        writer.writerows([_csv_cell(contract.pick(r, n)) for n in names] for r in rows)
+        sys.stdout.write(_printable(buf.getvalue()))
+        sys.stdout.flush()
+        return
+    if not rows:
+        note(empty)
+        return
+    from tabulate import tabulate
+
+    body = [
+        [paint(v) if n.endswith("status") else _cell(v) for n in names for v in (contract.pick(r, n),)] for r in rows
+    ]
+    if headers:
+        echo(tabulate(body, headers=list(names), tablefmt="simple", disable_numparse=True))
+    else:
+        echo(tabulate(body, tablefmt="plain", disable_numparse=True))
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
     return str(value)
 
 

@@ -91,9 +91,7 @@ def parse_instant(text: str, what: str = "instant") -> datetime:
     if value.microsecond:
         # the virtual clock keeps whole seconds (every instant it prints has none): refusing
         # beats silently moving a script's instant
-        raise UsageError(
-            f"bad {what} {text!r}: fractional seconds are not accepted, give whole seconds", "bad_instant"
-        )
+        raise UsageError(f"bad {what} {text!r}: fractional seconds are not accepted, give whole seconds", "bad_instant")
     return value.datetime.astimezone(UTC)
 
 

@@ -36,8 +36,7 @@ def amount(value: object, name: str = "--amount", currency_code: str | None = No
     unit = Decimal(1).scaleb(-places(currency_code))
     if dec != dec.quantize(unit):
         raise UsageError(
-            f"{name}: {value!r} has more decimal places than {currency_code} has minor units "
-            f"({places(currency_code)})",
+            f"{name}: {value!r} has more decimal places than {currency_code} has minor units ({places(currency_code)})",
             "bad_amount",
         )
     return str(dec.quantize(unit))

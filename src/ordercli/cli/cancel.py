@@ -8,7 +8,7 @@ import typer
 
 from ordercli import engine, render, views
 from ordercli.cli import common
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 from ordercli.cli.orders import show_order
 
 app = common.group(help="Ask to cancel an order, withdraw the request, list the reasons.")
@@ -39,10 +39,8 @@ def withdraw(order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> N
 
 
 @app.command("reasons")
-def reasons(fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
+def reasons(
+    fmt: FormatOpt = None, fields: FieldsOpt = None, no_headers: NoHeadersOpt = False, json_: JsonOpt = False
+) -> None:
     """The reason table, with whose fault each reason is."""
-    render.emit_list(
-        views.reasons(),
-        render.choose_format(fmt, json_),
-        [("code", lambda r: r["code"]), ("fault", lambda r: r["fault"]), ("meaning", lambda r: r["meaning"])],
-    )
+    render.emit_rows(views.reasons(), render.choose_format(fmt, json_), "reason", fields, not no_headers)

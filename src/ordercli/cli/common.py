@@ -19,6 +19,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on s
 FormatOpt = Annotated[
     str | None, typer.Option("--format", help="table, json, ndjson or csv.", metavar="table|json|ndjson|csv")
 ]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option("--fields", help="Columns for table and csv, comma-separated dotted names.", metavar="A,B,..."),
+]
+NoHeadersOpt = Annotated[bool, typer.Option("--no-headers", help="Leave out the header row (table, csv).")]
 AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this party (R20); default: the entitled party.")]
 OrderArg = Annotated[str, typer.Argument(help="The order id, e.g. ORD-0001.", metavar="ID", show_default=False)]
 

@@ -9,23 +9,10 @@ import typer
 
 from ordercli import engine, policy, render, validate, views
 from ordercli.cli import common, text
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 from ordercli.world import World
 
 app = common.group(help="Place, pay, list, show and confirm orders.")
-
-ORDER_COLUMNS: list[render.Column] = [
-    ("id", lambda o: o["id"]),
-    ("status", lambda o: o["status"]),
-    ("buyer", lambda o: o["buyer"]),
-    ("seller", lambda o: o["seller"]),
-    ("item", lambda o: o["item"]),
-    ("amount", lambda o: f"{o['amount']} {o['currency']}"),
-    (
-        "next deadline",
-        lambda o: f"{o['next_deadline']['kind']} {o['next_deadline']['at']}" if o["next_deadline"] else None,
-    ),
-]
 
 
 def show_order(world: World, order: dict, as_json: bool) -> None:
@@ -102,6 +89,8 @@ def list_(
     buyer: Annotated[str | None, typer.Option("--buyer", help="Only this buyer's orders.")] = None,
     seller: Annotated[str | None, typer.Option("--seller", help="Only this seller's orders.")] = None,
     fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """List orders, oldest first."""
@@ -116,7 +105,7 @@ def list_(
             and (buyer is None or o["buyer"] == buyer)
             and (seller is None or o["seller"] == seller)
         ]
-    render.emit_list(rows, out, ORDER_COLUMNS, empty="no orders")
+    render.emit_rows(rows, out, "order", fields, not no_headers, empty="no orders")
 
 
 @app.command("import")
