@@ -148,6 +148,9 @@ SUBCOMMANDS: dict[str, str] = {
     "policy": "ordercli.cli.policy",
     "scenario": "ordercli.cli.scenario",
     "db": "ordercli.cli.db",
+    "messages": "ordercli.cli.messages",
+    "errors": "ordercli.cli.errors",
+    "schema": "ordercli.cli.schema",
 }
 
 

@@ -78,5 +78,9 @@ def writing() -> Iterator[World]:
 def group(help: str | None = None) -> typer.Typer:
     """A command group as every module makes it: plain help, -h, help when called bare."""
     return typer.Typer(
-        help=help, no_args_is_help=True, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]}
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,  # the root command installs completion for all
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
     )
