@@ -41,6 +41,19 @@ class OrderCliGroup(TyperGroup):
             return load_subcommand(cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # the groups load lazily, so Typer's own suggestion (over self.commands) sees none of them
+        try:
+            return super().resolve_command(ctx, args)
+        except click_exc.UsageError as exc:
+            if args and "Did you mean" not in exc.message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], list(SUBCOMMANDS), n=1, cutoff=0.6)
+                if matches:
+                    exc.message = f"{exc.message.rstrip('.')}. Did you mean {matches[0]!r}?"
+            raise
+
     def main(
         self,
         args: Sequence[str] | None = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ordercli import engine, render, views
-from ordercli.cli import common
+from ordercli.cli import common, complete
 from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 from ordercli.cli.orders import show_order
 
@@ -17,8 +17,16 @@ app = common.group(help="Ask to cancel an order, withdraw the request, list the 
 @app.command("request")
 def request(
     order_id: OrderArg,
-    reason: Annotated[str, typer.Option("--reason", help="A code of `ordercli cancel reasons`.")],
-    note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.")] = None,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="Why (see `ordercli cancel reasons`).",
+            metavar=complete.REASON_CHOICES,
+            autocompletion=complete.reasons,
+        ),
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.", metavar="TEXT")] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -16,16 +16,36 @@ if TYPE_CHECKING:
     from ordercli.world import World
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout.")]
+
+
+def _formats(incomplete: str) -> list[str]:
+    return [f for f in ("table", "json", "ndjson", "csv") if f.startswith(incomplete)]
+
+
+def _order_ids(incomplete: str) -> list[str]:
+    from ordercli.cli.complete import order_ids
+
+    return order_ids(incomplete)
+
+
 FormatOpt = Annotated[
-    str | None, typer.Option("--format", help="table, json, ndjson or csv.", metavar="table|json|ndjson|csv")
+    str | None,
+    typer.Option(
+        "--format", help="table, json, ndjson or csv.", metavar="table|json|ndjson|csv", autocompletion=_formats
+    ),
 ]
 FieldsOpt = Annotated[
     str | None,
     typer.Option("--fields", help="Columns for table and csv, comma-separated dotted names.", metavar="A,B,..."),
 ]
 NoHeadersOpt = Annotated[bool, typer.Option("--no-headers", help="Leave out the header row (table, csv).")]
-AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this party (R20); default: the entitled party.")]
-OrderArg = Annotated[str, typer.Argument(help="The order id, e.g. ORD-0001.", metavar="ID", show_default=False)]
+AsOpt = Annotated[
+    str | None, typer.Option("--as", help="Act as this party (R20); default: the entitled party.", metavar="NAME")
+]
+OrderArg = Annotated[
+    str,
+    typer.Argument(help="The order id, e.g. ORD-0001.", metavar="ID", show_default=False, autocompletion=_order_ids),
+]
 
 
 class _State:

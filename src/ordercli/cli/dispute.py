@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ordercli import engine, render, views
-from ordercli.cli import common
+from ordercli.cli import common, complete
 from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 from ordercli.cli.orders import show_order
 
@@ -24,6 +24,8 @@ def open_(
             help="A seller-fault reason before shipment; not-received, "
             "not-as-described or damaged after it; refund-not-received for an "
             "overdue refund.",
+            metavar=complete.DISPUTE_REASON_CHOICES,
+            autocompletion=complete.dispute_reasons,
         ),
     ],
     as_: AsOpt = None,
@@ -38,7 +40,12 @@ def open_(
 @app.command("resolve")
 def resolve(
     order_id: OrderArg,
-    outcome: Annotated[str, typer.Argument(help="refund or reject.", metavar="refund|reject", show_default=False)],
+    outcome: Annotated[
+        str,
+        typer.Argument(
+            help="refund or reject.", metavar="refund|reject", show_default=False, autocompletion=complete.outcomes
+        ),
+    ],
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:

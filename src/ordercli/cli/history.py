@@ -28,7 +28,7 @@ def _events_app_group() -> None:
 
 @notifications_app.command("list")
 def notifications(
-    to: Annotated[str | None, typer.Option("--to", help="Only those sent to this name.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Only those sent to this name.", metavar="NAME")] = None,
     fmt: FormatOpt = None,
     fields: FieldsOpt = None,
     no_headers: NoHeadersOpt = False,
@@ -43,7 +43,10 @@ def notifications(
 
 @events_app.command("list")
 def events(
-    order: Annotated[str | None, typer.Option("--order", help="Only this order's events.", metavar="ID")] = None,
+    order: Annotated[
+        str | None,
+        typer.Option("--order", help="Only this order's events.", metavar="ID", autocompletion=common._order_ids),
+    ] = None,
     fmt: FormatOpt = None,
     fields: FieldsOpt = None,
     no_headers: NoHeadersOpt = False,
