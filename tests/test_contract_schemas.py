@@ -15,7 +15,7 @@ from typer.main import get_command
 from ordercli.cli.app import SUBCOMMANDS, app, load_subcommand
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = str(ROOT / "examples" / "silent-seller.yaml")
+EXAMPLE = str(sorted((ROOT / "examples").glob("silent-seller*.yaml"))[0])
 
 
 def validator(cli, name: str) -> Draft202012Validator:

@@ -20,7 +20,8 @@ from ordercli.error_codes import CATALOGUE
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "ordercli"
 ERROR_CLASSES = {"OrderCliError", "Interrupted", "UsageError", "NotFound", "Refused", "StorageError"}
-EXIT_OF_CLASS = {"OrderCliError": 1, "Interrupted": 130, "UsageError": 2, "NotFound": 3, "Refused": 4, "StorageError": 5}
+EXIT_OF_CLASS = {
+    "OrderCliError": 1, "Interrupted": 130, "UsageError": 2, "NotFound": 3, "Refused": 4, "StorageError": 5}
 
 
 def raised_codes() -> dict[str, set[int]]:
@@ -183,7 +184,7 @@ RECIPES: dict[str, Recipe] = {
     "clock_backwards": lambda c, d, t, m: (place(c), ["clock", "set", "2030-01-01T00:00:00Z"])[1],
     "no_pending_deadline": lambda c, d, t, m: ["clock", "next"],
     "world_has_orders": lambda c, d, t, m: (place(c), ["policy", "use", "ebay"])[1],
-    "storage_unreadable": lambda c, d, t, m: ["--db", str(t), "orders", "list"],
+    "storage_unreadable": lambda c, d, t, m: ["--db", str(t), "orders", "list"],  # a folder, not a file
     "not_ordercli_data": lambda c, d, t, m: (d.write_text('{"hello": 1}'), ["orders", "list"])[1],
     "newer_schema": lambda c, d, t, m: (d.write_text(json.dumps({"meta": {"1": {"app": "ordercli", "schema": 99}}})),
                                         ["orders", "list"])[1],
@@ -221,12 +222,10 @@ def test_every_catalogue_code_has_a_recipe():
 @pytest.mark.parametrize("code", list(CATALOGUE))
 def test_each_code_is_produced(code: str, world: Cli, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     exit_ = CATALOGUE[code][0]
-    args = RECIPES[code](world, db, tmp_path / "work" if code == "storage_unreadable" else tmp_path, monkeypatch)
+    args = RECIPES[code](world, db, tmp_path, monkeypatch)
     if args[0] == "NESTED":
         assert args[1] == code
         return
-    if code == "storage_unreadable":
-        (tmp_path / "work").mkdir(exist_ok=True)
     if code == "database_busy":
         with FileLock(str(db) + ".lock", timeout=0):
             result = world.runner.invoke(ordercli_app(), [*args, "--json"])
