@@ -120,6 +120,19 @@ def test_seller_message_reaches_the_buyer_on_the_last_allowed_request(world):
     assert buyer_notes(world, "request_answered")[-1] == f"acme refused to cancel order {oid}: no"
 
 
+def test_last_refusal_of_a_seller_fault_request_offers_only_a_dispute(world):
+    oid = world.place()["id"]
+    for _ in range(3):
+        world.json("cancel", "request", oid, "--reason", "shipping-delay")
+        world.json("seller", "respond", oid, "reject")
+    assert buyer_notes(world, "request_answered") == [
+        f"acme refused to cancel order {oid}; you may ask again (2 left) or open a dispute",
+        f"acme refused to cancel order {oid}; you may ask again (1 left) or open a dispute",
+        f"acme refused to cancel order {oid}; you may open a dispute",
+    ]
+    assert "dispute open" in world.json("orders", "show", oid)["actions"]["buyer"]
+
+
 def test_overdue_refund_paid_by_a_dispute_is_told_as_paid(world):
     oid = world.place("--payment", "alipay")["id"]
     world.json("cancel", "request", oid, "--reason", "other")

@@ -289,11 +289,17 @@ def seller_respond(
             "request_answered",
             f"{order['seller']} refused to cancel order {order['id']}"
             + (f": {message}" if message else "")
-            + (f"; you may ask again ({left} left)" if left > 0 else "")
-            + (" or open a dispute" if c["fault"] == "seller" else ""),
+            + _what_next(left, c["fault"] == "seller"),
         )
     settle_now(world, order)
     return order
+
+
+def _what_next(left: int, dispute: bool) -> str:
+    """The buyer's options after a refusal, as the rules leave them (R9, R13a)."""
+    if left > 0:
+        return f"; you may ask again ({left} left)" + (" or open a dispute" if dispute else "")
+    return "; you may open a dispute" if dispute else ""
 
 
 def seller_ship(world: World, order_id: str, tracking: str | None = None, actor: str | None = None) -> dict:
