@@ -159,3 +159,16 @@ def test_dispute_outcomes_say_what_they_did(world):
         f"Support decided your dispute on order {before} in your favour: the order is cancelled and refunded",
         f"Support decided your dispute on order {after} in your favour: a refund is started",
     ]
+
+
+def test_db_check_finds_a_damaged_thread(world, db):
+    import json
+
+    oid = world.place()["id"]
+    world.json("messages", "send", oid, "hi", "--as", "alice")
+    assert world.json("db", "check")["ok"] is True
+    data = json.loads(db.read_text())
+    data["orders"]["1"]["messages"][0]["n"] = 7
+    db.write_text(json.dumps(data))
+    err = world.json("db", "check", code=5)
+    assert err["code"] == "data_problems" and "malformed messages thread" in err["message"]
