@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -149,34 +149,11 @@ def choose_format(fmt: str | None, as_json: bool) -> str:
     return fmt or "table"
 
 
-def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
-    """Nested objects become dotted columns; lists become JSON text."""
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            if value:
-                out.update(flatten(value, name + "."))
-            else:
-                out[name] = ""
-        elif isinstance(value, list):
-            out[name] = orjson.dumps(value).decode()
-        elif value is None:
-            out[name] = ""
-        elif isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        else:
-            out[name] = value
-    return out
-
-
 def emit_list(rows: Sequence[dict], fmt: str, columns: Sequence[Column], empty: str = "nothing to show") -> None:
     if fmt == "json":
         emit_json(list(rows))
     elif fmt == "ndjson":
         _out(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    elif fmt == "csv":
-        _emit_csv(rows)
     else:
         if not rows:
             note(empty)
@@ -252,26 +229,6 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
-
-
-def _emit_csv(rows: Iterable[dict]) -> None:
-    import csv
-    import io
-
-    flat = [flatten(r) for r in rows]
-    header: list[str] = []
-    seen: set[str] = set()
-    for r in flat:
-        for k in r:
-            if k not in seen:
-                seen.add(k)
-                header.append(k)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=header, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(flat)
-    sys.stdout.write(buf.getvalue())
-    sys.stdout.flush()
 
 
 def emit_error(err: OrderCliError, as_json: bool) -> None:
