@@ -3,6 +3,7 @@ prints (src/ordercli/schemas/*.json) and the fixed table columns derived from th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -83,6 +84,15 @@ def pick(row: dict[str, Any], dotted: str) -> Any:
             return None
         value = value.get(part)
     return value
+
+
+def getter(dotted: str) -> Callable[[dict[str, Any]], Any]:
+    """pick() for one column, split once: a csv of 100k rows asks it millions of times."""
+    if "." not in dotted:
+        return lambda row: row.get(dotted)
+    first, rest = dotted.split(".", 1)
+    inner = getter(rest)
+    return lambda row: inner(v) if isinstance(v := row.get(first), dict) else None
 
 
 def choose_fields(kind: str, fields: str | None) -> tuple[str, ...] | None:

@@ -191,7 +191,8 @@ def emit_rows(
         writer = csv.writer(buf, lineterminator="\n")
         if headers:
             writer.writerow(names)
-        writer.writerows([_csv_cell(contract.pick(r, n)) for n in names] for r in rows)
+        getters = [contract.getter(n) for n in names]
+        writer.writerows([_csv_cell(get(r)) for get in getters] for r in rows)
         sys.stdout.write(_printable(buf.getvalue()))
         sys.stdout.flush()
         return
