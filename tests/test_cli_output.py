@@ -162,7 +162,7 @@ def test_csv_quotes_commas_and_quotes(busy):
     assert '"Blue, ""deluxe"" headset"' in out
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["item"] for r in rows] == ["Blue headset", TRICKY_ITEM, "Blue headset"]
-    assert [r["amount"] for r in rows] == ["19.99", "7.50", "100"]
+    assert [r["amount"] for r in rows] == ["19.99", "7.50", "100.00"]
 
 
 def test_csv_of_disputes_and_events_has_order_ids(busy):
@@ -177,8 +177,8 @@ def test_csv_of_disputes_and_events_has_order_ids(busy):
 ALL = ["ORD-0001", "ORD-0002", "ORD-0003"]
 TABLE_KEYS = {
     ("orders", "list"): ("id", ALL),
-    ("refund", "list"): ("order", ["ORD-0001"]),
-    ("dispute", "list"): ("order", ["ORD-0002", "ORD-0003"]),
+    ("refund", "list"): ("order_id", ["ORD-0001"]),
+    ("dispute", "list"): ("order_id", ["ORD-0002", "ORD-0003"]),
     ("notifications", "list"): ("seq", ALL),
     ("events", "list"): ("seq", ALL),
 }
