@@ -355,3 +355,20 @@ def test_each_party_may_name_itself_with_as(world):
         ("order_placed", A), ("order_paid", A), ("order_shipped", ACME), ("dispute_opened", A),
         ("dispute_resolved", SUP), ("refund_started", PF), ("refund_held", PF),
     ]  # fmt: skip
+
+
+def test_an_import_fires_what_is_due_at_once_like_orders_place(world, tmp_path):
+    """Under a policy with pay_within = "0s", an unpaid order is due the instant it is placed
+    (R2): imported or placed, it is cancelled at once, payment_timeout, by the platform."""
+    policy = tmp_path / "instant.toml"
+    policy.write_text('pay_within = "0s"\n')
+    world.json("policy", "use", str(policy))
+    rows = tmp_path / "orders.ndjson"
+    rows.write_text('{"buyer": "alice", "seller": "acme", "item": "x", "amount": "1", "unpaid": true}\n')
+    world.json("orders", "import", str(rows))
+    run_story(world, ["orders place --unpaid"])
+    for oid in ("ORD-0001", "ORD-0002"):
+        order = world.json("orders", "show", oid)
+        assert (order["status"], order["end_reason"], order["cancelled_at"]) == ("cancelled", "payment_timeout", S)
+        assert [(e["kind"], e["actor"]) for e in world.json("events", "list", "--order", oid)] == [
+            ("order_placed", A), ("order_cancelled", PF)]
