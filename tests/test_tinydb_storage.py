@@ -45,3 +45,24 @@ def test_tinydb_without_create_dirs_makes_no_folders(tmp_path):
     with pytest.raises(OSError), TinyDB(path, storage=AtomicJSONStorage) as tdb:
         tdb.table("notes").insert({"text": "hello"})
     assert not path.parent.exists()
+
+
+def test_reading_leaves_the_callers_garbage_collector_on(world, db, tmp_path):
+    """The storage pauses the cycle collector while parsing; a Python program using it gets it back on,
+    after a good read and after a bad one."""
+    import gc
+
+    import pytest
+
+    world.place()
+    assert gc.isenabled()
+    with TinyDB(db, storage=AtomicJSONStorage) as tdb:
+        assert len(tdb.table("orders")) == 1
+    assert gc.isenabled()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    from ordercli.errors import StorageError
+
+    with pytest.raises(StorageError), TinyDB(bad, storage=AtomicJSONStorage) as tdb:
+        tdb.table("orders").all()
+    assert gc.isenabled()
