@@ -357,3 +357,22 @@ def test_without_a_lock_timeout_a_writer_waits_five_seconds(world: Cli, db: Path
     err = refused_unchanged(world, db, *PLACE, code=5)
     assert err["code"] == "database_busy" and "(waited 5s;" in err["message"]
     assert seen == [5.0]
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("clock", "noon"), ("next_order", "2"), ("next_event", 1.5), ("policy", "aliexpress"), ("policy.values", 5)],
+)
+def test_a_malformed_meta_table_is_damaged_data(world: Cli, db: Path, field, value):
+    world.json(*PLACE)
+    tables = json.loads(db.read_bytes())
+    meta = tables["meta"]["1"]
+    if field == "policy.values":
+        meta["policy"]["values"] = value
+    else:
+        meta[field] = value
+    db.write_bytes(json.dumps(tables).encode())
+    for args in (("orders", "list"), PLACE):
+        err = refused_unchanged(world, db, *args, code=5)
+        assert err["code"] == "damaged_data"
+        assert "its meta table (clock, counters, policy) is malformed" in err["message"]
