@@ -376,3 +376,49 @@ def test_a_malformed_meta_table_is_damaged_data(world: Cli, db: Path, field, val
         err = refused_unchanged(world, db, *args, code=5)
         assert err["code"] == "damaged_data"
         assert "its meta table (clock, counters, policy) is malformed" in err["message"]
+
+
+def test_a_writing_command_that_changes_nothing_writes_nothing(world: Cli, db: Path, tmp_path: Path, monkeypatch):
+    world.json(*PLACE)
+    before = (db.read_bytes(), db.stat().st_ino, db.stat().st_mtime_ns)
+    empty = tmp_path / "none.ndjson"
+    empty.write_text("\n")
+    rec = Recorder(monkeypatch)
+    assert world.json("orders", "import", str(empty)) == {"imported": 0}
+    assert rec.log == []
+    assert (db.read_bytes(), db.stat().st_ino, db.stat().st_mtime_ns) == before
+
+
+def test_a_lock_that_cannot_be_taken_is_exit_5(world: Cli, db: Path, monkeypatch):
+    import filelock
+
+    def denied(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    world.json(*PLACE)
+    monkeypatch.setattr(filelock.FileLock, "acquire", denied)
+    err = refused_unchanged(world, db, *PLACE, code=5)
+    assert err["code"] == "storage_unreadable"
+    assert err["message"] == f"cannot lock {db}: Permission denied"
+
+
+def test_a_kept_scenario_world_may_live_in_new_folders(cli: Cli, tmp_path: Path):
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: clock tick 1h\n")
+    kept = tmp_path / "new" / "folders" / "kept.json"
+    cli.json("scenario", "run", str(f), "--db", str(kept))
+    assert json.loads(kept.read_bytes())["meta"]["1"]["clock"] == "2030-03-04T10:00:00+00:00"
+
+
+def test_a_kept_scenario_world_that_cannot_be_written_is_write_failed(cli: Cli, tmp_path: Path, monkeypatch):
+    f = tmp_path / "s.yaml"
+    f.write_text("name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: clock tick 1h\n")
+    kept = tmp_path / "kept.json"
+
+    def refuse(src, dst, *a, **k) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    err = cli.json("scenario", "run", str(f), "--db", str(kept), code=5)
+    assert err["code"] == "write_failed" and str(kept) in err["message"]
+    assert not kept.exists()
