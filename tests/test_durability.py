@@ -422,3 +422,15 @@ def test_a_kept_scenario_world_that_cannot_be_written_is_write_failed(cli: Cli, 
     err = cli.json("scenario", "run", str(f), "--db", str(kept), code=5)
     assert err["code"] == "write_failed" and str(kept) in err["message"]
     assert not kept.exists()
+
+
+def test_tinydb_writes_through_the_atomic_storage_are_durable_too(world: Cli, db: Path, monkeypatch):
+    from tinydb import TinyDB
+
+    from ordercli.tinydb_storage import AtomicJSONStorage
+
+    world.json(*PLACE)
+    rec = Recorder(monkeypatch)
+    with TinyDB(db, storage=AtomicJSONStorage) as tdb:
+        tdb.table("annotations").insert({"order_id": "ORD-0001", "text": "called"})
+    _check_one_durable_write(rec.log, db)
