@@ -276,3 +276,20 @@ def test_a_bad_import_field_is_named_by_its_line_and_key(world: Cli, tmp_path: P
     f.write_text(GOOD + "\n" + json.dumps(row) + "\n")
     err = world.json("orders", "import", str(f), code=2)
     assert err["message"].startswith(f"line 2: {key}: ")
+
+
+AS_COMMANDS = [
+    "orders pay {id}", "orders confirm {id}", "cancel request {id} --reason other", "cancel withdraw {id}",
+    "seller respond {id} accept", "seller ship {id}", "dispute open {id} --reason damaged",
+    "dispute resolve {id} refund", "refund hold {id}", "refund release {id}", "refund settle {id}",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", AS_COMMANDS)
+@pytest.mark.parametrize("order", ["placed", "missing"])
+def test_a_bad_as_is_exit_2_before_any_lookup_or_rule(world: Cli, db: Path, command, order):
+    """CLI.md's input rules come first: an empty --as is exit 2 whatever the order's state, or
+    whether it exists at all (not 4 for acting as someone else, not 3 for a missing order)."""
+    oid = _run(world, [PLACE]) if order == "placed" else "ORD-0099"
+    err = refused_unchanged(world, db, *shlex.split(command.format(id=oid)), "--as", "", code=2)
+    assert err["code"] == "bad_value" and err["message"].startswith("--as: ")
