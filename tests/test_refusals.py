@@ -282,6 +282,7 @@ AS_COMMANDS = [
     "orders pay {id}", "orders confirm {id}", "cancel request {id} --reason other", "cancel withdraw {id}",
     "seller respond {id} accept", "seller ship {id}", "dispute open {id} --reason damaged",
     "dispute resolve {id} refund", "refund hold {id}", "refund release {id}", "refund settle {id}",
+    "messages send {id} hello",
 ]  # fmt: skip
 
 
