@@ -294,3 +294,17 @@ def test_a_bad_as_is_exit_2_before_any_lookup_or_rule(world: Cli, db: Path, comm
     oid = _run(world, [PLACE]) if order == "placed" else "ORD-0099"
     err = refused_unchanged(world, db, *shlex.split(command.format(id=oid)), "--as", "", code=2)
     assert err["code"] == "bad_value" and err["message"].startswith("--as: ")
+
+
+@pytest.mark.parametrize(
+    "setup, command, option",
+    [
+        ([PLACE], "cancel request {id} --reason other --note", "--note"),
+        ([PLACE, "cancel request {id} --reason other"], "seller respond {id} reject --message", "--message"),
+        ([PLACE], "seller ship {id} --tracking", "--tracking"),
+    ],
+)
+def test_a_bad_text_option_is_named(world: Cli, db: Path, setup, command, option):
+    oid = _run(world, setup)
+    err = refused_unchanged(world, db, *shlex.split(command.format(id=oid)), "bad\x07bell", code=2)
+    assert err["code"] == "bad_value" and err["message"].startswith(f"{option}: ")
