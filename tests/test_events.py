@@ -372,3 +372,24 @@ def test_an_import_fires_what_is_due_at_once_like_orders_place(world, tmp_path):
         assert (order["status"], order["end_reason"], order["cancelled_at"]) == ("cancelled", "payment_timeout", S)
         assert [(e["kind"], e["actor"]) for e in world.json("events", "list", "--order", oid)] == [
             ("order_placed", A), ("order_cancelled", PF)]
+
+
+def test_a_message_thread_records_and_notifies_each_message(world):
+    oid = run_story(world, ["orders place", "clock tick 1h"])
+    first = world.json("messages", "send", oid, "is it in stock?", "--as", A)
+    assert first == {"order_id": oid, "n": 1, "at": S_1H, "from": A, "role": "buyer", "to": ACME,
+                     "text": "is it in stock?"}  # fmt: skip
+    reply = world.json("messages", "send", oid, "yes", "--as", ACME)
+    assert reply == {"order_id": oid, "n": 2, "at": S_1H, "from": ACME, "role": "seller", "to": A, "text": "yes"}
+    assert world.json("messages", "list", oid) == [first, reply]
+    events = world.json("events", "list", "--order", oid)[2:]
+    assert [(e["kind"], e["actor"], e["details"]) for e in events] == [
+        ("message_sent", A, {"to": ACME, "n": 1, "message": "is it in stock?"}),
+        ("message_sent", ACME, {"to": A, "n": 2, "message": "yes"}),
+    ]
+    notes = world.json("notifications", "list")
+    assert [(n["to"], n["kind"], n["channel"]) for n in notes] == [
+        (ACME, "message_received", "email"), (ACME, "message_received", "app"),
+        (A, "message_received", "email"), (A, "message_received", "app"),
+    ]  # fmt: skip
+    assert world.json("orders", "show", oid)["status"] == "awaiting_shipment"  # a message changes no state
