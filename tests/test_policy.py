@@ -793,3 +793,14 @@ def test_refund_within_that_is_not_a_table_is_called_a_bad_value():
     with pytest.raises(UsageError) as exc:
         P.policy_from_mapping(values, "x")
     assert exc.value.message == "policy: bad value for 'refund_within': '7d'"
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "Z"])
+def test_utc_by_any_of_its_names(zone):
+    from ordercli.timecalc import UTC
+
+    values = base_values()
+    values["timezone"] = zone
+    pol = P.policy_from_mapping(values, "x")
+    friday = datetime(2030, 3, 8, 15, tzinfo=UTC)
+    assert pol.add(friday, pol.ship_within) == datetime(2030, 3, 19, 15, tzinfo=UTC)  # Friday + 7 working days
