@@ -72,6 +72,7 @@ CASES: list[tuple[str, list[str], str, int, str]] = [
     ("ship a cancelled order", ACCEPTED, "seller ship {id}", 4, "order_cancelled"),
     ("ship as the buyer", [PLACE], "seller ship {id} --as alice", 4, "not_party"),
     ("place for someone else", [], PLACE + " --as bob", 4, "not_party"),
+    ("a stranger writes in an order's thread", [PLACE], "messages send {id} hi --as mallory", 4, "not_party"),
     ("policy use once there are orders", [PLACE], "policy use ebay", 4, "world_has_orders"),
     # the clock
     ("clock backwards", [PLACE], "clock set 2030-03-01T00:00:00Z", 4, "clock_backwards"),
