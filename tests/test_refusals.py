@@ -81,6 +81,8 @@ CASES: list[tuple[str, list[str], str, int, str]] = [
     ("duration beyond any calendar", [], "clock tick 99999999999999d", 2, "bad_duration"),
     ("tick past the year 9999", [], "clock tick 3000000d", 2, "bad_duration"),
     ("bad instant", [], "clock set soon", 2, "bad_instant"),
+    ("empty instant", [], "clock set ''", 2, "bad_instant"),
+    ("fractional seconds", [], "clock set 2030-03-04T09:00:00.5Z", 2, "bad_instant"),
     # input rules
     ("unknown cancel reason", [PLACE], "cancel request {id} --reason because", 2, "unknown_reason"),
     ("unknown dispute reason", [PLACE], "dispute open {id} --reason because", 2, "unknown_reason"),
