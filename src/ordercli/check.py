@@ -145,7 +145,8 @@ NOTIFICATION = {
 _PAID = (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED, P.SHIPPED, P.COMPLETED)
 
 
-def _order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
+def order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
+    """What is wrong with one order (stored under `key`); [] when it is sound."""
     if not isinstance(order, dict):
         return [f"order {key}: not an object"]
     where = f"order {order.get('id', key)}"
@@ -198,7 +199,7 @@ def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
         if not _count(meta.get(counter)):
             out.append(f"meta: {counter} is not a count")
     for key, order in tables["orders"].items():
-        out += _order_problems(key, order, now)
+        out += order_problems(key, order, now)
         if len(out) >= limit:
             return out[:limit]
     for name, fields in (("events", EVENT), ("notifications", NOTIFICATION)):
@@ -215,3 +216,14 @@ def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
         if len(out) == before and _count(counter) and counter != len(tables[name]) + 1:
             out.append(f"meta: next_{name[:-1]} does not follow the {name} table")
     return out[:limit]
+
+
+_ROWS = {"events": EVENT, "notifications": NOTIFICATION}
+
+
+def row_problem(table: str, row: Any) -> str | None:
+    """What is wrong with one event or notification, None when it is sound."""
+    if not isinstance(row, dict):
+        return f"{table}: a row that is not an object"
+    shape = _shape_problems(row, _ROWS[table])
+    return f"{table} {row.get('seq', '?')}: {shape[0]}" if shape else None

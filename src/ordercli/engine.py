@@ -535,7 +535,7 @@ def advance(
     fired = 0
     while heap:
         at, num, _, kind = heapq.heappop(heap)
-        order = world.orders[str(num)]
+        order = world.order_by_num(num)
         if (kind, at) not in P.pending_deadlines(order):
             continue  # superseded by an earlier firing
         if at > world.now:
@@ -547,7 +547,7 @@ def advance(
             progress(fired, len(heap))
     if target != world.now:
         world.set_now(target)
-    return [world.events[str(s)] for s in range(first_seq, world.meta["next_event"])]
+    return world.events_since(first_seq)
 
 
 def settle_now(world: World, order: dict) -> None:

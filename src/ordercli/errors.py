@@ -41,3 +41,9 @@ class StorageError(OrderCliError):
 
     exit_code = 5
     default_code = "storage_error"
+
+
+class OutputError(StorageError):
+    """stdout could not be written (a full disk, `> /dev/full`): exit 5, like any failed write."""
+
+    default_code = "output_failed"

@@ -4,20 +4,39 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
-from ordercli.errors import OrderCliError, UsageError
+from ordercli.errors import OrderCliError, OutputError, UsageError
 
 FORMATS = ("table", "json", "ndjson", "csv")
 Column = tuple[str, Callable[[dict], Any]]
 
 
+@contextmanager
+def _stdout() -> Iterator[Any]:
+    """stdout for one write; a full disk or a closed terminal is exit 5, said plainly (a reader
+    that went away, `| head`, stays a BrokenPipeError: silence)."""
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"could not write the output: {exc.strerror or exc}", "output_failed") from None
+
+
 def _out(data: bytes) -> None:
-    sys.stdout.buffer.write(data) if hasattr(sys.stdout, "buffer") else sys.stdout.write(data.decode())
-    sys.stdout.flush()
+    with _stdout() as out:
+        out.buffer.write(data) if hasattr(out, "buffer") else out.write(data.decode())
+
+
+def emit_bytes(data: bytes) -> None:
+    """Bytes as they are (`db backup -`)."""
+    _out(data)
 
 
 def dumps(value: Any, indent: bool = True) -> bytes:
@@ -44,8 +63,8 @@ def emit_json(value: Any) -> None:
 
 def echo(text: str) -> None:
     text = _printable(text)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
+    with _stdout() as out:
+        out.write(text if text.endswith("\n") else text + "\n")
 
 
 def note(text: str) -> None:
@@ -211,8 +230,8 @@ def _emit_csv(rows: Iterable[dict]) -> None:
     writer = csv.DictWriter(buf, fieldnames=header, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(flat)
-    sys.stdout.write(buf.getvalue())
-    sys.stdout.flush()
+    with _stdout() as out:
+        out.write(buf.getvalue())
 
 
 def emit_error(err: OrderCliError, as_json: bool) -> None:

@@ -56,7 +56,7 @@ def order(world: World, o: dict) -> dict[str, Any]:
 def disputes(world: World) -> list[dict[str, Any]]:
     return [
         {"order_id": o["id"], "buyer": o["buyer"], "seller": o["seller"], **d}
-        for o in world.iter_orders()
+        for o in world.orders_with_disputes()
         for d in (o.get("disputes") or [])
     ]
 
@@ -64,7 +64,7 @@ def disputes(world: World) -> list[dict[str, Any]]:
 def refunds(world: World, overdue_only: bool = False) -> list[dict[str, Any]]:
     now = world.now
     out: list[dict[str, Any]] = []
-    for o in world.iter_orders():
+    for o in world.orders_with_refund():
         r = o.get("refund")
         if r is None:
             continue

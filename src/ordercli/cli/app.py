@@ -70,15 +70,14 @@ class OrderCliGroup(TyperGroup):
         except OrderCliError as exc:
             emit_error(exc, as_json)
             code = exc.exit_code
+            if exc.code == "output_failed":
+                _silence_stdout()
         except (typer.Abort, KeyboardInterrupt):
             emit_error(OrderCliError("interrupted", "interrupted"), as_json)
             code = 130
         except BrokenPipeError:
             # the reader went away (e.g. `| head`): nothing more to say to it
-            try:
-                sys.stdout = open(os.devnull, "w")
-            except OSError:
-                pass
+            _silence_stdout()
             code = 0
         except Exception as exc:
             if os.environ.get("ORDERCLI_DEBUG"):
@@ -93,6 +92,19 @@ class OrderCliGroup(TyperGroup):
                 emit_error(OrderCliError(f"internal error: {type(exc).__name__}: {exc}", "internal_error"), as_json)
                 code = 1
         sys.exit(code)
+
+
+def _silence_stdout() -> None:
+    """Whatever is still buffered for stdout would fail again at exit: send it nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests' captured stdout)
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
 
 
 def _blame_the_file() -> OrderCliError | None:

@@ -34,15 +34,13 @@ state = _State()
 
 def db_path() -> Path:
     """--db, else ORDERCLI_DB, else the platform's user data folder."""
-    from ordercli.validate import path
+    from ordercli.store.file import checked_path, default_path
 
     if state.db is not None:
-        return Path(path(state.db, "--db")).expanduser()
+        return checked_path(state.db, "--db")
     env = os.environ.get("ORDERCLI_DB")
     if env:
-        return Path(path(env, "ORDERCLI_DB")).expanduser()
-    from ordercli.store import default_path
-
+        return checked_path(env, "ORDERCLI_DB")
     return default_path()
 
 
@@ -53,9 +51,9 @@ def wall_now() -> datetime:
 
 def store() -> Store:
     # imported here so that `--version` and `--help` never load the storage stack
-    from ordercli.store import Store, new_world_tables
+    from ordercli.store import open_store
 
-    return Store(db_path(), lambda: new_world_tables(wall_now()), durable=state.durable)
+    return open_store(db_path(), wall_now, durable=state.durable)
 
 
 @contextmanager

@@ -47,7 +47,7 @@ def notifications(
     """Notifications, oldest first."""
     out = render.choose_format(fmt, json_)
     with common.reading() as w:
-        rows = [n for n in w.notifications.values() if to is None or n["to"] == to]
+        rows = w.find_notifications(to)
     render.emit_list(rows, out, NOTIFICATION_COLUMNS, empty="no notifications")
 
 
@@ -62,5 +62,5 @@ def events(
     with common.reading() as w:
         if order is not None:
             w.order(order)  # an unknown id is exit 3, not an empty list
-        rows = [e for e in w.events.values() if order is None or e["order_id"] == order]
+        rows = w.find_events(order)
     render.emit_list(rows, out, EVENT_COLUMNS, empty="no events")

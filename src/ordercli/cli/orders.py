@@ -34,7 +34,7 @@ def show_order(world: World, order: dict, as_json: bool) -> None:
     if as_json:
         render.emit_json(view)
         return
-    history = [e for e in world.events.values() if e["order_id"] == order["id"]]
+    history = world.find_events(order["id"])
     render.echo(text.order_card(view, world.now, history, policy.pending_deadlines(order)))
 
 
@@ -109,13 +109,7 @@ def list_(
     if status is not None:
         validate.choice(status, policy.STATUSES, "status", "bad_status")
     with common.reading() as w:
-        rows = [
-            views.order(w, o)
-            for o in w.iter_orders()
-            if (status is None or o["status"] == status)
-            and (buyer is None or o["buyer"] == buyer)
-            and (seller is None or o["seller"] == seller)
-        ]
+        rows = [views.order(w, o) for o in w.find_orders(status, buyer, seller)]
     render.emit_list(rows, out, ORDER_COLUMNS, empty="no orders")
 
 

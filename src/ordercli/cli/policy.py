@@ -65,7 +65,7 @@ def use(
     """Set the world's policy; refused once the world has orders."""
     loaded = presets.load(name_or_file)
     with common.writing() as w:
-        if w.orders:
+        if w.count_orders():
             raise Refused(
                 "the policy can't change once the world has orders: start a new data file", "world_has_orders"
             )
@@ -106,7 +106,7 @@ def compare(
             path = Path(tmp) / f"world-{i}.json"
             report = run_one(loaded, invoke, path, durable=False, policy=name)
             runs.append({"policy": name, "passed": report["passed"], "failed": report["failed"]})
-            with Store(path, dict).reading() as w:
+            with Store(path, dict).reading() as w:  # the run wrote it: never the empty world
                 finals.append({o["id"]: views.order(w, o) for o in w.iter_orders()})
     rows = []
     for oid in sorted(set(finals[0]) | set(finals[1]), key=lambda i: int(i[4:])):
