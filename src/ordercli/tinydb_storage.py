@@ -29,8 +29,15 @@ from ordercli.store.file import DataFile
 
 
 class AtomicJSONStorage(Storage):
-    def __init__(self, path: str | os.PathLike[str], create_dirs: bool = False, durable: bool = True, **_: Any):
-        self.file = DataFile(path, durable=durable)
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        create_dirs: bool = False,
+        durable: bool = True,
+        file: DataFile | None = None,
+        **_: Any,
+    ):
+        self.file = file or DataFile(path, durable=durable)
         self.create_dirs = create_dirs
 
     def read(self) -> dict[str, Any] | None:

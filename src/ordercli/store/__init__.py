@@ -107,22 +107,23 @@ class Store:
         self.file = DataFile(self.path, durable=durable)
         self.new_world = new_world
 
-    def _open(self) -> tuple[TinyWorld, OncePerCommand]:
+    def _open(self, writable: bool) -> tuple[TinyWorld, OncePerCommand]:
         from tinydb import TinyDB
 
         from ordercli.store.tinyworld import TinyWorld
         from ordercli.tinydb_storage import AtomicJSONStorage, OncePerCommand
 
         cache = OncePerCommand(AtomicJSONStorage)
-        db = TinyDB(self.path, storage=cache, durable=self.file.durable)
+        db = TinyDB(self.path, storage=cache, file=self.file)
         tables = check_shape(self.path, cache.read())
         on_disk = SCHEMA_VERSION
         if tables is None:
             cache.data = self.new_world()
         else:
             on_disk = tables["meta"]["1"]["schema"]
+            tables["meta"]["1"].pop("seal", None)  # the file's, not the world's
             migrate(tables)
-        world = TinyWorld(db, lambda what: damaged(self.path, what), on_disk)
+        world = TinyWorld(db, lambda what: damaged(self.path, what), on_disk, writable)
         world.dirty = on_disk < SCHEMA_VERSION  # a writing command saves the migration
         return world, cache
 
@@ -131,7 +132,7 @@ class Store:
         """No lock: the file is only ever replaced whole. A missing file is an empty world,
         and nothing is created."""
         with _collector_paused():
-            world, _ = self._open()
+            world, _ = self._open(writable=False)
             yield world
 
     @contextmanager
@@ -143,11 +144,26 @@ class Store:
         self.file.ensure_folder()
         with self.file.locked(), _collector_paused():
             self.file.remove_leftovers()
-            world, cache = self._open()
+            self.file.sealing = True
+            world, cache = self._open(writable=True)
+            if cache.data is not None and not self.file.sealed():
+                self._check_whole(cache.data)
             yield world
             if world.dirty:
                 world.flush()
                 cache.commit()
+
+    def _check_whole(self, tables: dict[str, Any]) -> None:
+        """Bytes ordercli did not write itself are checked whole before anything is written over
+        them, as `db check` would: a damaged world is never rewritten."""
+        from ordercli.check import problems
+
+        try:
+            found = problems(tables, limit=1)
+        except Exception:  # the checker choked on it: the file is what's wrong
+            found = ["it does not have the shape of ordercli data"]
+        if found:
+            raise damaged(self.path, found[0])
 
     def replace_world(self, tables: dict[str, Any]) -> None:
         """Start this file afresh with the given world (a scenario's own world)."""
@@ -155,6 +171,7 @@ class Store:
         self.file.ensure_folder()
         with self.file.locked():
             self.file.remove_leftovers()
+            self.file.sealing = True
             self.file.write(tables)
 
     # db check, backup and restore: see dbcheck

@@ -154,12 +154,15 @@ def restore(store: Store, source: Path) -> dict[str, Any]:
             if old is not None:
                 kept = backup_name(store.path)
                 atomic_write(kept, old, store.file.durable)
-            atomic_write(store.path, raw, store.file.durable)
         except OSError as exc:
             raise StorageError(
-                f"could not restore {store.path}: {exc.strerror or exc}; the data file was left as it was",
+                f"could not keep the replaced world as {kept}: {exc.strerror or exc}; nothing was restored",
                 "write_failed",
             ) from None
+        try:
+            store.file.write(raw)  # checked above, so sealed as ordercli's own
+        except StorageError as exc:
+            raise StorageError(f"could not restore {store.path}: {exc.message}", "write_failed") from None
     return {
         "path": str(store.path),
         "restored_from": str(source),

@@ -14,6 +14,7 @@ import gc
 import os
 import stat
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
@@ -77,6 +78,8 @@ class DataFile:
     def __init__(self, path: str | os.PathLike[str], durable: bool = True):
         self.path = Path(path)
         self.durable = durable
+        self.sealing = False  # the store's own writes seal the file; a TinyDB script's do not
+        self.last_read_sealed = False  # were the bytes last read sealed (checked for writers only)
 
     # -- what the path names
     def exists(self) -> bool:
@@ -85,6 +88,12 @@ class DataFile:
         except OSError:
             return False
         return True
+
+    # -- the seal: were these bytes written by ordercli itself (and so validated)?
+    def sealed(self) -> bool:
+        """If not, someone else wrote the file (an editor, a script, a copy made by hand of a 0.1.0
+        file): a writer checks the whole world before writing over it."""
+        return self.last_read_sealed
 
     def check_kind(self) -> None:
         """Refuses a path that is not (or could not become) a regular file, before anything is
@@ -138,9 +147,8 @@ class DataFile:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
             return None
-        except IsADirectoryError:
-            raise _not_a_file(self.path, stat.S_IFDIR) from None  # type: ignore[misc]
         except OSError as exc:
+            self.check_kind()  # a directory or a socket fails to open: say what it is
             raise StorageError(
                 f"cannot read data file {self.path}: {exc.strerror or exc}", "storage_unreadable"
             ) from None
@@ -149,7 +157,10 @@ class DataFile:
             if problem is not None:
                 raise problem
             with os.fdopen(fd, "rb", closefd=False) as fh:
-                return fh.read()
+                raw = fh.read()
+            if self.sealing:
+                self.last_read_sealed = is_sealed(raw)
+            return raw
         except OSError as exc:
             raise StorageError(
                 f"cannot read data file {self.path}: {exc.strerror or exc}", "storage_unreadable"
@@ -189,9 +200,9 @@ class DataFile:
         except OSError as exc:
             raise _os_error(self.path, exc, "create the folder of") from None
 
-    def write(self, data: dict[str, Any]) -> None:
+    def write(self, data: bytes | dict[str, Any]) -> None:
         try:
-            atomic_write(self.path, data, self.durable)
+            atomic_write(self.path, data, self.durable, seal=self.sealing)
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise _os_error(self.path, exc, "write") from None
@@ -246,9 +257,37 @@ def _chunks(table: dict[str, Any]) -> Iterator[bytes]:
         yield orjson.dumps(part)[1:-1]
 
 
-def atomic_write(path: Path, data: bytes | dict[str, Any], durable: bool = True) -> None:
-    """Write `data` (bytes, or a dict of tables streamed as JSON) to `path` whole or not at all.
-    `durable=False` skips the fsyncs (a scenario's throwaway world): still atomic, not crash-proof."""
+# The seal: meta is written last, and ends with "seal":"<crc32 of every byte before it>". Any
+# other writer (or a hand edit) breaks it; JSON readers, TinyDB and 0.1.0 see one more meta field.
+_SEAL_KEY = b'"seal":"'
+_SEAL_END = b'"}}}'
+
+
+def is_sealed(raw: bytes) -> bool:
+    n = len(_SEAL_END) + 8
+    if not raw.endswith(_SEAL_END) or raw[-n - len(_SEAL_KEY) : -n] != _SEAL_KEY:
+        return False
+    try:
+        return int(raw[-n : -len(_SEAL_END)], 16) == zlib.crc32(memoryview(raw)[:-n])
+    except ValueError:
+        return False
+
+
+class _Sealing:
+    """A file that keeps the crc32 of what is written through it."""
+
+    def __init__(self, fh: Any):
+        self.fh, self.crc = fh, 0
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data)
+        self.crc = zlib.crc32(data, self.crc)
+
+
+def atomic_write(path: Path, data: bytes | dict[str, Any], durable: bool = True, seal: bool = False) -> None:
+    """Write `data` (bytes, or a dict of tables streamed as JSON, sealed if `seal`) to `path` whole
+    or not at all. `durable=False` skips the fsyncs (a scenario's throwaway world): still atomic,
+    not crash-proof."""
     folder = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
@@ -256,7 +295,7 @@ def atomic_write(path: Path, data: bytes | dict[str, Any], durable: bool = True)
             if isinstance(data, bytes):
                 fh.write(data)
             else:
-                _write_tables(fh, data)
+                _write_tables(_Sealing(fh), data, seal)
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
@@ -281,20 +320,27 @@ def atomic_write(path: Path, data: bytes | dict[str, Any], durable: bool = True)
         os.close(dir_fd)
 
 
-def _write_tables(fh: Any, tables: dict[str, Any]) -> None:
-    # The same bytes as orjson.dumps(tables), without holding all of them (a 100k-order tick
-    # writes ~250 MB) in memory at once.
-    fh.write(b"{")
-    for i, (name, table) in enumerate(tables.items()):
-        fh.write((b"," if i else b"") + orjson.dumps(name) + b":")
+def _write_tables(out: _Sealing, tables: dict[str, Any], seal: bool) -> None:
+    # The JSON of `tables`, streamed a slice of rows at a time (a 100k-order tick writes ~250 MB:
+    # never all of it in memory at once), meta last so that it can carry the seal.
+    out.write(b"{")
+    names = [n for n in tables if n != "meta"] + (["meta"] if "meta" in tables else [])
+    for i, name in enumerate(names):
+        table = tables[name]
+        out.write((b"," if i else b"") + orjson.dumps(name) + b":")
+        if name == "meta" and seal and isinstance(table, dict) and list(table) == ["1"]:
+            meta = {k: v for k, v in table["1"].items() if k != "seal"}
+            out.write(b'{"1":' + orjson.dumps(meta)[:-1] + (b"," if meta else b"") + _SEAL_KEY)
+            out.write(f"{out.crc:08x}".encode() + _SEAL_END)
+            return
         if isinstance(table, dict) and len(table) > _CHUNK:
-            fh.write(b"{")
+            out.write(b"{")
             for j, body in enumerate(_chunks(table)):
-                fh.write((b"," if j else b"") + body)
-            fh.write(b"}")
+                out.write((b"," if j else b"") + body)
+            out.write(b"}")
         else:
-            fh.write(orjson.dumps(table))
-    fh.write(b"}")
+            out.write(orjson.dumps(table))
+    out.write(b"}")
 
 
 def lock_timeout() -> float:

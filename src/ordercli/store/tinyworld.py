@@ -34,8 +34,9 @@ def _drain(rows: list[dict]) -> Iterator[dict]:
 
 
 class TinyWorld(World):
-    def __init__(self, db: TinyDB, damaged: Damaged, schema_on_disk: int):
+    def __init__(self, db: TinyDB, damaged: Damaged, schema_on_disk: int, writable: bool = False):
         self.db = db
+        self.writable = writable
         self._damaged = damaged
         self._orders = db.table("orders")
         self._events = db.table("events")
@@ -103,11 +104,15 @@ class TinyWorld(World):
         self._new_nums.add(num)
 
     def _scan(self, docs: Iterable[Any]) -> Iterator[dict]:
-        known = self._known
+        known, keep = self._known, self.writable
         for doc in docs:
             num = doc.doc_id
             mine = known.get(num)
-            yield mine if mine is not None else self._checked_order(num, doc)
+            if mine is None:
+                mine = self._checked_order(num, doc)
+                if keep:  # a writing command (a tick) may change what it scans: one copy, not two
+                    known[num] = mine
+            yield mine
 
     def iter_orders(self) -> Iterable[dict]:
         yield from self._scan(self._orders)
