@@ -13,7 +13,6 @@ import errno
 import gc
 import os
 import stat
-import tempfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -288,6 +287,8 @@ def atomic_write(path: Path, data: bytes | dict[str, Any], durable: bool = True,
     """Write `data` (bytes, or a dict of tables streamed as JSON, sealed if `seal`) to `path` whole
     or not at all. `durable=False` skips the fsyncs (a scenario's throwaway world): still atomic,
     not crash-proof."""
+    import tempfile  # writers only
+
     folder = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
