@@ -14,8 +14,8 @@ interpreter doing only the file work, with the cycle collector off:
 
 With `--before SRC` the same probes also run another ordercli source tree (e.g. `git archive` of an older
 commit, unpacked), interleaved with this one in the same rounds: "before" and "after" figures from one run.
-Both are then started the same way, `python -c "from ordercli.entry import main; main()"` with PYTHONPATH
-set to the tree's src/ (what the console script does).
+Both are then started the same way, `python -c` running what the tree's console script runs, with
+PYTHONPATH set to the tree's src/.
 
 The big world is the largest of --sizes (100,000 orders by default). Worlds are built with `clock set
 2030-03-04T09:00:00Z` (a Monday) and one `orders import`, every order paid by card, so every order's
@@ -102,7 +102,8 @@ def child_env() -> dict[str, str]:
 
 
 ENV = child_env()
-LAUNCH = "import sys; from ordercli.entry import main; sys.exit(main())"
+# what each version's console script runs (0.1.0's is entry.main, later ones entry.console)
+LAUNCH = "import sys, ordercli.entry as e; sys.exit(getattr(e, 'console', e.main)())"
 # label -> (argv prefix, environment): "after" alone, or "before" and "after" with --before
 VERSIONS: dict[str, tuple[list[str], dict[str, str]]] = {}
 

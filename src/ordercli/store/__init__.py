@@ -87,6 +87,15 @@ def damaged(path: Path, what: str) -> StorageError:
     )
 
 
+# The last world a command opened, kept alive until the process exits: the console script leaves with
+# os._exit, so a big world is never freed object by object (in-process callers keep only the last one).
+_kept: list[Any] = []
+
+
+def _keep(*objects: Any) -> None:
+    _kept[:] = objects
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     # A world is a tree of dicts without cycles; a command makes hundreds of thousands of them
@@ -132,7 +141,8 @@ class Store:
         """No lock: the file is only ever replaced whole. A missing file is an empty world,
         and nothing is created."""
         with _collector_paused():
-            world, _ = self._open(writable=False)
+            world, cache = self._open(writable=False)
+            _keep(world, cache)
             yield world
 
     @contextmanager
@@ -146,6 +156,7 @@ class Store:
             self.file.remove_leftovers()
             self.file.sealing = True
             world, cache = self._open(writable=True)
+            _keep(world, cache)
             if cache.data is not None and not self.file.sealed():
                 self._check_whole(cache.data)
             yield world
