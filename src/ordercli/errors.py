@@ -43,7 +43,8 @@ class StorageError(OrderCliError):
     default_code = "storage_error"
 
 
-class OutputError(StorageError):
-    """stdout could not be written (a full disk, `> /dev/full`): exit 5, like any failed write."""
+class Interrupted(OrderCliError):
+    """The user pressed Ctrl-C: nothing was written."""
 
-    default_code = "output_failed"
+    exit_code = 130
+    default_code = "interrupted"

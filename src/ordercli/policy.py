@@ -256,37 +256,36 @@ def refund_overdue(refund: dict | None, now: datetime) -> bool:
 
 
 # -- gates ----------------------------------------------------------------------------------------
-# Each rule is a `why_not_*` check that returns the refusal (code, message) or None; the engine's
+# Each rule is a `why_not_*` check that returns the refusal (a Refused, not raised) or None; the engine's
 # `gate_*` raises it as Refused, and `actions()` asks the very same checks without raising.
 
-Refusal = tuple[str, str]
+Refusal = Refused  # the refusal, not raised: the gate raises it
 
 
 def _refuse(refusal: Refusal | None) -> None:
     if refusal is not None:
-        raise Refused(refusal[1], refusal[0])
+        raise refusal
 
 
 def _final(order: dict) -> Refusal | None:
     if order["status"] == CANCELLED:
-        return ("order_cancelled", f"order {order['id']} is cancelled")
+        return Refused(f"order {order['id']} is cancelled", "order_cancelled")
     if order["status"] == COMPLETED:
-        return ("order_completed", f"order {order['id']} is completed")
+        return Refused(f"order {order['id']} is completed", "order_completed")
     return None
 
 
 def why_not_pay(order: dict, policy: Policy, now: datetime) -> Refusal | None:
     if order["status"] == AWAITING_PAYMENT:
         return None
-    return _final(order) or ("already_paid", f"order {order['id']} is already paid")
+    return _final(order) or Refused(f"order {order['id']} is already paid", "already_paid")
 
 
 def why_not_confirm(order: dict, policy: Policy, now: datetime) -> Refusal | None:
     if order["status"] == SHIPPED:
         return None
-    return _final(order) or (
-        "not_shipped",
-        f"order {order['id']} has not shipped yet: only a shipped order can be confirmed",
+    return _final(order) or Refused(
+        f"order {order['id']} has not shipped yet: only a shipped order can be confirmed", "not_shipped"
     )
 
 
@@ -294,23 +293,22 @@ def why_not_cancel_request(order: dict, policy: Policy, now: datetime) -> Refusa
     """R1 for unpaid orders, R5 and R9's limit for paid ones."""
     status = order["status"]
     if status in (SHIPPED, COMPLETED):
-        return (
-            "cancel_after_shipment",
+        return Refused(
             f"order {order['id']} has shipped: after shipment only a dispute is possible (ordercli dispute open)",
+            "cancel_after_shipment",
         )
     if status == CANCELLED:
         return _final(order)
     if status == AWAITING_PAYMENT:
         return None
     if status == CANCEL_REQUESTED:
-        return ("request_pending", f"order {order['id']} already has a pending cancellation request")
+        return Refused(f"order {order['id']} already has a pending cancellation request", "request_pending")
     if _open_dispute(order) is not None:
-        return ("dispute_open", f"order {order['id']} has an open dispute: wait for support to resolve it")
+        return Refused(f"order {order['id']} has an open dispute: wait for support to resolve it", "dispute_open")
     made = (order.get("cancellation") or {}).get("requests", 0)
     if made >= policy.cancel_requests_max:
-        return (
-            "request_limit",
-            f"order {order['id']} has had {made} cancellation requests, the most the policy allows",
+        return Refused(
+            f"order {order['id']} has had {made} cancellation requests, the most the policy allows", "request_limit"
         )
     return None
 
@@ -319,7 +317,7 @@ def why_not_pending_request(order: dict, policy: Policy, now: datetime) -> Refus
     """The buyer's withdraw (R11) and the seller's answer (R8, R9) both need a pending request."""
     if order["status"] == CANCEL_REQUESTED:
         return None
-    return _final(order) or ("no_pending_request", f"order {order['id']} has no pending cancellation request")
+    return _final(order) or Refused(f"order {order['id']} has no pending cancellation request", "no_pending_request")
 
 
 def why_not_ship(order: dict, policy: Policy, now: datetime) -> Refusal | None:
@@ -328,14 +326,14 @@ def why_not_ship(order: dict, policy: Policy, now: datetime) -> Refusal | None:
     if status == AWAITING_SHIPMENT:
         return None
     if status == CANCEL_REQUESTED:
-        return (
-            "request_pending",
+        return Refused(
             f"order {order['id']} has a pending cancellation request: answer it first (ordercli seller respond)",
+            "request_pending",
         )
     if status == AWAITING_PAYMENT:
-        return ("not_paid", f"order {order['id']} is not paid yet")
+        return Refused(f"order {order['id']} is not paid yet", "not_paid")
     if status == SHIPPED:
-        return ("already_shipped", f"order {order['id']} has already shipped")
+        return Refused(f"order {order['id']} has already shipped", "already_shipped")
     return _final(order)
 
 
@@ -350,59 +348,58 @@ def why_not_dispute_open(order: dict, reason: str, policy: Policy, now: datetime
     """R13 (a) seller-fault reason before shipment, (b) post-shipment reason after it,
     (c) refund-not-received on an overdue refund; at most one open dispute."""
     if _open_dispute(order) is not None:
-        return ("dispute_open", f"order {order['id']} already has an open dispute")
+        return Refused(f"order {order['id']} already has an open dispute", "dispute_open")
     status = order["status"]
     if reason == REFUND_DISPUTE_REASON:
         if not refund_overdue(order.get("refund"), now):
-            return (
-                "refund_not_overdue",
+            return Refused(
                 f"order {order['id']} has no overdue refund: refund-not-received needs a refund past its due_by",
+                "refund_not_overdue",
             )
         return None
     if reason in SELLER_FAULT_REASONS:
         if status == AWAITING_SHIPMENT:
             return None
         if status == CANCEL_REQUESTED:
-            return (
-                "request_pending",
+            return Refused(
                 f"order {order['id']} has a pending cancellation request: withdraw it first (ordercli cancel withdraw)",
+                "request_pending",
             )
         if status == AWAITING_PAYMENT:
-            return ("not_paid", f"order {order['id']} is not paid: cancel it instead")
+            return Refused(f"order {order['id']} is not paid: cancel it instead", "not_paid")
         if status in (SHIPPED, COMPLETED):
-            return (
-                "wrong_dispute_reason",
+            return Refused(
                 f"order {order['id']} has shipped: use a post-shipment reason "
                 f"({', '.join(POST_SHIPMENT_DISPUTE_REASONS)})",
+                "wrong_dispute_reason",
             )
-        return ("order_cancelled", f"order {order['id']} is cancelled")
+        return Refused(f"order {order['id']} is cancelled", "order_cancelled")
     if reason in POST_SHIPMENT_DISPUTE_REASONS:
         if status in (SHIPPED, COMPLETED):
             return None
-        return (
-            "not_shipped",
-            f"order {order['id']} has not shipped: {reason} is a dispute reason for shipped orders",
+        return Refused(
+            f"order {order['id']} has not shipped: {reason} is a dispute reason for shipped orders", "not_shipped"
         )
     raise UsageError(f"unknown dispute reason {reason!r}", "unknown_reason")
 
 
 def why_not_refund_hold(refund: dict) -> Refusal | None:
     if refund["status"] == "held":
-        return ("refund_held", f"the refund of order {refund['order_id']} is already held")
+        return Refused(f"the refund of order {refund['order_id']} is already held", "refund_held")
     if refund["status"] == "refunded":
-        return ("refund_paid", f"the refund of order {refund['order_id']} is already paid")
+        return Refused(f"the refund of order {refund['order_id']} is already paid", "refund_paid")
     return None
 
 
 def why_not_refund_release(refund: dict) -> Refusal | None:
     if refund["status"] != "held":
-        return ("refund_not_held", f"the refund of order {refund['order_id']} is not held")
+        return Refused(f"the refund of order {refund['order_id']} is not held", "refund_not_held")
     return None
 
 
 def why_not_refund_settle(refund: dict) -> Refusal | None:
     if refund["status"] == "refunded":
-        return ("refund_paid", f"the refund of order {refund['order_id']} is already paid")
+        return Refused(f"the refund of order {refund['order_id']} is already paid", "refund_paid")
     return None
 
 
@@ -487,3 +484,16 @@ def check_role(role: str, actor: str | None) -> str:
     if actor is None or actor == role:
         return role
     raise Refused(f"only {role} may do this, not {actor}", "not_party")
+
+
+def message_role(order: dict, actor: str) -> str:
+    """An order's thread is between its buyer and its seller: the role `actor` writes in, or
+    refused (the guide's "contact the seller"; R20 for who may speak)."""
+    for role in ("buyer", "seller"):
+        if order[role] == actor:
+            return role
+    raise Refused(
+        f"{actor} is neither the buyer nor the seller of order {order['id']}: only {order['buyer']} and "
+        f"{order['seller']} may write in its thread",
+        "not_party",
+    )

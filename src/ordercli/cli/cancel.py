@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from ordercli import engine, render, views
-from ordercli.cli import common
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli import common, complete
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 from ordercli.cli.orders import show_order
 
 app = common.group(help="Ask to cancel an order, withdraw the request, list the reasons.")
@@ -17,8 +17,16 @@ app = common.group(help="Ask to cancel an order, withdraw the request, list the 
 @app.command("request")
 def request(
     order_id: OrderArg,
-    reason: Annotated[str, typer.Option("--reason", help="A code of `ordercli cancel reasons`.")],
-    note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.")] = None,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="Why (see `ordercli cancel reasons`).",
+            metavar=complete.REASON_CHOICES,
+            autocompletion=complete.reasons,
+        ),
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.", metavar="TEXT")] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -39,10 +47,8 @@ def withdraw(order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> N
 
 
 @app.command("reasons")
-def reasons(fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
+def reasons(
+    fmt: FormatOpt = None, fields: FieldsOpt = None, no_headers: NoHeadersOpt = False, json_: JsonOpt = False
+) -> None:
     """The reason table, with whose fault each reason is."""
-    render.emit_list(
-        views.reasons(),
-        render.choose_format(fmt, json_),
-        [("code", lambda r: r["code"]), ("fault", lambda r: r["fault"]), ("meaning", lambda r: r["meaning"])],
-    )
+    render.emit_rows(views.reasons(), render.choose_format(fmt, json_), "reason", fields, not no_headers)

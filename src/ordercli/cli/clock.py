@@ -14,14 +14,6 @@ from ordercli.timecalc import fmt, parse_instant
 app = common.group(help="The virtual clock: it moves only when told, firing what falls due.")
 
 SHOWN = 50  # a tick that fires thousands of deadlines summarises the rest for people
-EVENT_COLUMNS: list[render.Column] = [
-    ("seq", lambda e: e["seq"]),
-    ("at", lambda e: e["at"]),
-    ("order", lambda e: e["order_id"]),
-    ("kind", lambda e: e["kind"]),
-    ("actor", lambda e: e["actor"]),
-    ("details", lambda e: ", ".join(f"{k}={v}" for k, v in e["details"].items() if v is not None)),
-]
 
 
 def _show_move(move: dict[str, Any], as_json: bool) -> None:
@@ -31,7 +23,7 @@ def _show_move(move: dict[str, Any], as_json: bool) -> None:
     fired = move["fired"]
     render.echo(f"clock {move['from']} -> {move['to']}: {len(fired)} event{'s' if len(fired) != 1 else ''}")
     if fired:
-        render.emit_list(fired[:SHOWN], "table", EVENT_COLUMNS)
+        render.emit_rows(fired[:SHOWN], "table", "event")
     if len(fired) > SHOWN:
         from collections import Counter
 

@@ -34,9 +34,9 @@ def _demo_world(db: str | None, policy: str | None) -> Iterator[World]:
         store = Store(path, lambda: empty_tables(common.wall_now(), loaded.meta()), durable=db is not None)
         with store.writing() as w:
             if policy is not None and w.count_orders() and w.policy.name != loaded.policy.name:
-                from ordercli.errors import UsageError
+                from ordercli.errors import Refused
 
-                raise UsageError(
+                raise Refused(
                     f"--policy {policy}: {path} already has orders under the {w.policy.name} policy", "world_has_orders"
                 )
             yield w

@@ -7,21 +7,11 @@ from typing import Annotated
 import typer
 
 from ordercli import engine, render, views
-from ordercli.cli import common
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli import common, complete
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 from ordercli.cli.orders import show_order
 
 app = common.group(help="Disputes: the buyer opens one, support resolves it (R13).")
-
-DISPUTE_COLUMNS: list[render.Column] = [
-    ("order", lambda d: d["order_id"]),
-    ("buyer", lambda d: d["buyer"]),
-    ("seller", lambda d: d["seller"]),
-    ("reason", lambda d: d["reason"]),
-    ("status", lambda d: d["status"]),
-    ("opened_at", lambda d: d["opened_at"]),
-    ("outcome", lambda d: d["outcome"]),
-]
 
 
 @app.command("open")
@@ -34,6 +24,8 @@ def open_(
             help="A seller-fault reason before shipment; not-received, "
             "not-as-described or damaged after it; refund-not-received for an "
             "overdue refund.",
+            metavar=complete.DISPUTE_REASON_CHOICES,
+            autocompletion=complete.dispute_reasons,
         ),
     ],
     as_: AsOpt = None,
@@ -48,7 +40,12 @@ def open_(
 @app.command("resolve")
 def resolve(
     order_id: OrderArg,
-    outcome: Annotated[str, typer.Argument(help="refund or reject.", metavar="refund|reject", show_default=False)],
+    outcome: Annotated[
+        str,
+        typer.Argument(
+            help="refund or reject.", metavar="refund|reject", show_default=False, autocompletion=complete.outcomes
+        ),
+    ],
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -59,9 +56,11 @@ def resolve(
 
 
 @app.command("list")
-def list_(fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
+def list_(
+    fmt: FormatOpt = None, fields: FieldsOpt = None, no_headers: NoHeadersOpt = False, json_: JsonOpt = False
+) -> None:
     """All disputes, oldest order first."""
     out = render.choose_format(fmt, json_)
     with common.reading() as w:
         rows = views.disputes(w)
-    render.emit_list(rows, out, DISPUTE_COLUMNS, empty="no disputes")
+    render.emit_rows(rows, out, "dispute", fields, not no_headers, empty="no disputes")

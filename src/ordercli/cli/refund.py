@@ -9,20 +9,10 @@ import typer
 
 from ordercli import engine, render, views
 from ordercli.cli import common, text
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 from ordercli.world import World
 
 app = common.group(help="Refunds: one per cancelled paid order, paid by its due_by (R14-R16).")
-
-REFUND_COLUMNS: list[render.Column] = [
-    ("order", lambda r: r["order_id"]),
-    ("amount", lambda r: f"{r['amount']} {r['currency']}"),
-    ("method", lambda r: r["method"]),
-    ("status", lambda r: r["status"]),
-    ("due_by", lambda r: r["due_by"]),
-    ("refunded_at", lambda r: r["refunded_at"]),
-    ("overdue", lambda r: r["overdue"]),
-]
 
 
 def _show(world: World, order: dict, as_json: bool) -> None:
@@ -41,13 +31,15 @@ def status(order_id: OrderArg, json_: JsonOpt = False) -> None:
 def list_(
     overdue: Annotated[bool, typer.Option("--overdue", help="Only refunds unpaid past their due_by.")] = False,
     fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """All refunds, oldest order first."""
     out = render.choose_format(fmt, json_)
     with common.reading() as w:
         rows = views.refunds(w, overdue)
-    render.emit_list(rows, out, REFUND_COLUMNS, empty="no refunds")
+    render.emit_rows(rows, out, "refund", fields, not no_headers, empty="no refunds")
 
 
 def _act(action: Callable[..., dict], order_id: str, as_: str | None, json_: bool) -> None:
