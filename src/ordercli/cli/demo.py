@@ -51,7 +51,8 @@ def demo(
         ),
     ] = None,
     policy: Annotated[
-        str | None, typer.Option("--policy", help="The policy of a new demo world (a preset or a TOML file).")
+        str | None,
+        typer.Option("--policy", help="The policy of a new demo world (a preset or a TOML file).", metavar="NAME|FILE"),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -132,7 +132,7 @@ class Store:
             on_disk = tables["meta"]["1"]["schema"]
             tables["meta"]["1"].pop("seal", None)  # the file's, not the world's
             migrate(tables)
-        world = TinyWorld(db, lambda what: damaged(self.path, what), on_disk, writable)
+        world = TinyWorld(db, lambda what: damaged(self.path, what), on_disk, writable, trusted=self.file.sealed())
         world.dirty = on_disk < SCHEMA_VERSION  # a writing command saves the migration
         return world, cache
 
