@@ -299,7 +299,7 @@ def world_probes(w: World) -> list[Probe]:
         probes += [
             Probe(f"show@{v}", [*oc, "--db", pristine, "orders", "show", oid, "--json"], check=check_show(oid),
                   env=env),
-            Probe(f"place@{v}", [*oc, "--db", work, "orders", "place", "--buyer", "bench", "--seller", "bench",
+            Probe(f"place@{v}", [*oc, "--db", work, "orders", "place", "--buyer", "bench", "--seller", "benchshop",
                                  "--item", "bench item", "--amount", "9.99", "--json"], prep=w.fresh_copy,
                   check=check_place, env=env),
             Probe(f"list@{v}", [*oc, "--db", pristine, "orders", "list", "--json"], check=check_list(w.n), env=env),
