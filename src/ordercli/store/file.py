@@ -329,8 +329,11 @@ def _write_tables(out: _Sealing, tables: dict[str, Any], seal: bool) -> None:
     for i, name in enumerate(names):
         table = tables[name]
         out.write((b"," if i else b"") + orjson.dumps(name) + b":")
-        if name == "meta" and seal and isinstance(table, dict) and list(table) == ["1"]:
-            meta = {k: v for k, v in table["1"].items() if k != "seal"}
+        if name == "meta" and isinstance(table, dict) and list(table) == ["1"] and isinstance(table["1"], dict):
+            meta = {k: v for k, v in table["1"].items() if k != "seal"}  # never a stale seal
+            if not seal:
+                out.write(orjson.dumps({"1": meta}) + b"}")
+                return
             out.write(b'{"1":' + orjson.dumps(meta)[:-1] + (b"," if meta else b"") + _SEAL_KEY)
             out.write(f"{out.crc:08x}".encode() + _SEAL_END)
             return
