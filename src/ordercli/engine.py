@@ -9,7 +9,8 @@ that earlier firings create within the same move.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,12 +22,12 @@ from ordercli.world import World
 
 PLATFORM = "platform"
 SUPPORT = "support"
-_KIND_RANK = {k: i for i, k in enumerate(P.DEADLINE_KINDS)}
+_KIND_RANK: dict[str, int] = {k: i for i, k in enumerate(P.DEADLINE_KINDS)}
 
 
 def _as(actor: str | None) -> str | None:
-    """`--as` follows the input rules of CLI.md (exit 2) before any lookup."""
-    return None if actor is None else validate.name(actor, "--as")
+    """The acting party follows the input rules of CLI.md (exit 2) before any lookup."""
+    return None if actor is None else validate.name(actor, "actor")
 
 
 # -- orders -------------------------------------------------------------------------------------
@@ -55,13 +56,13 @@ def new_order(
 ) -> dict:
     """Validate and add one order (placed, and paid unless `unpaid`) without firing."""
     label = labels or {}
-    buyer = validate.name(buyer, label.get("buyer", "--buyer"))
-    seller = validate.name(seller, label.get("seller", "--seller"))
-    item = validate.name(item, label.get("item", "--item"))
-    amount = validate.amount(amount, label.get("amount", "--amount"))
-    currency = validate.currency(currency, label.get("currency", "--currency"))
-    payment = validate.payment(payment, label.get("payment", "--payment"))
-    quantity = validate.quantity(quantity, label.get("quantity", "--quantity"))
+    buyer = validate.name(buyer, label.get("buyer", "buyer"))
+    seller = validate.name(seller, label.get("seller", "seller"))
+    item = validate.name(item, label.get("item", "item"))
+    amount = validate.amount(amount, label.get("amount", "amount"))
+    currency = validate.currency(currency, label.get("currency", "currency"))
+    payment = validate.payment(payment, label.get("payment", "payment"))
+    quantity = validate.quantity(quantity, label.get("quantity", "quantity"))
     if _as(actor) is not None and actor != buyer:
         raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
     now = world.now
@@ -176,13 +177,12 @@ def confirm(world: World, order_id: str, actor: str | None = None) -> dict:
 # -- cancellation ---------------------------------------------------------------------------------
 
 
-def cancel_request(
-    world: World, order_id: str, reason: str, note: str | None = None, actor: str | None = None
-) -> tuple[dict, str | None]:
-    """R1 for an unpaid order, R5-R7 for a paid one. Returns the order and a hint for people."""
+def cancel_request(world: World, order_id: str, reason: str, note: str | None = None, actor: str | None = None) -> dict:
+    """R1 for an unpaid order, R5-R7 for a paid one. A seller-fault reason (the order's
+    cancellation.fault) leaves the buyer a dispute as the other way."""
     _as(actor)
     validate.choice(reason, tuple(P.CANCEL_REASONS), "reason", "unknown_reason")
-    note = validate.text(note, "--note")
+    note = validate.text(note, "note")
     order = world.order(order_id)
     who = P.check_party(order, "buyer", actor)
     pol = world.policy
@@ -205,7 +205,7 @@ def cancel_request(
         world.event("cancel_requested", order, who, {"reason": reason, "fault": fault, "note": note, "request": made})
         _cancel(world, order, "unpaid_cancelled", who)
         settle_now(world, order)
-        return order, None
+        return order
     respond_by = fmt(pol.add(world.now, pol.seller_response_within))
     order["status"] = P.CANCEL_REQUESTED
     order["cancellation"] = {
@@ -230,14 +230,8 @@ def cancel_request(
         "request_received",
         f"{order['buyer']} asks to cancel order {order['id']} ({reason}); answer by {respond_by}",
     )
-    hint = None
-    if fault == "seller":
-        hint = (
-            f"{reason} is the seller's fault: a dispute is available instead "
-            f"(ordercli cancel withdraw {order['id']}, then ordercli dispute open {order['id']} --reason {reason})"
-        )
     settle_now(world, order)
-    return order, hint
+    return order
 
 
 def cancel_withdraw(world: World, order_id: str, actor: str | None = None) -> dict:
@@ -259,7 +253,7 @@ def seller_respond(
     """R8 accept: cancelled and refunded. R9 reject: back to awaiting_shipment, ship_by unchanged."""
     _as(actor)
     validate.choice(answer, P.RESPONSES, "answer", "bad_answer")
-    message = validate.text(message, "--message")
+    message = validate.text(message, "message")
     order = world.order(order_id)
     who = P.check_party(order, "seller", actor)
     P.gate_respond(order, world.policy, world.now)
@@ -292,7 +286,7 @@ def seller_respond(
 def seller_ship(world: World, order_id: str, tracking: str | None = None, actor: str | None = None) -> dict:
     """R12: a pending request must be answered first."""
     _as(actor)
-    tracking = validate.text(tracking, "--tracking")
+    tracking = validate.text(tracking, "tracking")
     order = world.order(order_id)
     who = P.check_party(order, "seller", actor)
     P.gate_ship(order, world.policy, world.now)
@@ -463,6 +457,17 @@ def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None
     return order
 
 
+# -- the policy -------------------------------------------------------------------------------------
+
+
+def use_policy(world: World, meta: dict[str, Any], policy: P.Policy) -> None:
+    """The world's policy is chosen before its first order: deadlines already computed
+    under one policy must not be judged under another."""
+    if world.orders:
+        raise Refused("the policy can't change once the world has orders: start a new world", "world_has_orders")
+    world.set_policy(meta, policy)
+
+
 # -- the clock and the deadlines ----------------------------------------------------------------------
 
 
@@ -513,38 +518,96 @@ def _fire(world: World, order: dict, kind: str) -> None:
 
 
 Progress = Callable[[int, int], None]
+Entry = tuple[datetime, int, int, str]
+
+
+class _Deadlines:
+    """Every pending deadline of a world, as a heap of (instant, order number, kind rank, kind).
+
+    Built once per World by a full scan, then kept up to date by the commands (each pushes
+    the deadlines of the order it changed), so a clock move on a world kept in memory (the
+    API, scenarios) costs what falls due, not a scan of every order. Entries go stale when
+    an order moves on; they are dropped when they surface.
+    """
+
+    def __init__(self, orders: Iterable[dict]):
+        self.heap: list[Entry] = []
+        self.queued: set[Entry] = set()
+        for order in orders:
+            self.push(order)
+
+    def push(self, order: dict, target: datetime | None = None) -> int:
+        """Queue the order's pending deadlines; returns how many new ones fall at or before `target`."""
+        num = World.order_num(order)
+        due = 0
+        for kind, at in P.pending_deadlines(order):
+            entry = (at, num, _KIND_RANK[kind], kind)
+            if entry not in self.queued:
+                self.queued.add(entry)
+                heapq.heappush(self.heap, entry)
+                due += target is not None and at <= target
+        return due
+
+    def pop_due(self, world: World, target: datetime) -> tuple[dict, str, datetime] | None:
+        """The earliest deadline still pending at or before `target`, taken off the heap."""
+        while self.heap and self.heap[0][0] <= target:
+            entry = heapq.heappop(self.heap)
+            self.queued.discard(entry)
+            at, num, _, kind = entry
+            order = world.orders[str(num)]
+            if (kind, at) in P.pending_deadlines(order):
+                return order, kind, at
+        return None
+
+    def earliest(self, world: World) -> datetime | None:
+        while self.heap:
+            at, num, _, kind = self.heap[0]
+            if (kind, at) in P.pending_deadlines(world.orders[str(num)]):
+                return at
+            self.queued.discard(heapq.heappop(self.heap))  # superseded
+        return None
+
+    def due_count(self, target: datetime) -> int:
+        return sum(1 for entry in self.heap if entry[0] <= target)
+
+
+_INDEXES: weakref.WeakKeyDictionary[World, _Deadlines] = weakref.WeakKeyDictionary()
+
+
+def _deadlines(world: World) -> _Deadlines:
+    index = _INDEXES.get(world)
+    if index is None:
+        index = _INDEXES[world] = _Deadlines(world.iter_orders())
+    return index
 
 
 def advance(
     world: World, target: datetime, orders: list[dict] | None = None, progress: Progress | None = None
 ) -> list[dict]:
     """Move the clock to `target`, firing every deadline due on the way at its own instant.
-    Returns the events appended. `orders` limits the scan when only they can have new
-    deadlines (a command that did not move the clock). `progress(fired, waiting)` is told
-    every 1,000 firings."""
+    Returns the events appended. `orders` are the ones a command just changed: their new
+    deadlines join the world's index. `progress(fired, waiting)` is told every 1,000 firings."""
     first_seq = world.meta["next_event"]
-    heap: list[tuple[datetime, int, int, str]] = []
-
-    def push(order: dict) -> None:
-        for kind, at in P.pending_deadlines(order):
-            if at <= target:
-                heapq.heappush(heap, (at, World.order_num(order), _KIND_RANK[kind], kind))
-
-    for order in world.iter_orders() if orders is None else orders:
-        push(order)
+    index = _INDEXES.get(world)
+    if index is None and orders is not None:
+        # a command on a world with no index yet (one CLI process): only these orders can be due
+        index = _Deadlines(orders)
+    else:
+        index = _deadlines(world)
+        for order in orders or ():
+            index.push(order)
     fired = 0
-    while heap:
-        at, num, _, kind = heapq.heappop(heap)
-        order = world.orders[str(num)]
-        if (kind, at) not in P.pending_deadlines(order):
-            continue  # superseded by an earlier firing
+    waiting = index.due_count(target) if progress is not None else 0  # for people: stale entries count too
+    while (due := index.pop_due(world, target)) is not None:
+        order, kind, at = due
         if at > world.now:
             world.set_now(at)
         _fire(world, order, kind)
-        push(order)  # firing may create deadlines due within this same move
+        # firing may create deadlines due within this same move
+        waiting += index.push(order, target) - 1
         fired += 1
         if progress is not None and fired % 1000 == 0:
-            progress(fired, len(heap))
+            progress(fired, max(waiting, 0))
     if target != world.now:
         world.set_now(target)
     return [world.events[str(s)] for s in range(first_seq, world.meta["next_event"])]
@@ -575,10 +638,10 @@ def clock_tick(world: World, duration: str, progress: Progress | None = None) ->
 
 
 def clock_next(world: World, progress: Progress | None = None) -> dict:
-    pending = [at for o in world.iter_orders() for _, at in P.pending_deadlines(o)]
-    if not pending:
+    earliest = _deadlines(world).earliest(world)
+    if earliest is None:
         raise Refused("no deadline is pending", "no_pending_deadline")
-    return _move(world, min(pending), progress)
+    return _move(world, earliest, progress)
 
 
 def _move(world: World, target: datetime, progress: Progress | None = None) -> dict:

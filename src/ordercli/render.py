@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -12,7 +12,7 @@ import orjson
 from ordercli.errors import OrderCliError, UsageError
 
 FORMATS = ("table", "json", "ndjson", "csv")
-Column = tuple[str, Callable[[dict], Any]]
+Column = tuple[str, Callable[[Any], Any]]
 
 
 def _out(data: bytes) -> None:
@@ -149,7 +149,7 @@ def choose_format(fmt: str | None, as_json: bool) -> str:
     return fmt or "table"
 
 
-def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
+def flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested objects become dotted columns; lists become JSON text."""
     out: dict[str, Any] = {}
     for key, value in obj.items():
@@ -170,7 +170,9 @@ def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def emit_list(rows: Sequence[dict], fmt: str, columns: Sequence[Column], empty: str = "nothing to show") -> None:
+def emit_list(
+    rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[Column], empty: str = "nothing to show"
+) -> None:
     if fmt == "json":
         emit_json(list(rows))
     elif fmt == "ndjson":
@@ -195,7 +197,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _emit_csv(rows: Iterable[dict]) -> None:
+def _emit_csv(rows: Iterable[Mapping[str, Any]]) -> None:
     import csv
     import io
 

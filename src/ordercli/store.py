@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from ordercli.errors import StorageError
+from ordercli.timecalc import parse_stored
 from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
 
 DEFAULT_LOCK_TIMEOUT = 5.0
@@ -155,7 +156,7 @@ def _check_shape(path: Path, data: Any) -> dict[str, Any] | None:
         if not isinstance(data.get(name), dict):
             raise foreign
     try:
-        datetime.fromisoformat(meta["clock"])
+        parse_stored(meta["clock"])
         counters_ok = all(type(meta[c]) is int for c in ("next_order", "next_event", "next_notification"))
         policy_ok = isinstance(meta["policy"], dict) and isinstance(meta["policy"].get("values"), dict)
     except (KeyError, TypeError, ValueError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import typer
+
 from ordercli import engine, render, views
 from ordercli.cli import common
 from ordercli.cli.common import JsonOpt
@@ -13,14 +15,15 @@ app = common.group()
 
 
 @app.command("demo")
-def demo(json_: JsonOpt = False) -> None:
+def demo(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Tell the guide's story: order, request, silent seller, auto-cancel, refund."""
     story: list[dict[str, Any]] = []
 
     def step(says: str, out: Any) -> None:
         story.append({"step": len(story) + 1, "says": says, "now": fmt(w.now), "output": out})
 
-    with common.writing() as w:
+    with common.writing(ctx) as session:
+        w = session.world
         # the world may already have history and any policy: the story reads what happens
         pol = w.policy
         order = engine.place_order(w, buyer="alice", seller="acme", item="Blue headset", amount="19.99")
@@ -31,7 +34,7 @@ def demo(json_: JsonOpt = False) -> None:
             views.order(w, order),
         )
         step("a day later alice has second thoughts", engine.clock_tick(w, "24h"))
-        order, _ = engine.cancel_request(w, oid, "second-thought", "found it cheaper elsewhere")
+        order = engine.cancel_request(w, oid, "second-thought", "found it cheaper elsewhere")
         respond_by = order["cancellation"]["respond_by"]
         step(
             f"alice asks to cancel (second-thought): acme must answer by {respond_by} "

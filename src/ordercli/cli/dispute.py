@@ -6,10 +6,9 @@ from typing import Annotated
 
 import typer
 
-from ordercli import engine, render, views
-from ordercli.cli import common
+from ordercli import render
+from ordercli.cli import common, output
 from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
-from ordercli.cli.orders import show_order
 
 app = common.group(help="Disputes: the buyer opens one, support resolves it (R13).")
 
@@ -26,6 +25,7 @@ DISPUTE_COLUMNS: list[render.Column] = [
 
 @app.command("open")
 def open_(
+    ctx: typer.Context,
     order_id: OrderArg,
     reason: Annotated[
         str,
@@ -40,28 +40,27 @@ def open_(
     json_: JsonOpt = False,
 ) -> None:
     """Open a dispute on an order; prints the order."""
-    with common.writing() as w:
-        order = engine.dispute_open(w, order_id, reason, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.dispute_open(order_id, reason, actor=as_), json_)
+    show()
 
 
 @app.command("resolve")
 def resolve(
+    ctx: typer.Context,
     order_id: OrderArg,
     outcome: Annotated[str, typer.Argument(help="refund or reject.", metavar="refund|reject", show_default=False)],
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Support resolves the open dispute; prints the order."""
-    with common.writing() as w:
-        order = engine.dispute_resolve(w, order_id, outcome, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.dispute_resolve(order_id, outcome, actor=as_), json_)
+    show()
 
 
 @app.command("list")
-def list_(fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
+def list_(ctx: typer.Context, fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
     """All disputes, oldest order first."""
     out = render.choose_format(fmt, json_)
-    with common.reading() as w:
-        rows = views.disputes(w)
-    render.emit_list(rows, out, DISPUTE_COLUMNS, empty="no disputes")
+    render.emit_list(common.sandbox(ctx).disputes(), out, DISPUTE_COLUMNS, empty="no disputes")

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from ordercli import render
-from ordercli.cli import common
-from ordercli.cli.clock import EVENT_COLUMNS
+from ordercli.cli import common, output
 from ordercli.cli.common import FormatOpt, JsonOpt
 
 notifications_app = common.group(help="What the parties were told, on email and app (R18).")
@@ -40,27 +39,23 @@ NOTIFICATION_COLUMNS: list[render.Column] = [
 
 @notifications_app.command("list")
 def notifications(
+    ctx: typer.Context,
     to: Annotated[str | None, typer.Option("--to", help="Only those sent to this name.")] = None,
     fmt: FormatOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Notifications, oldest first."""
     out = render.choose_format(fmt, json_)
-    with common.reading() as w:
-        rows = [n for n in w.notifications.values() if to is None or n["to"] == to]
-    render.emit_list(rows, out, NOTIFICATION_COLUMNS, empty="no notifications")
+    render.emit_list(common.sandbox(ctx).notifications(to=to), out, NOTIFICATION_COLUMNS, empty="no notifications")
 
 
 @events_app.command("list")
 def events(
+    ctx: typer.Context,
     order: Annotated[str | None, typer.Option("--order", help="Only this order's events.", metavar="ID")] = None,
     fmt: FormatOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Events, oldest first."""
     out = render.choose_format(fmt, json_)
-    with common.reading() as w:
-        if order is not None:
-            w.order(order)  # an unknown id is exit 3, not an empty list
-        rows = [e for e in w.events.values() if order is None or e["order_id"] == order]
-    render.emit_list(rows, out, EVENT_COLUMNS, empty="no events")
+    render.emit_list(common.sandbox(ctx).events(order_id=order), out, output.EVENT_COLUMNS, empty="no events")
