@@ -305,7 +305,8 @@ def matches(expected: Any, actual: Any) -> bool:
 
 
 def _order_of(words: list[str], output: Any) -> str | None:
-    """The order a step is about: the one it printed, else the first order id it names."""
+    """The order a step is about: the one it printed, else the first order id it names, else
+    the order of the first event it fired."""
     if isinstance(output, dict):
         for key in ("id", "order_id"):
             value = output.get(key)
@@ -315,6 +316,10 @@ def _order_of(words: list[str], output: Any) -> str | None:
         found = _ORDER_ID_RE.search(word)
         if found:
             return found.group(0)
+    fired = output.get("fired") if isinstance(output, dict) else None
+    for event in fired if isinstance(fired, list) else []:
+        if isinstance(event, dict) and isinstance(event.get("order_id"), str):
+            return event["order_id"]
     return None
 
 
@@ -346,6 +351,7 @@ def run_scenario(
     outputs: dict[str, Any] = {}
     results: list[dict[str, Any]] = []
     last = len(sc.steps) if until is None else until
+    about: str | None = None  # the order the latest step was about
     for step in sc.steps[:last]:
         began = time.perf_counter()
         failures: list[str] = []
@@ -401,9 +407,10 @@ def run_scenario(
             "stderr": err,
             "seconds": round(time.perf_counter() - began, 6),
         }
+        about = _order_of(words, output) or about
         if failures:
             result["mismatches"] = mismatches
-            result["history"] = _history(world, _order_of(words, output))
+            result["history"] = _history(world, about)
         results.append(result)
         if on_step is not None:
             on_step(result)
