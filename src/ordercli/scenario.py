@@ -43,6 +43,7 @@ class Step:
     id: str | None = None
     expect: dict[str, Any] = field(default_factory=dict)
     expect_exit: int = 0
+    words: list[str] = field(default_factory=list)  # `run` split as a shell would, once
 
 
 @dataclass
@@ -193,7 +194,7 @@ def load(path: Path) -> Scenario:
             if step_id in seen:
                 raise _bad(path, f"id {step_id!r} is used twice", n)
             seen.add(step_id)
-        steps.append(Step(n, run, step_id, {str(k): v for k, v in expect.items()}, expect_exit))
+        steps.append(Step(n, run, step_id, {str(k): v for k, v in expect.items()}, expect_exit, words))
     start = _start(path, data.get("start"))
     return Scenario(path, str(name) if name is not None else path.name.split(".")[0], start, policy, steps)
 
@@ -360,7 +361,7 @@ def run_scenario(
         code: int | None = None
         err = ""
         try:
-            words = [substitute(w, outputs) for w in shlex.split(step.run)]
+            words = [substitute(w, outputs) for w in step.words or shlex.split(step.run)]
             words = [as_text(w) if not isinstance(w, str) else w for w in words]
         except RefError as exc:
             failures.append(str(exc))
