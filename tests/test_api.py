@@ -237,3 +237,15 @@ def test_memory_and_file_worlds_fire_the_same_deadlines_in_the_same_order(tmp_pa
     kinds = [e["kind"] for e in memory.events()]
     assert {"order_cancelled", "cancel_timed_out", "refund_started", "refund_completed"} <= set(kinds)
     assert not any(o["next_deadline"] for o in memory.orders() if o["status"] in ("cancelled", "completed"))
+
+
+def test_an_in_memory_transaction_is_all_or_nothing() -> None:
+    world = Sandbox(start=START)
+    world.place("alice", "acme", "Mug", "5")
+    with pytest.raises(Refused), world.transaction() as t:
+        t.place("bob", "acme", "Lamp", "9")
+        t.clock_tick("1h")
+        t.confirm("ORD-0001")  # not shipped
+    assert [o["buyer"] for o in world.orders()] == ["alice"]
+    assert world.clock() == {"now": "2030-03-04T09:00:00+00:00"}
+    assert world.place("carol", "acme", "Cup", "3")["id"] == "ORD-0002"  # the counter went back too

@@ -17,6 +17,7 @@ from typing import Any
 from ordercli import policy as P
 from ordercli import validate
 from ordercli.errors import NotFound, Refused, UsageError
+from ordercli.records import EndReason, EventKind, NotificationKind
 from ordercli.timecalc import fmt, parse_duration
 from ordercli.world import World
 
@@ -92,7 +93,7 @@ def new_order(
     }
     world.add_order(order)
     world.event(
-        "order_placed",
+        EventKind.ORDER_PLACED,
         order,
         buyer,
         {"item": item, "quantity": quantity, "amount": amount, "currency": currency, "payment_method": payment},
@@ -149,7 +150,7 @@ def _pay(world: World, order: dict) -> None:
     order["paid_at"] = fmt(world.now)
     order["pay_by"] = None
     order["ship_by"] = fmt(pol.add(world.now, pol.ship_within))
-    world.event("order_paid", order, order["buyer"], {"amount": order["amount"], "ship_by": order["ship_by"]})
+    world.event(EventKind.ORDER_PAID, order, order["buyer"], {"amount": order["amount"], "ship_by": order["ship_by"]})
 
 
 def pay(world: World, order_id: str, actor: str | None = None) -> dict:
@@ -169,7 +170,7 @@ def confirm(world: World, order_id: str, actor: str | None = None) -> dict:
     P.gate_confirm(order, world.policy, world.now)
     order["status"] = P.COMPLETED
     order["completed_at"] = fmt(world.now)
-    world.event("order_completed", order, who)
+    world.event(EventKind.ORDER_COMPLETED, order, who)
     settle_now(world, order)
     return order
 
@@ -202,8 +203,10 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
             "responded_at": now,
             "requests": made,
         }
-        world.event("cancel_requested", order, who, {"reason": reason, "fault": fault, "note": note, "request": made})
-        _cancel(world, order, "unpaid_cancelled", who)
+        world.event(
+            EventKind.CANCEL_REQUESTED, order, who, {"reason": reason, "fault": fault, "note": note, "request": made}
+        )
+        _cancel(world, order, EndReason.UNPAID_CANCELLED, who)
         settle_now(world, order)
         return order
     respond_by = fmt(pol.add(world.now, pol.seller_response_within))
@@ -219,7 +222,7 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
         "requests": made,
     }
     world.event(
-        "cancel_requested",
+        EventKind.CANCEL_REQUESTED,
         order,
         who,
         {"reason": reason, "fault": fault, "note": note, "respond_by": respond_by, "request": made},
@@ -227,7 +230,7 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
     world.notify(
         order,
         "seller",
-        "request_received",
+        NotificationKind.REQUEST_RECEIVED,
         f"{order['buyer']} asks to cancel order {order['id']} ({reason}); answer by {respond_by}",
     )
     settle_now(world, order)
@@ -242,7 +245,7 @@ def cancel_withdraw(world: World, order_id: str, actor: str | None = None) -> di
     P.gate_withdraw(order, world.policy, world.now)
     order["status"] = P.AWAITING_SHIPMENT
     order["cancellation"]["status"] = "withdrawn"
-    world.event("cancel_withdrawn", order, who)
+    world.event(EventKind.CANCEL_WITHDRAWN, order, who)
     settle_now(world, order)
     return order
 
@@ -261,20 +264,23 @@ def seller_respond(
     c["responded_at"] = fmt(world.now)
     if answer == "accept":
         c["status"] = "accepted"
-        world.event("cancel_accepted", order, who, {"message": message})
+        world.event(EventKind.CANCEL_ACCEPTED, order, who, {"message": message})
         world.notify(
-            order, "buyer", "request_answered", f"{order['seller']} accepted your request to cancel order {order['id']}"
+            order,
+            "buyer",
+            NotificationKind.REQUEST_ANSWERED,
+            f"{order['seller']} accepted your request to cancel order {order['id']}",
         )
-        _cancel(world, order, "cancel_accepted", who)
+        _cancel(world, order, EndReason.CANCEL_ACCEPTED, who)
     else:
         c["status"] = "rejected"
         order["status"] = P.AWAITING_SHIPMENT
-        world.event("cancel_rejected", order, who, {"message": message})
+        world.event(EventKind.CANCEL_REJECTED, order, who, {"message": message})
         left = world.policy.cancel_requests_max - c["requests"]
         world.notify(
             order,
             "buyer",
-            "request_answered",
+            NotificationKind.REQUEST_ANSWERED,
             f"{order['seller']} refused to cancel order {order['id']}"
             + (f"{': ' + message if message else ''}; you may ask again ({left} left)" if left > 0 else "")
             + (" or open a dispute" if c["fault"] == "seller" else ""),
@@ -293,7 +299,7 @@ def seller_ship(world: World, order_id: str, tracking: str | None = None, actor:
     order["status"] = P.SHIPPED
     order["shipped_at"] = fmt(world.now)
     order["tracking"] = tracking
-    world.event("order_shipped", order, who, {"tracking": tracking})
+    world.event(EventKind.ORDER_SHIPPED, order, who, {"tracking": tracking})
     settle_now(world, order)
     return order
 
@@ -304,7 +310,7 @@ def _cancel(world: World, order: dict, end_reason: str, actor: str, tell_buyer: 
     order["status"] = P.CANCELLED
     order["cancelled_at"] = fmt(world.now)
     order["end_reason"] = end_reason
-    world.event("order_cancelled", order, actor, {"end_reason": end_reason})
+    world.event(EventKind.ORDER_CANCELLED, order, actor, {"end_reason": end_reason})
     if tell_buyer is not None:
         world.notify(order, "buyer", *tell_buyer)
     if order["paid_at"] is not None and order["refund"] is None:
@@ -330,7 +336,7 @@ def _start_refund(world: World, order: dict) -> dict:
     }
     order["refund"] = refund
     world.event(
-        "refund_started",
+        EventKind.REFUND_STARTED,
         order,
         PLATFORM,
         {"amount": order["amount"], "currency": order["currency"], "method": method, "due_by": due_by},
@@ -338,7 +344,7 @@ def _start_refund(world: World, order: dict) -> dict:
     world.notify(
         order,
         "buyer",
-        "refund_started",
+        NotificationKind.REFUND_STARTED,
         f"A refund of {order['amount']} {order['currency']} to your {method} is on its way, due by {due_by}",
     )
     return refund
@@ -348,11 +354,11 @@ def _settle_refund(world: World, order: dict, actor: str) -> None:
     refund = order["refund"]
     refund["status"] = "refunded"
     refund["refunded_at"] = fmt(world.now)
-    world.event("refund_completed", order, actor, {"amount": refund["amount"], "method": refund["method"]})
+    world.event(EventKind.REFUND_COMPLETED, order, actor, {"amount": refund["amount"], "method": refund["method"]})
     world.notify(
         order,
         "buyer",
-        "refund_completed",
+        NotificationKind.REFUND_COMPLETED,
         f"Your refund of {refund['amount']} {refund['currency']} for order {order['id']} has been paid",
     )
 
@@ -385,7 +391,7 @@ def _refund_command(
 def refund_hold(world: World, order_id: str, actor: str | None = None) -> dict:
     def hold(order: dict, refund: dict, who: str) -> None:
         refund["status"] = "held"
-        world.event("refund_held", order, who)
+        world.event(EventKind.REFUND_HELD, order, who)
 
     return _refund_command(world, order_id, actor, P.gate_refund_hold, hold)
 
@@ -395,7 +401,7 @@ def refund_release(world: World, order_id: str, actor: str | None = None) -> dic
 
     def release(order: dict, refund: dict, who: str) -> None:
         refund["status"] = "pending"
-        world.event("refund_released", order, who)
+        world.event(EventKind.REFUND_RELEASED, order, who)
 
     return _refund_command(world, order_id, actor, P.gate_refund_release, release)
 
@@ -417,9 +423,12 @@ def dispute_open(world: World, order_id: str, reason: str, actor: str | None = N
     P.gate_dispute_open(order, reason, world.policy, world.now)
     dispute = {"reason": reason, "status": "open", "opened_at": fmt(world.now), "resolved_at": None, "outcome": None}
     order["disputes"].append(dispute)
-    world.event("dispute_opened", order, who, {"reason": reason})
+    world.event(EventKind.DISPUTE_OPENED, order, who, {"reason": reason})
     world.notify(
-        order, "seller", "dispute_opened", f"{order['buyer']} opened a dispute on order {order['id']} ({reason})"
+        order,
+        "seller",
+        NotificationKind.DISPUTE_OPENED,
+        f"{order['buyer']} opened a dispute on order {order['id']} ({reason})",
     )
     settle_now(world, order)
     return order
@@ -436,23 +445,25 @@ def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None
     dispute["status"] = "resolved"
     dispute["outcome"] = outcome
     dispute["resolved_at"] = fmt(world.now)
-    world.event("dispute_resolved", order, who, {"outcome": outcome, "reason": dispute["reason"]})
+    world.event(EventKind.DISPUTE_RESOLVED, order, who, {"outcome": outcome, "reason": dispute["reason"]})
     if outcome == "refund":
         world.notify(
             order,
             "buyer",
-            "dispute_outcome",
+            NotificationKind.DISPUTE_OUTCOME,
             f"Support decided your dispute on order {order['id']} in your favour: you will be refunded",
         )
         if order["status"] in (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED):
-            _cancel(world, order, "dispute_refund", who)
+            _cancel(world, order, EndReason.DISPUTE_REFUND, who)
         elif order["refund"] is None:
             if order["paid_at"] is not None:
                 _start_refund(world, order)
         elif order["refund"]["status"] != "refunded":
             _settle_refund(world, order, who)
     else:
-        world.notify(order, "buyer", "dispute_outcome", f"Support rejected your dispute on order {order['id']}")
+        world.notify(
+            order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"Support rejected your dispute on order {order['id']}"
+        )
     settle_now(world, order)
     return order
 
@@ -477,9 +488,9 @@ def _fire(world: World, order: dict, kind: str) -> None:
         _cancel(
             world,
             order,
-            "payment_timeout",
+            EndReason.PAYMENT_TIMEOUT,
             PLATFORM,
-            ("auto_cancelled", f"Order {order['id']} was cancelled: it was not paid in time"),
+            (NotificationKind.AUTO_CANCELLED, f"Order {order['id']} was cancelled: it was not paid in time"),
         )
     elif kind == "ship_by":  # R4; a request still pending is closed with it
         if order["status"] == P.CANCEL_REQUESTED:
@@ -487,21 +498,24 @@ def _fire(world: World, order: dict, kind: str) -> None:
         _cancel(
             world,
             order,
-            "ship_timeout",
+            EndReason.SHIP_TIMEOUT,
             PLATFORM,
-            ("auto_cancelled", f"Order {order['id']} was cancelled: the seller did not ship it by {order['ship_by']}"),
+            (
+                NotificationKind.AUTO_CANCELLED,
+                f"Order {order['id']} was cancelled: the seller did not ship it by {order['ship_by']}",
+            ),
         )
     elif kind == "respond_by":  # R10
         order["cancellation"]["status"] = "timed_out"
-        world.event("cancel_timed_out", order, PLATFORM, {"on_seller_silence": pol.on_seller_silence})
+        world.event(EventKind.CANCEL_TIMED_OUT, order, PLATFORM, {"on_seller_silence": pol.on_seller_silence})
         if pol.on_seller_silence == "cancel":
             _cancel(
                 world,
                 order,
-                "seller_silent",
+                EndReason.SELLER_SILENT,
                 PLATFORM,
                 (
-                    "auto_cancelled",
+                    NotificationKind.AUTO_CANCELLED,
                     f"Order {order['id']} was cancelled: the seller did not answer your request in time",
                 ),
             )
@@ -510,7 +524,7 @@ def _fire(world: World, order: dict, kind: str) -> None:
             world.notify(
                 order,
                 "buyer",
-                "request_lapsed",
+                NotificationKind.REQUEST_LAPSED,
                 f"Your request to cancel order {order['id']} lapsed: the seller did not answer in time",
             )
     elif kind == "due_by":  # R16: the processor pays on the last allowed instant

@@ -10,7 +10,15 @@ class OrderCliError(Exception):
     exit_code = 1
     default_code = "internal_error"
 
-    def __init__(self, message: str, code: str | None = None, details: dict | None = None, *, field: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        code: str | None = None,
+        details: dict | None = None,
+        *,
+        field: str | None = None,
+        remedy: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
@@ -18,6 +26,15 @@ class OrderCliError(Exception):
         # the input the message starts by naming (e.g. "amount"), so that a front end can
         # name it its own way (the CLI says "--amount")
         self.field = field
+        # the command (as named in an order's `actions`) that would get past this refusal
+        self.remedy = remedy
+
+    def hint(self, program: str) -> None:
+        """Name the remedy as a command line of `program`, at the end of the message."""
+        if self.remedy is not None:
+            self.message = f"{self.message} ({program} {self.remedy})"
+            self.args = (self.message,)
+            self.remedy = None
 
     def relabel(self, names: dict[str, str]) -> None:
         """Name the field as `names` does, when the message starts with it."""

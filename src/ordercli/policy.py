@@ -276,8 +276,9 @@ def gate_cancel_request(order: dict, policy: Policy, now: datetime) -> None:
     status = order["status"]
     if status in (SHIPPED, COMPLETED):
         raise Refused(
-            f"order {order['id']} has shipped: after shipment only a dispute is possible (ordercli dispute open)",
+            f"order {order['id']} has shipped: after shipment only a dispute is possible",
             "cancel_after_shipment",
+            remedy="dispute open",
         )
     _not_final(order)
     if status == AWAITING_PAYMENT:
@@ -310,8 +311,9 @@ def gate_ship(order: dict, policy: Policy, now: datetime) -> None:
     _not_final(order)
     if status == CANCEL_REQUESTED:
         raise Refused(
-            f"order {order['id']} has a pending cancellation request: answer it first (ordercli seller respond)",
+            f"order {order['id']} has a pending cancellation request: answer it first",
             "request_pending",
+            remedy="seller respond",
         )
     if status == AWAITING_PAYMENT:
         raise Refused(f"order {order['id']} is not paid yet", "not_paid")
@@ -344,8 +346,9 @@ def gate_dispute_open(order: dict, reason: str, policy: Policy, now: datetime) -
             return
         if status == CANCEL_REQUESTED:
             raise Refused(
-                f"order {order['id']} has a pending cancellation request: withdraw it first (ordercli cancel withdraw)",
+                f"order {order['id']} has a pending cancellation request: withdraw it first",
                 "request_pending",
+                remedy="cancel withdraw",
             )
         if status == AWAITING_PAYMENT:
             raise Refused(f"order {order['id']} is not paid: cancel it instead", "not_paid")

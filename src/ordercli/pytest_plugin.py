@@ -75,7 +75,8 @@ class ScenarioFile(pytest.File):
             loaded = sc.load(_shown(self.path))
         except UsageError as exc:
             raise ScenarioLoadError(exc.message) from None
-        yield ScenarioItem.from_parent(self, name=loaded.name, scenario=loaded)
+        # "::" separates the parts of a node id: a name holding it would not select itself again
+        yield ScenarioItem.from_parent(self, name=loaded.name.replace("::", ": "), scenario=loaded)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, ScenarioLoadError):

@@ -313,8 +313,9 @@ class Sandbox(Commands):
     memory at once, on a file when the file does not exist yet (or always with `replace=True`,
     which starts the file afresh). An existing file keeps its own clock and policy.
 
-    A refused call leaves an in-memory world as it was: each command is checked before it
-    changes anything (and `import_orders` is all or nothing).
+    A refused call leaves an in-memory world as it was too: each command is checked before it
+    changes anything, and `import_orders` and `transaction()` go back to a copy taken before
+    them when they raise.
     """
 
     def __init__(
@@ -370,11 +371,24 @@ class Sandbox(Commands):
                 finally:
                     session._open = False
         else:
-            session = Session(cast(World, self._world))
-            try:
-                yield session
-            finally:
-                session._open = False
+            with self._all_or_nothing():
+                session = Session(cast(World, self._world))
+                try:
+                    yield session
+                finally:
+                    session._open = False
+
+    @contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """In memory: keep a copy of the world, and go back to it when the block raises."""
+        import orjson
+
+        before = orjson.dumps(cast(World, self._world).tables)
+        try:
+            yield
+        except BaseException:
+            self._world = World(orjson.loads(before))
+            raise
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -394,14 +408,7 @@ class Sandbox(Commands):
     def import_orders(self, rows: Iterable[Any], *, progress: Any = None) -> Imported:
         if self._store is not None:
             return super().import_orders(rows, progress=progress)
-        # in memory, all or nothing by hand: keep the world as it was until every row went in
-        import orjson
-
-        before = orjson.dumps(cast(World, self._world).tables)
-        try:
+        with self._all_or_nothing():
             return super().import_orders(rows, progress=progress)
-        except BaseException:
-            self._world = World(orjson.loads(before))
-            raise
 
     import_orders.__doc__ = Commands.import_orders.__doc__

@@ -75,6 +75,7 @@ class OrderCliGroup(TyperGroup):
             code = 2
         except OrderCliError as exc:
             exc.relabel(common.OPTION_NAMES)
+            exc.hint("ordercli")
             emit_error(exc, as_json)
             code = exc.exit_code
         except (typer.Abort, KeyboardInterrupt):
