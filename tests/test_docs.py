@@ -30,5 +30,15 @@ def test_the_pytest_example_passes_under_pytest(pytester: pytest.Pytester) -> No
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=4)
 
 
+def test_the_library_examples_type_check_strictly(tmp_path: Path) -> None:
+    """The published types (py.typed, ordercli.records) carry a user's code through mypy --strict."""
+    mypy_api = pytest.importorskip("mypy.api")
+    example = tmp_path / "example.py"
+    example.write_text(BLOCKS[0] + "\n" + BLOCKS[1], encoding="utf-8")
+    out, err, status = mypy_api.run(["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
+                                     str(example)])
+    assert status == 0, out + err
+
+
 def test_the_readme_links_the_page() -> None:
     assert "docs/python-api.md" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -235,3 +235,26 @@ def test_junit_has_each_steps_time_and_output(tmp_path: Path) -> None:
     assert "hint: shipping-delay is the seller's fault" in (cases[1].findtext("system-err") or "")
     failure = cases[2].find("failure")
     assert failure is not None and failure.get("message") == "status: cancel_requested, expected shipped"
+
+
+def test_a_failing_step_reports_the_history_of_its_order_so_far(tmp_path: Path) -> None:
+    f = write(tmp_path, "s.yaml", f"""
+        start: 2030-03-04T09:00:00Z
+        steps:
+          - id: o
+            run: {PLACE}
+          - run: cancel request ${{o.id}} --reason other
+          - run: clock tick 72h
+            expect: {{fired.0.kind: order_cancelled}}
+          - run: orders show ${{o.id}}
+    """)
+    report = json.loads(invoke("scenario", "run", str(f), "--json").stdout)[0]
+    failed = report["steps"][2]
+    assert failed["mismatches"] == [{"path": "fired.0.kind", "expected": "order_cancelled",
+                                     "actual": "cancel_timed_out"}]
+    assert [e["kind"] for e in failed["history"]] == [
+        "order_placed", "order_paid", "cancel_requested", "cancel_timed_out", "order_cancelled", "refund_started"]
+    assert "history" not in report["steps"][3]  # only failing steps carry it
+    lines = invoke("scenario", "run", str(f)).stdout.splitlines()
+    at = lines.index("           history of ORD-0001 up to this step:")
+    assert [line.split()[2] for line in lines[at + 1 : at + 7]] == [e["kind"] for e in failed["history"]]

@@ -169,12 +169,10 @@ def describe_failure(scenario: Scenario, step: dict[str, Any]) -> str:
     out += [f"  {f}" for f in others]
     history = step.get("history") or []
     if history:
+        from ordercli.scenario import history_lines
+
         out.append(f"history of {history[0]['order_id']} up to this step:")
-        for e in history:
-            details = ", ".join(f"{k}={v}" for k, v in e["details"].items() if v is not None)
-            out.append(
-                f"  {e['seq']:>4}  {e['at']}  {e['kind']:<18} {e['actor']}" + (f"  ({details})" if details else "")
-            )
+        out += [f"  {line}" for line in history_lines(history)]
     return "\n".join(out)
 
 

@@ -428,6 +428,15 @@ def run_scenario(
     }
 
 
+def history_lines(history: list[dict[str, Any]]) -> list[str]:
+    """A failing step's `history`, a line an event, for people (the CLI's and pytest's reports)."""
+    lines = []
+    for e in history:
+        details = ", ".join(f"{k}={v}" for k, v in e["details"].items() if v is not None)
+        lines.append(f"{e['seq']:>4}  {e['at']}  {e['kind']:<18} {e['actor']}" + (f"  ({details})" if details else ""))
+    return lines
+
+
 # Where two policies' outcomes are compared, per order (`policy compare`).
 COMPARED = ("status", "end_reason", "cancelled_at", "refund.due_by", "refund.refunded_at", "refund.status")
 

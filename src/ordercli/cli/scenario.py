@@ -115,3 +115,8 @@ def _print_step(step: dict[str, Any]) -> None:
     render.echo(f"  {mark} {step['index']:>3} {step['command']}")
     for failure in step["failures"]:
         render.echo(f"           {failure}")
+    history = step.get("history") or []
+    if history:
+        render.echo(f"           history of {history[0]['order_id']} up to this step:")
+        for line in sc.history_lines(history):
+            render.echo(f"           {line}")
