@@ -55,7 +55,6 @@ def _instant(value: datetime | str, what: str) -> datetime:
 
 
 def _copy(record: dict[str, Any]) -> Any:
-    # history rows handed out must not be the world's own (a caller could rewrite history)
     return {**record, "details": dict(record["details"])} if "details" in record else dict(record)
 
 
@@ -63,8 +62,18 @@ class Commands:
     """The commands of CLI.md. `Sandbox` runs each in its own transaction; a `Session` (from
     `Sandbox.transaction()`) runs several in one."""
 
+    # History rows handed out must not be the world's own while the world lives on (a caller
+    # could rewrite history); a world read for one call and dropped needs no copies.
+    _keeps_world = True
+
     def _apply(self, write: bool, fn: Callable[[World], T]) -> T:
         raise NotImplementedError
+
+    def _rows(self, rows: Iterable[dict[str, Any]]) -> list[Any]:
+        return [_copy(r) for r in rows] if self._keeps_world else list(rows)
+
+    def _move(self, move: dict[str, Any]) -> Move:
+        return cast(Move, {**move, "fired": self._rows(move["fired"])})
 
     # -- orders
     def place(
@@ -177,7 +186,7 @@ class Commands:
         def run(w: World) -> Move:
             move = engine.clock_set(w, target, progress)
             w.dirty = True
-            return _move(move)
+            return self._move(move)
 
         return self._apply(True, run)
 
@@ -193,13 +202,13 @@ class Commands:
         def run(w: World) -> Move:
             move = engine.clock_tick(w, text, progress)
             w.dirty = True
-            return _move(move)
+            return self._move(move)
 
         return self._apply(True, run)
 
     def clock_next(self, *, progress: engine.Progress | None = None) -> Move:
         """`clock next`: moves the clock to the next pending deadline and fires it (Refused when none)."""
-        return self._apply(True, lambda w: _move(engine.clock_next(w, progress)))
+        return self._apply(True, lambda w: self._move(engine.clock_next(w, progress)))
 
     # -- refunds
     def refund(self, order_id: str) -> Refund:
@@ -238,7 +247,9 @@ class Commands:
     # -- history
     def notifications(self, *, to: str | None = None) -> list[Notification]:
         """`notifications list`: oldest first, only those sent to `to` when given."""
-        return self._apply(False, lambda w: [_copy(n) for n in w.notifications.values() if to is None or n["to"] == to])
+        return self._apply(
+            False, lambda w: self._rows(n for n in w.notifications.values() if to is None or n["to"] == to)
+        )
 
     def events(self, *, order_id: str | None = None) -> list[Event]:
         """`events list`: the history, oldest first; only one order's with `order_id` (NotFound
@@ -247,7 +258,7 @@ class Commands:
         def run(w: World) -> list[Event]:
             if order_id is not None:
                 w.order(order_id)
-            return [_copy(e) for e in w.events.values() if order_id is None or e["order_id"] == order_id]
+            return self._rows(e for e in w.events.values() if order_id is None or e["order_id"] == order_id)
 
         return self._apply(False, run)
 
@@ -277,10 +288,6 @@ class Commands:
             return views.policy(w)
 
         return self._apply(True, run)
-
-
-def _move(move: dict[str, Any]) -> Move:
-    return cast(Move, {**move, "fired": [_copy(e) for e in move["fired"]]})
 
 
 def _refund(w: World, order: dict) -> Refund:
@@ -333,6 +340,7 @@ class Sandbox(Commands):
         self._loaded: Loaded | None = None
         self._world: World | None = None
         self._store: Store | None = None
+        self._keeps_world = path is None
         if self.path is None:
             self._world = World(self._new_tables())
         else:
