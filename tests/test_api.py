@@ -249,3 +249,14 @@ def test_an_in_memory_transaction_is_all_or_nothing() -> None:
     assert [o["buyer"] for o in world.orders()] == ["alice"]
     assert world.clock() == {"now": "2030-03-04T09:00:00+00:00"}
     assert world.place("carol", "acme", "Cup", "3")["id"] == "ORD-0002"  # the counter went back too
+
+
+def test_a_reading_session_only_reads(tmp_path: Path) -> None:
+    for world in (Sandbox(start=START), Sandbox(tmp_path / "w.json", start=START)):
+        world.place("alice", "acme", "Mug", "5")
+        with world.reading() as r:
+            assert r.order("ORD-0001")["status"] == "awaiting_shipment"
+            assert [d["kind"] for d in r.deadlines("ORD-0001")] == ["ship_by"]
+            with pytest.raises(RuntimeError):
+                r.seller_ship("ORD-0001")
+        assert world.order("ORD-0001")["status"] == "awaiting_shipment"

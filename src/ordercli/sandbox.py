@@ -298,13 +298,16 @@ class Session(Commands):
     """Several commands on one world, read once and (on a data file) written once, all or
     nothing: see `Sandbox.transaction()`."""
 
-    def __init__(self, world: World):
+    def __init__(self, world: World, writable: bool = True):
         self.world = world
         self._open = True
+        self._writable = writable
 
     def _apply(self, write: bool, fn: Callable[[World], T]) -> T:
         if not self._open:
             raise RuntimeError("this session's transaction is over: start another with Sandbox.transaction()")
+        if write and not self._writable:
+            raise RuntimeError("a session from Sandbox.reading() only reads: change the world in a transaction()")
         return fn(self.world)
 
 
@@ -403,9 +406,13 @@ class Sandbox(Commands):
         """Several reads of one state of the world (no lock: a data file is only ever replaced whole)."""
         if self._store is not None:
             with self._store.reading() as world:
-                yield Session(world)
+                session = Session(world, writable=False)
         else:
-            yield Session(cast(World, self._world))
+            session = Session(cast(World, self._world), writable=False)
+        try:
+            yield session
+        finally:
+            session._open = False
 
     def _apply(self, write: bool, fn: Callable[[World], T]) -> T:
         if self._store is None:
