@@ -203,7 +203,7 @@ def test_history_handed_out_is_a_copy() -> None:
     world = Sandbox(start=START)
     world.place("alice", "acme", "Mug", "5")
     world.events()[0]["details"]["amount"] = "0.01"
-    assert world.events()[0]["details"]["amount"] == "5"
+    assert world.events()[0]["details"]["amount"] == "5.00"
 
 
 def test_start_and_durations_as_python_values() -> None:

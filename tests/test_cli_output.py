@@ -162,7 +162,7 @@ def test_csv_quotes_commas_and_quotes(busy):
     assert '"Blue, ""deluxe"" headset"' in out
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [r["item"] for r in rows] == ["Blue headset", TRICKY_ITEM, "Blue headset"]
-    assert [r["amount"] for r in rows] == ["19.99", "7.50", "100"]
+    assert [r["amount"] for r in rows] == ["19.99", "7.50", "100.00"]
 
 
 def test_csv_of_disputes_and_events_has_order_ids(busy):

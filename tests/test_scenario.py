@@ -691,7 +691,7 @@ def test_import_from_stdin() -> None:
 def test_import_text_output() -> None:
     result = invoke("orders", "import", "-", input=ndjson(ROWS[:1]))
     assert result.exit_code == 0
-    assert result.stdout.strip() == "imported 1 orders"
+    assert result.stdout.strip() == "imported 1 order"
 
 
 @pytest.mark.parametrize("third", [

@@ -113,8 +113,6 @@ def test_malformed_step_values_are_exit_2_naming_file_and_step(tmp_path: Path, s
     "db check",
     "db backup copy.json",
     "demo",
-    "scenario run other.yaml",
-    "policy compare aliexpress ebay --scenario other.yaml",
 ])
 def test_a_step_may_not_leave_its_world(tmp_path: Path, run: str) -> None:
     f = write(tmp_path, "s.yaml", f"start: now\nsteps:\n  - run: clock show\n  - run: {run}\n")
@@ -122,6 +120,17 @@ def test_a_step_may_not_leave_its_world(tmp_path: Path, run: str) -> None:
     assert f"scenario {f}, step 2: " in err
     assert "not allowed" in err
     assert not (tmp_path / "other.json").exists() and not (tmp_path / "copy.json").exists()
+
+
+@pytest.mark.parametrize("run", ["scenario run other.yaml", "policy compare aliexpress ebay --scenario other.yaml"])
+def test_a_nested_run_fails_as_a_step(tmp_path: Path, run: str) -> None:
+    """Running scenarios inside a step does not leave the world, it runs others: the step fails
+    (nested_scenario, exit 2) and the file is not malformed."""
+    write(tmp_path, "other.yaml", "start: now\nsteps:\n  - run: clock show\n")
+    f = write(tmp_path, "s.yaml", f"start: now\nsteps:\n  - run: {run}\n    expect_exit: 2\n"
+                                  "    expect: {error.code: nested_scenario}\n")
+    result = invoke("scenario", "run", str(f), "--json")
+    assert result.exit_code == 0, result.stdout
 
 
 def test_the_cli_itself_refuses_db_inside_a_step() -> None:

@@ -155,6 +155,8 @@ class OrderWorld(RuleBasedStateMachine):
         self.world.tables["meta"]["1"]["policy"]["values"].update(copy_tables(POLICIES[policy]))
         self.world = World(self.world.tables)
         for buyer, seller, amount, payment, unpaid in seed:
+            if buyer == seller:  # refused (exit 2): one party can't be both
+                continue
             place = partial(engine.place_order, buyer=buyer, seller=seller, item="Mug", amount=amount,
                             payment=payment, unpaid=unpaid)
             self.focus = self.run(place, None)["id"]
@@ -198,14 +200,15 @@ class OrderWorld(RuleBasedStateMachine):
     def place(self, buyer: str, seller: str, amount: str, currency: str, payment: str, quantity: int,
               unpaid: bool, actor: str | None) -> None:
         wrong = actor is not None and actor != buyer
+        same = buyer == seller
         out = self.run(
             lambda w: engine.place_order(w, buyer=buyer, seller=seller, item="Blue headset", amount=amount,
                                          currency=currency, payment=payment, quantity=quantity, unpaid=unpaid,
                                          actor=actor),
-            Refused if wrong else None,
+            UsageError if same else Refused if wrong else None,
         )
-        if not wrong:
-            assert out["amount"] == str(Decimal(amount))
+        if not wrong and not same:
+            assert out["amount"] == str(Decimal(amount).quantize(Decimal("0.01")))  # USD, EUR, CNY: cents
             assert out["status"] in (P.AWAITING_PAYMENT if unpaid else P.AWAITING_SHIPMENT, P.CANCELLED)
             self.focus = out["id"]
 

@@ -125,6 +125,14 @@ ORDER: dict[str, Check] = {
     "refund": _optional(_shape(REFUND)),
     "disputes": lambda v: isinstance(v, list) and all(_shape(DISPUTE)(d) for d in v),
 }
+MESSAGE = {  # an order's thread (messages send); older files have no thread
+    "n": _count,
+    "at": _instant,
+    "from": _text,
+    "role": _one_of("buyer", "seller"),
+    "to": _text,
+    "text": _text,
+}
 EVENT = {
     "seq": _count,
     "at": _instant,
@@ -146,6 +154,12 @@ NOTIFICATION = {
 _PAID = (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED, P.SHIPPED, P.COMPLETED)
 
 
+def _thread_ok(thread: Any) -> bool:
+    if not isinstance(thread, list) or not all(_shape(MESSAGE)(m) for m in thread):
+        return False
+    return [m["n"] for m in thread] == list(range(1, len(thread) + 1))
+
+
 def _order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
     if not isinstance(order, dict):
         return [f"order {key}: not an object"]
@@ -156,6 +170,8 @@ def _order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
     out = []
     if not key.isdigit() or order["id"] != f"ORD-{int(key):04d}":
         out.append(f"{where}: id does not match its key {key!r}")
+    if not _thread_ok(order.get("messages", [])):
+        out.append(f"{where}: malformed messages thread")
     status = order["status"]
     if status in _PAID and (order["paid_at"] is None or order["ship_by"] is None):
         out.append(f"{where}: {status} but paid_at or ship_by is missing")

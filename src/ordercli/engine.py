@@ -60,10 +60,13 @@ def new_order(
     buyer = validate.name(buyer, label.get("buyer", "buyer"))
     seller = validate.name(seller, label.get("seller", "seller"))
     item = validate.name(item, label.get("item", "item"))
-    amount = validate.amount(amount, label.get("amount", "amount"))
     currency = validate.currency(currency, label.get("currency", "currency"))
+    amount = validate.amount(amount, label.get("amount", "amount"), currency)
     payment = validate.payment(payment, label.get("payment", "payment"))
     quantity = validate.quantity(quantity, label.get("quantity", "quantity"))
+    if buyer == seller:
+        where = label.get("seller", "seller")
+        raise UsageError(f"{where}: the seller must not be the buyer ({buyer})", "same_party", field=where)
     if _as(actor) is not None and actor != buyer:
         raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
     now = world.now
@@ -269,7 +272,8 @@ def seller_respond(
             order,
             "buyer",
             NotificationKind.REQUEST_ANSWERED,
-            f"{order['seller']} accepted your request to cancel order {order['id']}",
+            f"{order['seller']} accepted your request to cancel order {order['id']}"
+            + (f": {message}" if message else ""),
         )
         _cancel(world, order, EndReason.CANCEL_ACCEPTED, who)
     else:
@@ -282,11 +286,18 @@ def seller_respond(
             "buyer",
             NotificationKind.REQUEST_ANSWERED,
             f"{order['seller']} refused to cancel order {order['id']}"
-            + (f"{': ' + message if message else ''}; you may ask again ({left} left)" if left > 0 else "")
-            + (" or open a dispute" if c["fault"] == "seller" else ""),
+            + (f": {message}" if message else "")
+            + _what_next(left, c["fault"] == "seller"),
         )
     settle_now(world, order)
     return order
+
+
+def _what_next(left: int, dispute: bool) -> str:
+    """The buyer's options after a refusal, as the rules leave them (R9, R13a)."""
+    if left > 0:
+        return f"; you may ask again ({left} left)" + (" or open a dispute" if dispute else "")
+    return "; you may open a dispute" if dispute else ""
 
 
 def seller_ship(world: World, order_id: str, tracking: str | None = None, actor: str | None = None) -> dict:
@@ -447,19 +458,23 @@ def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None
     dispute["resolved_at"] = fmt(world.now)
     world.event(EventKind.DISPUTE_RESOLVED, order, who, {"outcome": outcome, "reason": dispute["reason"]})
     if outcome == "refund":
-        world.notify(
-            order,
-            "buyer",
-            NotificationKind.DISPUTE_OUTCOME,
-            f"Support decided your dispute on order {order['id']} in your favour: you will be refunded",
-        )
+        # each notice says what this resolution does, before the refund's own notice
+        favour = f"Support decided your dispute on order {order['id']} in your favour"
+        refund = order["refund"]
         if order["status"] in (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED):
+            world.notify(
+                order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"{favour}: the order is cancelled and refunded"
+            )
             _cancel(world, order, EndReason.DISPUTE_REFUND, who)
-        elif order["refund"] is None:
+        elif refund is None:
+            world.notify(order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"{favour}: a refund is started")
             if order["paid_at"] is not None:
                 _start_refund(world, order)
-        elif order["refund"]["status"] != "refunded":
+        elif refund["status"] != "refunded":
+            world.notify(order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"{favour}: your refund is paid now")
             _settle_refund(world, order, who)
+        else:
+            world.notify(order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"{favour}: your refund was already paid")
     else:
         world.notify(
             order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"Support rejected your dispute on order {order['id']}"
@@ -666,3 +681,27 @@ def _move(world: World, target: datetime, progress: Progress | None = None) -> d
         return {"from": fmt(start), "to": fmt(target), "fired": []}
     fired = advance(world, target, progress=progress)
     return {"from": fmt(start), "to": fmt(world.now), "fired": fired}
+
+
+# -- messages: the buyer-seller thread of an order ------------------------------------------------
+
+
+def send_message(world: World, order_id: str, text: str, actor: str) -> dict:
+    """One message in the order's thread, from its buyer or its seller; the other party is
+    notified (R18) and the history records it (R19). The order's state does not change."""
+    who = validate.name(actor, "actor")
+    text = validate.name(text, "text", limit=2000)
+    order = world.order(order_id)
+    role = P.message_role(order, who)
+    other = "seller" if role == "buyer" else "buyer"
+    thread = order.setdefault("messages", [])
+    message = {"n": len(thread) + 1, "at": fmt(world.now), "from": who, "role": role, "to": order[other], "text": text}
+    thread.append(message)
+    world.event(EventKind.MESSAGE_SENT, order, who, {"to": order[other], "n": message["n"], "message": text})
+    world.notify(order, other, NotificationKind.MESSAGE_RECEIVED, f"{who} wrote about order {order['id']}: {text}")
+    return message
+
+
+def messages(world: World, order_id: str) -> list[dict]:
+    """The order's thread, oldest first; an unknown order is exit 3."""
+    return list(world.order(order_id).get("messages") or [])

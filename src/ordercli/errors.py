@@ -71,3 +71,10 @@ class StorageError(OrderCliError):
 
     exit_code = 5
     default_code = "storage_error"
+
+
+class Interrupted(OrderCliError):
+    """The user pressed Ctrl-C: nothing was written."""
+
+    exit_code = 130
+    default_code = "interrupted"

@@ -436,3 +436,16 @@ def check_role(role: str, actor: str | None) -> str:
     if actor is None or actor == role:
         return role
     raise Refused(f"only {role} may do this, not {actor}", "not_party")
+
+
+def message_role(order: dict, actor: str) -> str:
+    """An order's thread is between its buyer and its seller: the role `actor` writes in, or
+    refused (the guide's "contact the seller"; R20 for who may speak)."""
+    for role in ("buyer", "seller"):
+        if order[role] == actor:
+            return role
+    raise Refused(
+        f"{actor} is neither the buyer nor the seller of order {order['id']}: only {order['buyer']} and "
+        f"{order['seller']} may write in its thread",
+        "not_party",
+    )

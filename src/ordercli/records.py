@@ -1,4 +1,4 @@
-"""The records the API publishes, typed: exactly the JSON objects of CLI.md.
+"""The records the API publishes, typed: exactly the JSON objects the commands print (docs/schemas.md).
 
 The enumerations are `str` enums, so a member compares equal to its code
 (`Status.CANCELLED == "cancelled"`) and is written to JSON as that code.
@@ -80,6 +80,7 @@ class EventKind(StrEnum):
     REFUND_COMPLETED = "refund_completed"
     DISPUTE_OPENED = "dispute_opened"
     DISPUTE_RESOLVED = "dispute_resolved"
+    MESSAGE_SENT = "message_sent"
 
 
 class NotificationKind(StrEnum):
@@ -91,6 +92,7 @@ class NotificationKind(StrEnum):
     REFUND_COMPLETED = "refund_completed"
     DISPUTE_OPENED = "dispute_opened"
     DISPUTE_OUTCOME = "dispute_outcome"
+    MESSAGE_RECEIVED = "message_received"
 
 
 # Instants are ISO 8601 strings in UTC with an offset; money is a decimal string.
@@ -215,3 +217,7 @@ class PolicyDifference(TypedDict):
     field: str
     a: Any
     b: Any
+
+
+# A message in an order's buyer-seller thread ("from" is a keyword in Python).
+Message = TypedDict("Message", {"order_id": str, "n": int, "at": str, "from": str, "role": str, "to": str, "text": str})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -149,27 +149,6 @@ def choose_format(fmt: str | None, as_json: bool) -> str:
     return fmt or "table"
 
 
-def flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested objects become dotted columns; lists become JSON text."""
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            if value:
-                out.update(flatten(value, name + "."))
-            else:
-                out[name] = ""
-        elif isinstance(value, list):
-            out[name] = orjson.dumps(value).decode()
-        elif value is None:
-            out[name] = ""
-        elif isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        else:
-            out[name] = value
-    return out
-
-
 def emit_list(
     rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[Column], empty: str = "nothing to show"
 ) -> None:
@@ -177,8 +156,6 @@ def emit_list(
         emit_json(list(rows))
     elif fmt == "ndjson":
         _out(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    elif fmt == "csv":
-        _emit_csv(rows)
     else:
         if not rows:
             note(empty)
@@ -189,32 +166,72 @@ def emit_list(
         echo(tabulate(body, headers=[h for h, _ in columns], tablefmt="simple", disable_numparse=True))
 
 
+def emit_rows(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: str,
+    kind: str,
+    fields: str | None = None,
+    headers: bool = True,
+    empty: str = "nothing to show",
+) -> None:
+    """A list command's output. csv and tables have one fixed column set per object type (see
+    contract.columns), whatever the data; --fields picks and orders columns for both."""
+    from ordercli import contract
+
+    chosen = contract.choose_fields(kind, fields)
+    if fmt in ("json", "ndjson"):
+        if chosen is not None:
+            raise UsageError(f"--fields applies to --format table and csv, not {fmt}", "unknown_field")
+        emit_list(rows, fmt, [])
+        return
+    names = chosen or (contract.columns(kind) if fmt == "csv" else contract.table_columns(kind))
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        if headers:
+            writer.writerow(names)
+        getters = [contract.getter(n) for n in names]
+        writer.writerows([_csv_cell(get(r)) for get in getters] for r in rows)
+        sys.stdout.write(_printable(buf.getvalue()))
+        sys.stdout.flush()
+        return
+    if not rows:
+        note(empty)
+        return
+    from tabulate import tabulate
+
+    body = [
+        [paint(v) if n.endswith("status") else _cell(v) for n in names for v in (contract.pick(r, n),)] for r in rows
+    ]
+    if headers:
+        echo(tabulate(body, headers=list(names), tablefmt="simple", disable_numparse=True))
+    else:
+        echo(tabulate(body, tablefmt="plain", disable_numparse=True))
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
     return str(value)
-
-
-def _emit_csv(rows: Iterable[Mapping[str, Any]]) -> None:
-    import csv
-    import io
-
-    flat = [flatten(r) for r in rows]
-    header: list[str] = []
-    seen: set[str] = set()
-    for r in flat:
-        for k in r:
-            if k not in seen:
-                seen.add(k)
-                header.append(k)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=header, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(flat)
-    sys.stdout.write(buf.getvalue())
-    sys.stdout.flush()
 
 
 def emit_error(err: OrderCliError, as_json: bool) -> None:

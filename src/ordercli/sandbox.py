@@ -1,4 +1,4 @@
-"""The Python API: `Sandbox`, one world (in memory or on a data file) and the commands of CLI.md as methods.
+"""The Python API: `Sandbox`, one world (in memory or on a data file) and the commands as methods.
 
 Every method returns exactly the object that the command prints with `--json` (see
 `ordercli.records` for their types) and raises the error hierarchy of `ordercli.errors`, each
@@ -24,6 +24,7 @@ from ordercli.records import (
     DisputeRow,
     Event,
     Imported,
+    Message,
     Move,
     Notification,
     Order,
@@ -59,7 +60,7 @@ def _copy(record: dict[str, Any]) -> Any:
 
 
 class Commands:
-    """The commands of CLI.md. `Sandbox` runs each in its own transaction; a `Session` (from
+    """The commands (docs/cli.md). `Sandbox` runs each in its own transaction; a `Session` (from
     `Sandbox.transaction()`) runs several in one."""
 
     # History rows handed out must not be the world's own while the world lives on (a caller
@@ -243,6 +244,15 @@ class Commands:
     def disputes(self) -> list[DisputeRow]:
         """`dispute list`."""
         return self._apply(False, views.disputes)
+
+    # -- messages
+    def send_message(self, order_id: str, text: str, *, actor: str) -> Message:
+        """`messages send`: `actor`, the order's buyer or seller, writes to the other party (notified)."""
+        return self._apply(True, lambda w: views.message(order_id, engine.send_message(w, order_id, text, actor)))
+
+    def messages(self, order_id: str) -> list[Message]:
+        """`messages list`: the order's buyer-seller thread, oldest first."""
+        return self._apply(False, lambda w: [views.message(order_id, m) for m in engine.messages(w, order_id)])
 
     # -- history
     def notifications(self, *, to: str | None = None) -> list[Notification]:

@@ -28,10 +28,10 @@ STEP_KEYS = {"id", "run", "expect", "expect_exit"}
 _REF_RE = re.compile(r"\$\{([A-Za-z0-9_\-]+)((?:\.[^.}]+)*)\}")
 _ORDER_ID_RE = re.compile(r"ORD-\d+")
 # A step works on its scenario's own world and nothing else: no other data file, no world of
-# its own (demo), no nested scenarios.
+# its own (demo). (Nested runs, `scenario run` and `policy compare`, fail as steps instead, with
+# nested_scenario: they would not leave the world, only run others.)
 OUT_OF_WORLD_OPTIONS = ("--db",)
-OUT_OF_WORLD_COMMANDS = {"db": "the data file", "demo": "its own world", "scenario": "other scenarios"}
-OUT_OF_WORLD_SUBCOMMANDS = {("policy", "compare"): "other scenarios"}
+OUT_OF_WORLD_COMMANDS = {"db": "the data file", "demo": "a world of its own"}
 
 Invoke = Callable[[list[str]], tuple[int, str, str]]
 
@@ -137,9 +137,6 @@ def _leaves_its_world(words: list[str]) -> str | None:
     commands = [w for w in words if not w.startswith("-")]
     if commands and commands[0] in OUT_OF_WORLD_COMMANDS:
         return f"`{commands[0]}` is not allowed in a step: it works on {OUT_OF_WORLD_COMMANDS[commands[0]]}"
-    pair = (commands[0], commands[1]) if len(commands) >= 2 else None
-    if pair in OUT_OF_WORLD_SUBCOMMANDS:
-        return f"`{' '.join(pair)}` is not allowed in a step: it runs {OUT_OF_WORLD_SUBCOMMANDS[pair]}"
     return None
 
 

@@ -90,6 +90,10 @@ def parse_instant(text: str, what: str = "instant") -> datetime:
         value = arrow.get(text.strip())  # arrow reads a string without an offset as UTC
     except (arrow.parser.ParserError, ValueError, TypeError, OverflowError):
         raise UsageError(f"bad {what} {text!r}: expected ISO 8601, e.g. 2030-03-04T09:00:00Z", "bad_instant") from None
+    if value.microsecond:
+        # the virtual clock keeps whole seconds (every instant it prints has none): refusing
+        # beats silently moving a script's instant
+        raise UsageError(f"bad {what} {text!r}: fractional seconds are not accepted, give whole seconds", "bad_instant")
     return value.datetime.astimezone(UTC)
 
 

@@ -13,9 +13,11 @@ _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def amount(value: object, name: str = "amount") -> str:
-    """A positive decimal with at most 2 places, kept as a canonical decimal string. Numbers
-    from JSON (imports) are taken by their text, so 19.99 stays 19.99."""
+def amount(value: object, name: str = "amount", currency_code: str | None = None) -> str:
+    """A positive decimal with at most 2 places. With a currency, it must fit the currency's
+    minor units (no cents in JPY) and is written with exactly that many places (5 USD is
+    "5.00", 5 JPY is "5"). Numbers from JSON (imports) are taken by their text, so 19.99
+    stays 19.99 and 5 is 5.00."""
     if isinstance(value, float):
         value = repr(value)
     text = str(value).strip() if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool) else None
@@ -29,12 +31,26 @@ def amount(value: object, name: str = "amount") -> str:
         raise UsageError(f"{name}: {value!r} is not a decimal", "bad_amount", field=name) from None
     if dec <= 0:
         raise UsageError(f"{name}: must be positive, not {value!r}", "bad_amount", field=name)
-    return str(dec)
+    if currency_code is None:
+        return str(dec)
+    from ordercli.currency import places
+
+    unit = Decimal(1).scaleb(-places(currency_code))
+    if dec != dec.quantize(unit):
+        raise UsageError(
+            f"{name}: {value!r} has more decimal places than {currency_code} has minor units ({places(currency_code)})",
+            "bad_amount",
+            field=name,
+        )
+    return str(dec.quantize(unit))
 
 
 def currency(value: object, name: str = "currency") -> str:
     if not isinstance(value, str) or not _CURRENCY_RE.fullmatch(value):
         raise UsageError(f"{name}: {value!r} is not three uppercase letters (e.g. USD)", "bad_currency", field=name)
+    from ordercli.currency import places
+
+    places(value, name)  # a real ISO 4217 currency of payment
     return value
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from ordercli import policy as P
-from ordercli.records import DisputeRow, Order, Reason, Refund
+from ordercli.records import DisputeRow, Message, Order, Reason, Refund
 from ordercli.timecalc import fmt
 from ordercli.world import World
 
@@ -94,3 +94,8 @@ def policy(world: World) -> dict[str, Any]:
         else:
             sources[key] = origins.get(key, default_origin)
     return {**values, "source": meta.get("source", "preset"), "sources": sources}
+
+
+def message(order_id: str, m: dict[str, Any]) -> Message:
+    """A message of an order's thread, with the order it belongs to."""
+    return cast(Message, {"order_id": order_id, **m})

@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from ordercli import __version__
 from ordercli.cli import common
-from ordercli.errors import OrderCliError, UsageError
+from ordercli.errors import Interrupted, OrderCliError, UsageError
 
 try:  # typer >= 0.22 vendors click
     from typer._click import exceptions as click_exc
@@ -40,6 +40,26 @@ class OrderCliGroup(TyperGroup):
         if cmd_name in SUBCOMMANDS:
             return load_subcommand(cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: Any) -> Any:
+        # Typer turns Ctrl-C into a silent exit 130; the contract wants the error line (or object) too
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted", "interrupted") from None
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # the groups load lazily, so Typer's own suggestion (over self.commands) sees none of them
+        try:
+            return super().resolve_command(ctx, args)
+        except click_exc.UsageError as exc:
+            if args and "Did you mean" not in exc.message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], list(SUBCOMMANDS), n=1, cutoff=0.6)
+                if matches:
+                    exc.message = f"{exc.message.rstrip('.')}. Did you mean {matches[0]!r}?"
+            raise
 
     def main(
         self,
@@ -79,8 +99,8 @@ class OrderCliGroup(TyperGroup):
             emit_error(exc, as_json)
             code = exc.exit_code
         except (typer.Abort, KeyboardInterrupt):
-            emit_error(OrderCliError("interrupted", "interrupted"), as_json)
-            code = 130
+            emit_error(Interrupted("interrupted", "interrupted"), as_json)
+            code = Interrupted.exit_code
         except BrokenPipeError:
             # the reader went away (e.g. `| head`): nothing more to say to it
             try:
@@ -162,6 +182,9 @@ SUBCOMMANDS: dict[str, str] = {
     "policy": "ordercli.cli.policy",
     "scenario": "ordercli.cli.scenario",
     "db": "ordercli.cli.db",
+    "messages": "ordercli.cli.messages",
+    "errors": "ordercli.cli.errors",
+    "schema": "ordercli.cli.schema",
 }
 
 

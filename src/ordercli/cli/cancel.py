@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from ordercli import render
-from ordercli.cli import common, output
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli import common, complete, output
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Ask to cancel an order, withdraw the request, list the reasons.")
 
@@ -17,8 +17,16 @@ app = common.group(help="Ask to cancel an order, withdraw the request, list the 
 def request(
     ctx: typer.Context,
     order_id: OrderArg,
-    reason: Annotated[str, typer.Option("--reason", help="A code of `ordercli cancel reasons`.")],
-    note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.")] = None,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="Why (see `ordercli cancel reasons`).",
+            metavar=complete.REASON_CHOICES,
+            autocompletion=complete.reasons,
+        ),
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.", metavar="TEXT")] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -41,11 +49,13 @@ def withdraw(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: J
 
 
 @app.command("reasons")
-def reasons(ctx: typer.Context, fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
+def reasons(
+    ctx: typer.Context,
+    fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
+    json_: JsonOpt = False,
+) -> None:
     """The reason table, with whose fault each reason is."""
     out = render.choose_format(fmt, json_)
-    render.emit_list(
-        common.sandbox(ctx).cancel_reasons(),
-        out,
-        [("code", lambda r: r["code"]), ("fault", lambda r: r["fault"]), ("meaning", lambda r: r["meaning"])],
-    )
+    render.emit_rows(common.sandbox(ctx).cancel_reasons(), out, "reason", fields, not no_headers)

@@ -17,11 +17,36 @@ if TYPE_CHECKING:
     from ordercli.store import Store
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout.")]
+
+
+def _formats(incomplete: str) -> list[str]:
+    return [f for f in ("table", "json", "ndjson", "csv") if f.startswith(incomplete)]
+
+
+def _order_ids(ctx: typer.Context, incomplete: str) -> list[str]:
+    from ordercli.cli.complete import order_ids
+
+    return order_ids(ctx, incomplete)
+
+
 FormatOpt = Annotated[
-    str | None, typer.Option("--format", help="table, json, ndjson or csv.", metavar="table|json|ndjson|csv")
+    str | None,
+    typer.Option(
+        "--format", help="table, json, ndjson or csv.", metavar="table|json|ndjson|csv", autocompletion=_formats
+    ),
 ]
-AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this party (R20); default: the entitled party.")]
-OrderArg = Annotated[str, typer.Argument(help="The order id, e.g. ORD-0001.", metavar="ID", show_default=False)]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option("--fields", help="Columns for table and csv, comma-separated dotted names.", metavar="A,B,..."),
+]
+NoHeadersOpt = Annotated[bool, typer.Option("--no-headers", help="Leave out the header row (table, csv).")]
+AsOpt = Annotated[
+    str | None, typer.Option("--as", help="Act as this party (R20); default: the entitled party.", metavar="NAME")
+]
+OrderArg = Annotated[
+    str,
+    typer.Argument(help="The order id, e.g. ORD-0001.", metavar="ID", show_default=False, autocompletion=_order_ids),
+]
 
 # The API names its inputs by their parameters; the CLI's messages name its options.
 OPTION_NAMES = {
@@ -36,6 +61,7 @@ OPTION_NAMES = {
     "note": "--note",
     "message": "--message",
     "tracking": "--tracking",
+    "text": "TEXT",
 }
 
 
@@ -107,5 +133,9 @@ def reading(ctx: typer.Context) -> Iterator[Session]:
 def group(help: str | None = None) -> typer.Typer:
     """A command group as every module makes it: plain help, -h, help when called bare."""
     return typer.Typer(
-        help=help, no_args_is_help=True, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]}
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,  # the root command installs completion for all
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
     )

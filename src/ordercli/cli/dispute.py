@@ -7,20 +7,10 @@ from typing import Annotated
 import typer
 
 from ordercli import render
-from ordercli.cli import common, output
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli import common, complete, output
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Disputes: the buyer opens one, support resolves it (R13).")
-
-DISPUTE_COLUMNS: list[render.Column] = [
-    ("order", lambda d: d["order_id"]),
-    ("buyer", lambda d: d["buyer"]),
-    ("seller", lambda d: d["seller"]),
-    ("reason", lambda d: d["reason"]),
-    ("status", lambda d: d["status"]),
-    ("opened_at", lambda d: d["opened_at"]),
-    ("outcome", lambda d: d["outcome"]),
-]
 
 
 @app.command("open")
@@ -34,6 +24,8 @@ def open_(
             help="A seller-fault reason before shipment; not-received, "
             "not-as-described or damaged after it; refund-not-received for an "
             "overdue refund.",
+            metavar=complete.DISPUTE_REASON_CHOICES,
+            autocompletion=complete.dispute_reasons,
         ),
     ],
     as_: AsOpt = None,
@@ -49,7 +41,12 @@ def open_(
 def resolve(
     ctx: typer.Context,
     order_id: OrderArg,
-    outcome: Annotated[str, typer.Argument(help="refund or reject.", metavar="refund|reject", show_default=False)],
+    outcome: Annotated[
+        str,
+        typer.Argument(
+            help="refund or reject.", metavar="refund|reject", show_default=False, autocompletion=complete.outcomes
+        ),
+    ],
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -60,7 +57,13 @@ def resolve(
 
 
 @app.command("list")
-def list_(ctx: typer.Context, fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
+def list_(
+    ctx: typer.Context,
+    fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
+    json_: JsonOpt = False,
+) -> None:
     """All disputes, oldest order first."""
     out = render.choose_format(fmt, json_)
-    render.emit_list(common.sandbox(ctx).disputes(), out, DISPUTE_COLUMNS, empty="no disputes")
+    render.emit_rows(common.sandbox(ctx).disputes(), out, "dispute", fields, not no_headers, empty="no disputes")

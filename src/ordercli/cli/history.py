@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from ordercli import render
-from ordercli.cli import common, output
-from ordercli.cli.common import FormatOpt, JsonOpt
+from ordercli.cli import common
+from ordercli.cli.common import FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt
 
 notifications_app = common.group(help="What the parties were told, on email and app (R18).")
 
@@ -26,36 +26,34 @@ def _events_app_group() -> None:
     """Keeps the group a group though it has one command."""
 
 
-NOTIFICATION_COLUMNS: list[render.Column] = [
-    ("seq", lambda n: n["seq"]),
-    ("at", lambda n: n["at"]),
-    ("to", lambda n: n["to"]),
-    ("channel", lambda n: n["channel"]),
-    ("order", lambda n: n["order_id"]),
-    ("kind", lambda n: n["kind"]),
-    ("message", lambda n: n["message"]),
-]
-
-
 @notifications_app.command("list")
 def notifications(
     ctx: typer.Context,
-    to: Annotated[str | None, typer.Option("--to", help="Only those sent to this name.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Only those sent to this name.", metavar="NAME")] = None,
     fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Notifications, oldest first."""
     out = render.choose_format(fmt, json_)
-    render.emit_list(common.sandbox(ctx).notifications(to=to), out, NOTIFICATION_COLUMNS, empty="no notifications")
+    rows = common.sandbox(ctx).notifications(to=to)
+    render.emit_rows(rows, out, "notification", fields, not no_headers, empty="no notifications")
 
 
 @events_app.command("list")
 def events(
     ctx: typer.Context,
-    order: Annotated[str | None, typer.Option("--order", help="Only this order's events.", metavar="ID")] = None,
+    order: Annotated[
+        str | None,
+        typer.Option("--order", help="Only this order's events.", metavar="ID", autocompletion=common._order_ids),
+    ] = None,
     fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Events, oldest first."""
     out = render.choose_format(fmt, json_)
-    render.emit_list(common.sandbox(ctx).events(order_id=order), out, output.EVENT_COLUMNS, empty="no events")
+    rows = common.sandbox(ctx).events(order_id=order)
+    render.emit_rows(rows, out, "event", fields, not no_headers, empty="no events")

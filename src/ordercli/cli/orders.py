@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from ordercli import render, validate
-from ordercli.cli import common, output
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli import common, complete, output
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Place, pay, list, show and confirm orders.")
 
@@ -17,13 +17,23 @@ app = common.group(help="Place, pay, list, show and confirm orders.")
 @app.command("place")
 def place(
     ctx: typer.Context,
-    buyer: Annotated[str, typer.Option("--buyer", help="The buyer's name.")],
-    seller: Annotated[str, typer.Option("--seller", help="The seller's name.")],
-    item: Annotated[str, typer.Option("--item", help="What is bought.")],
-    amount: Annotated[str, typer.Option("--amount", help="The paid amount, e.g. 19.99.")],
-    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code.")] = "USD",
-    payment: Annotated[str, typer.Option("--payment", help="card, paypal, alipay or bank-transfer.")] = "card",
-    quantity: Annotated[str, typer.Option("--quantity", help="How many, at least 1.")] = "1",
+    buyer: Annotated[str, typer.Option("--buyer", help="The buyer's name.", metavar="NAME")],
+    seller: Annotated[str, typer.Option("--seller", help="The seller's name (not the buyer).", metavar="NAME")],
+    item: Annotated[str, typer.Option("--item", help="What is bought.", metavar="TEXT")],
+    amount: Annotated[
+        str,
+        typer.Option(
+            "--amount", help="The paid amount, at most 2 decimals, in the currency's units.", metavar="DECIMAL"
+        ),
+    ],
+    currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code, e.g. EUR, JPY.", metavar="CODE")] = "USD",
+    payment: Annotated[
+        str,
+        typer.Option(
+            "--payment", help="How it is paid.", metavar=complete.PAYMENT_CHOICES, autocompletion=complete.payments
+        ),
+    ] = "card",
+    quantity: Annotated[str, typer.Option("--quantity", help="How many, at least 1.", metavar="INTEGER")] = "1",
     unpaid: Annotated[bool, typer.Option("--unpaid", help="Place without paying (R1, R2).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the new order's id.")] = False,
     as_: AsOpt = None,
@@ -65,16 +75,26 @@ def show(ctx: typer.Context, order_id: OrderArg, json_: JsonOpt = False) -> None
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option("--status", help="Only orders in this status.")] = None,
-    buyer: Annotated[str | None, typer.Option("--buyer", help="Only this buyer's orders.")] = None,
-    seller: Annotated[str | None, typer.Option("--seller", help="Only this seller's orders.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Only orders in this status.",
+            metavar=complete.STATUS_CHOICES,
+            autocompletion=complete.statuses,
+        ),
+    ] = None,
+    buyer: Annotated[str | None, typer.Option("--buyer", help="Only this buyer's orders.", metavar="NAME")] = None,
+    seller: Annotated[str | None, typer.Option("--seller", help="Only this seller's orders.", metavar="NAME")] = None,
     fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """List orders, oldest first."""
     out = render.choose_format(fmt, json_)
     rows = common.sandbox(ctx).orders(status=status, buyer=buyer, seller=seller)
-    render.emit_list(rows, out, output.ORDER_COLUMNS, empty="no orders")
+    render.emit_rows(rows, out, "order", fields, not no_headers, empty="no orders")
 
 
 @app.command("import")
@@ -107,4 +127,4 @@ def import_(
         except orjson.JSONDecodeError as exc:
             raise UsageError(f"line {n}: not valid JSON ({exc})", "bad_import") from None
     result = common.sandbox(ctx).import_orders(rows, progress=render.progress_for(len(rows), "importing"))
-    render.emit_object(result, json_, lambda r: f"imported {r['imported']} orders")
+    render.emit_object(result, json_, lambda r: f"imported {r['imported']} order{'' if r['imported'] == 1 else 's'}")

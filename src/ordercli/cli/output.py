@@ -1,6 +1,6 @@
-"""The output helpers the command modules share: columns of the lists, and the order, refund
-and clock-move printouts. Each `*_printer` is built inside a command's transaction (it may read
-the world) and called after it committed, so that a failed write prints nothing on stdout."""
+"""The output helpers the command modules share: the order, refund and clock-move printouts.
+Each `*_printer` is built inside a command's transaction (it may read the world) and called
+after it committed, so that a failed write prints nothing on stdout."""
 
 from __future__ import annotations
 
@@ -17,38 +17,6 @@ if TYPE_CHECKING:
     from ordercli.sandbox import Session
 
 Printer = Callable[[], None]
-
-ORDER_COLUMNS: list[render.Column] = [
-    ("id", lambda o: o["id"]),
-    ("status", lambda o: o["status"]),
-    ("buyer", lambda o: o["buyer"]),
-    ("seller", lambda o: o["seller"]),
-    ("item", lambda o: o["item"]),
-    ("amount", lambda o: f"{o['amount']} {o['currency']}"),
-    (
-        "next deadline",
-        lambda o: f"{o['next_deadline']['kind']} {o['next_deadline']['at']}" if o["next_deadline"] else None,
-    ),
-]
-
-EVENT_COLUMNS: list[render.Column] = [
-    ("seq", lambda e: e["seq"]),
-    ("at", lambda e: e["at"]),
-    ("order", lambda e: e["order_id"]),
-    ("kind", lambda e: e["kind"]),
-    ("actor", lambda e: e["actor"]),
-    ("details", lambda e: ", ".join(f"{k}={v}" for k, v in e["details"].items() if v is not None)),
-]
-
-REFUND_COLUMNS: list[render.Column] = [
-    ("order", lambda r: r["order_id"]),
-    ("amount", lambda r: f"{r['amount']} {r['currency']}"),
-    ("method", lambda r: r["method"]),
-    ("status", lambda r: r["status"]),
-    ("due_by", lambda r: r["due_by"]),
-    ("refunded_at", lambda r: r["refunded_at"]),
-    ("overdue", lambda r: r["overdue"]),
-]
 
 SHOWN = 50  # a clock move that fires thousands of deadlines summarises the rest for people
 
@@ -74,7 +42,7 @@ def show_move(move: Move, as_json: bool) -> None:
     fired = move["fired"]
     render.echo(f"clock {move['from']} -> {move['to']}: {len(fired)} event{'s' if len(fired) != 1 else ''}")
     if fired:
-        render.emit_list(fired[:SHOWN], "table", EVENT_COLUMNS)
+        render.emit_rows(fired[:SHOWN], "table", "event")
     if len(fired) > SHOWN:
         counts = Counter(e["kind"] for e in fired)
         render.echo(

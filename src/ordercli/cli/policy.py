@@ -14,6 +14,10 @@ from ordercli.cli.common import JsonOpt
 app = common.group(help="The policy in force: a preset or a TOML file.")
 
 
+def _presets(incomplete: str) -> list[str]:
+    return [p for p in ("aliexpress", "ebay") if p.startswith(incomplete)]
+
+
 def _text(p: dict) -> str:
     lines = [f"policy {p['name']} ({p['source']})"]
     sources = p["sources"]
@@ -38,7 +42,10 @@ def show(ctx: typer.Context, json_: JsonOpt = False) -> None:
 def use(
     ctx: typer.Context,
     name_or_file: Annotated[
-        str, typer.Argument(help="aliexpress, ebay, or a TOML file.", metavar="NAME|FILE", show_default=False)
+        str,
+        typer.Argument(
+            help="aliexpress, ebay, or a TOML file.", metavar="NAME|FILE", show_default=False, autocompletion=_presets
+        ),
     ],
     json_: JsonOpt = False,
 ) -> None:

@@ -8,7 +8,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common, output
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Refunds: one per cancelled paid order, paid by its due_by (R14-R16).")
 
@@ -24,11 +24,14 @@ def list_(
     ctx: typer.Context,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only refunds unpaid past their due_by.")] = False,
     fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """All refunds, oldest order first."""
     out = render.choose_format(fmt, json_)
-    render.emit_list(common.sandbox(ctx).refunds(overdue=overdue), out, output.REFUND_COLUMNS, empty="no refunds")
+    rows = common.sandbox(ctx).refunds(overdue=overdue)
+    render.emit_rows(rows, out, "refund", fields, not no_headers, empty="no refunds")
 
 
 @app.command("hold")

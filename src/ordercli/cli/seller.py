@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ordercli.cli import common, output
+from ordercli.cli import common, complete, output
 from ordercli.cli.common import AsOpt, JsonOpt, OrderArg
 
 app = common.group(help="The seller answers cancellation requests and ships.")
@@ -16,8 +16,15 @@ app = common.group(help="The seller answers cancellation requests and ships.")
 def respond(
     ctx: typer.Context,
     order_id: OrderArg,
-    answer: Annotated[str, typer.Argument(help="accept or reject.", metavar="accept|reject", show_default=False)],
-    message: Annotated[str | None, typer.Option("--message", help="A word to the buyer.")] = None,
+    answer: Annotated[
+        str,
+        typer.Argument(
+            help="accept or reject.", metavar="accept|reject", show_default=False, autocompletion=complete.answers
+        ),
+    ],
+    message: Annotated[
+        str | None, typer.Option("--message", help="A word to the buyer, in their notification.", metavar="TEXT")
+    ] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -31,7 +38,9 @@ def respond(
 def ship(
     ctx: typer.Context,
     order_id: OrderArg,
-    tracking: Annotated[str | None, typer.Option("--tracking", help="The parcel's tracking number.")] = None,
+    tracking: Annotated[
+        str | None, typer.Option("--tracking", help="The parcel's tracking number.", metavar="TEXT")
+    ] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
