@@ -217,6 +217,17 @@ def test_start_and_durations_as_python_values() -> None:
         world.clock_tick(timedelta(hours=-1))
     with pytest.raises(NotFound):
         world.deadlines("ORD-0001")
+    with pytest.raises(UsageError) as raised:
+        Sandbox(start=datetime(2030, 3, 4, 9, 0, 0, 500))
+    assert raised.value.code == "bad_instant"  # the clock keeps whole seconds, as `clock set` does
+    talk = Sandbox(start=START)
+    talk.place("alice", "acme", "Mug", "5")
+    assert talk.send_message("ORD-0001", "is it blue?", actor="alice") == {
+        "order_id": "ORD-0001", "n": 1, "at": "2030-03-04T09:00:00+00:00", "from": "alice", "role": "buyer",
+        "to": "acme", "text": "is it blue?"}
+    assert [m["from"] for m in talk.messages("ORD-0001")] == ["alice"]
+    with pytest.raises(Refused):
+        talk.send_message("ORD-0001", "hi", actor="mallory")
 
 
 def test_memory_and_file_worlds_fire_the_same_deadlines_in_the_same_order(tmp_path: Path) -> None:

@@ -49,6 +49,11 @@ def wall_now() -> datetime:
 
 def _instant(value: datetime | str, what: str) -> datetime:
     if isinstance(value, datetime):
+        if value.microsecond:  # as for text: the virtual clock keeps whole seconds
+            raise UsageError(
+                f"bad {what} {value.isoformat()}: fractional seconds are not accepted, give whole seconds",
+                "bad_instant",
+            )
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     from ordercli.timecalc import parse_instant
 
