@@ -337,6 +337,8 @@ class Sandbox(Commands):
     `policy` (a preset name or a TOML file; default `aliexpress`) make the new world: in
     memory at once, on a file when the file does not exist yet (or always with `replace=True`,
     which starts the file afresh). An existing file keeps its own clock and policy.
+    `durable=False` skips the fsyncs of each write (still atomic, not crash-proof): for a
+    throwaway file.
 
     A refused call leaves an in-memory world as it was too: each command is checked before it
     changes anything, and `import_orders` and `transaction()` go back to a copy taken before
