@@ -159,8 +159,9 @@ class Commands:
         """`cancel withdraw`: R11."""
         return self._apply(True, lambda w: views.order(w, engine.cancel_withdraw(w, order_id, actor)))
 
-    def cancel_reasons(self) -> list[Reason]:
-        """`cancel reasons`: the reason table."""
+    @staticmethod
+    def cancel_reasons() -> list[Reason]:
+        """`cancel reasons`: the reason table (no world needed: `Sandbox.cancel_reasons()` works too)."""
         return views.reasons()
 
     # -- the seller

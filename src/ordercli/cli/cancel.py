@@ -50,12 +50,13 @@ def withdraw(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: J
 
 @app.command("reasons")
 def reasons(
-    ctx: typer.Context,
     fmt: FormatOpt = None,
     fields: FieldsOpt = None,
     no_headers: NoHeadersOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """The reason table, with whose fault each reason is."""
+    from ordercli.sandbox import Sandbox
+
     out = render.choose_format(fmt, json_)
-    render.emit_rows(common.sandbox(ctx).cancel_reasons(), out, "reason", fields, not no_headers)
+    render.emit_rows(Sandbox.cancel_reasons(), out, "reason", fields, not no_headers)  # the table needs no world
