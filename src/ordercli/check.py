@@ -13,6 +13,7 @@ from typing import Any
 
 from ordercli import policy as P
 from ordercli.errors import UsageError
+from ordercli.timecalc import parse_stored
 
 Check = Callable[[Any], bool]
 
@@ -21,7 +22,7 @@ def _instant(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     try:
-        return datetime.fromisoformat(value).tzinfo is not None
+        return parse_stored(value).tzinfo is not None  # type: ignore[union-attr]
     except ValueError:
         return False
 
@@ -257,7 +258,7 @@ def order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
 def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
     out: list[str] = []
     meta = tables["meta"]["1"]
-    now = datetime.fromisoformat(meta["clock"]) if _instant(meta.get("clock")) else None
+    now = parse_stored(meta["clock"]) if _instant(meta.get("clock")) else None
     if now is None:
         out.append(f"meta: clock {meta.get('clock')!r} is not an instant")
     try:

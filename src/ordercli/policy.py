@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from ordercli.errors import Refused, UsageError
+from ordercli.records import DeadlineKind, EndReason, PaymentMethod, Status
 from ordercli.timecalc import (
     UTC,
     Duration,
@@ -25,25 +26,18 @@ from ordercli.timecalc import (
 
 # -- statuses and codes -------------------------------------------------------------------
 
-AWAITING_PAYMENT = "awaiting_payment"
-AWAITING_SHIPMENT = "awaiting_shipment"
-CANCEL_REQUESTED = "cancel_requested"
-SHIPPED = "shipped"
-COMPLETED = "completed"
-CANCELLED = "cancelled"
-STATUSES = (AWAITING_PAYMENT, AWAITING_SHIPMENT, CANCEL_REQUESTED, SHIPPED, COMPLETED, CANCELLED)
+AWAITING_PAYMENT = Status.AWAITING_PAYMENT
+AWAITING_SHIPMENT = Status.AWAITING_SHIPMENT
+CANCEL_REQUESTED = Status.CANCEL_REQUESTED
+SHIPPED = Status.SHIPPED
+COMPLETED = Status.COMPLETED
+CANCELLED = Status.CANCELLED
+STATUSES = tuple(Status)
 FINAL_STATUSES = (CANCELLED, COMPLETED)
 
-PAYMENT_METHODS = ("card", "paypal", "alipay", "bank-transfer")
+PAYMENT_METHODS = tuple(PaymentMethod)
 
-END_REASONS = (
-    "unpaid_cancelled",
-    "payment_timeout",
-    "cancel_accepted",
-    "seller_silent",
-    "ship_timeout",
-    "dispute_refund",
-)
+END_REASONS = tuple(EndReason)
 
 # The dropdown (R6): code -> (meaning, fault)
 CANCEL_REASONS: dict[str, tuple[str, str]] = {
@@ -63,7 +57,7 @@ DISPUTE_OUTCOMES = ("refund", "reject")
 
 # Deadline kinds are the names of the fields that hold them. Ties at one instant are
 # broken by order id, then by kind in this (alphabetical) order.
-DEADLINE_KINDS = ("due_by", "pay_by", "respond_by", "ship_by")
+DEADLINE_KINDS = tuple(DeadlineKind)
 
 
 # -- the policy values ----------------------------------------------------------------------
@@ -294,8 +288,9 @@ def why_not_cancel_request(order: dict, policy: Policy, now: datetime) -> Refusa
     status = order["status"]
     if status in (SHIPPED, COMPLETED):
         return Refused(
-            f"order {order['id']} has shipped: after shipment only a dispute is possible (ordercli dispute open)",
+            f"order {order['id']} has shipped: after shipment only a dispute is possible",
             "cancel_after_shipment",
+            remedy="dispute open",
         )
     if status == CANCELLED:
         return _final(order)
@@ -327,8 +322,9 @@ def why_not_ship(order: dict, policy: Policy, now: datetime) -> Refusal | None:
         return None
     if status == CANCEL_REQUESTED:
         return Refused(
-            f"order {order['id']} has a pending cancellation request: answer it first (ordercli seller respond)",
+            f"order {order['id']} has a pending cancellation request: answer it first",
             "request_pending",
+            remedy="seller respond",
         )
     if status == AWAITING_PAYMENT:
         return Refused(f"order {order['id']} is not paid yet", "not_paid")
@@ -362,8 +358,9 @@ def why_not_dispute_open(order: dict, reason: str, policy: Policy, now: datetime
             return None
         if status == CANCEL_REQUESTED:
             return Refused(
-                f"order {order['id']} has a pending cancellation request: withdraw it first (ordercli cancel withdraw)",
+                f"order {order['id']} has a pending cancellation request: withdraw it first",
                 "request_pending",
+                remedy="cancel withdraw",
             )
         if status == AWAITING_PAYMENT:
             return Refused(f"order {order['id']} is not paid: cancel it instead", "not_paid")

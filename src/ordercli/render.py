@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,7 +13,7 @@ import orjson
 from ordercli.errors import OrderCliError, StorageError, UsageError
 
 FORMATS = ("table", "json", "ndjson", "csv")
-Column = tuple[str, Callable[[dict], Any]]
+Column = tuple[str, Callable[[Any], Any]]
 
 
 @contextmanager
@@ -168,7 +168,9 @@ def choose_format(fmt: str | None, as_json: bool) -> str:
     return fmt or "table"
 
 
-def emit_list(rows: Sequence[dict], fmt: str, columns: Sequence[Column], empty: str = "nothing to show") -> None:
+def emit_list(
+    rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[Column], empty: str = "nothing to show"
+) -> None:
     if fmt == "json":
         emit_json(list(rows))
     elif fmt == "ndjson":
@@ -184,7 +186,7 @@ def emit_list(rows: Sequence[dict], fmt: str, columns: Sequence[Column], empty: 
 
 
 def emit_rows(
-    rows: Sequence[dict],
+    rows: Sequence[Mapping[str, Any]],
     fmt: str,
     kind: str,
     fields: str | None = None,

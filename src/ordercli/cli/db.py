@@ -30,13 +30,14 @@ def _check_text(r: dict[str, Any]) -> str:
 
 
 @app.command("check")
-def check(json_: JsonOpt = False) -> None:
+def check(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Report problems in the data file (exit 0 when sound, 5 when not). Changes nothing."""
-    render.emit_object(common.store().check(), json_, _check_text)
+    render.emit_object(common.store(common.env(ctx)).check(), json_, _check_text)
 
 
 @app.command("backup")
 def backup(
+    ctx: typer.Context,
     dest: Annotated[
         str, typer.Argument(help="Where to write the copy; - for stdout.", metavar="PATH|-", show_default=False)
     ],
@@ -45,16 +46,18 @@ def backup(
     """Write a consistent copy of the data file to PATH, or to stdout with - (taken under the writers' lock)."""
     from ordercli.validate import path
 
+    store = common.store(common.env(ctx))
     if dest == "-":
-        _, raw = common.store().backup(None)
+        _, raw = store.backup(None)
         render.emit_bytes(raw)
         return
-    result, _ = common.store().backup(Path(path(dest, "PATH")))
+    result, _ = store.backup(Path(path(dest, "PATH")))
     render.emit_object(result, json_, lambda r: f"backed up {r['orders']} orders ({r['bytes']} bytes) to {r['backup']}")
 
 
 @app.command("restore")
 def restore(
+    ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="A backup to restore.", metavar="FILE", show_default=False)],
     json_: JsonOpt = False,
 ) -> None:
@@ -62,7 +65,7 @@ def restore(
     The world it replaces is kept beside the data file as NAME.bak."""
     from ordercli.validate import path
 
-    result = common.store().restore(Path(path(source, "FILE")))
+    result = common.store(common.env(ctx)).restore(Path(path(source, "FILE")))
     render.emit_object(
         result,
         json_,

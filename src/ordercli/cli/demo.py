@@ -1,4 +1,4 @@
-"""ordercli demo: the seed guide's story, told on the world's own clock."""
+"""ordercli demo: the seed guide's story, told on a world of its own and on its own clock."""
 
 from __future__ import annotations
 
@@ -22,17 +22,16 @@ app = common.group()
 @contextmanager
 def _demo_world(db: str | None, policy: str | None) -> Iterator[World]:
     """The demo's own world: a temporary file, or `--db PATH`. Never the user's working world
-    (ORDERCLI_DB or the global --db)."""
+    (ORDERCLI_DB or the global --db), nor a scenario's."""
     from ordercli import presets
-    from ordercli.store import Store
+    from ordercli.sandbox import Sandbox
     from ordercli.store.file import checked_path
-    from ordercli.world import empty_tables
 
     loaded = presets.load(policy or "aliexpress")
     with tempfile.TemporaryDirectory(prefix="ordercli-demo-") as tmp:
         path = checked_path(db, "--db") if db is not None else Path(tmp) / "demo.json"
-        store = Store(path, lambda: empty_tables(common.wall_now(), loaded.meta()), durable=db is not None)
-        with store.writing() as w:
+        with Sandbox(path, policy=policy, durable=db is not None).transaction() as session:
+            w = session.world
             if policy is not None and w.count_orders() and w.policy.name != loaded.policy.name:
                 from ordercli.errors import Refused
 
@@ -73,7 +72,7 @@ def demo(
             views.order(w, order),
         )
         step("a day later alice has second thoughts", engine.clock_tick(w, "24h"))
-        order, _ = engine.cancel_request(w, oid, "second-thought", "found it cheaper elsewhere")
+        order = engine.cancel_request(w, oid, "second-thought", "found it cheaper elsewhere")
         respond_by = order["cancellation"]["respond_by"]
         step(
             f"alice asks to cancel (second-thought): acme must answer by {respond_by} "

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ordercli.errors import StorageError
 from ordercli.store.file import DataFile, atomic_write, checked_path, default_path, lock_timeout
 from ordercli.store.migrations import MIGRATIONS, migrate
+from ordercli.timecalc import parse_stored
 from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def check_shape(path: Path, data: Any) -> dict[str, Any] | None:
         if not isinstance(data.get(name), dict):
             raise foreign
     try:
-        datetime.fromisoformat(meta["clock"])
+        parse_stored(meta["clock"])
         counters_ok = all(type(meta[c]) is int for c in ("next_order", "next_event", "next_notification"))
         policy_ok = isinstance(meta["policy"], dict) and isinstance(meta["policy"].get("values"), dict)
     except (KeyError, TypeError, ValueError):
