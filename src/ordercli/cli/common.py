@@ -110,9 +110,9 @@ def sandbox(ctx: typer.Context) -> Sandbox:
 def store(e: Env, path: Path | None = None) -> Store:
     """The data file itself (`db` commands, and telling a damaged file from a bug)."""
     from ordercli.sandbox import wall_now
-    from ordercli.store import Store, new_world_tables
+    from ordercli.store import open_store
 
-    return Store(path or db_path(e), lambda: new_world_tables(wall_now()))
+    return open_store(path or db_path(e), wall_now)
 
 
 @contextmanager
