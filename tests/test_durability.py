@@ -132,7 +132,7 @@ def test_a_failed_rename_writes_nothing(world: Cli, db: Path, monkeypatch):
     world.json(*PLACE)
 
     def refuse(src, dst, *a, **k) -> None:
-        raise OSError(30, "Read-only file system")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
     err = refused_unchanged(world, db, *PLACE, code=5)
@@ -233,10 +233,10 @@ def test_a_data_file_under_a_regular_file_is_exit_5_and_creates_nothing(cli: Cli
     target = blocker / "world.json"
     result = cli("--db", str(target), *PLACE, "--json", code=5)
     err = json.loads(result.stderr)["error"]
-    assert err["code"] == "write_failed" and str(target) in err["message"]
+    assert err["code"] == "not_a_file" and str(target) in err["message"]
     assert blocker.read_text() == "x"
     reading = json.loads(cli("--db", str(target), "orders", "list", "--json", code=5).stderr)["error"]
-    assert reading["code"] == "storage_unreadable"
+    assert reading["code"] == "not_a_file"
 
 
 _LIMITED = """
@@ -276,7 +276,6 @@ def test_a_throwaway_scenario_world_is_not_synced(cli: Cli, tmp_path: Path, monk
     f.write_text("name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: clock tick 1h\n")
     rec = Recorder(monkeypatch)
     cli.json("scenario", "run", str(f))
-    assert "replace" in rec.kinds()
     assert [k for k in rec.kinds() if k.startswith("fsync")] == []
 
 
@@ -298,7 +297,7 @@ def test_a_data_file_that_is_a_folder_is_exit_5(cli: Cli, db: Path):
     db.mkdir()
     for args in (("orders", "list"), PLACE):
         err = cli.json(*args, code=5)
-        assert err["code"] == "storage_unreadable"
+        assert err["code"] == "not_a_file"
         assert str(db) in err["message"] and "directory" in err["message"]
     assert db.is_dir() and list(db.iterdir()) == []
 
@@ -398,8 +397,8 @@ def test_a_lock_that_cannot_be_taken_is_exit_5(world: Cli, db: Path, monkeypatch
     world.json(*PLACE)
     monkeypatch.setattr(filelock.FileLock, "acquire", denied)
     err = refused_unchanged(world, db, *PLACE, code=5)
-    assert err["code"] == "storage_unreadable"
-    assert err["message"] == f"cannot lock {db}: Permission denied"
+    assert err["code"] == "read_only"
+    assert str(db) in err["message"] and "permission denied" in err["message"]
 
 
 def test_a_kept_scenario_world_may_live_in_new_folders(cli: Cli, tmp_path: Path):

@@ -766,7 +766,7 @@ def test_orders_show_text_overdue_refund_and_the_dispute_it_allows(world):
 
 # -- policy compare ---------------------------------------------------------------------------------
 
-SILENT = str(Path(__file__).resolve().parent.parent / "examples" / "silent-seller.yaml")
+SILENT = str(Path(__file__).resolve().parent.parent / "examples" / "silent-seller.scenario.yaml")
 
 
 def test_policy_compare_aliexpress_ebay_on_the_silent_seller(world, db):

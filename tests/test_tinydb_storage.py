@@ -41,8 +41,10 @@ def test_tinydb_creates_a_new_file_and_its_folders_when_asked(tmp_path):
 def test_tinydb_without_create_dirs_makes_no_folders(tmp_path):
     import pytest
 
+    from ordercli.errors import StorageError
+
     path = tmp_path / "missing" / "world.json"
-    with pytest.raises(OSError), TinyDB(path, storage=AtomicJSONStorage) as tdb:
+    with pytest.raises(StorageError), TinyDB(path, storage=AtomicJSONStorage) as tdb:
         tdb.table("notes").insert({"text": "hello"})
     assert not path.parent.exists()
 

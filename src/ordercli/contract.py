@@ -3,7 +3,7 @@ prints (src/ordercli/schemas/*.json) and the fixed table columns derived from th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -77,7 +77,7 @@ def table_columns(kind: str) -> tuple[str, ...]:
     return TABLE_FIELDS.get(kind, columns(kind))
 
 
-def pick(row: dict[str, Any], dotted: str) -> Any:
+def pick(row: Mapping[str, Any], dotted: str) -> Any:
     value: Any = row
     for part in dotted.split("."):
         if not isinstance(value, dict):
@@ -86,7 +86,7 @@ def pick(row: dict[str, Any], dotted: str) -> Any:
     return value
 
 
-def getter(dotted: str) -> Callable[[dict[str, Any]], Any]:
+def getter(dotted: str) -> Callable[[Mapping[str, Any]], Any]:
     """pick() for one column, split once: a csv of 100k rows asks it millions of times."""
     if "." not in dotted:
         return lambda row: row.get(dotted)

@@ -29,13 +29,13 @@ def minor_units() -> dict[str, int | None]:
     return table
 
 
-def places(code: str, option: str = "--currency") -> int:
+def places(code: str, option: str = "currency") -> int:
     """The decimal places of a currency of payment; an unknown code, or a unit with no minor
     unit (XAU, XDR...), is exit 2 naming the option."""
     table = minor_units()
     if code not in table:
-        raise UsageError(f"{option}: {code!r} is not an ISO 4217 currency code", "bad_currency")
+        raise UsageError(f"{option}: {code!r} is not an ISO 4217 currency code", "bad_currency", field=option)
     units = table[code]
     if units is None:
-        raise UsageError(f"{option}: {code!r} is not a currency an order can be paid in", "bad_currency")
+        raise UsageError(f"{option}: {code!r} is not a currency an order can be paid in", "bad_currency", field=option)
     return units

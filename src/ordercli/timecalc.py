@@ -66,7 +66,9 @@ def _fmt(instant: datetime) -> str:
 
 
 def parse_stored(text: str | None) -> datetime | None:
-    """An instant as ordercli itself stored it."""
+    """An instant as ordercli itself stored it (ISO 8601 with an offset): the one parser of
+    stored instants, for the engine, the store's checks and scenario comparisons. Raises
+    ValueError for text that is not one."""
     if text is None:
         return None
     return _parse_stored(text)

@@ -76,9 +76,15 @@ class OrderCliGroup(TyperGroup):
         as_json = _wants_json(argv)
         from ordercli.render import emit_error
 
+        env = extra.pop("obj", None) or common.Env()
         try:
             rv = super().main(
-                args=argv, prog_name=prog_name or "ordercli", complete_var=complete_var, standalone_mode=False, **extra
+                args=argv,
+                prog_name=prog_name or "ordercli",
+                complete_var=complete_var,
+                standalone_mode=False,
+                obj=env,
+                **extra,
             )
             code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
         except click_exc.NoArgsIsHelpError as exc:
@@ -88,24 +94,25 @@ class OrderCliGroup(TyperGroup):
             emit_error(UsageError(exc.format_message(), "usage"), as_json)
             code = 2
         except OrderCliError as exc:
+            exc.relabel(common.OPTION_NAMES)
+            exc.hint("ordercli")
             emit_error(exc, as_json)
             code = exc.exit_code
+            if exc.code == "output_failed":
+                _silence_stdout()
         except (typer.Abort, KeyboardInterrupt):
             emit_error(Interrupted("interrupted", "interrupted"), as_json)
             code = Interrupted.exit_code
         except BrokenPipeError:
             # the reader went away (e.g. `| head`): nothing more to say to it
-            try:
-                sys.stdout = open(os.devnull, "w")
-            except OSError:
-                pass
+            _silence_stdout()
             code = 0
         except Exception as exc:
             if os.environ.get("ORDERCLI_DEBUG"):
                 import traceback
 
                 traceback.print_exc()
-            damage = _blame_the_file()
+            damage = _blame_the_file(env)
             if damage is not None:  # a hand-edited or damaged file, not a bug
                 emit_error(damage, as_json)
                 code = damage.exit_code
@@ -115,9 +122,21 @@ class OrderCliGroup(TyperGroup):
         sys.exit(code)
 
 
-def _blame_the_file() -> OrderCliError | None:
+def _silence_stdout() -> None:
+    """Whatever is still buffered for stdout would fail again at exit: send it nowhere."""
     try:
-        return common.store().diagnose()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (an in-process caller's captured stdout): the caller owns it
+
+
+def _blame_the_file(env: common.Env) -> OrderCliError | None:
+    if env.sandbox is not None and env.sandbox.path is None:
+        return None  # a world in memory: no file to blame
+    try:
+        return common.store(env, env.sandbox.path if env.sandbox is not None else None).diagnose()
     except Exception:
         return None
 
@@ -142,6 +161,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     db: Annotated[
         str | None,
         typer.Option("--db", help="The data file (else $ORDERCLI_DB, else the user data folder).", metavar="PATH"),
@@ -150,7 +170,10 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    common.state.db = db
+    e = common.env(ctx)
+    if db is not None and e.in_scenario:
+        raise UsageError("--db is not allowed in a scenario step: every step runs on the scenario's own world", "usage")
+    e.db = db
 
 
 # Each command group lives in its own module, imported only when that group runs (or

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import typer
+
 from ordercli import policy
 
 STATUS_CHOICES = "|".join(policy.STATUSES)
@@ -28,13 +30,18 @@ answers = choices(policy.RESPONSES)
 outcomes = choices(policy.DISPUTE_OUTCOMES)
 
 
-def order_ids(incomplete: str) -> list[str]:
-    """The ids of the world's orders; nothing (not an error) when the world can't be read."""
+def order_ids(ctx: typer.Context, incomplete: str) -> list[str]:
+    """The ids of the world's orders; nothing (not an error) when the world can't be read. The
+    root's --db, when given before the id, names the world (completion runs no callbacks)."""
     from ordercli.cli import common
     from ordercli.errors import OrderCliError
 
+    env = common.env(ctx)
+    db = ctx.find_root().params.get("db")
+    if db is not None and not env.in_scenario:
+        env.db = db
     try:
-        with common.reading() as world:
-            return [o["id"] for o in world.iter_orders() if o["id"].startswith(incomplete)]
+        with common.reading(ctx) as session:
+            return [o["id"] for o in session.world.iter_orders() if o["id"].startswith(incomplete)]
     except (OrderCliError, OSError):
         return []

@@ -6,16 +6,16 @@ from typing import Annotated
 
 import typer
 
-from ordercli import engine, render, views
-from ordercli.cli import common, complete
+from ordercli import render
+from ordercli.cli import common, complete, output
 from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
-from ordercli.cli.orders import show_order
 
 app = common.group(help="Disputes: the buyer opens one, support resolves it (R13).")
 
 
 @app.command("open")
 def open_(
+    ctx: typer.Context,
     order_id: OrderArg,
     reason: Annotated[
         str,
@@ -32,13 +32,14 @@ def open_(
     json_: JsonOpt = False,
 ) -> None:
     """Open a dispute on an order; prints the order."""
-    with common.writing() as w:
-        order = engine.dispute_open(w, order_id, reason, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.dispute_open(order_id, reason, actor=as_), json_)
+    show()
 
 
 @app.command("resolve")
 def resolve(
+    ctx: typer.Context,
     order_id: OrderArg,
     outcome: Annotated[
         str,
@@ -50,17 +51,19 @@ def resolve(
     json_: JsonOpt = False,
 ) -> None:
     """Support resolves the open dispute; prints the order."""
-    with common.writing() as w:
-        order = engine.dispute_resolve(w, order_id, outcome, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.dispute_resolve(order_id, outcome, actor=as_), json_)
+    show()
 
 
 @app.command("list")
 def list_(
-    fmt: FormatOpt = None, fields: FieldsOpt = None, no_headers: NoHeadersOpt = False, json_: JsonOpt = False
+    ctx: typer.Context,
+    fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
+    json_: JsonOpt = False,
 ) -> None:
     """All disputes, oldest order first."""
     out = render.choose_format(fmt, json_)
-    with common.reading() as w:
-        rows = views.disputes(w)
-    render.emit_rows(rows, out, "dispute", fields, not no_headers, empty="no disputes")
+    render.emit_rows(common.sandbox(ctx).disputes(), out, "dispute", fields, not no_headers, empty="no disputes")

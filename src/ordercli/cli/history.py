@@ -28,6 +28,7 @@ def _events_app_group() -> None:
 
 @notifications_app.command("list")
 def notifications(
+    ctx: typer.Context,
     to: Annotated[str | None, typer.Option("--to", help="Only those sent to this name.", metavar="NAME")] = None,
     fmt: FormatOpt = None,
     fields: FieldsOpt = None,
@@ -36,13 +37,13 @@ def notifications(
 ) -> None:
     """Notifications, oldest first."""
     out = render.choose_format(fmt, json_)
-    with common.reading() as w:
-        rows = [n for n in w.notifications.values() if to is None or n["to"] == to]
+    rows = common.sandbox(ctx).notifications(to=to)
     render.emit_rows(rows, out, "notification", fields, not no_headers, empty="no notifications")
 
 
 @events_app.command("list")
 def events(
+    ctx: typer.Context,
     order: Annotated[
         str | None,
         typer.Option("--order", help="Only this order's events.", metavar="ID", autocompletion=common._order_ids),
@@ -54,8 +55,5 @@ def events(
 ) -> None:
     """Events, oldest first."""
     out = render.choose_format(fmt, json_)
-    with common.reading() as w:
-        if order is not None:
-            w.order(order)  # an unknown id is exit 3, not an empty list
-        rows = [e for e in w.events.values() if order is None or e["order_id"] == order]
+    rows = common.sandbox(ctx).events(order_id=order)
     render.emit_rows(rows, out, "event", fields, not no_headers, empty="no events")

@@ -6,15 +6,11 @@ from typing import Annotated
 
 import typer
 
-from ordercli import engine, render
+from ordercli import render
 from ordercli.cli import common
 from ordercli.cli.common import FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Messages between an order's buyer and seller, one thread per order.")
-
-
-def _view(order_id: str, message: dict) -> dict:
-    return {"order_id": order_id, **message}
 
 
 def _text(m: dict) -> str:
@@ -23,6 +19,7 @@ def _text(m: dict) -> str:
 
 @app.command("send")
 def send(
+    ctx: typer.Context,
     order_id: OrderArg,
     text: Annotated[str, typer.Argument(help="What to say.", metavar="TEXT", show_default=False)],
     as_: Annotated[
@@ -31,13 +28,12 @@ def send(
     json_: JsonOpt = False,
 ) -> None:
     """Write to the other party of an order; they are notified. Prints the message."""
-    with common.writing() as w:
-        message = engine.send_message(w, order_id, text, as_)
-    render.emit_object(_view(order_id, message), json_, _text)
+    render.emit_object(common.sandbox(ctx).send_message(order_id, text, actor=as_), json_, _text)
 
 
 @app.command("list")
 def list_(
+    ctx: typer.Context,
     order_id: OrderArg,
     fmt: FormatOpt = None,
     fields: FieldsOpt = None,
@@ -46,6 +42,5 @@ def list_(
 ) -> None:
     """The order's thread, oldest first."""
     out = render.choose_format(fmt, json_)
-    with common.reading() as w:
-        rows = [_view(order_id, m) for m in engine.messages(w, order_id)]
+    rows = common.sandbox(ctx).messages(order_id)
     render.emit_rows(rows, out, "message", fields, not no_headers, empty="no messages")

@@ -1,4 +1,4 @@
-"""ordercli orders place|pay|list|show|confirm"""
+"""ordercli orders place|pay|list|show|confirm|import"""
 
 from __future__ import annotations
 
@@ -7,26 +7,16 @@ from typing import Annotated
 
 import typer
 
-from ordercli import engine, policy, render, validate, views
-from ordercli.cli import common, complete, text
+from ordercli import render, validate
+from ordercli.cli import common, complete, output
 from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
-from ordercli.world import World
 
 app = common.group(help="Place, pay, list, show and confirm orders.")
 
 
-def show_order(world: World, order: dict, as_json: bool) -> None:
-    """Render after the store has committed, so a failed write prints nothing on stdout."""
-    view = views.order(world, order)
-    if as_json:
-        render.emit_json(view)
-        return
-    history = [e for e in world.events.values() if e["order_id"] == order["id"]]
-    render.echo(text.order_card(view, world.now, history, policy.pending_deadlines(order)))
-
-
 @app.command("place")
 def place(
+    ctx: typer.Context,
     buyer: Annotated[str, typer.Option("--buyer", help="The buyer's name.", metavar="NAME")],
     seller: Annotated[str, typer.Option("--seller", help="The seller's name (not the buyer).", metavar="NAME")],
     item: Annotated[str, typer.Option("--item", help="What is bought.", metavar="TEXT")],
@@ -50,51 +40,41 @@ def place(
     json_: JsonOpt = False,
 ) -> None:
     """Place an order, paid at once unless --unpaid; prints the order."""
-    with common.writing() as w:
-        order = engine.place_order(
-            w,
-            buyer=buyer,
-            seller=seller,
-            item=item,
-            amount=amount,
-            currency=currency,
-            payment=payment,
-            quantity=quantity,
-            unpaid=unpaid,
-            actor=as_,
+    with common.writing(ctx) as s:
+        order = s.place(
+            buyer, seller, item, amount, currency=currency, payment=payment, quantity=quantity, unpaid=unpaid, actor=as_
         )
-    if quiet and not json_:
-        render.echo(order["id"])
-    else:
-        show_order(w, order, json_)
+        show = (lambda: render.echo(order["id"])) if quiet and not json_ else output.order_printer(s, order, json_)
+    show()
 
 
 @app.command("pay")
-def pay(order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+def pay(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
     """Pay an unpaid order (R2, R3)."""
-    with common.writing() as w:
-        order = engine.pay(w, order_id, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.pay(order_id, actor=as_), json_)
+    show()
 
 
 @app.command("confirm")
-def confirm(order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+def confirm(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
     """The buyer confirms receipt of a shipped order: completed."""
-    with common.writing() as w:
-        order = engine.confirm(w, order_id, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.confirm(order_id, actor=as_), json_)
+    show()
 
 
 @app.command("show")
-def show(order_id: OrderArg, json_: JsonOpt = False) -> None:
+def show(ctx: typer.Context, order_id: OrderArg, json_: JsonOpt = False) -> None:
     """One order with its deadlines, cancellation, refund and dispute."""
-    with common.reading() as w:
-        order = w.order(order_id)
-    show_order(w, order, json_)
+    with common.reading(ctx) as s:
+        printer = output.order_printer(s, s.order(order_id), json_)
+    printer()
 
 
 @app.command("list")
 def list_(
+    ctx: typer.Context,
     status: Annotated[
         str | None,
         typer.Option(
@@ -113,21 +93,13 @@ def list_(
 ) -> None:
     """List orders, oldest first."""
     out = render.choose_format(fmt, json_)
-    if status is not None:
-        validate.choice(status, policy.STATUSES, "status", "bad_status")
-    with common.reading() as w:
-        rows = [
-            views.order(w, o)
-            for o in w.iter_orders()
-            if (status is None or o["status"] == status)
-            and (buyer is None or o["buyer"] == buyer)
-            and (seller is None or o["seller"] == seller)
-        ]
+    rows = common.sandbox(ctx).orders(status=status, buyer=buyer, seller=seller)
     render.emit_rows(rows, out, "order", fields, not no_headers, empty="no orders")
 
 
 @app.command("import")
 def import_(
+    ctx: typer.Context,
     source: Annotated[
         str, typer.Argument(help="An NDJSON file, or - for stdin.", metavar="FILE|-", show_default=False)
     ],
@@ -154,8 +126,5 @@ def import_(
             rows.append((n, orjson.loads(line)))
         except orjson.JSONDecodeError as exc:
             raise UsageError(f"line {n}: not valid JSON ({exc})", "bad_import") from None
-    with common.writing() as w:
-        placed = engine.import_orders(w, rows, render.progress_for(len(rows), "importing"))
-    render.emit_object(
-        {"imported": len(placed)}, json_, lambda r: f"imported {r['imported']} order{'' if r['imported'] == 1 else 's'}"
-    )
+    result = common.sandbox(ctx).import_orders(rows, progress=render.progress_for(len(rows), "importing"))
+    render.emit_object(result, json_, lambda r: f"imported {r['imported']} order{'' if r['imported'] == 1 else 's'}")
