@@ -239,9 +239,11 @@ def run_one(workdir: Path, tests: list[str], timeout: float, budget: float) -> t
     elapsed = time.monotonic() - t0
     if proc.returncode == 0:
         return "survived", elapsed, ""
-    if proc.returncode == 5:  # no tests collected: a broken selection, not a kill
-        return "error", elapsed, proc.stdout[-500:]
-    failed = next((ln for ln in proc.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))), "failed")
+    failed = next((ln for ln in proc.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))), None)
+    if proc.returncode != 1 or failed is None:
+        # pytest itself could not run (no tests, a plugin or conftest that won't load, ...): the
+        # run says nothing about the mutant, so it is not counted as killed
+        return "error", elapsed, (proc.stdout + proc.stderr)[-500:]
     return "killed", elapsed, failed
 
 
