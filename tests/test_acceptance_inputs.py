@@ -32,3 +32,16 @@ def test_quantity_of_thousands_of_digits_is_bad_quantity(world) -> None:
         "--quantity", "9" * 5000, code=2,
     )
     assert err["code"] == "bad_quantity"
+
+
+def test_tick_of_thousands_of_digits_is_bad_duration(world) -> None:
+    err = fail(world, "clock", "tick", "9" * 5000 + "s", code=2)
+    assert err["code"] == "bad_duration"
+
+
+def test_policy_duration_of_thousands_of_digits_is_bad_policy(cli, tmp_path) -> None:
+    house = tmp_path / "house.toml"
+    house.write_text(f'ship_within = "{"9" * 5000} working days"\n')
+    err = fail(cli, "policy", "use", str(house), code=2)
+    assert err["code"] == "bad_policy"
+    assert "ship_within" in err["message"]
