@@ -14,6 +14,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,16 +28,58 @@ METHODS = ("card", "paypal", "alipay", "bank-transfer")
 KIND_ORDER = ("due_by", "pay_by", "respond_by", "ship_by")  # ties: order id, then kind (README)
 
 
-def plus_working_days(t: datetime, n: int) -> datetime:
+def plus_working_days(t: datetime, n: int, zone: str = "UTC") -> datetime:
     """POLICY.md: a non-working start moves to 00:00 of the next working day; then count n working
-    days one calendar day at a time, keeping the time of day (UTC, no holidays)."""
-    if t.weekday() >= 5:
-        t = (t + timedelta(days=7 - t.weekday())).replace(hour=0, minute=0, second=0)
+    days one calendar day at a time, keeping the time of day (in `zone`, no holidays)."""
+    local = t.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    if local.weekday() >= 5:
+        local = (local + timedelta(days=7 - local.weekday())).replace(hour=0, minute=0, second=0)
     while n:
-        t += timedelta(days=1)
-        if t.weekday() < 5:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
             n -= 1
-    return t
+    return local.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The policy values the model reads (the aliexpress preset by default)."""
+
+    pay_within: timedelta = timedelta(hours=24)
+    ship_within_days: int = 7
+    respond_within: timedelta = timedelta(hours=72)
+    lapse: bool = False
+    requests_max: int = 3
+    zone: str = "UTC"
+    # per method: a calendar duration, or an int of working days
+    refund_within: tuple[tuple[str, timedelta | int], ...] = (
+        ("alipay", timedelta(days=7)), ("card", 15), ("paypal", 15), ("bank-transfer", 15),
+    )
+
+    def refund_due(self, t: datetime, method: str) -> datetime:
+        d = dict(self.refund_within)[method]
+        return t + d if isinstance(d, timedelta) else plus_working_days(t, d, self.zone)
+
+
+EBAY = Rules(respond_within=timedelta(days=3), lapse=True)
+TIGHT = Rules(
+    pay_within=timedelta(hours=2), ship_within_days=1, respond_within=timedelta(minutes=90), lapse=True,
+    requests_max=2, zone="America/New_York",
+    refund_within=(("alipay", timedelta(hours=1)), ("card", 1), ("paypal", timedelta(0)), ("bank-transfer", 2)),
+)
+TIGHT_TOML = """\
+timezone = "America/New_York"
+pay_within = "2h"
+ship_within = "1 working day"
+seller_response_within = "90m"
+on_seller_silence = "lapse"
+cancel_requests_max = 2
+[refund_within]
+alipay = "1h"
+card = "1 working day"
+paypal = "0s"
+bank-transfer = "2 working days"
+"""
 
 
 @dataclass
@@ -66,8 +109,7 @@ class MOrder:
 @dataclass
 class Model:
     now: datetime
-    lapse: bool = False  # ebay: on_seller_silence = lapse
-    respond_within: timedelta = timedelta(hours=72)
+    rules: Rules = Rules()
     orders: list[MOrder] = field(default_factory=list)
     fired: list[tuple[datetime, str, str]] = field(default_factory=list)
 
@@ -77,14 +119,14 @@ class Model:
     # -- the lifecycle
     def pay(self, o: MOrder) -> None:
         o.status, o.paid_at, o.pay_by = "awaiting_shipment", self.now, None
-        o.ship_by = plus_working_days(self.now, 7)  # R3
+        o.ship_by = plus_working_days(self.now, self.rules.ship_within_days, self.rules.zone)  # R3
 
     def cancel(self, o: MOrder, reason: str) -> None:  # R14: one refund for a paid order
         o.status, o.end_reason = "cancelled", reason
         self.fired.append((self.now, o.id, "order_cancelled"))
         if o.paid_at is not None and o.r_status is None:
             o.r_status = "pending"
-            o.due_by = self.now + timedelta(days=7) if o.method == "alipay" else plus_working_days(self.now, 15)
+            o.due_by = self.rules.refund_due(self.now, o.method)
             self.fired.append((self.now, o.id, "refund_started"))
 
     def settle(self, o: MOrder) -> None:
@@ -122,7 +164,7 @@ class Model:
             elif kind == "respond_by":  # R10
                 o.c_status = "timed_out"
                 self.fired.append((self.now, o.id, "cancel_timed_out"))
-                if self.lapse:
+                if self.rules.lapse:
                     o.status = "awaiting_shipment"
                 else:
                     self.cancel(o, "seller_silent")
@@ -136,7 +178,7 @@ class Model:
     # -- the commands: each returns the exit code
     def place(self, buyer: str, seller: str, method: str, unpaid: bool) -> int:
         o = MOrder(len(self.orders) + 1, buyer, seller, method, "awaiting_payment")
-        o.pay_by = self.now + timedelta(hours=24)
+        o.pay_by = self.now + self.rules.pay_within
         self.orders.append(o)
         if not unpaid:
             self.pay(o)
@@ -181,7 +223,7 @@ class Model:
                     self.cancel(o, "dispute_refund")
                 elif o.r_status is None and o.paid_at is not None:
                     o.r_status = "pending"
-                    o.due_by = self.now + timedelta(days=7) if o.method == "alipay" else plus_working_days(self.now, 15)
+                    o.due_by = self.rules.refund_due(self.now, o.method)
                 elif o.r_status in ("pending", "held"):
                     self.settle(o)
             return 0
@@ -202,10 +244,10 @@ class Model:
                 o.c_status, o.requests = "accepted", o.requests + 1
                 self.cancel(o, "unpaid_cancelled")
                 return 0
-            if s != "awaiting_shipment" or o.dispute_open or o.requests >= 3:  # R5, R9
+            if s != "awaiting_shipment" or o.dispute_open or o.requests >= self.rules.requests_max:  # R5, R9
                 return 4
             o.status, o.c_status, o.requests = "cancel_requested", "pending", o.requests + 1
-            o.respond_by = self.now + self.respond_within  # R7
+            o.respond_by = self.now + self.rules.respond_within  # R7
         elif cmd == "cancel withdraw":  # R11
             if s != "cancel_requested":
                 return 4
@@ -331,17 +373,22 @@ def compare(cli, model: Model, context: str) -> None:
         assert ((got["dispute"] or {}).get("status") == "open") == want.dispute_open, where
 
 
-def run_sequence(cli, seed: int, steps: int, ebay: bool) -> None:
+def run_sequence(cli, seed: int, steps: int, policy: str = "aliexpress", tmp_path=None) -> None:
     rng = random.Random(seed)
     # any weekday and hour, weekends included: working-day sums start anywhere
     start = datetime(2030, 3, 4, tzinfo=UTC) + timedelta(days=rng.randrange(7), hours=rng.randrange(24),
                                                          minutes=rng.choice([0, 0, 30]))
     cli.json("clock", "set", iso(start))
     model = Model(start)
-    if ebay:
+    if policy == "ebay":
         cli.json("policy", "use", "ebay")
-        model.lapse, model.respond_within = True, timedelta(days=3)
-    log: list[str] = [f"seed {seed}, start {iso(start)}, {'ebay' if ebay else 'aliexpress'}"]
+        model.rules = EBAY
+    elif policy == "tight":
+        path = tmp_path / "tight.toml"
+        path.write_text(TIGHT_TOML)
+        cli.json("policy", "use", str(path))
+        model.rules = TIGHT
+    log: list[str] = [f"seed {seed}, start {iso(start)}, {policy}"]
     for _ in range(steps):
         words = random_command(rng, model)
         model.fired = []
@@ -373,5 +420,5 @@ def test_model_itself_on_the_spec_examples() -> None:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_random_sequences_agree_with_the_model(cli, seed: int) -> None:
-    run_sequence(cli, seed, steps=45, ebay=seed % 3 == 2)
+def test_random_sequences_agree_with_the_model(cli, seed: int, tmp_path) -> None:
+    run_sequence(cli, seed, steps=45, policy=("aliexpress", "ebay", "tight")[seed % 3], tmp_path=tmp_path)
