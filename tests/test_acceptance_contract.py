@@ -170,3 +170,23 @@ def _app():
     from ordercli.cli.app import app
 
     return app
+
+
+FAILING_WRITES = (
+    ("clock", "next"),  # nothing pending in an empty world: refused (4)
+    ("orders", "pay", "ORD-0001"),  # not found (3)
+    ("orders", "place", "--buyer", "a", "--seller", "s", "--item", "x", "--amount", "-5"),  # usage (2)
+)
+
+
+@pytest.mark.xfail(
+    reason="store: a failing writing command on a missing file leaves its folders and PATH.lock behind "
+    "(CLI.md: on failure nothing is written); for the store rewrite (issue 9)",
+    strict=False,
+)
+@pytest.mark.parametrize("args", FAILING_WRITES, ids=" ".join)
+def test_a_failing_write_on_a_missing_file_creates_nothing(cli, tmp_path: Path, args) -> None:
+    target = tmp_path / "missing" / "world.json"
+    result = cli.runner.invoke(_app(), ["--db", str(target), *args, "--json"])
+    assert result.exit_code in (2, 3, 4) and result.stdout == ""
+    assert not (tmp_path / "missing").exists()
