@@ -13,7 +13,7 @@ from conftest import START, Cli
 
 import ordercli
 from ordercli import NotFound, Refused, Sandbox, UsageError
-from ordercli.store import JSONFile
+from ordercli.store.file import DataFile
 
 
 def test_the_entry_point() -> None:
@@ -146,9 +146,9 @@ def test_each_call_reads_once_and_writes_once_and_a_transaction_once_for_all(
 ) -> None:
     reads: list[int] = []
     writes: list[int] = []
-    real_read, real_write = JSONFile.read, JSONFile.write
-    monkeypatch.setattr(JSONFile, "read", lambda self: reads.append(1) or real_read(self))
-    monkeypatch.setattr(JSONFile, "write", lambda self, data: writes.append(1) or real_write(self, data))
+    real_read, real_write = DataFile.read, DataFile.write
+    monkeypatch.setattr(DataFile, "read", lambda self: reads.append(1) or real_read(self))
+    monkeypatch.setattr(DataFile, "write", lambda self, data: writes.append(1) or real_write(self, data))
     world = Sandbox(tmp_path / "w.json", start=START)
     world.place("alice", "acme", "Mug", "5")
     assert (len(reads), len(writes)) == (1, 1)

@@ -97,6 +97,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "scenario run": ([EXAMPLE], "scenario-result"),
     "db check": ([], "db-check"),
     "db backup": (["BACKUP"], "db-backup"),
+    "db restore": (["RESTORE"], "db-restore"),
     "messages send": (["ORD-0005", "where is it?", "--as", "alice"], "message"),
     "messages list": (["ORD-0003"], "message[]"),
     "errors": ([], "error-code[]"),
@@ -128,6 +129,9 @@ def test_every_command_is_checked_against_a_schema():
 def test_output_matches_its_schema(full, command, tmp_path, monkeypatch):
     args, schema = CASES[command]
     args = [str(tmp_path / "backup.json") if a == "BACKUP" else a for a in args]
+    if args == ["RESTORE"]:
+        full.json("db", "backup", str(tmp_path / "saved.json"))
+        args = [str(tmp_path / "saved.json")]
     if command == "policy use":  # only an empty world may change its policy
         monkeypatch.setenv("ORDERCLI_DB", str(tmp_path / "empty.json"))
     if command == "demo":

@@ -15,6 +15,7 @@ from conftest import START, Cli
 from filelock import FileLock
 
 import ordercli.engine
+import ordercli.render
 import ordercli.store
 from ordercli.error_codes import CATALOGUE
 
@@ -121,6 +122,22 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ordercli.store.os, "replace", fail)
 
 
+class _FullStdout:
+    """Stands for the sys module in ordercli.render: stdout is a full disk, stderr the real one."""
+
+    class stdout:  # noqa: N801
+        @staticmethod
+        def write(data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        flush = write
+
+    def __getattr__(self, name):
+        import sys
+
+        return getattr(sys, name)
+
+
 def raise_in_pay(exc: BaseException) -> Callable[..., None]:
     def pay(*args, **kwargs):
         raise exc
@@ -184,7 +201,12 @@ RECIPES: dict[str, Recipe] = {
     "clock_backwards": lambda c, d, t, m: (place(c), ["clock", "set", "2030-01-01T00:00:00Z"])[1],
     "no_pending_deadline": lambda c, d, t, m: ["clock", "next"],
     "world_has_orders": lambda c, d, t, m: (place(c), ["policy", "use", "ebay"])[1],
-    "storage_unreadable": lambda c, d, t, m: ["--db", str(t), "orders", "list"],  # a folder, not a file
+    "storage_unreadable": lambda c, d, t, m: (d.write_text('{"meta": {"1"'), ["orders", "list"])[1],  # not JSON
+    "not_a_file": lambda c, d, t, m: ["--db", str(t), "orders", "list"],  # a folder, not a file
+    "read_only": lambda c, d, t, m: (m.setattr("os.access", lambda *a, **k: False), [*P, "--amount", "1"])[1],
+    "output_failed": lambda c, d, t, m: (m.setattr(ordercli.render, "sys", _FullStdout()), ["orders", "list"])[1],
+    "no_such_file": lambda c, d, t, m: ["db", "restore", str(t / "nothing.json")],
+    "bad_restore_path": lambda c, d, t, m: (place(c), ["db", "restore", str(d)])[1],
     "not_ordercli_data": lambda c, d, t, m: (d.write_text('{"hello": 1}'), ["orders", "list"])[1],
     "newer_schema": lambda c, d, t, m: (d.write_text(json.dumps({"meta": {"1": {"app": "ordercli", "schema": 99}}})),
                                         ["orders", "list"])[1],

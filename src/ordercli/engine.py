@@ -489,7 +489,7 @@ def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None
 def use_policy(world: World, meta: dict[str, Any], policy: P.Policy) -> None:
     """The world's policy is chosen before its first order: deadlines already computed
     under one policy must not be judged under another."""
-    if world.orders:
+    if world.count_orders():
         raise Refused("the policy can't change once the world has orders: start a new world", "world_has_orders")
     world.set_policy(meta, policy)
 
@@ -583,7 +583,7 @@ class _Deadlines:
             entry = heapq.heappop(self.heap)
             self.queued.discard(entry)
             at, num, _, kind = entry
-            order = world.orders[str(num)]
+            order = world.order_by_num(num)
             if (kind, at) in P.pending_deadlines(order):
                 return order, kind, at
         return None
@@ -591,7 +591,7 @@ class _Deadlines:
     def earliest(self, world: World) -> datetime | None:
         while self.heap:
             at, num, _, kind = self.heap[0]
-            if (kind, at) in P.pending_deadlines(world.orders[str(num)]):
+            if (kind, at) in P.pending_deadlines(world.order_by_num(num)):
                 return at
             self.queued.discard(heapq.heappop(self.heap))  # superseded
         return None
@@ -639,7 +639,7 @@ def advance(
             progress(fired, max(waiting, 0))
     if target != world.now:
         world.set_now(target)
-    return [world.events[str(s)] for s in range(first_seq, world.meta["next_event"])]
+    return world.events_since(first_seq)
 
 
 def settle_now(world: World, order: dict) -> None:

@@ -32,6 +32,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "bad_scenario": (2, "a scenario file is malformed (YAML, keys, references), before any step runs"),
     "nested_scenario": (2, "a scenario step runs scenario run or policy compare"),
     "bad_lock_timeout": (2, "ORDERCLI_LOCK_TIMEOUT is not a number of seconds"),
+    "no_such_file": (2, "db restore: there is no file to restore from"),
+    "bad_restore_path": (2, "db restore was given the data file itself"),
     # 3: not found
     "order_not_found": (3, "no order with that id"),
     "refund_not_found": (3, "the order has no refund"),
@@ -57,9 +59,11 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "refund_paid": (4, "refund hold or settle on a refund that is already paid"),
     "clock_backwards": (4, "clock set to an earlier instant once the world has history"),
     "no_pending_deadline": (4, "clock next with no deadline pending"),
-    "world_has_orders": (4, "policy use once the world has orders"),
+    "world_has_orders": (4, "policy use (or demo --policy on a --db world) once the world has orders"),
     # 5: storage
-    "storage_unreadable": (5, "the data file can't be read (a folder, no permission, not JSON)"),
+    "storage_unreadable": (5, "the data file can't be read (no permission, not JSON)"),
+    "not_a_file": (5, "--db names a folder, device, FIFO or socket, ends in /, or has a file for a folder"),
+    "read_only": (5, "the data file's folder can't be written (permissions, a read-only file system)"),
     "not_ordercli_data": (5, "the data file is JSON but not ordercli data"),
     "newer_schema": (5, "the data file was written by a newer ordercli"),
     "damaged_data": (5, "the data file is damaged (run ordercli db check); it is left untouched"),
@@ -67,6 +71,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "database_busy": (5, "another process held the data file's lock past ORDERCLI_LOCK_TIMEOUT"),
     "write_failed": (5, "the data file (or a backup or report) could not be written; nothing was changed"),
     "bad_backup_path": (5, "db backup was asked to overwrite the data file itself"),
+    "output_failed": (5, "stdout could not be written (e.g. > /dev/full); a reader that went away is not an error"),
     # interrupted by the user
     "interrupted": (130, "interrupted (Ctrl-C)"),
 }

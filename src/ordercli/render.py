@@ -4,20 +4,39 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
-from ordercli.errors import OrderCliError, UsageError
+from ordercli.errors import OrderCliError, StorageError, UsageError
 
 FORMATS = ("table", "json", "ndjson", "csv")
 Column = tuple[str, Callable[[Any], Any]]
 
 
+@contextmanager
+def _stdout() -> Iterator[Any]:
+    """stdout for one write; a full disk or a closed terminal is exit 5, said plainly (a reader
+    that went away, `| head`, stays a BrokenPipeError: silence)."""
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StorageError(f"could not write the output: {exc.strerror or exc}", "output_failed") from None
+
+
 def _out(data: bytes) -> None:
-    sys.stdout.buffer.write(data) if hasattr(sys.stdout, "buffer") else sys.stdout.write(data.decode())
-    sys.stdout.flush()
+    with _stdout() as out:
+        out.buffer.write(data) if hasattr(out, "buffer") else out.write(data.decode())
+
+
+def emit_bytes(data: bytes) -> None:
+    """Bytes as they are (`db backup -`)."""
+    _out(data)
 
 
 def dumps(value: Any, indent: bool = True) -> bytes:
@@ -50,8 +69,8 @@ def emit_json(value: Any) -> None:
 
 def echo(text: str) -> None:
     text = _printable(text)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
+    with _stdout() as out:
+        out.write(text if text.endswith("\n") else text + "\n")
 
 
 def note(text: str) -> None:
@@ -201,8 +220,8 @@ def emit_rows(
             writer.writerow(names)
         getters = [contract.getter(n) for n in names]
         writer.writerows([_csv_cell(get(r)) for get in getters] for r in rows)
-        sys.stdout.write(_printable(buf.getvalue()))
-        sys.stdout.flush()
+        with _stdout() as out:
+            out.write(_printable(buf.getvalue()))
         return
     if not rows:
         note(empty)

@@ -133,13 +133,7 @@ class Commands:
             validate.choice(status, P.STATUSES, "status", "bad_status")
 
         def run(w: World) -> list[Order]:
-            return [
-                views.order(w, o)
-                for o in w.iter_orders()
-                if (status is None or o["status"] == status)
-                and (buyer is None or o["buyer"] == buyer)
-                and (seller is None or o["seller"] == seller)
-            ]
+            return [views.order(w, o) for o in w.find_orders(status, buyer, seller)]
 
         return self._apply(False, run)
 
@@ -263,9 +257,7 @@ class Commands:
     # -- history
     def notifications(self, *, to: str | None = None) -> list[Notification]:
         """`notifications list`: oldest first, only those sent to `to` when given."""
-        return self._apply(
-            False, lambda w: self._rows(n for n in w.notifications.values() if to is None or n["to"] == to)
-        )
+        return self._apply(False, lambda w: self._rows(w.find_notifications(to)))
 
     def events(self, *, order_id: str | None = None) -> list[Event]:
         """`events list`: the history, oldest first; only one order's with `order_id` (NotFound
@@ -274,7 +266,7 @@ class Commands:
         def run(w: World) -> list[Event]:
             if order_id is not None:
                 w.order(order_id)
-            return self._rows(e for e in w.events.values() if order_id is None or e["order_id"] == order_id)
+            return self._rows(w.find_events(order_id))
 
         return self._apply(False, run)
 

@@ -57,7 +57,7 @@ def order(world: World, o: dict) -> Order:
 def disputes(world: World) -> list[DisputeRow]:
     return [
         cast(DisputeRow, {"order_id": o["id"], "buyer": o["buyer"], "seller": o["seller"], **d})
-        for o in world.iter_orders()
+        for o in world.orders_with_disputes()
         for d in (o.get("disputes") or [])
     ]
 
@@ -65,7 +65,7 @@ def disputes(world: World) -> list[DisputeRow]:
 def refunds(world: World, overdue_only: bool = False) -> list[Refund]:
     now = world.now
     out: list[Refund] = []
-    for o in world.iter_orders():
+    for o in world.orders_with_refund():
         r = o.get("refund")
         if r is None:
             continue

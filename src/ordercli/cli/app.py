@@ -98,15 +98,14 @@ class OrderCliGroup(TyperGroup):
             exc.hint("ordercli")
             emit_error(exc, as_json)
             code = exc.exit_code
+            if exc.code == "output_failed":
+                _silence_stdout()
         except (typer.Abort, KeyboardInterrupt):
             emit_error(Interrupted("interrupted", "interrupted"), as_json)
             code = Interrupted.exit_code
         except BrokenPipeError:
             # the reader went away (e.g. `| head`): nothing more to say to it
-            try:
-                sys.stdout = open(os.devnull, "w")
-            except OSError:
-                pass
+            _silence_stdout()
             code = 0
         except Exception as exc:
             if os.environ.get("ORDERCLI_DEBUG"):
@@ -121,6 +120,16 @@ class OrderCliGroup(TyperGroup):
                 emit_error(OrderCliError(f"internal error: {type(exc).__name__}: {exc}", "internal_error"), as_json)
                 code = 1
         sys.exit(code)
+
+
+def _silence_stdout() -> None:
+    """Whatever is still buffered for stdout would fail again at exit: send it nowhere."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (an in-process caller's captured stdout): the caller owns it
 
 
 def _blame_the_file(env: common.Env) -> OrderCliError | None:

@@ -85,15 +85,13 @@ def env(ctx: typer.Context) -> Env:
 
 def db_path(e: Env) -> Path:
     """--db, else ORDERCLI_DB, else the platform's user data folder."""
-    from ordercli.validate import path
+    from ordercli.store.file import checked_path, default_path
 
     if e.db is not None:
-        return Path(path(e.db, "--db")).expanduser()
+        return checked_path(e.db, "--db")
     found = os.environ.get("ORDERCLI_DB")
     if found:
-        return Path(path(found, "ORDERCLI_DB")).expanduser()
-    from ordercli.store import default_path
-
+        return checked_path(found, "ORDERCLI_DB")
     return default_path()
 
 
@@ -112,9 +110,9 @@ def sandbox(ctx: typer.Context) -> Sandbox:
 def store(e: Env, path: Path | None = None) -> Store:
     """The data file itself (`db` commands, and telling a damaged file from a bug)."""
     from ordercli.sandbox import wall_now
-    from ordercli.store import Store, new_world_tables
+    from ordercli.store import open_store
 
-    return Store(path or db_path(e), lambda: new_world_tables(wall_now()))
+    return open_store(path or db_path(e), wall_now)
 
 
 @contextmanager
