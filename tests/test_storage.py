@@ -439,6 +439,10 @@ def _damaged(kind: str, real: bytes) -> bytes:
         return b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 3
     if kind == "json-array":
         return json.dumps([data]).encode()
+    if kind == "json-null":  # JSON, but not an object: not an empty world (that is no bytes, {} or TinyDB's own)
+        return b" null\n"
+    if kind == "json-number":
+        return b"5"
     if kind == "other-tinydb":
         return b'{"_default": {"1": {"name": "not an order", "value": 3}}}'
     if kind == "other-app":
@@ -470,6 +474,8 @@ DAMAGE = {
     "truncated": ("storage_unreadable", "not valid json", "restore a backup"),
     "binary": ("storage_unreadable", "not valid json", "restore a backup"),
     "json-array": ("not_ordercli_data", "not ordercli data", "point --db"),
+    "json-null": ("not_ordercli_data", "not ordercli data", "point --db"),
+    "json-number": ("not_ordercli_data", "not ordercli data", "point --db"),
     "other-tinydb": ("not_ordercli_data", "not ordercli data", "point --db"),
     "other-app": ("not_ordercli_data", "not ordercli data", "point --db"),
     "orders-not-a-table": ("not_ordercli_data", "not ordercli data", "point --db"),

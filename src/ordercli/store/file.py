@@ -186,6 +186,11 @@ class DataFile:
         finally:
             if paused:
                 gc.enable()
+        if data is None:  # `null` is not an empty world (no bytes, or blanks, is): never written over
+            raise StorageError(
+                f"data file {self.path} is not ordercli data; it was left untouched: point --db at an ordercli file",
+                "not_ordercli_data",
+            )
         gc.freeze()
         return data
 
