@@ -176,17 +176,34 @@ FAILING_WRITES = (
     ("clock", "next"),  # nothing pending in an empty world: refused (4)
     ("orders", "pay", "ORD-0001"),  # not found (3)
     ("orders", "place", "--buyer", "a", "--seller", "s", "--item", "x", "--amount", "-5"),  # usage (2)
+    ("policy", "use", "no-such-preset"),  # usage (2)
 )
 
 
-@pytest.mark.xfail(
-    reason="store: a failing writing command on a missing file leaves its folders and PATH.lock behind "
-    "(CLI.md: on failure nothing is written); for the store rewrite (issue 9)",
-    strict=False,
-)
 @pytest.mark.parametrize("args", FAILING_WRITES, ids=" ".join)
 def test_a_failing_write_on_a_missing_file_creates_nothing(cli, tmp_path: Path, args) -> None:
     target = tmp_path / "missing" / "world.json"
     result = cli.runner.invoke(_app(), ["--db", str(target), *args, "--json"])
     assert result.exit_code in (2, 3, 4) and result.stdout == ""
     assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("args", FAILING_WRITES, ids=" ".join)
+def test_a_failing_write_beside_no_file_leaves_the_folder_as_it_was(cli, tmp_path: Path, args) -> None:
+    """The folder exists, the data file doesn't: no lock file (nor anything else) appears."""
+    target = tmp_path / "world.json"
+    result = cli.runner.invoke(_app(), ["--db", str(target), *args, "--json"])
+    assert result.exit_code in (2, 3, 4) and result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_successful_write_on_a_missing_file_creates_it_once(cli, tmp_path: Path) -> None:
+    target = tmp_path / "new" / "world.json"
+    args = ["--db", str(target), "orders", "place", "--buyer", "a", "--seller", "s", "--item", "x", "--amount", "5"]
+    result = cli.runner.invoke(_app(), [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "ORD-0001"
+    data = json.loads(target.read_bytes())
+    assert [o["id"] for o in data["orders"].values()] == ["ORD-0001"]
+    assert data["meta"]["1"]["next_order"] == 2
+    assert [e["kind"] for e in data["events"].values()] == ["order_placed", "order_paid"]

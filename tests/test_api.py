@@ -141,6 +141,41 @@ def test_a_refused_call_leaves_the_data_file_as_it_was(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
+def test_a_refused_call_on_a_missing_file_creates_nothing(tmp_path: Path) -> None:
+    world = Sandbox(tmp_path / "new" / "w.json", start=START)
+    with pytest.raises(NotFound):
+        world.pay("ORD-0001")
+    with pytest.raises(Refused):
+        world.clock_next()
+    with pytest.raises(UsageError), world.transaction() as t:
+        t.place("alice", "acme", "Mug", "5")
+        t.place("bob", "acme", "Mug", "-5")
+    assert list(tmp_path.iterdir()) == []
+    world.clock()  # a read on a missing file creates nothing either
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_world_created_by_another_process_meanwhile_is_never_written_over(tmp_path: Path) -> None:
+    """A block on a missing file runs on a new world in memory first, then again under the lock on the
+    file as it then is: another writer's world is kept, and a block whose answers would differ there
+    writes nothing (exit 5, run it again)."""
+    path = tmp_path / "w.json"
+    with pytest.raises(ordercli.StorageError) as exc, Sandbox(path, start=START).transaction() as t:
+        assert t.place("alice", "acme", "Mug", "5")["id"] == "ORD-0001"
+        Sandbox(path, start=START).place("bob", "acme", "Lamp", "9")  # the other process, first to the lock
+    assert exc.value.code == "database_busy" and exc.value.exit_code == 5
+    assert [o["buyer"] for o in Sandbox(path).orders()] == ["bob"]
+
+    other = tmp_path / "other.json"
+    with Sandbox(other, start=START).transaction() as t:
+        move = t.clock_tick("1h")  # the same answer on the other's world: done there, under the lock
+        Sandbox(other, start=START).place("bob", "acme", "Lamp", "9")
+    assert move["fired"] == []
+    again = Sandbox(other)
+    assert [o["buyer"] for o in again.orders()] == ["bob"]
+    assert again.clock() == {"now": "2030-03-04T10:00:00+00:00"}
+
+
 def test_each_call_reads_once_and_writes_once_and_a_transaction_once_for_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -306,17 +306,37 @@ class Session(Commands):
     """Several commands on one world, read once and (on a data file) written once, all or
     nothing: see `Sandbox.transaction()`."""
 
-    def __init__(self, world: World, writable: bool = True):
-        self.world = world
+    def __init__(
+        self, world: World, writable: bool = True, log: list[tuple[Callable[[World], Any], bytes]] | None = None
+    ):
+        self._world = world
+        self._direct = False  # the block used `world` itself: its changes can't be done again
         self._open = True
         self._writable = writable
+        self._log = log  # on a stand-in world: each call and what it returned, to be done again for real
 
     def _apply(self, write: bool, fn: Callable[[World], T]) -> T:
         if not self._open:
             raise RuntimeError("this session's transaction is over: start another with Sandbox.transaction()")
         if write and not self._writable:
             raise RuntimeError("a session from Sandbox.reading() only reads: change the world in a transaction()")
-        return fn(self.world)
+        result = fn(self._world)
+        if self._log is not None:
+            self._log.append((fn, _seen(result)))
+        return result
+
+    @property
+    def world(self) -> World:
+        """The world itself, for the engine's functions (`ordercli.engine`)."""
+        self._direct = True
+        return self._world
+
+
+def _seen(result: Any) -> bytes:
+    """What a caller was shown, to compare with the same call done again on the real world."""
+    import orjson
+
+    return orjson.dumps(result, default=str)
 
 
 class Sandbox(Commands):
@@ -353,6 +373,8 @@ class Sandbox(Commands):
         self._loaded: Loaded | None = None
         self._world: World | None = None
         self._store: Store | None = None
+        self._fresh: bytes | None = None  # a new world's tables, as a block on a stand-in left them
+        self._fresh_used = False
         self._keeps_world = path is None
         if self.path is None:
             self._world = World(self._new_tables())
@@ -373,6 +395,11 @@ class Sandbox(Commands):
         return self._loaded
 
     def _new_tables(self) -> dict[str, dict]:
+        if self._fresh is not None:
+            import orjson
+
+            self._fresh_used = True
+            return cast(dict[str, dict], orjson.loads(self._fresh))
         start = self._start if self._start is not None else wall_now()
         return empty_tables(start, self._policy().meta())
 
@@ -383,8 +410,27 @@ class Sandbox(Commands):
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Several commands as one: on a data file, one lock, one read and one write for them
-        all, and nothing written when any of them raises."""
-        if self._store is not None:
+        all, and nothing written when any of them raises.
+
+        A data file that does not exist yet is created only by a block that succeeds: the block
+        runs first on the new world in memory (no folder, no lock file: a failing command creates
+        nothing), then under the lock the file is read again and that world written (see
+        `_again_for_real` for another process creating the file meanwhile)."""
+        if self._store is not None and not self._store.file.exists():
+            self._store.file.check_kind()  # refusals of the path itself come first, as for a file
+            self._store.file.check_writable()
+            import orjson
+
+            fresh = orjson.dumps(self._new_tables())
+            log: list[tuple[Callable[[World], Any], bytes]] = []
+            session = Session(World(orjson.loads(fresh)), log=log)
+            try:
+                yield session
+            finally:
+                session._open = False
+            if session._world.dirty:
+                self._again_for_real(orjson.dumps(session._world.tables), log, replayable=not session._direct)
+        elif self._store is not None:
             with self._store.writing() as world:
                 session = Session(world)
                 try:
@@ -398,6 +444,35 @@ class Sandbox(Commands):
                     yield session
                 finally:
                     session._open = False
+
+    def _again_for_real(self, done: bytes, log: list[tuple[Callable[[World], Any], bytes]], replayable: bool) -> None:
+        """A block that succeeded on a stand-in new world, now on the data file, under the lock.
+        Still no file there: the store starts it from the world the block left (`done`), the
+        very world it would have made. Another process created it meanwhile: the block's calls
+        are done again on that world, and if any answer differs from what the block was shown
+        (or the block changed the world by hand), it acted on what is no longer the world:
+        nothing is written, and the error says to run it again."""
+        from ordercli.errors import StorageError
+
+        store = cast("Store", self._store)
+        busy = StorageError(
+            f"another ordercli command created {store.path} while this one ran; nothing was written: "
+            "run the command again",
+            "database_busy",
+        )
+        self._fresh, self._fresh_used = done, False
+        try:
+            with store.writing() as world:
+                if self._fresh_used:
+                    world.dirty = True
+                    return
+                if not replayable:
+                    raise busy
+                for fn, seen in log:
+                    if _seen(fn(world)) != seen:
+                        raise busy
+        finally:
+            self._fresh, self._fresh_used = None, False
 
     @contextmanager
     def _all_or_nothing(self) -> Iterator[None]:
@@ -427,7 +502,10 @@ class Sandbox(Commands):
     def _apply(self, write: bool, fn: Callable[[World], T]) -> T:
         if self._store is None:
             return fn(cast(World, self._world))
-        with self._store.writing() if write else self._store.reading() as world:
+        if write:
+            with self.transaction() as session:  # a missing file: created only if `fn` succeeds
+                return session._apply(True, fn)
+        with self._store.reading() as world:
             return fn(world)
 
     def import_orders(self, rows: Iterable[Any], *, progress: Any = None) -> Imported:
