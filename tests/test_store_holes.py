@@ -311,3 +311,33 @@ def test_db_restore_refuses_a_file_db_check_would_refuse(bad: str, world: Cli, d
     assert str(source) in err["message"]
     assert db.read_bytes() == before
     assert not (db.parent / f"{db.name}.bak").exists()
+
+
+# ------------------------------------------------------------- found by mutation testing (issue 13)
+
+
+def test_starting_a_file_afresh_removes_a_killed_writers_leftovers(tmp_path: Path) -> None:
+    """`Sandbox(path, replace=True)` (a scenario's --db world) writes under the lock like any writer,
+    so it removes this file's leftover temporary files, and only this file's."""
+    from ordercli import Sandbox
+
+    path = tmp_path / "w.json"
+    Sandbox(path, start=START).place("alice", "acme", "Mug", "5")
+    leftover = tmp_path / f".{path.name}.k1ll3d.tmp"
+    leftover.write_bytes(b'{"meta"')
+    other = tmp_path / ".other.json.abc.tmp"
+    other.write_bytes(b"{}")
+    fresh = Sandbox(path, start=START, replace=True)
+    assert fresh.orders() == []
+    assert not leftover.exists()
+    assert other.exists()
+
+
+def test_the_store_exports_what_it_names() -> None:
+    import ordercli.store as store
+
+    assert set(store.__all__) == {
+        "MIGRATIONS", "DataFile", "Store", "atomic_write", "checked_path", "default_path", "lock_timeout",
+        "new_world_tables",
+    }  # fmt: skip
+    assert all(callable(getattr(store, name)) or name == "MIGRATIONS" for name in store.__all__)
