@@ -207,3 +207,12 @@ def test_a_successful_write_on_a_missing_file_creates_it_once(cli, tmp_path: Pat
     assert [o["id"] for o in data["orders"].values()] == ["ORD-0001"]
     assert data["meta"]["1"]["next_order"] == 2
     assert [e["kind"] for e in data["events"].values()] == ["order_placed", "order_paid"]
+
+
+def test_a_bad_lock_timeout_on_a_missing_file_creates_nothing(cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ORDERCLI_LOCK_TIMEOUT", "soon")
+    target = tmp_path / "missing" / "world.json"
+    args = ["--db", str(target), "orders", "place", "--buyer", "a", "--seller", "s", "--item", "x", "--amount", "5"]
+    result = cli.runner.invoke(_app(), [*args, "--json"])
+    assert result.exit_code == 2 and json.loads(result.stderr)["error"]["code"] == "bad_lock_timeout"
+    assert list(tmp_path.iterdir()) == []

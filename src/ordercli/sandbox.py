@@ -419,6 +419,9 @@ class Sandbox(Commands):
         if self._store is not None and not self._store.file.exists():
             self._store.file.check_kind()  # refusals of the path itself come first, as for a file
             self._store.file.check_writable()
+            from ordercli.store.file import lock_timeout
+
+            lock_timeout()  # a bad ORDERCLI_LOCK_TIMEOUT is refused before anything runs or is created
             import orjson
 
             fresh = orjson.dumps(self._new_tables())
