@@ -341,3 +341,56 @@ def test_the_store_exports_what_it_names() -> None:
         "new_world_tables",
     }  # fmt: skip
     assert all(callable(getattr(store, name)) or name == "MIGRATIONS" for name in store.__all__)
+
+
+def test_db_restore_removes_a_killed_writers_leftovers(world: Cli, db: Path, tmp_path: Path) -> None:
+    world.place()
+    saved = tmp_path / "saved.json"
+    world.json("db", "backup", str(saved))
+    leftover = db.parent / f".{db.name}.k1ll3d.tmp"
+    leftover.write_bytes(b'{"meta"')
+    world.json("db", "restore", str(saved))
+    assert not leftover.exists()
+
+
+def test_reading_a_world_again_and_again_holds_no_file_open(tmp_path: Path) -> None:
+    from ordercli import Sandbox
+
+    path = tmp_path / "w.json"
+    world = Sandbox(path, start=START)
+    world.place("alice", "acme", "Mug", "5")
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        assert len(world.orders()) == 1
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_table_of_many_rows_is_written_whole(tmp_path: Path) -> None:
+    """Big tables are streamed a slice of rows at a time: every row arrives, in order, with meta last."""
+    from ordercli.store.file import atomic_write
+
+    rows = {str(i): {"n": i} for i in range(1, 45_002)}
+    tables = {"events": rows, "orders": {"1": {"id": "ORD-0001"}}, "meta": {"1": {"app": "x"}}}
+    path = tmp_path / "big.json"
+    atomic_write(path, tables, durable=False)
+    raw = path.read_bytes()
+    assert json.loads(raw) == tables
+    assert list(json.loads(raw)) == ["events", "orders", "meta"]
+    assert raw.endswith(b'"meta":{"1":{"app":"x"}}}')
+
+
+def test_the_seal_tells_ordercli_s_own_bytes_from_anyone_else_s(cli: Cli, db: Path) -> None:
+    from ordercli.store.file import DataFile, is_sealed
+
+    cli.json("orders", "place", *PLACE[2:])
+    raw = db.read_bytes()
+    assert is_sealed(raw)
+    f = DataFile(db)
+    f.read()
+    assert f.sealed() is True
+    edited = raw.replace(b'"buyer":"alice"', b'"buyer":"alicf"')
+    assert edited != raw and not is_sealed(edited)
+    db.write_bytes(edited)
+    f.read()
+    assert f.sealed() is False
+    assert not is_sealed(b"{}")
