@@ -220,6 +220,7 @@ def test_a_folder_that_refuses_the_lock_file_is_a_read_only_error(world: Cli, db
     err = world.json(*PLACE, code=5)
     assert err["code"] == "read_only"
     assert "read-only" in err["message"] and str(db.parent) in err["message"]
+    assert err["message"].startswith(f"cannot lock {db}: ")
     assert db.read_bytes() == before
 
 
@@ -394,3 +395,29 @@ def test_the_seal_tells_ordercli_s_own_bytes_from_anyone_else_s(cli: Cli, db: Pa
     f.read()
     assert f.sealed() is False
     assert not is_sealed(b"{}")
+
+
+def test_only_the_data_file_s_own_folder_decides_whether_it_may_be_written(world: Cli, db: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    world.place()
+    before = db.read_bytes()
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **k: False if mode & os.W_OK and Path(p) == db.parent else real_access(p, mode, **k)
+    )
+    assert world.json("clock", "tick", "1h", code=5)["code"] == "read_only"
+    assert db.read_bytes() == before
+
+
+def test_a_write_the_os_refuses_for_permission_is_a_read_only_error(world: Cli, db: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    world.place()
+    before = db.read_bytes()
+
+    def refuse(src, dst):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    err = world.json("clock", "tick", "1h", code=5)
+    assert err["code"] == "read_only" and err["message"].startswith(f"cannot write {db}: ")
+    assert db.read_bytes() == before
