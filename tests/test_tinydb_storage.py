@@ -25,6 +25,7 @@ def test_tinydb_reads_a_world_and_its_writes_keep_it_an_ordercli_world(world, db
     # TinyDB's write went through the atomic storage: the file is whole and still ordercli's world
     raw = json.loads(db.read_bytes())
     assert raw["annotations"]["1"]["text"] == "asked on the phone"
+    assert "seal" not in raw["meta"]["1"], "a script's write carries no seal, not even the one it read"
     assert world.json("db", "check")["ok"] is True
     assert world.json("orders", "show", bob["id"])["status"] == "cancel_requested"
     world.json("clock", "tick", "1h")  # an ordercli write keeps the extra table
