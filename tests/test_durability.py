@@ -433,3 +433,23 @@ def test_tinydb_writes_through_the_atomic_storage_are_durable_too(world: Cli, db
     with TinyDB(db, storage=AtomicJSONStorage) as tdb:
         tdb.table("annotations").insert({"order_id": "ORD-0001", "text": "called"})
     _check_one_durable_write(rec.log, db)
+
+
+def test_a_crash_that_the_damage_did_not_stop_first_still_blames_the_file(world: Cli, db: Path, monkeypatch):
+    """A reader checks only the records it uses: here it crashes before meeting the damaged order,
+    and the diagnosis after the crash finds that order (exit 5 naming it, not an internal error)."""
+    import ordercli.views
+
+    world.json(*PLACE)
+    world.json(*PLACE)
+    tables = json.loads(db.read_bytes())
+    tables["orders"]["2"]["status"] = "lost"
+    db.write_bytes(json.dumps(tables).encode())
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("a bug in the views")
+
+    monkeypatch.setattr(ordercli.views, "order", boom)
+    err = refused_unchanged(world, db, "orders", "show", "ORD-0001", code=5)
+    assert err["code"] == "damaged_data"
+    assert str(db) in err["message"] and "ORD-0002" in err["message"]
