@@ -421,3 +421,12 @@ def test_a_write_the_os_refuses_for_permission_is_a_read_only_error(world: Cli, 
     err = world.json("clock", "tick", "1h", code=5)
     assert err["code"] == "read_only" and err["message"].startswith(f"cannot write {db}: ")
     assert db.read_bytes() == before
+
+
+def test_db_restore_of_the_data_file_itself_is_refused(world: Cli, db: Path) -> None:
+    world.place()
+    before = db.read_bytes()
+    err = world.json("db", "restore", str(db), code=2)
+    assert err["code"] == "bad_restore_path"
+    assert db.read_bytes() == before
+    assert not (db.parent / f"{db.name}.bak").exists()
