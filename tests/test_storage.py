@@ -621,7 +621,8 @@ def test_schema_1_file_is_read_as_is_and_migrated_by_a_write(world: Cli, db: Pat
     assert world.json("orders", "list") == orders_v2
     assert world.json("events", "list") == events_v2
     assert world.json("orders", "show", "ORD-0001") == orders_v2[0]
-    assert world.json("db", "check")["ok"] is True
+    report = world.json("db", "check")
+    assert report["ok"] is True and report["schema"] == 1, "db check reports the file's own schema"
     assert snapshot(db) == before
     assert load(db)["meta"]["1"]["schema"] == 1
 
