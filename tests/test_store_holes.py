@@ -430,3 +430,28 @@ def test_db_restore_of_the_data_file_itself_is_refused(world: Cli, db: Path) -> 
     assert err["code"] == "bad_restore_path"
     assert db.read_bytes() == before
     assert not (db.parent / f"{db.name}.bak").exists()
+
+
+def _sealed(data: dict) -> bytes:
+    """The bytes ordercli would write for `data`, sealed: as if ordercli itself had written them."""
+    meta = {k: v for k, v in data["meta"]["1"].items() if k != "seal"}
+    body = b"{" + b",".join(
+        json.dumps(name).encode() + b":" + json.dumps(data[name], separators=(",", ":")).encode()
+        for name in data if name != "meta"
+    ) + b',"meta":{"1":' + json.dumps(meta, separators=(",", ":")).encode()[:-1] + b',"seal":"'
+    return body + f"{zlib.crc32(body):08x}".encode() + b'"}}}'
+
+
+def test_a_sealed_file_whose_event_counter_lags_is_never_written_over(cli: Cli, db: Path) -> None:
+    """The seal lets a command trust the records it reads; the history's counters are still checked
+    when its rows are written, so even a forged seal can't make a command overwrite or misnumber history."""
+    from ordercli.store.file import is_sealed
+
+    data = _world(cli, db)
+    data["meta"]["1"]["next_event"] -= 1  # the last event's seq handed out again
+    raw = _sealed(data)
+    assert is_sealed(raw)
+    db.write_bytes(raw)
+    err = cli.json(*PLACE, code=5)  # its two events would take seqs the file already has
+    assert err["code"] == "damaged_data"
+    assert db.read_bytes() == raw
