@@ -1,0 +1,299 @@
+"""One shard: a seeded sub-population of orders, driven through the real engine under each
+policy in turn, reduced to aggregates before its world is dropped.
+
+Common random numbers: every order's behaviour (its plan) is drawn from the shard's own
+generator before any policy is applied, and each decision point has its own draw in the plan,
+so the same order makes the same choices under every policy. What differs between policies
+is only what the rules let happen.
+
+Time is driven as a discrete-event simulation: a heap of the population's next actions and a
+heap of the orders' pending deadlines (policy.pending_deadlines). The clock moves with
+engine.advance, passing only the orders due at that instant, so no move scans the world.
+An action the rules refuse (the seller answers after an auto-cancel) is simply not taken.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from heapq import heappop, heappush
+from itertools import accumulate
+from typing import Any
+
+from ordercli import engine
+from ordercli.errors import Refused
+from ordercli.policy import AWAITING_SHIPMENT, CANCEL_REASONS, pending_deadlines
+from ordercli.simulate.behaviour import Behaviour
+from ordercli.simulate.worlds import new_world
+from ordercli.timecalc import add_working_days, parse_stored
+
+DAY = 86400
+
+# actions, in the order they are tried when two fall on the same instant for one order
+PLACE, PAY, REQUEST, RESPOND, SHIP, HOLD, RELEASE, DISPUTE_OVERDUE, DISPUTE_SHIPPED, RESOLVE, CONFIRM = range(11)
+ACTION_NAMES = (
+    "place",
+    "pay",
+    "request",
+    "respond",
+    "ship",
+    "hold",
+    "release",
+    "dispute_overdue",
+    "dispute_shipped",
+    "resolve",
+    "confirm",
+)
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    behaviour: Behaviour
+    policies: tuple[tuple[str, dict[str, Any]], ...]  # (label, policy meta) per policy
+    seed: int
+    shard: int
+    size: int
+
+
+class Plan:
+    """What one order's buyer, seller, processor and support will do: drawn once, policy-free.
+    Times are whole seconds; None means the party never does it."""
+
+    __slots__ = (
+        "n",
+        "placed",
+        "amount",
+        "method",
+        "seller",
+        "seller_type",
+        "unpaid",
+        "pay_after",
+        "request_after",
+        "reason",
+        "answer_after",
+        "accept",
+        "ship_days",
+        "held",
+        "release_after",
+        "overdue_dispute_after",
+        "shipped_dispute_after",
+        "shipped_reason",
+        "resolve_after",
+        "resolve_refund",
+        "confirm_after",
+    )
+
+
+def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
+    """The shard's population, in placement order. Every order takes the same draws in the
+    same order whatever it ends up doing."""
+    rng = random.Random(f"ordercli-simulate:{seed}:{shard}")
+    r = rng.random
+    day_cum = tuple(accumulate(b.day_weights()))
+    total = day_cum[-1]
+    ndays = len(day_cum)
+    plans = []
+    for i in range(size):
+        p = Plan()
+        p.n = i
+        day = min(bisect_right(day_cum, r() * total), ndays - 1)
+        p.placed = day * DAY + int(r() * DAY)
+        p.amount = f"{max(0.01, round(b.amount.draw(rng), 2)):.2f}"
+        p.method = b.payment.draw(rng)
+        stype = b.seller_mix.draw(rng)
+        seller = next(s for s in b.sellers if s.name == stype)
+        p.seller = f"{stype}-seller-{int(r() * 50)}"
+        p.seller_type = stype
+        p.unpaid = r() < b.unpaid_share
+        pays = r() < b.pay_probability
+        pay_after = _secs(b.pay_delay.draw(rng))
+        p.pay_after = pay_after if (p.unpaid and pays) else None
+        requests = r() < b.cancel_probability
+        request_after = _secs(b.cancel_delay.draw(rng))
+        p.request_after = request_after if requests else None
+        p.reason = b.reasons.draw(rng)
+        answers = r() < seller.answer_probability
+        answer_after = _secs(seller.answer_delay.draw(rng))
+        p.answer_after = answer_after if answers else None
+        p.accept = r() < seller.accept_probability[CANCEL_REASONS[p.reason][1]]
+        p.ship_days = seller.ship_delay.draw(rng)
+        p.held = r() < b.held_share
+        p.release_after = _secs(b.release_delay.draw(rng))
+        disputes_overdue = r() < b.overdue_dispute_probability
+        overdue_after = _secs(b.overdue_dispute_delay.draw(rng))
+        p.overdue_dispute_after = overdue_after if disputes_overdue else None
+        disputes_shipped = r() < b.shipped_dispute_probability
+        shipped_after = _secs(b.shipped_dispute_delay.draw(rng))
+        p.shipped_dispute_after = shipped_after if disputes_shipped else None
+        p.shipped_reason = b.shipped_dispute_reasons.draw(rng)
+        p.resolve_after = _secs(b.resolve_delay.draw(rng))
+        p.resolve_refund = r() < b.resolve_refund_probability
+        confirms = r() < b.confirm_probability
+        confirm_after = _secs(b.confirm_delay.draw(rng))
+        p.confirm_after = confirm_after if confirms else None
+        plans.append(p)
+    plans.sort(key=lambda p: (p.placed, p.n))
+    return plans
+
+
+def _secs(x: float) -> int:
+    return max(1, int(round(x)))  # whole seconds, and an action never lands on its own cause
+
+
+def _ship_at(paid: datetime, days: float) -> datetime:
+    """The seller's own calendar: Monday to Friday, UTC; fractions of a day as hours."""
+    whole = int(days)
+    return add_working_days(paid, whole) + timedelta(seconds=round((days - whole) * DAY))
+
+
+Trace = list[tuple[datetime, int, int]]  # (instant, action, order position) of every action taken
+
+
+def run_policy(
+    plans: list[Plan],
+    start: datetime,
+    policy_meta: dict[str, Any],
+    shard: int,
+    trace: Trace | None = None,
+) -> tuple[list[dict], datetime]:
+    """Drive the population through the engine under one policy. Returns the orders as the
+    engine left them, in plan order, and the instant the world's clock stopped at."""
+    world = new_world(start, policy_meta)
+    n = len(plans)
+    orders: list[Any] = [None] * n
+    actions: list[tuple[datetime, int, int, int]] = []  # (at, tie, position, action)
+    deadlines: list[tuple[datetime, int]] = []  # (at, position); stale entries are harmless
+    pushed: list[Any] = [()] * n  # the pending deadlines last pushed, per order
+    refund_seen = [False] * n
+    ship_waiting = [False] * n
+    tie = 0
+    advance = engine.advance
+
+    def later(at: datetime, pos: int, action: int) -> None:
+        nonlocal tie
+        tie += 1
+        heappush(actions, (at, tie, pos, action))
+
+    for pos, p in enumerate(plans):
+        later(start + timedelta(seconds=p.placed), pos, PLACE)
+
+    def paid(pos: int, now: datetime) -> None:
+        p = plans[pos]
+        later(_ship_at(now, p.ship_days), pos, SHIP)
+        if p.request_after is not None:
+            later(now + timedelta(seconds=p.request_after), pos, REQUEST)
+
+    def after(pos: int, now: datetime) -> None:
+        """Whatever the engine just did to this order: follow-ups and fresh deadlines."""
+        order = orders[pos]
+        if not refund_seen[pos] and order["refund"] is not None:
+            refund_seen[pos] = True
+            if plans[pos].held:
+                later(now, pos, HOLD)
+        if ship_waiting[pos] and order["status"] == AWAITING_SHIPMENT:
+            ship_waiting[pos] = False  # the request that stopped the seller is gone
+            later(now, pos, SHIP)
+        due = pending_deadlines(order)
+        if due != pushed[pos]:
+            pushed[pos] = due
+            for _, at in due:
+                heappush(deadlines, (at, pos))
+
+    def act(at: datetime, pos: int, action: int) -> None:
+        p = plans[pos]
+        order = orders[pos]
+        if action == PLACE:
+            order = orders[pos] = engine.place_order(
+                world,
+                buyer=f"buyer-{shard}-{p.n}",
+                seller=p.seller,
+                item="simulated item",
+                amount=p.amount,
+                payment=p.method,
+                unpaid=p.unpaid,
+            )
+            if p.unpaid:
+                if p.pay_after is not None:
+                    later(at + timedelta(seconds=p.pay_after), pos, PAY)
+            else:
+                paid(pos, at)
+            return
+        oid = order["id"]
+        if action == PAY:
+            engine.pay(world, oid)
+            paid(pos, at)
+        elif action == REQUEST:
+            engine.cancel_request(world, oid, p.reason)
+            if p.answer_after is not None:
+                later(at + timedelta(seconds=p.answer_after), pos, RESPOND)
+        elif action == RESPOND:
+            engine.seller_respond(world, oid, "accept" if p.accept else "reject")
+        elif action == SHIP:
+            try:
+                engine.seller_ship(world, oid)
+            except Refused as exc:
+                if exc.code == "request_pending":
+                    ship_waiting[pos] = True  # ships once the request is answered or lapses
+                raise
+            if p.shipped_dispute_after is not None:
+                later(at + timedelta(seconds=p.shipped_dispute_after), pos, DISPUTE_SHIPPED)
+            if p.confirm_after is not None:
+                later(at + timedelta(seconds=p.confirm_after), pos, CONFIRM)
+        elif action == HOLD:
+            engine.refund_hold(world, oid)
+            later(at + timedelta(seconds=p.release_after), pos, RELEASE)
+            if p.overdue_dispute_after is not None:
+                due_by = parse_stored(order["refund"]["due_by"])
+                assert due_by is not None
+                later(due_by + timedelta(seconds=p.overdue_dispute_after), pos, DISPUTE_OVERDUE)
+        elif action == RELEASE:
+            engine.refund_release(world, oid)
+        elif action == DISPUTE_OVERDUE:
+            engine.dispute_open(world, oid, "refund-not-received")
+            later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
+        elif action == DISPUTE_SHIPPED:
+            engine.dispute_open(world, oid, p.shipped_reason)
+            later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
+        elif action == RESOLVE:
+            engine.dispute_resolve(world, oid, "refund" if p.resolve_refund else "reject")
+        elif action == CONFIRM:
+            engine.confirm(world, oid)
+
+    while actions or deadlines:
+        if deadlines and (not actions or deadlines[0][0] <= actions[0][0]):
+            at = deadlines[0][0]
+            due: dict[int, None] = {}
+            while deadlines and deadlines[0][0] == at:
+                due[heappop(deadlines)[1]] = None
+            advance(world, at, [orders[pos] for pos in due])
+            for pos in due:
+                after(pos, at)
+            continue
+        at, _, pos, action = heappop(actions)
+        if at > world.now:
+            advance(world, at, [])  # every deadline before `at` has fired: only the clock moves
+        try:
+            act(at, pos, action)
+        except Refused:
+            continue  # as in life: the rules said no, so it did not happen
+        if trace is not None:
+            trace.append((at, action, pos))
+        after(pos, at)
+    return orders, world.now
+
+
+def run_shard(task: ShardTask, progress: Callable[[], None] | None = None) -> list[dict]:
+    """The aggregates of one shard under every policy, in the task's policy order."""
+    from ordercli.simulate.aggregate import aggregate
+
+    b = task.behaviour
+    plans = draw_plans(b, task.seed, task.shard, task.size)
+    out = []
+    for _, meta in task.policies:
+        orders, end = run_policy(plans, b.start, meta, task.shard)
+        out.append(aggregate(orders, end))
+        del orders  # the world goes with it: memory stays flat in N
+    return out
