@@ -148,6 +148,7 @@ SUBCOMMANDS: dict[str, str] = {
     "policy": "ordercli.cli.policy",
     "scenario": "ordercli.cli.scenario",
     "db": "ordercli.cli.db",
+    "simulate": "ordercli.cli.simulate",
 }
 
 

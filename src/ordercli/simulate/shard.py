@@ -29,6 +29,7 @@ from ordercli.policy import AWAITING_SHIPMENT, CANCEL_REASONS, pending_deadlines
 from ordercli.simulate.behaviour import Behaviour
 from ordercli.simulate.worlds import new_world
 from ordercli.timecalc import add_working_days, parse_stored
+from ordercli.world import World
 
 DAY = 86400
 
@@ -158,10 +159,13 @@ def run_policy(
     policy_meta: dict[str, Any],
     shard: int,
     trace: Trace | None = None,
+    world: World | None = None,
 ) -> tuple[list[dict], datetime]:
-    """Drive the population through the engine under one policy. Returns the orders as the
-    engine left them, in plan order, and the instant the world's clock stopped at."""
-    world = new_world(start, policy_meta)
+    """Drive the population through the engine under one policy, in a fresh world (or in
+    `world`, an empty one). Returns the orders as the engine left them, in plan order, and
+    the instant the world's clock stopped at."""
+    if world is None:
+        world = new_world(start, policy_meta)
     n = len(plans)
     orders: list[Any] = [None] * n
     actions: list[tuple[datetime, int, int, int]] = []  # (at, tie, position, action)

@@ -9,6 +9,10 @@ from typing import Any
 from ordercli.world import World, empty_tables
 
 
-def new_world(start: datetime, policy_meta: dict[str, Any]) -> World:
+def new_tables(start: datetime, policy_meta: dict[str, Any]) -> dict[str, Any]:
     """`policy_meta` is `presets.Loaded.meta()`: the policy as a data file records it."""
-    return World(empty_tables(start, policy_meta))
+    return empty_tables(start, policy_meta)
+
+
+def new_world(start: datetime, policy_meta: dict[str, Any]) -> World:
+    return World(new_tables(start, policy_meta))
