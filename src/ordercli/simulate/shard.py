@@ -18,6 +18,7 @@ import random
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from heapq import heappop, heappush
 from itertools import accumulate
@@ -96,6 +97,7 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
     day_cum = tuple(accumulate(b.day_weights()))
     total = day_cum[-1]
     ndays = len(day_cum)
+    sellers = {s.name: s for s in b.sellers}
     plans = []
     for i in range(size):
         p = Plan()
@@ -105,7 +107,7 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
         p.amount = f"{max(0.01, round(b.amount.draw(rng), 2)):.2f}"
         p.method = b.payment.draw(rng)
         stype = b.seller_mix.draw(rng)
-        seller = next(s for s in b.sellers if s.name == stype)
+        seller = sellers[stype]
         p.seller = f"{stype}-seller-{int(r() * 50)}"
         p.seller_type = stype
         p.unpaid = r() < b.unpaid_share
@@ -147,7 +149,17 @@ def _secs(x: float) -> int:
 def _ship_at(paid: datetime, days: float) -> datetime:
     """The seller's own calendar: Monday to Friday, UTC; fractions of a day as hours."""
     whole = int(days)
-    return add_working_days(paid, whole) + timedelta(seconds=round((days - whole) * DAY))
+    midnight = paid.replace(hour=0, minute=0, second=0, microsecond=0)
+    landed = _working_day_landing(midnight, whole)
+    if paid.weekday() < 5:  # else the count starts at 00:00 of the next working day
+        landed += paid - midnight
+    return landed + timedelta(seconds=round((days - whole) * DAY))
+
+
+@lru_cache(maxsize=4096)
+def _working_day_landing(midnight: datetime, whole: int) -> datetime:
+    # by day, so the many orders paid on one day share the walk over the calendar
+    return add_working_days(midnight, whole)
 
 
 Trace = list[tuple[datetime, int, int]]  # (instant, action, order position) of every action taken
