@@ -43,7 +43,9 @@ def simulate(
     ] = None,
     save_sample: Annotated[
         str | None,
-        typer.Option("--save-sample", help="Also write a few hundred simulated orders as a world file.", metavar="FILE"),
+        typer.Option(
+            "--save-sample", help="Also write a few hundred simulated orders as a world file.", metavar="FILE"
+        ),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -179,8 +181,10 @@ def text(report: dict[str, Any]) -> str:
                 mean = "-" if t["mean_seconds"] is None else f"{t['mean_seconds'] / 3600:+.1f}h"
                 row.append(
                     f"{mean}{_ci_hours(t['mean_ci95'])} | "
-                    + " / ".join("-" if t[f"{q}_seconds"] is None else f"{t[f'{q}_seconds'] / 3600:+.1f}h"
-                                 for q in ("p50", "p90", "p99"))
+                    + " / ".join(
+                        "-" if t[f"{q}_seconds"] is None else f"{t[f'{q}_seconds'] / 3600:+.1f}h"
+                        for q in ("p50", "p90", "p99")
+                    )
                 )
             rows.append(row)
     table = tabulate(rows, headers=head, tablefmt="simple", disable_numparse=True)

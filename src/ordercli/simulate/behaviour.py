@@ -182,7 +182,7 @@ class _Reader:
             return Dist("fixed", scalar(value, key))
         if len(value) != 1:
             raise self.bad(key, "expected exactly one of fixed, uniform, exponential, lognormal, empirical")
-        (kind, spec), = value.items()
+        ((kind, spec),) = value.items()
         k = f"{key}.{kind}"
         if kind == "fixed":
             return Dist("fixed", scalar(spec, k))
@@ -232,7 +232,9 @@ class _Reader:
             with open(file, newline="", encoding="utf-8") as fh:
                 rows = list(csv.DictReader(fh))
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            raise self.bad(f"{key}.csv", f"cannot read {str(file)!r}: {getattr(exc, 'strerror', None) or exc}") from None
+            raise self.bad(
+                f"{key}.csv", f"cannot read {str(file)!r}: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
         if not rows or column not in rows[0]:
             raise self.bad(f"{key}.column", f"{column!r} is not a column of {str(file)!r}")
         values = []
@@ -316,9 +318,7 @@ def parse(data: Any, path: Path) -> Behaviour:
         raise r.bad("orders.per_day", "no orders would be placed (per_day and the weekday profile must be positive)")
     amount = r.dist(o.get("amount", 20), "orders.amount", days=True)  # plain numbers: money
 
-    p = r.section(
-        top.get("payment"), "payment", ("methods", "unpaid_share", "pay_probability", "pay_delay")
-    )
+    p = r.section(top.get("payment"), "payment", ("methods", "unpaid_share", "pay_probability", "pay_delay"))
     methods = r.mix(p.get("methods", {"card": 1}), "payment.methods", PAYMENT_METHODS)
     unpaid = r.probability(p.get("unpaid_share", 0.0), "payment.unpaid_share")
     pay_probability = r.probability(p.get("pay_probability", 0.0), "payment.pay_probability")

@@ -136,9 +136,7 @@ def policy_report(label: str, meta: dict[str, Any], total: dict[str, Any], shard
     }
 
 
-def difference(
-    label: str, base_label: str, mine: list[dict], base: list[dict], me: dict, them: dict
-) -> dict[str, Any]:
+def difference(label: str, base_label: str, mine: list[dict], base: list[dict], me: dict, them: dict) -> dict[str, Any]:
     """`label` minus `base_label`, paired by shard."""
     a, b = _rates(base), _rates(mine)
 

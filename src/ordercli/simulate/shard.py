@@ -18,8 +18,8 @@ import random
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 from heapq import heappop, heappush
 from itertools import accumulate
 from typing import Any
@@ -87,6 +87,28 @@ class Plan:
         "resolve_refund",
         "confirm_after",
     )
+
+    n: int  # position in the shard's draw order
+    placed: int  # seconds after the period's start
+    amount: str
+    method: str
+    seller: str
+    seller_type: str
+    unpaid: bool
+    pay_after: int | None
+    request_after: int | None
+    reason: str
+    answer_after: int | None
+    accept: bool
+    ship_days: float
+    held: bool
+    release_after: int
+    overdue_dispute_after: int | None
+    shipped_dispute_after: int | None
+    shipped_reason: str
+    resolve_after: int
+    resolve_refund: bool
+    confirm_after: int | None
 
 
 def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
