@@ -277,3 +277,43 @@ def test_plot_writes_a_png(cli: Cli, tmp_path: Path) -> None:
                  str(EXAMPLES / "seller-48h.toml"), "--orders", "300", "--workers", "1", "--plot", str(png))
     assert r["plot"] == str(png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- the statistics, against textbook formulas ---------------------------------------------------------
+
+
+def test_equal_shards_give_the_textbook_t_interval() -> None:
+    """With equal shard sizes the ratio interval is the t-interval of the shard rates:
+    rates 0.1, 0.2, 0.3 -> mean 0.2, sd 0.1, t(0.975, 2) = 4.303, half-width 4.303 * 0.1 / sqrt(3)."""
+    from ordercli.simulate.report import rate, rate_diff, t975
+
+    r = rate([1, 2, 3], [10, 10, 10])
+    half = 4.303 * 0.1 / 3**0.5
+    assert r["value"] == 0.2
+    assert r["ci95"] == [round(0.2 - half, 6), round(0.2 + half, 6)]
+    # paired: b - a per shard is 0.1, 0.1, 0.1: no spread, so no width
+    d = rate_diff([2, 3, 4], [10, 10, 10], [1, 2, 3], [10, 10, 10])
+    assert d == {"value": 0.1, "ci95": [0.1, 0.1]}
+    assert rate([3], [10]) == {"value": 0.3, "ci95": None}  # one shard: no interval
+    assert abs(t975(60) - 2.000) < 1e-3 and abs(t975(1000) - 1.962) < 1e-3  # beyond the table
+
+
+def test_percentiles_are_nearest_rank_on_one_minute_bins() -> None:
+    from ordercli.simulate.aggregate import percentile
+
+    hist = {0: 50, 10: 40, 100: 10}  # minutes -> orders
+    assert percentile(hist, 0.5) == 0  # the 50th of 100 is in minute 0
+    assert percentile(hist, 0.51) == 600
+    assert percentile(hist, 0.9) == 600
+    assert percentile(hist, 0.99) == 6000
+    assert percentile({}, 0.5) is None
+
+
+def test_simulate_pays_for_matplotlib_and_dask_only_when_asked(tmp_path: Path, cli: Cli) -> None:
+    from test_imports import heavy, run_traced
+
+    code, stdout, modules = run_traced(tmp_path, "simulate", str(EXAMPLES / "marketplace.behaviour.yaml"),
+                                       "--policy", "aliexpress", "--orders", "100", "--workers", "1", "--json")
+    assert code == 0 and json.loads(stdout)["orders"] == 100
+    assert "ordercli.simulate.shard" in modules
+    assert heavy(modules, {"matplotlib", "distributed", "dask", "numpy"}) == []

@@ -22,6 +22,7 @@ from ordercli.simulate.shard import ShardTask, draw_plans, run_policy, run_shard
 MAX_SHARD = 1000  # orders per shard: small enough to keep a shard's world light
 MIN_SHARDS = 20  # so that even small runs have replicates for their intervals
 SAMPLE = 300  # orders written by --save-sample
+CONNECT_TIMEOUT = "10s"  # to reach a Dask scheduler
 
 
 def shard_sizes(orders: int) -> list[int]:
@@ -91,7 +92,7 @@ def _dask(tasks: list[ShardTask], address: str) -> Iterator[list[dict]]:
             "--scheduler needs Dask: pip install 'ordercli[dask]' (here and on the workers)", "missing_extra"
         ) from None
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(f"--scheduler: cannot reach a Dask scheduler at {address!r}: {exc}", "bad_scheduler") from None
     try:
