@@ -29,7 +29,7 @@ def write_png(report: dict[str, Any], totals: list[dict[str, Any]], path: Path) 
         n = sum(hist.values())
         if not n:
             continue
-        xs, ys, seen = [], [], 0
+        xs, ys, seen = [0.0], [0.0], 0
         for b in sorted(hist):
             seen += hist[b]
             xs.append(b * BIN / 86400)
