@@ -317,3 +317,14 @@ def test_simulate_pays_for_matplotlib_and_dask_only_when_asked(tmp_path: Path, c
     assert code == 0 and json.loads(stdout)["orders"] == 100
     assert "ordercli.simulate.shard" in modules
     assert heavy(modules, {"matplotlib", "distributed", "dask", "numpy"}) == []
+
+
+def test_a_progress_bar_only_on_a_terminal(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ["simulate", str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--orders", "200",
+            "--workers", "1", "--json"]
+    assert cli(*args).stderr == ""  # not a terminal: not a byte
+    from ordercli import render
+
+    monkeypatch.setattr(render, "_is_tty", lambda stream: True)
+    err = cli(*args).stderr
+    assert "simulating [" in err and "4/4 shards" in err  # 200 orders: 4 shards of 50 and err.endswith("\n")

@@ -25,12 +25,17 @@ def simulate(
     ],
     policy: Annotated[
         list[str],
-        typer.Option("--policy", help="A preset or policy TOML file; repeat to compare (the first is the baseline)."),
+        typer.Option(
+            "--policy",
+            help="A preset or policy TOML file; repeat to compare (the first is the baseline).",
+            metavar="NAME|FILE",
+        ),
     ],
     orders: Annotated[
-        int | None, typer.Option("--orders", help="Orders to simulate (default: the behaviour file's period).")
+        int | None,
+        typer.Option("--orders", help="Orders to simulate (default: the behaviour file's period).", metavar="N"),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same result.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same result.", metavar="S")] = 1,
     workers: Annotated[
         int | None, typer.Option("--workers", help="Local processes (default: one per core).", metavar="K")
     ] = None,
