@@ -27,6 +27,8 @@ payment:
   unpaid_share: 0.3
   pay_probability: 0.6
   pay_delay: {uniform: [1h, 30h]}
+  abandon_probability: 0.5
+  abandon_delay: {uniform: [1h, 30h]}
 cancel:
   probability: 0.6
   delay: {exponential: {mean: 1d}}
@@ -62,6 +64,7 @@ def command(action: int, plan: sh.Plan, order: dict) -> str:
         sh.DISPUTE_SHIPPED: f"dispute open {oid} --reason {plan.shipped_reason}",
         sh.RESOLVE: f"dispute resolve {oid} {'refund' if plan.resolve_refund else 'reject'}",
         sh.CONFIRM: f"orders confirm {oid}",
+        sh.ABANDON: f"cancel request {oid} --reason {plan.reason}",
     }[action]
 
 
@@ -77,9 +80,11 @@ def test_simulated_orders_replayed_through_the_cli_end_the_same(cli: Cli, tmp_pa
 
     taken = {action for _, action, _ in trace}
     assert taken >= {sh.PLACE, sh.PAY, sh.REQUEST, sh.RESPOND, sh.SHIP, sh.HOLD, sh.RELEASE, sh.DISPUTE_SHIPPED,
-                     sh.RESOLVE, sh.CONFIRM}, "the sample must exercise (nearly) every action"
+                     sh.RESOLVE, sh.CONFIRM, sh.ABANDON}, "the sample must exercise (nearly) every action"
     kinds = {e["kind"] for e in world.events.values()}
     assert {"order_cancelled", "refund_completed", "cancel_timed_out", "dispute_resolved"} <= kinds
+    ends = {o["end_reason"] for o in world.orders.values()}
+    assert {"unpaid_cancelled", "payment_timeout", "cancel_accepted", "ship_timeout"} <= ends
 
     steps: list[dict] = []
     clock = behaviour.start

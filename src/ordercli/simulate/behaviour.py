@@ -95,6 +95,8 @@ class Behaviour:
     unpaid_share: float
     pay_probability: float
     pay_delay: Dist
+    abandon_probability: float
+    abandon_delay: Dist
     cancel_probability: float
     cancel_delay: Dist
     reasons: Mix
@@ -318,11 +320,17 @@ def parse(data: Any, path: Path) -> Behaviour:
         raise r.bad("orders.per_day", "no orders would be placed (per_day and the weekday profile must be positive)")
     amount = r.dist(o.get("amount", 20), "orders.amount", days=True)  # plain numbers: money
 
-    p = r.section(top.get("payment"), "payment", ("methods", "unpaid_share", "pay_probability", "pay_delay"))
+    p = r.section(
+        top.get("payment"),
+        "payment",
+        ("methods", "unpaid_share", "pay_probability", "pay_delay", "abandon_probability", "abandon_delay"),
+    )
     methods = r.mix(p.get("methods", {"card": 1}), "payment.methods", PAYMENT_METHODS)
     unpaid = r.probability(p.get("unpaid_share", 0.0), "payment.unpaid_share")
     pay_probability = r.probability(p.get("pay_probability", 0.0), "payment.pay_probability")
     pay_delay = r.dist(p.get("pay_delay", "1h"), "payment.pay_delay")
+    abandon_probability = r.probability(p.get("abandon_probability", 0.0), "payment.abandon_probability")
+    abandon_delay = r.dist(p.get("abandon_delay", "2h"), "payment.abandon_delay")
 
     c = r.section(top.get("cancel"), "cancel", ("probability", "delay", "reasons"))
     cancel_probability = r.probability(c.get("probability", 0.0), "cancel.probability")
@@ -382,6 +390,8 @@ def parse(data: Any, path: Path) -> Behaviour:
         unpaid_share=unpaid,
         pay_probability=pay_probability,
         pay_delay=pay_delay,
+        abandon_probability=abandon_probability,
+        abandon_delay=abandon_delay,
         cancel_probability=cancel_probability,
         cancel_delay=cancel_delay,
         reasons=reasons,

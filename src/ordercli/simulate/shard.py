@@ -35,7 +35,9 @@ from ordercli.world import World
 DAY = 86400
 
 # actions, in the order they are tried when two fall on the same instant for one order
-PLACE, PAY, REQUEST, RESPOND, SHIP, HOLD, RELEASE, DISPUTE_OVERDUE, DISPUTE_SHIPPED, RESOLVE, CONFIRM = range(11)
+PLACE, PAY, REQUEST, RESPOND, SHIP, HOLD, RELEASE, DISPUTE_OVERDUE, DISPUTE_SHIPPED, RESOLVE, CONFIRM, ABANDON = range(
+    12
+)
 ACTION_NAMES = (
     "place",
     "pay",
@@ -48,6 +50,7 @@ ACTION_NAMES = (
     "dispute_shipped",
     "resolve",
     "confirm",
+    "abandon",  # the buyer of an unpaid order cancels it (R1)
 )
 
 
@@ -73,6 +76,7 @@ class Plan:
         "seller_type",
         "unpaid",
         "pay_after",
+        "abandon_after",
         "request_after",
         "reason",
         "answer_after",
@@ -96,6 +100,7 @@ class Plan:
     seller_type: str
     unpaid: bool
     pay_after: int | None
+    abandon_after: int | None
     request_after: int | None
     reason: str
     answer_after: int | None
@@ -136,6 +141,9 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
         pays = r() < b.pay_probability
         pay_after = _secs(b.pay_delay.draw(rng))
         p.pay_after = pay_after if (p.unpaid and pays) else None
+        abandons = r() < b.abandon_probability
+        abandon_after = _secs(b.abandon_delay.draw(rng))
+        p.abandon_after = abandon_after if (p.unpaid and not pays and abandons) else None
         requests = r() < b.cancel_probability
         request_after = _secs(b.cancel_delay.draw(rng))
         p.request_after = request_after if requests else None
@@ -256,6 +264,8 @@ def run_policy(
             if p.unpaid:
                 if p.pay_after is not None:
                     later(at + timedelta(seconds=p.pay_after), pos, PAY)
+                elif p.abandon_after is not None:
+                    later(at + timedelta(seconds=p.abandon_after), pos, ABANDON)
             else:
                 paid(pos, at)
             return
@@ -299,13 +309,19 @@ def run_policy(
             engine.dispute_resolve(world, oid, "refund" if p.resolve_refund else "reject")
         elif action == CONFIRM:
             engine.confirm(world, oid)
+        elif action == ABANDON:
+            engine.cancel_request(world, oid, p.reason)
 
     while actions or deadlines:
         if deadlines and (not actions or deadlines[0][0] <= actions[0][0]):
             at = deadlines[0][0]
             due: dict[int, None] = {}
             while deadlines and deadlines[0][0] == at:
-                due[heappop(deadlines)[1]] = None
+                pos = heappop(deadlines)[1]
+                if any(when == at for _, when in pushed[pos]):  # else superseded (the order shipped...)
+                    due[pos] = None
+            if not due:
+                continue
             advance(world, at, [orders[pos] for pos in due])
             for pos in due:
                 after(pos, at)
