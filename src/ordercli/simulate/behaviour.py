@@ -106,6 +106,8 @@ class Behaviour:
     release_delay: Dist
     overdue_dispute_probability: float
     overdue_dispute_delay: Dist
+    rejected_dispute_probability: float
+    rejected_dispute_delay: Dist
     shipped_dispute_probability: float
     shipped_dispute_delay: Dist
     shipped_dispute_reasons: Mix
@@ -375,7 +377,12 @@ def parse(data: Any, path: Path) -> Behaviour:
             raise r.bad(f"sellers.{n!r}", "is not a usable name") from None
 
     f = r.section(top.get("refunds"), "refunds", ("held_share", "release_delay"))
-    d = r.section(top.get("disputes"), "disputes", ("overdue_refund", "shipped", "resolve_delay", "refund_probability"))
+    d = r.section(
+        top.get("disputes"),
+        "disputes",
+        ("overdue_refund", "rejected_request", "shipped", "resolve_delay", "refund_probability"),
+    )
+    rd = r.section(d.get("rejected_request"), "disputes.rejected_request", ("probability", "delay"))
     od = r.section(d.get("overdue_refund"), "disputes.overdue_refund", ("probability", "delay"))
     sd = r.section(d.get("shipped"), "disputes.shipped", ("probability", "delay", "reasons"))
     cf = r.section(top.get("confirm"), "confirm", ("probability", "delay"))
@@ -401,6 +408,8 @@ def parse(data: Any, path: Path) -> Behaviour:
         release_delay=r.dist(f.get("release_delay", "20d"), "refunds.release_delay"),
         overdue_dispute_probability=r.probability(od.get("probability", 0.0), "disputes.overdue_refund.probability"),
         overdue_dispute_delay=r.dist(od.get("delay", "1d"), "disputes.overdue_refund.delay"),
+        rejected_dispute_probability=r.probability(rd.get("probability", 0.0), "disputes.rejected_request.probability"),
+        rejected_dispute_delay=r.dist(rd.get("delay", "1d"), "disputes.rejected_request.delay"),
         shipped_dispute_probability=r.probability(sd.get("probability", 0.0), "disputes.shipped.probability"),
         shipped_dispute_delay=r.dist(sd.get("delay", "10d"), "disputes.shipped.delay"),
         shipped_dispute_reasons=r.mix(

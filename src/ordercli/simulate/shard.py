@@ -35,9 +35,21 @@ from ordercli.world import World
 DAY = 86400
 
 # actions, in the order they are tried when two fall on the same instant for one order
-PLACE, PAY, REQUEST, RESPOND, SHIP, HOLD, RELEASE, DISPUTE_OVERDUE, DISPUTE_SHIPPED, RESOLVE, CONFIRM, ABANDON = range(
-    12
-)
+(
+    PLACE,
+    PAY,
+    REQUEST,
+    RESPOND,
+    SHIP,
+    HOLD,
+    RELEASE,
+    DISPUTE_OVERDUE,
+    DISPUTE_SHIPPED,
+    RESOLVE,
+    CONFIRM,
+    ABANDON,
+    DISPUTE_REJECTED,
+) = range(13)
 ACTION_NAMES = (
     "place",
     "pay",
@@ -51,6 +63,7 @@ ACTION_NAMES = (
     "resolve",
     "confirm",
     "abandon",  # the buyer of an unpaid order cancels it (R1)
+    "dispute_rejected",  # the seller refused a seller-fault request: the buyer disputes (R13a)
 )
 
 
@@ -85,6 +98,7 @@ class Plan:
         "held",
         "release_after",
         "overdue_dispute_after",
+        "rejected_dispute_after",
         "shipped_dispute_after",
         "shipped_reason",
         "resolve_after",
@@ -109,6 +123,7 @@ class Plan:
     held: bool
     release_after: int
     overdue_dispute_after: int | None
+    rejected_dispute_after: int | None
     shipped_dispute_after: int | None
     shipped_reason: str
     resolve_after: int
@@ -158,6 +173,9 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
         disputes_overdue = r() < b.overdue_dispute_probability
         overdue_after = _secs(b.overdue_dispute_delay.draw(rng))
         p.overdue_dispute_after = overdue_after if disputes_overdue else None
+        disputes_rejected = r() < b.rejected_dispute_probability
+        rejected_after = _secs(b.rejected_dispute_delay.draw(rng))
+        p.rejected_dispute_after = rejected_after if disputes_rejected else None
         disputes_shipped = r() < b.shipped_dispute_probability
         shipped_after = _secs(b.shipped_dispute_delay.draw(rng))
         p.shipped_dispute_after = shipped_after if disputes_shipped else None
@@ -279,6 +297,8 @@ def run_policy(
                 later(at + timedelta(seconds=p.answer_after), pos, RESPOND)
         elif action == RESPOND:
             engine.seller_respond(world, oid, "accept" if p.accept else "reject")
+            if not p.accept and p.rejected_dispute_after is not None and CANCEL_REASONS[p.reason][1] == "seller":
+                later(at + timedelta(seconds=p.rejected_dispute_after), pos, DISPUTE_REJECTED)
         elif action == SHIP:
             try:
                 engine.seller_ship(world, oid)
@@ -301,6 +321,9 @@ def run_policy(
             engine.refund_release(world, oid)
         elif action == DISPUTE_OVERDUE:
             engine.dispute_open(world, oid, "refund-not-received")
+            later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
+        elif action == DISPUTE_REJECTED:
+            engine.dispute_open(world, oid, p.reason)
             later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
         elif action == DISPUTE_SHIPPED:
             engine.dispute_open(world, oid, p.shipped_reason)
