@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -229,7 +228,7 @@ def run_policy(
     n = len(plans)
     orders: list[Any] = [None] * n
     actions: list[tuple[datetime, int, int, int]] = []  # (at, tie, position, action)
-    deadlines: list[tuple[datetime, int]] = []  # (at, position); stale entries are harmless
+    deadlines: list[tuple[datetime, int]] = []  # (at, position); superseded entries are skipped
     pushed: list[Any] = [()] * n  # the pending deadlines last pushed, per order
     refund_seen = [False] * n
     ship_waiting = [False] * n
@@ -362,7 +361,7 @@ def run_policy(
     return orders, world.now
 
 
-def run_shard(task: ShardTask, progress: Callable[[], None] | None = None) -> list[dict]:
+def run_shard(task: ShardTask) -> list[dict]:
     """The aggregates of one shard under every policy, in the task's policy order."""
     from ordercli.simulate.aggregate import aggregate
 
