@@ -181,6 +181,7 @@ def plot(scale: list[dict]) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     ax.loglog(ns, walls, "o-", label="wall time, 2 workers, 2 policies")
     ax.loglog(ns, [walls[0] * n / ns[0] for n in ns], ":", color="grey", label="linear in N")
+    ax.axhline(120, color="red", linewidth=0.8, linestyle="--", label="goal for 1M: 120 s")
     for n, w, m in zip(ns, walls, mems, strict=True):
         ax.annotate(f"{w:.1f} s, {m:.0f} MiB", (n, w), textcoords="offset points", xytext=(6, -12), fontsize=8)
     ax.set_xlabel("orders simulated (N)")
