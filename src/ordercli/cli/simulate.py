@@ -195,7 +195,8 @@ def text(report: dict[str, Any]) -> str:
     table = tabulate(rows, headers=head, tablefmt="simple", disable_numparse=True)
     intro = (
         f"{report['orders']:,} orders from {report['behaviour']}, seed {report['seed']}, "
-        f"{report['shards']} shards of {report['shard_size']:,}; every policy saw the same orders and draws"
+        f"{report['shards']} shard{'s' if report['shards'] != 1 else ''} of {report['shard_size']:,}; "
+        "every policy saw the same orders and draws"
     )
     lines = [intro, "", table]
     if report["shards"] < 2:
