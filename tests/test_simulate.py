@@ -185,6 +185,8 @@ def test_the_table_for_people(cli: Cli) -> None:
         ("orders: {start: yesterday}\nsellers: {a: {share: 1}}\n", "orders.start"),
         ("orders: {start: 2030-03-04T00:00:00Z, weekday_profile: [1, 1]}\nsellers: {a: {share: 1}}\n",
          "orders.weekday_profile"),
+        ("orders: {start: 2030-03-09T00:00:00Z, days: 2, weekday_profile: [1, 1, 1, 1, 1, 0, 0]}\n"
+         "sellers: {a: {share: 1}}\n", "orders.weekday_profile"),  # a weekend, and weekends weigh 0
         ("- just a list\n", "(top level)"),
         ("orders: [unclosed\n", "not valid YAML"),
     ],

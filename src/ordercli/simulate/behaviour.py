@@ -320,6 +320,8 @@ def parse(data: Any, path: Path) -> Behaviour:
     weights = tuple(r.number(w, f"orders.weekday_profile[{i}]") for i, w in enumerate(profile))
     if per_day <= 0 or sum(weights) <= 0:
         raise r.bad("orders.per_day", "no orders would be placed (per_day and the weekday profile must be positive)")
+    if not any(weights[(start.weekday() + d) % WEEKDAYS] > 0 for d in range(days)):
+        raise r.bad("orders.weekday_profile", f"every day of the {days}-day period weighs 0: no orders would be placed")
     amount = r.dist(o.get("amount", 20), "orders.amount", days=True)  # plain numbers: money
 
     p = r.section(
