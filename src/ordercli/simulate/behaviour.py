@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import csv
 import math
-import random
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import accumulate
@@ -39,19 +39,23 @@ class Dist:
     b: float = 0.0
     values: tuple[float, ...] = ()
 
-    def draw(self, rng: random.Random) -> float:
-        # Each kind uses exactly one uniform, so every order consumes the same number of draws.
-        u = rng.random()
-        kind = self.kind
-        if kind == "fixed":
-            return self.a
-        if kind == "uniform":
-            return self.a + (self.b - self.a) * u
-        if kind == "exponential":
-            return -self.a * math.log(1.0 - u)
-        if kind == "lognormal":
-            return self.a * math.exp(self.b * _normal_quantile(u))
-        return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+    def sampler(self, r: Callable[[], float]) -> Callable[[], float]:
+        """A draw function on the uniform source `r`. Each kind takes exactly one uniform, so
+        every order consumes the same number of draws whatever its behaviour's shape."""
+        a, b, values = self.a, self.b, self.values
+        if self.kind == "fixed":
+            return lambda: (r(), a)[1]
+        if self.kind == "uniform":
+            span = b - a
+            return lambda: a + span * r()
+        if self.kind == "exponential":
+            log = math.log
+            return lambda: -a * log(1.0 - r())
+        if self.kind == "lognormal":
+            exp = math.exp
+            return lambda: a * exp(b * _normal_quantile(r()))
+        n = len(values)
+        return lambda: values[min(int(r() * n), n - 1)]
 
 
 def _normal_quantile(u: float) -> float:
@@ -69,9 +73,9 @@ class Mix:
     codes: tuple[str, ...]
     cum: tuple[float, ...]
 
-    def draw(self, rng: random.Random) -> str:
-        u = rng.random() * self.cum[-1]
-        return self.codes[min(bisect_right(self.cum, u), len(self.codes) - 1)]
+    def sampler(self, r: Callable[[], float]) -> Callable[[], str]:
+        codes, cum, total, last = self.codes, self.cum, self.cum[-1], len(self.codes) - 1
+        return lambda: codes[min(bisect_right(cum, r() * total), last)]
 
 
 @dataclass(frozen=True)
