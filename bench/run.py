@@ -1,15 +1,21 @@
 """How fast is ordercli, against what the same interpreter needs to do anyway?
 
 Every figure is a median over repeated runs of a fresh process, and each command is timed side by side
-with its baseline (the runs are interleaved, so a busy machine slows both alike):
+with its baseline (the runs are interleaved, so a busy machine slows both alike). The baselines are a bare
+interpreter doing only the file work, with the cycle collector off:
 
-  ordercli --version                        vs  python -c "import typer"                  goal <= 1.3x
-  orders show ID --json   (10-order world)  vs  python -c "import typer"                  goal <= 1.8x
-  orders show ID --json   (big world)       vs  python: orjson.loads(file)                goal <= 2x
-  orders place ... --json (big world)       vs  python: orjson.loads + dumps + fsync      goal <= 2x
-  orders list --json      (big world)       vs  the same load + dump                      goal <= 3x
-  clock tick 9d --json    (big world)       vs  the same load + dump                      goal <= 10x
-  peak RSS of any command on the big world                                                goal <= 1.5 GiB
+  ordercli --version                        vs  python -c "import typer"                  goal <= 0.5x
+  orders show ID --json   (10-order world)  vs  python -c "import typer"                  goal <= 1.5x
+  orders show ID --json   (big world)       vs  python: orjson.loads(file)                goal <= 1.2x
+  orders place ... --json (big world)       vs  python: orjson.loads + dumps + fsync      goal <= 1.2x
+  orders list --json      (big world)       vs  the same load + dump                      goal <= 2x
+  clock tick 9d --json    (big world)       vs  the same load + dump                      goal <= 4x
+  peak RSS of any command on the big world                                                goal <= 1.2 GiB
+
+With `--before SRC` the same probes also run another ordercli source tree (e.g. `git archive` of an older
+commit, unpacked), interleaved with this one in the same rounds: "before" and "after" figures from one run.
+Both are then started the same way, `python -c` running what the tree's console script runs, with
+PYTHONPATH set to the tree's src/.
 
 The big world is the largest of --sizes (100,000 orders by default). Worlds are built with `clock set
 2030-03-04T09:00:00Z` (a Monday) and one `orders import`, every order paid by card, so every order's
@@ -60,9 +66,10 @@ SMALL = 10  # orders in the "small world" of the startup rows
 GIB = 1024**3
 PY = sys.executable
 
-LOAD_SRC = "import sys, orjson\nwith open(sys.argv[1], 'rb') as f:\n    orjson.loads(f.read())\n"
+LOAD_SRC = "import gc, sys, orjson\ngc.disable()\nwith open(sys.argv[1], 'rb') as f:\n    orjson.loads(f.read())\n"
 LOAD_DUMP_SRC = """\
-import os, sys, orjson
+import gc, os, sys, orjson
+gc.disable()
 path = sys.argv[1]
 with open(path, 'rb') as f:
     data = orjson.loads(f.read())
@@ -95,6 +102,23 @@ def child_env() -> dict[str, str]:
 
 
 ENV = child_env()
+# what each version's console script runs (0.1.0's is entry.main, later ones entry.console)
+LAUNCH = "import sys, ordercli.entry as e; sys.exit(getattr(e, 'console', e.main)())"
+# label -> (argv prefix, environment): "after" alone, or "before" and "after" with --before
+VERSIONS: dict[str, tuple[list[str], dict[str, str]]] = {}
+
+
+def use_versions(before: Path | None) -> None:
+    trees = [HERE.parent]
+    if before is None:
+        VERSIONS["after"] = (ordercli(), ENV)
+    else:
+        trees.insert(0, before)
+        for label, tree in (("before", before), ("after", HERE.parent)):
+            VERSIONS[label] = ([PY, "-c", LAUNCH], {**ENV, "PYTHONPATH": str(Path(tree).resolve() / "src")})
+    # as pip does at install: with PYTHONDONTWRITEBYTECODE set, every run would compile ordercli again
+    for tree in trees:
+        subprocess.run([PY, "-m", "compileall", "-q", str(Path(tree) / "src")], check=True)
 HAVE_WAIT4 = hasattr(os, "wait4")
 
 
@@ -109,7 +133,8 @@ def _rss_bytes(maxrss: int) -> int:
     return maxrss if sys.platform == "darwin" else maxrss * 1024  # Linux reports KiB
 
 
-def run(argv: list[str], stdin: Path | None = None, capture: bool = False) -> tuple[Sample, bytes]:
+def run(argv: list[str], stdin: Path | None = None, capture: bool = False,
+        env: dict[str, str] | None = None) -> tuple[Sample, bytes]:
     """Runs argv to completion; stdout goes to /dev/null (or is returned with capture=True)."""
     with tempfile.TemporaryFile() as err, \
             (tempfile.TemporaryFile() if capture else open(os.devnull, "wb")) as out, \
@@ -120,7 +145,7 @@ def run(argv: list[str], stdin: Path | None = None, capture: bool = False) -> tu
 
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=inp, stdout=out, stderr=err, env=ENV)
+        proc = subprocess.Popen(argv, stdin=inp, stdout=out, stderr=err, env=env or ENV)
         if HAVE_WAIT4:
             _, status, ru = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - t0
@@ -174,8 +199,9 @@ def build_world(root: Path, n: int) -> World:
                                  "amount": f"{i % 500 + 1}.{i % 100:02d}", "payment": "card"}) + "\n")
     world = World(n, d, d / "world.json", d / "work.json")
     db = ["--db", str(world.pristine)]
-    run([*ordercli(), *db, "clock", "set", START, "--json"])
-    sample, out = run([*ordercli(), *db, "orders", "import", str(ndjson), "--json"], capture=True)
+    oc, env = VERSIONS["after"]  # the newest writes the world; every version reads it
+    run([*oc, *db, "clock", "set", START, "--json"], env=env)
+    sample, out = run([*oc, *db, "orders", "import", str(ndjson), "--json"], capture=True, env=env)
     if json.loads(out) != {"imported": n}:
         raise SystemExit(f"bench: import of {n} orders said {out[:200]!r}")
     ndjson.unlink()
@@ -193,6 +219,7 @@ class Probe:
     argv: list[str]
     prep: Callable[[], None] | None = None
     check: Callable[[bytes], None] | None = None  # validates the output of the (untimed) warm-up run
+    env: dict[str, str] | None = None
     samples: list[Sample] = field(default_factory=list)
 
     def stats(self) -> dict[str, Any]:
@@ -215,7 +242,7 @@ def measure(probes: list[Probe], repeat: int, label: str) -> dict[str, dict[str,
     for p in probes:
         if p.prep:
             p.prep()
-        _, out = run(p.argv, capture=p.check is not None)
+        _, out = run(p.argv, capture=p.check is not None, env=p.env)
         if p.check:
             p.check(out)
     for r in range(repeat):
@@ -223,7 +250,7 @@ def measure(probes: list[Probe], repeat: int, label: str) -> dict[str, dict[str,
         for p in order:
             if p.prep:
                 p.prep()
-            sample, _ = run(p.argv)
+            sample, _ = run(p.argv, env=p.env)
             p.samples.append(sample)
         print(f"  {label}: round {r + 1}/{repeat}", file=sys.stderr, flush=True)
     return {p.name: p.stats() for p in probes}
@@ -264,18 +291,22 @@ def check_tick(n: int) -> Callable[[bytes], None]:
 
 
 def world_probes(w: World) -> list[Probe]:
-    oc, pristine, work = ordercli(), str(w.pristine), str(w.work)
+    pristine, work = str(w.pristine), str(w.work)
     oid = f"ORD-{(w.n + 1) // 2:04d}"
-    return [
-        Probe("show", [*oc, "--db", pristine, "orders", "show", oid, "--json"], check=check_show(oid)),
-        Probe("load", [PY, "-c", LOAD_SRC, pristine]),
-        Probe("place", [*oc, "--db", work, "orders", "place", "--buyer", "bench", "--seller", "bench", "--item",
-                        "bench item", "--amount", "9.99", "--json"], prep=w.fresh_copy, check=check_place),
-        Probe("load_dump", [PY, "-c", LOAD_DUMP_SRC, work], prep=w.fresh_copy),
-        Probe("list", [*oc, "--db", pristine, "orders", "list", "--json"], check=check_list(w.n)),
-        Probe("tick", [*oc, "--db", work, "clock", "tick", TICK, "--json"], prep=w.fresh_copy,
-              check=check_tick(w.n)),
-    ]
+    probes = [Probe("load", [PY, "-c", LOAD_SRC, pristine]),
+              Probe("load_dump", [PY, "-c", LOAD_DUMP_SRC, work], prep=w.fresh_copy)]
+    for v, (oc, env) in VERSIONS.items():
+        probes += [
+            Probe(f"show@{v}", [*oc, "--db", pristine, "orders", "show", oid, "--json"], check=check_show(oid),
+                  env=env),
+            Probe(f"place@{v}", [*oc, "--db", work, "orders", "place", "--buyer", "bench", "--seller", "benchshop",
+                                 "--item", "bench item", "--amount", "9.99", "--json"], prep=w.fresh_copy,
+                  check=check_place, env=env),
+            Probe(f"list@{v}", [*oc, "--db", pristine, "orders", "list", "--json"], check=check_list(w.n), env=env),
+            Probe(f"tick@{v}", [*oc, "--db", work, "clock", "tick", TICK, "--json"], prep=w.fresh_copy,
+                  check=check_tick(w.n), env=env),
+        ]
+    return probes
 
 
 # ------------------------------------------------------------------------------------------ machine
@@ -355,6 +386,10 @@ def fmt_bytes(b: int | None) -> str:
     return "-" if b is None else f"{b / 2**20:,.0f} MiB"
 
 
+GOALS = {"version": 0.5, "show_small": 1.5, "show": 1.2, "place": 1.2, "list": 2.0, "tick": 4.0}
+PEAK_GOAL = 1.2 * GIB
+
+
 def rows(startup: dict, big: dict, big_n: int, big_world: World) -> list[dict[str, Any]]:
     def ratio_row(key: str, what: str, base: str, c: dict, b: dict, goal: float) -> dict[str, Any]:
         ratio = c["median_s"] / b["median_s"]
@@ -364,29 +399,33 @@ def rows(startup: dict, big: dict, big_n: int, big_world: World) -> list[dict[st
                 "cpu_ratio": cpu_ratio, "goal": goal, "pass": ratio <= goal, "runs": c["runs"]}
 
     n = f"{big_n:,}"
-    out = [
-        ratio_row("version", "ordercli --version", 'python -c "import typer"', startup["version"],
-                  startup["typer"], 1.3),
-        ratio_row("show_small", f"orders show ID --json ({SMALL} orders)", 'python -c "import typer"',
-                  startup["show_small"], startup["typer"], 1.8),
-        ratio_row("show", f"orders show ID --json ({n} orders)", "python: orjson.loads(file)", big["show"],
-                  big["load"], 2.0),
-        ratio_row("place", f"orders place ... --json ({n} orders)", "python: orjson loads + dumps + fsync",
-                  big["place"], big["load_dump"], 2.0),
-        ratio_row("list", f"orders list --json ({n} orders)", "python: orjson loads + dumps + fsync", big["list"],
-                  big["load_dump"], 3.0),
-        ratio_row("tick", f"clock tick {TICK} --json ({n} orders, all fire)",
-                  "python: orjson loads + dumps + fsync", big["tick"], big["load_dump"], 10.0),
-    ]
-    peaks = {name: big[name]["peak_rss_bytes"] for name in ("show", "place", "list", "tick")}
-    peaks["import"] = big_world.build["import_peak_rss_bytes"]
-    known = {k: v for k, v in peaks.items() if v is not None}
-    worst = max(known, key=known.__getitem__) if known else None
-    out.append({"key": "peak_rss", "command": f"peak RSS of any command ({n} orders)", "per_command_bytes": peaks,
-                "worst_command": worst, "peak_bytes": known.get(worst) if worst else None,
-                "baseline_load_bytes": big["load"]["peak_rss_bytes"],
-                "baseline_load_dump_bytes": big["load_dump"]["peak_rss_bytes"],
-                "goal_bytes": int(1.5 * GIB), "pass": (known[worst] <= 1.5 * GIB) if worst else None})
+    out = []
+    for v in VERSIONS:
+        out += [
+            ratio_row(f"version@{v}", f"[{v}] ordercli --version", 'python -c "import typer"',
+                      startup[f"version@{v}"], startup["typer"], GOALS["version"]),
+            ratio_row(f"show_small@{v}", f"[{v}] orders show ID --json ({SMALL} orders)", 'python -c "import typer"',
+                      startup[f"show_small@{v}"], startup["typer"], GOALS["show_small"]),
+            ratio_row(f"show@{v}", f"[{v}] orders show ID --json ({n} orders)", "python: orjson.loads(file)",
+                      big[f"show@{v}"], big["load"], GOALS["show"]),
+            ratio_row(f"place@{v}", f"[{v}] orders place ... --json ({n} orders)",
+                      "python: orjson loads + dumps + fsync", big[f"place@{v}"], big["load_dump"], GOALS["place"]),
+            ratio_row(f"list@{v}", f"[{v}] orders list --json ({n} orders)", "python: orjson loads + dumps + fsync",
+                      big[f"list@{v}"], big["load_dump"], GOALS["list"]),
+            ratio_row(f"tick@{v}", f"[{v}] clock tick {TICK} --json ({n} orders, all fire)",
+                      "python: orjson loads + dumps + fsync", big[f"tick@{v}"], big["load_dump"], GOALS["tick"]),
+        ]
+        peaks = {name: big[f"{name}@{v}"]["peak_rss_bytes"] for name in ("show", "place", "list", "tick")}
+        if v == "after":
+            peaks["import"] = big_world.build["import_peak_rss_bytes"]
+        known = {k: val for k, val in peaks.items() if val is not None}
+        worst = max(known, key=known.__getitem__) if known else None
+        out.append({"key": f"peak_rss@{v}", "command": f"[{v}] peak RSS of any command ({n} orders)",
+                    "per_command_bytes": peaks, "worst_command": worst,
+                    "peak_bytes": known.get(worst) if worst else None,
+                    "baseline_load_bytes": big["load"]["peak_rss_bytes"],
+                    "baseline_load_dump_bytes": big["load_dump"]["peak_rss_bytes"],
+                    "goal_bytes": int(PEAK_GOAL), "pass": (known[worst] <= PEAK_GOAL) if worst else None})
     return out
 
 
@@ -395,10 +434,10 @@ def print_table(table: list[dict[str, Any]]) -> None:
     print(head)
     print("-" * len(head))
     for r in table:
-        if r["key"] == "peak_rss":
+        if r["key"].startswith("peak_rss"):
             result = "n/a" if r["pass"] is None else ("PASS" if r["pass"] else "FAIL")
             print(f"{r['command']:<58} {'worst: ' + str(r['worst_command']):<38} {fmt_bytes(r['peak_bytes']):>9} "
-                  f"{fmt_bytes(r['baseline_load_dump_bytes']):>9} {'':>7} {'':>9} {'1.5 GiB':>7}  {result}")
+                  f"{fmt_bytes(r['baseline_load_dump_bytes']):>9} {'':>7} {'':>9} {'1.2 GiB':>7}  {result}")
             print("    per command: " + ", ".join(f"{k} {fmt_bytes(v)}" for k, v in r["per_command_bytes"].items())
                   + f"; baselines: load {fmt_bytes(r['baseline_load_bytes'])}, "
                     f"load+dump {fmt_bytes(r['baseline_load_dump_bytes'])}")
@@ -410,7 +449,7 @@ def print_table(table: list[dict[str, Any]]) -> None:
 
 
 def print_scaling(scaling: dict[int, dict]) -> None:
-    names = ["show", "place", "list", "tick", "load", "load_dump"]
+    names = [f"{c}@{v}" for v in VERSIONS for c in ("show", "place", "list", "tick")] + ["load", "load_dump"]
     print(f"\n{'orders':>8} " + " ".join(f"{n:>10}" for n in names) + f" {'file':>10} {'import':>9}")
     for n, res in sorted(scaling.items()):
         print(f"{n:>8,} " + " ".join(f"{fmt_s(res['results'][k]['median_s']):>10}" for k in names)
@@ -429,13 +468,20 @@ def plot(scaling: dict[int, dict], path: Path, title: str) -> str | None:
         return None
     sizes = sorted(scaling)
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    styles = {"show": "o-", "place": "s-", "list": "^-", "tick": "D-", "load": "o--", "load_dump": "s--"}
+    marks = {"show": "o", "place": "s", "list": "^", "tick": "D"}
+    colours = {"show": "C0", "place": "C1", "list": "C2", "tick": "C3"}
     labels = {"show": "orders show ID --json", "place": "orders place --json", "list": "orders list --json",
-              "tick": f"clock tick {TICK} --json (fires all)", "load": "baseline: orjson.loads",
-              "load_dump": "baseline: loads + dumps + fsync"}
-    for name, style in styles.items():
+              "tick": f"clock tick {TICK} --json (fires all)"}
+    for v in VERSIONS:
+        line = ":" if v == "before" else "-"
+        for name, mark in marks.items():
+            ys = [scaling[n]["results"][f"{name}@{v}"]["median_s"] for n in sizes]
+            ax.plot(sizes, ys, mark + line, label=f"{labels[name]} ({v})", color=colours[name],
+                    alpha=0.45 if v == "before" else 1.0)
+    for name, style, label in (("load", "o--", "baseline: orjson.loads (gc off)"),
+                               ("load_dump", "s--", "baseline: loads + dumps + fsync (gc off)")):
         ys = [scaling[n]["results"][name]["median_s"] for n in sizes]
-        ax.plot(sizes, ys, style, label=labels[name], color="grey" if name.startswith("load") else None)
+        ax.plot(sizes, ys, style, label=label, color="grey")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("orders in the world")
@@ -463,7 +509,9 @@ def main() -> int:
     ap.add_argument("--plot", type=Path, help="the scaling plot (default bench/scaling.png, -quick with --quick)")
     ap.add_argument("--workdir", type=Path, help="where the worlds are built (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the worlds after the run")
+    ap.add_argument("--before", type=Path, help="another ordercli source tree to measure side by side")
     args = ap.parse_args()
+    use_versions(args.before)
 
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",")}) if args.sizes else (
         [100, 1000] if args.quick else [1000, 10000, 100000])
@@ -486,16 +534,15 @@ def main() -> int:
         print("  (no os.wait4 here: peak memory is resource.RUSAGE_CHILDREN's high-water mark)")
     t_start = time.perf_counter()
     try:
-        oc = ordercli()
         print(f"building a {SMALL}-order world ...", file=sys.stderr, flush=True)
         small = build_world(root, SMALL)
         oid = "ORD-0005"
-        startup = measure([
-            Probe("version", [*oc, "--version"]),
-            Probe("typer", [PY, "-c", "import typer"]),
-            Probe("show_small", [*oc, "--db", str(small.pristine), "orders", "show", oid, "--json"],
-                  check=check_show(oid)),
-        ], 3 * repeat, "startup")
+        probes = [Probe("typer", [PY, "-c", "import typer"])]
+        for v, (vc, env) in VERSIONS.items():
+            probes += [Probe(f"version@{v}", [*vc, "--version"], env=env),
+                       Probe(f"show_small@{v}", [*vc, "--db", str(small.pristine), "orders", "show", oid, "--json"],
+                             check=check_show(oid), env=env)]
+        startup = measure(probes, 3 * repeat, "startup")
 
         scaling: dict[int, dict] = {}
         worlds: dict[int, World] = {}

@@ -81,10 +81,10 @@ def test_place_accepts_every_payment_method(world, method):
     assert place(world, "--payment", method)["payment_method"] == method
 
 
-@pytest.mark.parametrize("amount", ["0.01", "5", "1234567.8"])
-def test_place_accepts_positive_amounts_up_to_two_places(world, amount):
+@pytest.mark.parametrize(("amount", "stored"), [("0.01", "0.01"), ("5", "5.00"), ("1234567.8", "1234567.80")])
+def test_place_accepts_positive_amounts_up_to_two_places_in_cents(world, amount, stored):
     order = place(world, amount=amount)
-    assert order["amount"] == amount
+    assert order["amount"] == stored
 
 
 def test_place_ids_are_sequential(world):

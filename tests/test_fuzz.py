@@ -27,7 +27,6 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ordercli import engine
-from ordercli.cli import common
 from ordercli.cli.app import app
 from ordercli.store import new_world_tables
 from ordercli.timecalc import UTC
@@ -180,11 +179,7 @@ RUNNER = CliRunner()
 
 
 def invoke(args: list[str], db: Path) -> Run:
-    try:
-        result = RUNNER.invoke(app, args, env={"ORDERCLI_DB": str(db), "NO_COLOR": "1"})
-    finally:
-        common.state.db = None  # --db is kept in a module global between in-process runs
-        common.state.durable = True
+    result = RUNNER.invoke(app, args, env={"ORDERCLI_DB": str(db), "NO_COLOR": "1"})
     return Run(args, result)
 
 
@@ -539,7 +534,7 @@ def test_a_scenario_that_runs_itself_ends_without_an_internal_error(monkeypatch:
     """Hostile scenario: a step that runs its own file. Each level may fail (exit 1, a failed step),
     but no level may end in an internal error (exit 1 with internal_error, e.g. a RecursionError).
     The spy only records what each in-process step returned."""
-    from ordercli.cli.scenario import InProcess
+    from ordercli.cli.invoke import InProcess
 
     seen: list[tuple[list[str], int, str]] = []
     real_call = InProcess.__call__

@@ -1,12 +1,14 @@
-"""What a command imports is part of its speed: `ordercli --version` must not load the storage or
-presentation stack (arrow, tabulate, tinydb, yaml), and a reading command like `orders show ID --json`
-needs none of arrow, tabulate, yaml, holidays, tinydb or filelock (no dates library, no tables, no
-TinyDB, no lock). Each check runs ordercli in a fresh interpreter and inspects sys.modules afterwards
-(or -X importtime's list for the real console script)."""
+"""What a command imports is part of its speed: `ordercli --version`, `--help` and shell completion
+must not load the storage or presentation stack (tinydb, arrow, tabulate, yaml, holidays); a reading
+command like `orders show ID --json` opens its world through TinyDB, and needs none of arrow,
+tabulate, yaml, holidays or filelock (no dates library, no tables, no lock). Each check runs ordercli
+in a fresh interpreter and inspects sys.modules afterwards (or -X importtime's list for the real
+console script)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import Cli
 
-VERSION_FORBIDDEN = {"arrow", "tabulate", "tinydb", "yaml"}
-READ_FORBIDDEN = {"arrow", "tabulate", "yaml", "holidays", "tinydb", "filelock"}
+VERSION_FORBIDDEN = {"arrow", "tabulate", "tinydb", "yaml", "holidays"}
+READ_FORBIDDEN = {"arrow", "tabulate", "yaml", "holidays", "filelock"}
 
 # Runs `ordercli ARGS...` through the console script's function in this interpreter, after importing
 # PRELOAD (comma-separated, for the self-test), then writes the exit code and sys.modules to OUT.
@@ -37,11 +39,11 @@ with open(out, "w") as fh:
 """
 
 
-def run_traced(tmp_path: Path, *args: str, preload: str = "") -> tuple[int, str, list[str]]:
+def run_traced(tmp_path: Path, *args: str, preload: str = "", env: dict | None = None) -> tuple[int, str, list[str]]:
     """(exit code, stdout, modules loaded) of `ordercli ARGS` in a fresh interpreter."""
     out = tmp_path / "modules.json"
     proc = subprocess.run([sys.executable, "-c", DRIVER, str(out), preload, *args], capture_output=True,
-                          cwd=tmp_path, timeout=120)
+                          cwd=tmp_path, timeout=120, env={**os.environ, **(env or {})})
     assert out.exists(), f"the driver wrote nothing: exit {proc.returncode}\nstderr: {proc.stderr.decode()}"
     report = json.loads(out.read_text())
     modules = report["modules"]
@@ -82,9 +84,24 @@ def test_show_json_imports_nothing_a_reading_command_does_not_need(tmp_path: Pat
     code, stdout, modules = run_traced(tmp_path, "--db", str(db), "orders", "show", order["id"], "--json")
     assert code == 0
     assert json.loads(stdout)["id"] == order["id"]
-    # it did the real work: the orders commands, the store and orjson were loaded
-    assert {"ordercli.cli.orders", "ordercli.store", "orjson"} <= set(modules)
+    # it did the real work: the orders commands, the store and orjson were loaded, and the world
+    # was opened through TinyDB
+    assert {"ordercli.cli.orders", "ordercli.store", "orjson", "tinydb", "ordercli.tinydb_storage"} <= set(modules)
     assert heavy(modules, READ_FORBIDDEN) == []
+
+
+@pytest.mark.parametrize("args", [("--help",), ("orders", "--help"), ("db", "--help"), ("orders", "list", "--help")])
+def test_help_imports_none_of_the_heavy_packages(tmp_path: Path, args: tuple[str, ...]) -> None:
+    code, stdout, modules = run_traced(tmp_path, *args)
+    assert code == 0 and "Usage:" in stdout
+    assert heavy(modules, VERSION_FORBIDDEN) == []
+
+
+def test_completion_imports_none_of_the_heavy_packages(tmp_path: Path) -> None:
+    env = {"_ORDERCLI_COMPLETE": "complete_bash", "COMP_WORDS": "ordercli orders pl", "COMP_CWORD": "2"}
+    code, stdout, modules = run_traced(tmp_path, env=env)
+    assert "place" in stdout.split()
+    assert heavy(modules, VERSION_FORBIDDEN) == []
 
 
 def test_the_check_sees_a_heavy_import(tmp_path: Path) -> None:

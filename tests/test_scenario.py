@@ -54,8 +54,9 @@ def malformed(*files: Path) -> str:
 def test_the_examples_are_there() -> None:
     names = {p.name for p in EXAMPLE_FILES}
     assert {
-        "silent-seller.yaml", "seller-accepts.yaml", "seller-refuses-then-ships.yaml", "shipped-then-dispute.yaml",
-        "ewallet-vs-card.yaml", "overdue-refund-dispute.yaml", "unpaid-order.yaml", "ship-timeout.yaml",
+        "silent-seller.scenario.yaml", "seller-accepts.scenario.yaml", "seller-refuses-then-ships.scenario.yaml",
+        "shipped-then-dispute.scenario.yaml", "ewallet-vs-card.scenario.yaml", "overdue-refund-dispute.scenario.yaml",
+        "unpaid-order.scenario.yaml", "ship-timeout.scenario.yaml",
     } <= names
 
 
@@ -377,7 +378,9 @@ def test_text_output_lines(tmp_path: Path) -> None:
     assert f"{b}: second file" in lines
     step_lines = [line for line in lines if line.lstrip().startswith(("ok", "FAIL"))]
     assert len(step_lines) == 5
-    assert step_lines[0].split()[:2] == ["ok", "1"] and step_lines[0].endswith(PLACE)
+    # the command as run: references expanded, words quoted as a shell would need them
+    expanded = "orders place --buyer alice --seller acme --item 'Blue headset' --amount 19.99"
+    assert step_lines[0].split()[:2] == ["ok", "1"] and step_lines[0].endswith(expanded)
     assert step_lines[3].split()[:2] == ["FAIL", "2"]
     assert "2 passed, 0 failed" in lines
     assert "2 passed, 1 failed" in lines
@@ -394,7 +397,7 @@ def test_json_output_one_object_per_file(tmp_path: Path) -> None:
             run: {PLACE}
           - run: orders show ${{o.id}}
     """)
-    b = write(tmp_path, "b.json", json.dumps({"steps": [{"run": "clock show"}]}))
+    b = write(tmp_path, "b.json", json.dumps({"start": "2030-03-04T09:00:00Z", "steps": [{"run": "clock show"}]}))
     result = invoke("scenario", "run", str(a), str(b), "--json")
     assert result.exit_code == 0
     reports = json.loads(result.stdout)  # stdout is exactly one JSON value
@@ -483,7 +486,7 @@ def test_junit_report(tmp_path: Path) -> None:
 
 
 def test_junit_with_json(tmp_path: Path) -> None:
-    f = write(tmp_path, "a.yaml", "steps:\n  - run: clock show\n")
+    f = write(tmp_path, "a.yaml", "start: now\nsteps:\n  - run: clock show\n")
     report = tmp_path / "junit.xml"
     code, reports = run_json(f, extra=("--junit", str(report)))
     assert code == 0 and reports[0]["passed"] == 1
@@ -507,7 +510,7 @@ def test_db_keeps_the_world(tmp_path: Path) -> None:
 
 
 def test_without_db_the_world_is_temporary(tmp_path: Path, db: Path) -> None:
-    f = write(tmp_path, "s.yaml", f"steps:\n  - run: {PLACE}\n")
+    f = write(tmp_path, "s.yaml", f"start: 2030-03-04T09:00:00Z\nsteps:\n  - run: {PLACE}\n")
     assert invoke("scenario", "run", str(f)).exit_code == 0
     assert not db.exists()  # ORDERCLI_DB is not the scenario's world
     assert json.loads(invoke("orders", "list", "--json").stdout) == []
@@ -634,7 +637,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_nothing_runs_when_any_file_is_malformed(tmp_path: Path) -> None:
-    good = write(tmp_path, "good.yaml", f"steps:\n  - run: {PLACE}\n")
+    good = write(tmp_path, "good.yaml", f"start: 2030-03-04T09:00:00Z\nsteps:\n  - run: {PLACE}\n")
     bad = write(tmp_path, "bad.yaml", "steps:\n  - run: clock show\n    bogus: 1\n")
     kept = tmp_path / "kept.json"
     report = tmp_path / "junit.xml"
@@ -691,7 +694,7 @@ def test_import_from_stdin() -> None:
 def test_import_text_output() -> None:
     result = invoke("orders", "import", "-", input=ndjson(ROWS[:1]))
     assert result.exit_code == 0
-    assert result.stdout.strip() == "imported 1 orders"
+    assert result.stdout.strip() == "imported 1 order"
 
 
 @pytest.mark.parametrize("third", [

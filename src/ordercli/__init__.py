@@ -1,3 +1,56 @@
-"""ordercli: a command-line sandbox of a marketplace's order-cancellation lifecycle."""
+"""ordercli: a sandbox of a marketplace's order-cancellation lifecycle, as a command-line tool and a
+Python library.
+
+    from ordercli import Sandbox
+
+    world = Sandbox(start="2030-03-04T09:00:00Z", policy="aliexpress")
+    order = world.place("alice", "acme", "Blue headset", "19.99")
+
+The names below are imported on first use, so that `ordercli --version` loads nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "NotFound",
+    "OrderCliError",
+    "Refused",
+    "Sandbox",
+    "Session",
+    "StorageError",
+    "UsageError",
+    "__version__",
+]
+
+_LAZY = {
+    "Sandbox": "ordercli.sandbox",
+    "Session": "ordercli.sandbox",
+    "OrderCliError": "ordercli.errors",
+    "UsageError": "ordercli.errors",
+    "NotFound": "ordercli.errors",
+    "Refused": "ordercli.errors",
+    "StorageError": "ordercli.errors",
+}
+
+if TYPE_CHECKING:
+    from ordercli.errors import NotFound, OrderCliError, Refused, StorageError, UsageError
+    from ordercli.sandbox import Sandbox, Session
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ordercli' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

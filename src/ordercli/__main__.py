@@ -1,3 +1,3 @@
-from ordercli.entry import main
+from ordercli.entry import console
 
-main()
+console()

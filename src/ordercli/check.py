@@ -13,6 +13,7 @@ from typing import Any
 
 from ordercli import policy as P
 from ordercli.errors import UsageError
+from ordercli.timecalc import parse_stored
 
 Check = Callable[[Any], bool]
 
@@ -21,7 +22,7 @@ def _instant(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     try:
-        return datetime.fromisoformat(value).tzinfo is not None
+        return parse_stored(value).tzinfo is not None  # type: ignore[union-attr]
     except ValueError:
         return False
 
@@ -124,6 +125,14 @@ ORDER: dict[str, Check] = {
     "refund": _optional(_shape(REFUND)),
     "disputes": lambda v: isinstance(v, list) and all(_shape(DISPUTE)(d) for d in v),
 }
+MESSAGE = {  # an order's thread (messages send); older files have no thread
+    "n": _count,
+    "at": _instant,
+    "from": _text,
+    "role": _one_of("buyer", "seller"),
+    "to": _text,
+    "text": _text,
+}
 EVENT = {
     "seq": _count,
     "at": _instant,
@@ -144,17 +153,82 @@ NOTIFICATION = {
 }
 _PAID = (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED, P.SHIPPED, P.COMPLETED)
 
+# The fast path of the order check, for commands that read every order (a list, a tick): the same
+# rules as ORDER, in straight-line code, remembering the instants and amounts already found sound
+# (a world repeats them a lot). False sends the order to the slow path, which names the problem.
+_SOUND: set[str] = set()
+_SOUND_LIMIT = 200_000
+_STATUSES = frozenset(P.STATUSES)
+_METHODS = frozenset(P.PAYMENT_METHODS)
+_END_REASONS = frozenset(P.END_REASONS)
+_OPTIONAL_INSTANTS = ("pay_by", "paid_at", "ship_by", "shipped_at", "completed_at", "cancelled_at")
+_CANCELLATION_OK = _shape(CANCELLATION)
+_REFUND_OK = _shape(REFUND)
+_DISPUTE_OK = _shape(DISPUTE)
 
-def _order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
+
+def _sound(value: Any, check: Check) -> bool:
+    if type(value) is not str:
+        return False
+    if value in _SOUND:
+        return True
+    if not check(value):
+        return False
+    if len(_SOUND) < _SOUND_LIMIT:
+        _SOUND.add(value)
+    return True
+
+
+def _order_shape_ok(o: dict) -> bool:
+    try:
+        for key in ("id", "buyer", "seller", "item", "currency"):
+            if type(o[key]) is not str:
+                return False
+        quantity = o["quantity"]
+        if type(quantity) is not int or quantity < 0:
+            return False
+        if not (_sound(o["amount"], _decimal) and _sound(o["placed_at"], _instant)):
+            return False
+        if o["payment_method"] not in _METHODS or o["status"] not in _STATUSES:
+            return False
+        for key in _OPTIONAL_INSTANTS:
+            value = o[key]
+            if value is not None and not _sound(value, _instant):
+                return False
+        tracking, end_reason = o["tracking"], o["end_reason"]
+        if (tracking is not None and type(tracking) is not str) or (
+            end_reason is not None and end_reason not in _END_REASONS
+        ):
+            return False
+        cancellation, refund, disputes = o["cancellation"], o["refund"], o["disputes"]
+        if cancellation is not None and not _CANCELLATION_OK(cancellation):
+            return False
+        if refund is not None and not _REFUND_OK(refund):
+            return False
+        return type(disputes) is list and all(_DISPUTE_OK(d) for d in disputes)
+    except (KeyError, TypeError):  # a missing key, an unhashable value: the slow path names it
+        return False
+
+
+def _thread_ok(thread: Any) -> bool:
+    if not isinstance(thread, list) or not all(_shape(MESSAGE)(m) for m in thread):
+        return False
+    return [m["n"] for m in thread] == list(range(1, len(thread) + 1))
+
+
+def order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
+    """What is wrong with one order (stored under `key`); [] when it is sound."""
     if not isinstance(order, dict):
         return [f"order {key}: not an object"]
     where = f"order {order.get('id', key)}"
-    shape = _shape_problems(order, ORDER)
+    shape = [] if _order_shape_ok(order) else _shape_problems(order, ORDER)
     if shape:
         return [f"{where}: {p}" for p in shape]
     out = []
     if not key.isdigit() or order["id"] != f"ORD-{int(key):04d}":
         out.append(f"{where}: id does not match its key {key!r}")
+    if not _thread_ok(order.get("messages", [])):
+        out.append(f"{where}: malformed messages thread")
     status = order["status"]
     if status in _PAID and (order["paid_at"] is None or order["ship_by"] is None):
         out.append(f"{where}: {status} but paid_at or ship_by is missing")
@@ -184,7 +258,7 @@ def _order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
 def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
     out: list[str] = []
     meta = tables["meta"]["1"]
-    now = datetime.fromisoformat(meta["clock"]) if _instant(meta.get("clock")) else None
+    now = parse_stored(meta["clock"]) if _instant(meta.get("clock")) else None
     if now is None:
         out.append(f"meta: clock {meta.get('clock')!r} is not an instant")
     try:
@@ -198,7 +272,7 @@ def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
         if not _count(meta.get(counter)):
             out.append(f"meta: {counter} is not a count")
     for key, order in tables["orders"].items():
-        out += _order_problems(key, order, now)
+        out += order_problems(key, order, now)
         if len(out) >= limit:
             return out[:limit]
     for name, fields in (("events", EVENT), ("notifications", NOTIFICATION)):
@@ -215,3 +289,14 @@ def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
         if len(out) == before and _count(counter) and counter != len(tables[name]) + 1:
             out.append(f"meta: next_{name[:-1]} does not follow the {name} table")
     return out[:limit]
+
+
+_ROWS = {"events": EVENT, "notifications": NOTIFICATION}
+
+
+def row_problem(table: str, row: Any) -> str | None:
+    """What is wrong with one event or notification, None when it is sound."""
+    if not isinstance(row, dict):
+        return f"{table}: a row that is not an object"
+    shape = _shape_problems(row, _ROWS[table])
+    return f"{table} {row.get('seq', '?')}: {shape[0]}" if shape else None

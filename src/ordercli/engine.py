@@ -9,24 +9,26 @@ that earlier firings create within the same move.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from ordercli import policy as P
 from ordercli import validate
 from ordercli.errors import NotFound, Refused, UsageError
+from ordercli.records import EndReason, EventKind, NotificationKind
 from ordercli.timecalc import fmt, parse_duration
 from ordercli.world import World
 
 PLATFORM = "platform"
 SUPPORT = "support"
-_KIND_RANK = {k: i for i, k in enumerate(P.DEADLINE_KINDS)}
+_KIND_RANK: dict[str, int] = {k: i for i, k in enumerate(P.DEADLINE_KINDS)}
 
 
 def _as(actor: str | None) -> str | None:
-    """`--as` follows the input rules of CLI.md (exit 2) before any lookup."""
-    return None if actor is None else validate.name(actor, "--as")
+    """The acting party follows the input rules of CLI.md (exit 2) before any lookup."""
+    return None if actor is None else validate.name(actor, "actor")
 
 
 # -- orders -------------------------------------------------------------------------------------
@@ -55,13 +57,16 @@ def new_order(
 ) -> dict:
     """Validate and add one order (placed, and paid unless `unpaid`) without firing."""
     label = labels or {}
-    buyer = validate.name(buyer, label.get("buyer", "--buyer"))
-    seller = validate.name(seller, label.get("seller", "--seller"))
-    item = validate.name(item, label.get("item", "--item"))
-    amount = validate.amount(amount, label.get("amount", "--amount"))
-    currency = validate.currency(currency, label.get("currency", "--currency"))
-    payment = validate.payment(payment, label.get("payment", "--payment"))
-    quantity = validate.quantity(quantity, label.get("quantity", "--quantity"))
+    buyer = validate.name(buyer, label.get("buyer", "buyer"))
+    seller = validate.name(seller, label.get("seller", "seller"))
+    item = validate.name(item, label.get("item", "item"))
+    currency = validate.currency(currency, label.get("currency", "currency"))
+    amount = validate.amount(amount, label.get("amount", "amount"), currency)
+    payment = validate.payment(payment, label.get("payment", "payment"))
+    quantity = validate.quantity(quantity, label.get("quantity", "quantity"))
+    if buyer == seller:
+        where = label.get("seller", "seller")
+        raise UsageError(f"{where}: the seller must not be the buyer ({buyer})", "same_party", field=where)
     if _as(actor) is not None and actor != buyer:
         raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
     now = world.now
@@ -91,7 +96,7 @@ def new_order(
     }
     world.add_order(order)
     world.event(
-        "order_placed",
+        EventKind.ORDER_PLACED,
         order,
         buyer,
         {"item": item, "quantity": quantity, "amount": amount, "currency": currency, "payment_method": payment},
@@ -148,7 +153,7 @@ def _pay(world: World, order: dict) -> None:
     order["paid_at"] = fmt(world.now)
     order["pay_by"] = None
     order["ship_by"] = fmt(pol.add(world.now, pol.ship_within))
-    world.event("order_paid", order, order["buyer"], {"amount": order["amount"], "ship_by": order["ship_by"]})
+    world.event(EventKind.ORDER_PAID, order, order["buyer"], {"amount": order["amount"], "ship_by": order["ship_by"]})
 
 
 def pay(world: World, order_id: str, actor: str | None = None) -> dict:
@@ -168,7 +173,7 @@ def confirm(world: World, order_id: str, actor: str | None = None) -> dict:
     P.gate_confirm(order, world.policy, world.now)
     order["status"] = P.COMPLETED
     order["completed_at"] = fmt(world.now)
-    world.event("order_completed", order, who)
+    world.event(EventKind.ORDER_COMPLETED, order, who)
     settle_now(world, order)
     return order
 
@@ -176,13 +181,12 @@ def confirm(world: World, order_id: str, actor: str | None = None) -> dict:
 # -- cancellation ---------------------------------------------------------------------------------
 
 
-def cancel_request(
-    world: World, order_id: str, reason: str, note: str | None = None, actor: str | None = None
-) -> tuple[dict, str | None]:
-    """R1 for an unpaid order, R5-R7 for a paid one. Returns the order and a hint for people."""
+def cancel_request(world: World, order_id: str, reason: str, note: str | None = None, actor: str | None = None) -> dict:
+    """R1 for an unpaid order, R5-R7 for a paid one. A seller-fault reason (the order's
+    cancellation.fault) leaves the buyer a dispute as the other way."""
     _as(actor)
     validate.choice(reason, tuple(P.CANCEL_REASONS), "reason", "unknown_reason")
-    note = validate.text(note, "--note")
+    note = validate.text(note, "note")
     order = world.order(order_id)
     who = P.check_party(order, "buyer", actor)
     pol = world.policy
@@ -202,10 +206,12 @@ def cancel_request(
             "responded_at": now,
             "requests": made,
         }
-        world.event("cancel_requested", order, who, {"reason": reason, "fault": fault, "note": note, "request": made})
-        _cancel(world, order, "unpaid_cancelled", who)
+        world.event(
+            EventKind.CANCEL_REQUESTED, order, who, {"reason": reason, "fault": fault, "note": note, "request": made}
+        )
+        _cancel(world, order, EndReason.UNPAID_CANCELLED, who)
         settle_now(world, order)
-        return order, None
+        return order
     respond_by = fmt(pol.add(world.now, pol.seller_response_within))
     order["status"] = P.CANCEL_REQUESTED
     order["cancellation"] = {
@@ -219,7 +225,7 @@ def cancel_request(
         "requests": made,
     }
     world.event(
-        "cancel_requested",
+        EventKind.CANCEL_REQUESTED,
         order,
         who,
         {"reason": reason, "fault": fault, "note": note, "respond_by": respond_by, "request": made},
@@ -227,17 +233,11 @@ def cancel_request(
     world.notify(
         order,
         "seller",
-        "request_received",
+        NotificationKind.REQUEST_RECEIVED,
         f"{order['buyer']} asks to cancel order {order['id']} ({reason}); answer by {respond_by}",
     )
-    hint = None
-    if fault == "seller":
-        hint = (
-            f"{reason} is the seller's fault: a dispute is available instead "
-            f"(ordercli cancel withdraw {order['id']}, then ordercli dispute open {order['id']} --reason {reason})"
-        )
     settle_now(world, order)
-    return order, hint
+    return order
 
 
 def cancel_withdraw(world: World, order_id: str, actor: str | None = None) -> dict:
@@ -248,7 +248,7 @@ def cancel_withdraw(world: World, order_id: str, actor: str | None = None) -> di
     P.gate_withdraw(order, world.policy, world.now)
     order["status"] = P.AWAITING_SHIPMENT
     order["cancellation"]["status"] = "withdrawn"
-    world.event("cancel_withdrawn", order, who)
+    world.event(EventKind.CANCEL_WITHDRAWN, order, who)
     settle_now(world, order)
     return order
 
@@ -259,7 +259,7 @@ def seller_respond(
     """R8 accept: cancelled and refunded. R9 reject: back to awaiting_shipment, ship_by unchanged."""
     _as(actor)
     validate.choice(answer, P.RESPONSES, "answer", "bad_answer")
-    message = validate.text(message, "--message")
+    message = validate.text(message, "message")
     order = world.order(order_id)
     who = P.check_party(order, "seller", actor)
     P.gate_respond(order, world.policy, world.now)
@@ -267,39 +267,50 @@ def seller_respond(
     c["responded_at"] = fmt(world.now)
     if answer == "accept":
         c["status"] = "accepted"
-        world.event("cancel_accepted", order, who, {"message": message})
+        world.event(EventKind.CANCEL_ACCEPTED, order, who, {"message": message})
         world.notify(
-            order, "buyer", "request_answered", f"{order['seller']} accepted your request to cancel order {order['id']}"
+            order,
+            "buyer",
+            NotificationKind.REQUEST_ANSWERED,
+            f"{order['seller']} accepted your request to cancel order {order['id']}"
+            + (f": {message}" if message else ""),
         )
-        _cancel(world, order, "cancel_accepted", who)
+        _cancel(world, order, EndReason.CANCEL_ACCEPTED, who)
     else:
         c["status"] = "rejected"
         order["status"] = P.AWAITING_SHIPMENT
-        world.event("cancel_rejected", order, who, {"message": message})
+        world.event(EventKind.CANCEL_REJECTED, order, who, {"message": message})
         left = world.policy.cancel_requests_max - c["requests"]
         world.notify(
             order,
             "buyer",
-            "request_answered",
+            NotificationKind.REQUEST_ANSWERED,
             f"{order['seller']} refused to cancel order {order['id']}"
-            + (f"{': ' + message if message else ''}; you may ask again ({left} left)" if left > 0 else "")
-            + (" or open a dispute" if c["fault"] == "seller" else ""),
+            + (f": {message}" if message else "")
+            + _what_next(left, c["fault"] == "seller"),
         )
     settle_now(world, order)
     return order
 
 
+def _what_next(left: int, dispute: bool) -> str:
+    """The buyer's options after a refusal, as the rules leave them (R9, R13a)."""
+    if left > 0:
+        return f"; you may ask again ({left} left)" + (" or open a dispute" if dispute else "")
+    return "; you may open a dispute" if dispute else ""
+
+
 def seller_ship(world: World, order_id: str, tracking: str | None = None, actor: str | None = None) -> dict:
     """R12: a pending request must be answered first."""
     _as(actor)
-    tracking = validate.text(tracking, "--tracking")
+    tracking = validate.text(tracking, "tracking")
     order = world.order(order_id)
     who = P.check_party(order, "seller", actor)
     P.gate_ship(order, world.policy, world.now)
     order["status"] = P.SHIPPED
     order["shipped_at"] = fmt(world.now)
     order["tracking"] = tracking
-    world.event("order_shipped", order, who, {"tracking": tracking})
+    world.event(EventKind.ORDER_SHIPPED, order, who, {"tracking": tracking})
     settle_now(world, order)
     return order
 
@@ -310,7 +321,7 @@ def _cancel(world: World, order: dict, end_reason: str, actor: str, tell_buyer: 
     order["status"] = P.CANCELLED
     order["cancelled_at"] = fmt(world.now)
     order["end_reason"] = end_reason
-    world.event("order_cancelled", order, actor, {"end_reason": end_reason})
+    world.event(EventKind.ORDER_CANCELLED, order, actor, {"end_reason": end_reason})
     if tell_buyer is not None:
         world.notify(order, "buyer", *tell_buyer)
     if order["paid_at"] is not None and order["refund"] is None:
@@ -336,7 +347,7 @@ def _start_refund(world: World, order: dict) -> dict:
     }
     order["refund"] = refund
     world.event(
-        "refund_started",
+        EventKind.REFUND_STARTED,
         order,
         PLATFORM,
         {"amount": order["amount"], "currency": order["currency"], "method": method, "due_by": due_by},
@@ -344,7 +355,7 @@ def _start_refund(world: World, order: dict) -> dict:
     world.notify(
         order,
         "buyer",
-        "refund_started",
+        NotificationKind.REFUND_STARTED,
         f"A refund of {order['amount']} {order['currency']} to your {method} is on its way, due by {due_by}",
     )
     return refund
@@ -354,11 +365,11 @@ def _settle_refund(world: World, order: dict, actor: str) -> None:
     refund = order["refund"]
     refund["status"] = "refunded"
     refund["refunded_at"] = fmt(world.now)
-    world.event("refund_completed", order, actor, {"amount": refund["amount"], "method": refund["method"]})
+    world.event(EventKind.REFUND_COMPLETED, order, actor, {"amount": refund["amount"], "method": refund["method"]})
     world.notify(
         order,
         "buyer",
-        "refund_completed",
+        NotificationKind.REFUND_COMPLETED,
         f"Your refund of {refund['amount']} {refund['currency']} for order {order['id']} has been paid",
     )
 
@@ -391,7 +402,7 @@ def _refund_command(
 def refund_hold(world: World, order_id: str, actor: str | None = None) -> dict:
     def hold(order: dict, refund: dict, who: str) -> None:
         refund["status"] = "held"
-        world.event("refund_held", order, who)
+        world.event(EventKind.REFUND_HELD, order, who)
 
     return _refund_command(world, order_id, actor, P.gate_refund_hold, hold)
 
@@ -401,7 +412,7 @@ def refund_release(world: World, order_id: str, actor: str | None = None) -> dic
 
     def release(order: dict, refund: dict, who: str) -> None:
         refund["status"] = "pending"
-        world.event("refund_released", order, who)
+        world.event(EventKind.REFUND_RELEASED, order, who)
 
     return _refund_command(world, order_id, actor, P.gate_refund_release, release)
 
@@ -423,9 +434,12 @@ def dispute_open(world: World, order_id: str, reason: str, actor: str | None = N
     P.gate_dispute_open(order, reason, world.policy, world.now)
     dispute = {"reason": reason, "status": "open", "opened_at": fmt(world.now), "resolved_at": None, "outcome": None}
     order["disputes"].append(dispute)
-    world.event("dispute_opened", order, who, {"reason": reason})
+    world.event(EventKind.DISPUTE_OPENED, order, who, {"reason": reason})
     world.notify(
-        order, "seller", "dispute_opened", f"{order['buyer']} opened a dispute on order {order['id']} ({reason})"
+        order,
+        "seller",
+        NotificationKind.DISPUTE_OPENED,
+        f"{order['buyer']} opened a dispute on order {order['id']} ({reason})",
     )
     settle_now(world, order)
     return order
@@ -442,25 +456,42 @@ def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None
     dispute["status"] = "resolved"
     dispute["outcome"] = outcome
     dispute["resolved_at"] = fmt(world.now)
-    world.event("dispute_resolved", order, who, {"outcome": outcome, "reason": dispute["reason"]})
+    world.event(EventKind.DISPUTE_RESOLVED, order, who, {"outcome": outcome, "reason": dispute["reason"]})
     if outcome == "refund":
-        world.notify(
-            order,
-            "buyer",
-            "dispute_outcome",
-            f"Support decided your dispute on order {order['id']} in your favour: you will be refunded",
-        )
+        # each notice says what this resolution does, before the refund's own notice
+        favour = f"Support decided your dispute on order {order['id']} in your favour"
+        refund = order["refund"]
         if order["status"] in (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED):
-            _cancel(world, order, "dispute_refund", who)
-        elif order["refund"] is None:
+            world.notify(
+                order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"{favour}: the order is cancelled and refunded"
+            )
+            _cancel(world, order, EndReason.DISPUTE_REFUND, who)
+        elif refund is None:
+            world.notify(order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"{favour}: a refund is started")
             if order["paid_at"] is not None:
                 _start_refund(world, order)
-        elif order["refund"]["status"] != "refunded":
+        elif refund["status"] != "refunded":
+            world.notify(order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"{favour}: your refund is paid now")
             _settle_refund(world, order, who)
+        else:
+            world.notify(order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"{favour}: your refund was already paid")
     else:
-        world.notify(order, "buyer", "dispute_outcome", f"Support rejected your dispute on order {order['id']}")
+        world.notify(
+            order, "buyer", NotificationKind.DISPUTE_OUTCOME, f"Support rejected your dispute on order {order['id']}"
+        )
     settle_now(world, order)
     return order
+
+
+# -- the policy -------------------------------------------------------------------------------------
+
+
+def use_policy(world: World, meta: dict[str, Any], policy: P.Policy) -> None:
+    """The world's policy is chosen before its first order: deadlines already computed
+    under one policy must not be judged under another."""
+    if world.count_orders():
+        raise Refused("the policy can't change once the world has orders: start a new world", "world_has_orders")
+    world.set_policy(meta, policy)
 
 
 # -- the clock and the deadlines ----------------------------------------------------------------------
@@ -472,9 +503,9 @@ def _fire(world: World, order: dict, kind: str) -> None:
         _cancel(
             world,
             order,
-            "payment_timeout",
+            EndReason.PAYMENT_TIMEOUT,
             PLATFORM,
-            ("auto_cancelled", f"Order {order['id']} was cancelled: it was not paid in time"),
+            (NotificationKind.AUTO_CANCELLED, f"Order {order['id']} was cancelled: it was not paid in time"),
         )
     elif kind == "ship_by":  # R4; a request still pending is closed with it
         if order["status"] == P.CANCEL_REQUESTED:
@@ -482,21 +513,24 @@ def _fire(world: World, order: dict, kind: str) -> None:
         _cancel(
             world,
             order,
-            "ship_timeout",
+            EndReason.SHIP_TIMEOUT,
             PLATFORM,
-            ("auto_cancelled", f"Order {order['id']} was cancelled: the seller did not ship it by {order['ship_by']}"),
+            (
+                NotificationKind.AUTO_CANCELLED,
+                f"Order {order['id']} was cancelled: the seller did not ship it by {order['ship_by']}",
+            ),
         )
     elif kind == "respond_by":  # R10
         order["cancellation"]["status"] = "timed_out"
-        world.event("cancel_timed_out", order, PLATFORM, {"on_seller_silence": pol.on_seller_silence})
+        world.event(EventKind.CANCEL_TIMED_OUT, order, PLATFORM, {"on_seller_silence": pol.on_seller_silence})
         if pol.on_seller_silence == "cancel":
             _cancel(
                 world,
                 order,
-                "seller_silent",
+                EndReason.SELLER_SILENT,
                 PLATFORM,
                 (
-                    "auto_cancelled",
+                    NotificationKind.AUTO_CANCELLED,
                     f"Order {order['id']} was cancelled: the seller did not answer your request in time",
                 ),
             )
@@ -505,7 +539,7 @@ def _fire(world: World, order: dict, kind: str) -> None:
             world.notify(
                 order,
                 "buyer",
-                "request_lapsed",
+                NotificationKind.REQUEST_LAPSED,
                 f"Your request to cancel order {order['id']} lapsed: the seller did not answer in time",
             )
     elif kind == "due_by":  # R16: the processor pays on the last allowed instant
@@ -513,41 +547,99 @@ def _fire(world: World, order: dict, kind: str) -> None:
 
 
 Progress = Callable[[int, int], None]
+Entry = tuple[datetime, int, int, str]
+
+
+class _Deadlines:
+    """Every pending deadline of a world, as a heap of (instant, order number, kind rank, kind).
+
+    Built once per World by a full scan, then kept up to date by the commands (each pushes
+    the deadlines of the order it changed), so a clock move on a world kept in memory (the
+    API, scenarios) costs what falls due, not a scan of every order. Entries go stale when
+    an order moves on; they are dropped when they surface.
+    """
+
+    def __init__(self, orders: Iterable[dict]):
+        self.heap: list[Entry] = []
+        self.queued: set[Entry] = set()
+        for order in orders:
+            self.push(order)
+
+    def push(self, order: dict, target: datetime | None = None) -> int:
+        """Queue the order's pending deadlines; returns how many new ones fall at or before `target`."""
+        num = World.order_num(order)
+        due = 0
+        for kind, at in P.pending_deadlines(order):
+            entry = (at, num, _KIND_RANK[kind], kind)
+            if entry not in self.queued:
+                self.queued.add(entry)
+                heapq.heappush(self.heap, entry)
+                due += target is not None and at <= target
+        return due
+
+    def pop_due(self, world: World, target: datetime) -> tuple[dict, str, datetime] | None:
+        """The earliest deadline still pending at or before `target`, taken off the heap."""
+        while self.heap and self.heap[0][0] <= target:
+            entry = heapq.heappop(self.heap)
+            self.queued.discard(entry)
+            at, num, _, kind = entry
+            order = world.order_by_num(num)
+            if (kind, at) in P.pending_deadlines(order):
+                return order, kind, at
+        return None
+
+    def earliest(self, world: World) -> datetime | None:
+        while self.heap:
+            at, num, _, kind = self.heap[0]
+            if (kind, at) in P.pending_deadlines(world.order_by_num(num)):
+                return at
+            self.queued.discard(heapq.heappop(self.heap))  # superseded
+        return None
+
+    def due_count(self, target: datetime) -> int:
+        return sum(1 for entry in self.heap if entry[0] <= target)
+
+
+_INDEXES: weakref.WeakKeyDictionary[World, _Deadlines] = weakref.WeakKeyDictionary()
+
+
+def _deadlines(world: World) -> _Deadlines:
+    index = _INDEXES.get(world)
+    if index is None:
+        index = _INDEXES[world] = _Deadlines(world.iter_orders())
+    return index
 
 
 def advance(
     world: World, target: datetime, orders: list[dict] | None = None, progress: Progress | None = None
 ) -> list[dict]:
     """Move the clock to `target`, firing every deadline due on the way at its own instant.
-    Returns the events appended. `orders` limits the scan when only they can have new
-    deadlines (a command that did not move the clock). `progress(fired, waiting)` is told
-    every 1,000 firings."""
+    Returns the events appended. `orders` are the ones a command just changed: their new
+    deadlines join the world's index. `progress(fired, waiting)` is told every 1,000 firings."""
     first_seq = world.meta["next_event"]
-    heap: list[tuple[datetime, int, int, str]] = []
-
-    def push(order: dict) -> None:
-        for kind, at in P.pending_deadlines(order):
-            if at <= target:
-                heapq.heappush(heap, (at, World.order_num(order), _KIND_RANK[kind], kind))
-
-    for order in world.iter_orders() if orders is None else orders:
-        push(order)
+    index = _INDEXES.get(world)
+    if index is None and orders is not None:
+        # a command on a world with no index yet (one CLI process): only these orders can be due
+        index = _Deadlines(orders)
+    else:
+        index = _deadlines(world)
+        for order in orders or ():
+            index.push(order)
     fired = 0
-    while heap:
-        at, num, _, kind = heapq.heappop(heap)
-        order = world.orders[str(num)]
-        if (kind, at) not in P.pending_deadlines(order):
-            continue  # superseded by an earlier firing
+    waiting = index.due_count(target) if progress is not None else 0  # for people: stale entries count too
+    while (due := index.pop_due(world, target)) is not None:
+        order, kind, at = due
         if at > world.now:
             world.set_now(at)
         _fire(world, order, kind)
-        push(order)  # firing may create deadlines due within this same move
+        # firing may create deadlines due within this same move
+        waiting += index.push(order, target) - 1
         fired += 1
         if progress is not None and fired % 1000 == 0:
-            progress(fired, len(heap))
+            progress(fired, max(waiting, 0))
     if target != world.now:
         world.set_now(target)
-    return [world.events[str(s)] for s in range(first_seq, world.meta["next_event"])]
+    return world.events_since(first_seq)
 
 
 def settle_now(world: World, order: dict) -> None:
@@ -575,10 +667,10 @@ def clock_tick(world: World, duration: str, progress: Progress | None = None) ->
 
 
 def clock_next(world: World, progress: Progress | None = None) -> dict:
-    pending = [at for o in world.iter_orders() for _, at in P.pending_deadlines(o)]
-    if not pending:
+    earliest = _deadlines(world).earliest(world)
+    if earliest is None:
         raise Refused("no deadline is pending", "no_pending_deadline")
-    return _move(world, min(pending), progress)
+    return _move(world, earliest, progress)
 
 
 def _move(world: World, target: datetime, progress: Progress | None = None) -> dict:
@@ -589,3 +681,27 @@ def _move(world: World, target: datetime, progress: Progress | None = None) -> d
         return {"from": fmt(start), "to": fmt(target), "fired": []}
     fired = advance(world, target, progress=progress)
     return {"from": fmt(start), "to": fmt(world.now), "fired": fired}
+
+
+# -- messages: the buyer-seller thread of an order ------------------------------------------------
+
+
+def send_message(world: World, order_id: str, text: str, actor: str) -> dict:
+    """One message in the order's thread, from its buyer or its seller; the other party is
+    notified (R18) and the history records it (R19). The order's state does not change."""
+    who = validate.name(actor, "actor")
+    text = validate.name(text, "text", limit=2000)
+    order = world.order(order_id)
+    role = P.message_role(order, who)
+    other = "seller" if role == "buyer" else "buyer"
+    thread = order.setdefault("messages", [])
+    message = {"n": len(thread) + 1, "at": fmt(world.now), "from": who, "role": role, "to": order[other], "text": text}
+    thread.append(message)
+    world.event(EventKind.MESSAGE_SENT, order, who, {"to": order[other], "n": message["n"], "message": text})
+    world.notify(order, other, NotificationKind.MESSAGE_RECEIVED, f"{who} wrote about order {order['id']}: {text}")
+    return message
+
+
+def messages(world: World, order_id: str) -> list[dict]:
+    """The order's thread, oldest first; an unknown order is exit 3."""
+    return list(world.order(order_id).get("messages") or [])

@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from ordercli.errors import Refused, UsageError
+from ordercli.records import DeadlineKind, EndReason, PaymentMethod, Status
 from ordercli.timecalc import (
     UTC,
     Duration,
@@ -25,25 +26,18 @@ from ordercli.timecalc import (
 
 # -- statuses and codes -------------------------------------------------------------------
 
-AWAITING_PAYMENT = "awaiting_payment"
-AWAITING_SHIPMENT = "awaiting_shipment"
-CANCEL_REQUESTED = "cancel_requested"
-SHIPPED = "shipped"
-COMPLETED = "completed"
-CANCELLED = "cancelled"
-STATUSES = (AWAITING_PAYMENT, AWAITING_SHIPMENT, CANCEL_REQUESTED, SHIPPED, COMPLETED, CANCELLED)
+AWAITING_PAYMENT = Status.AWAITING_PAYMENT
+AWAITING_SHIPMENT = Status.AWAITING_SHIPMENT
+CANCEL_REQUESTED = Status.CANCEL_REQUESTED
+SHIPPED = Status.SHIPPED
+COMPLETED = Status.COMPLETED
+CANCELLED = Status.CANCELLED
+STATUSES = tuple(Status)
 FINAL_STATUSES = (CANCELLED, COMPLETED)
 
-PAYMENT_METHODS = ("card", "paypal", "alipay", "bank-transfer")
+PAYMENT_METHODS = tuple(PaymentMethod)
 
-END_REASONS = (
-    "unpaid_cancelled",
-    "payment_timeout",
-    "cancel_accepted",
-    "seller_silent",
-    "ship_timeout",
-    "dispute_refund",
-)
+END_REASONS = tuple(EndReason)
 
 # The dropdown (R6): code -> (meaning, fault)
 CANCEL_REASONS: dict[str, tuple[str, str]] = {
@@ -63,7 +57,7 @@ DISPUTE_OUTCOMES = ("refund", "reject")
 
 # Deadline kinds are the names of the fields that hold them. Ties at one instant are
 # broken by order id, then by kind in this (alphabetical) order.
-DEADLINE_KINDS = ("due_by", "pay_by", "respond_by", "ship_by")
+DEADLINE_KINDS = tuple(DeadlineKind)
 
 
 # -- the policy values ----------------------------------------------------------------------
@@ -255,74 +249,88 @@ def refund_overdue(refund: dict | None, now: datetime) -> bool:
     return now > parse_stored(refund["due_by"])  # type: ignore[operator]
 
 
-# -- gates: each raises Refused with the rule's reason, or returns ------------------------------
+# -- gates ----------------------------------------------------------------------------------------
+# Each rule is a `why_not_*` check that returns the refusal (a Refused, not raised) or None; the engine's
+# `gate_*` raises it as Refused, and `actions()` asks the very same checks without raising.
+
+Refusal = Refused  # the refusal, not raised: the gate raises it
 
 
-def _not_final(order: dict) -> None:
+def _refuse(refusal: Refusal | None) -> None:
+    if refusal is not None:
+        raise refusal
+
+
+def _final(order: dict) -> Refusal | None:
     if order["status"] == CANCELLED:
-        raise Refused(f"order {order['id']} is cancelled", "order_cancelled")
+        return Refused(f"order {order['id']} is cancelled", "order_cancelled")
     if order["status"] == COMPLETED:
-        raise Refused(f"order {order['id']} is completed", "order_completed")
+        return Refused(f"order {order['id']} is completed", "order_completed")
+    return None
 
 
-def gate_pay(order: dict, policy: Policy, now: datetime) -> None:
-    _not_final(order)
-    if order["status"] != AWAITING_PAYMENT:
-        raise Refused(f"order {order['id']} is already paid", "already_paid")
+def why_not_pay(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+    if order["status"] == AWAITING_PAYMENT:
+        return None
+    return _final(order) or Refused(f"order {order['id']} is already paid", "already_paid")
 
 
-def gate_confirm(order: dict, policy: Policy, now: datetime) -> None:
-    _not_final(order)
-    if order["status"] != SHIPPED:
-        raise Refused(f"order {order['id']} has not shipped yet: only a shipped order can be confirmed", "not_shipped")
+def why_not_confirm(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+    if order["status"] == SHIPPED:
+        return None
+    return _final(order) or Refused(
+        f"order {order['id']} has not shipped yet: only a shipped order can be confirmed", "not_shipped"
+    )
 
 
-def gate_cancel_request(order: dict, policy: Policy, now: datetime) -> None:
+def why_not_cancel_request(order: dict, policy: Policy, now: datetime) -> Refusal | None:
     """R1 for unpaid orders, R5 and R9's limit for paid ones."""
     status = order["status"]
     if status in (SHIPPED, COMPLETED):
-        raise Refused(
-            f"order {order['id']} has shipped: after shipment only a dispute is possible (ordercli dispute open)",
+        return Refused(
+            f"order {order['id']} has shipped: after shipment only a dispute is possible",
             "cancel_after_shipment",
+            remedy="dispute open",
         )
-    _not_final(order)
+    if status == CANCELLED:
+        return _final(order)
     if status == AWAITING_PAYMENT:
-        return
+        return None
     if status == CANCEL_REQUESTED:
-        raise Refused(f"order {order['id']} already has a pending cancellation request", "request_pending")
+        return Refused(f"order {order['id']} already has a pending cancellation request", "request_pending")
     if _open_dispute(order) is not None:
-        raise Refused(f"order {order['id']} has an open dispute: wait for support to resolve it", "dispute_open")
+        return Refused(f"order {order['id']} has an open dispute: wait for support to resolve it", "dispute_open")
     made = (order.get("cancellation") or {}).get("requests", 0)
     if made >= policy.cancel_requests_max:
-        raise Refused(
-            f"order {order['id']} has had {made} cancellation requests, the most the policy allows",
-            "request_limit",
+        return Refused(
+            f"order {order['id']} has had {made} cancellation requests, the most the policy allows", "request_limit"
         )
+    return None
 
 
-def gate_pending_request(order: dict, policy: Policy, now: datetime) -> None:
+def why_not_pending_request(order: dict, policy: Policy, now: datetime) -> Refusal | None:
     """The buyer's withdraw (R11) and the seller's answer (R8, R9) both need a pending request."""
-    _not_final(order)
-    if order["status"] != CANCEL_REQUESTED:
-        raise Refused(f"order {order['id']} has no pending cancellation request", "no_pending_request")
+    if order["status"] == CANCEL_REQUESTED:
+        return None
+    return _final(order) or Refused(f"order {order['id']} has no pending cancellation request", "no_pending_request")
 
 
-gate_withdraw = gate_respond = gate_pending_request
-
-
-def gate_ship(order: dict, policy: Policy, now: datetime) -> None:
+def why_not_ship(order: dict, policy: Policy, now: datetime) -> Refusal | None:
     """R12: a pending request must be answered first."""
     status = order["status"]
-    _not_final(order)
+    if status == AWAITING_SHIPMENT:
+        return None
     if status == CANCEL_REQUESTED:
-        raise Refused(
-            f"order {order['id']} has a pending cancellation request: answer it first (ordercli seller respond)",
+        return Refused(
+            f"order {order['id']} has a pending cancellation request: answer it first",
             "request_pending",
+            remedy="seller respond",
         )
     if status == AWAITING_PAYMENT:
-        raise Refused(f"order {order['id']} is not paid yet", "not_paid")
+        return Refused(f"order {order['id']} is not paid yet", "not_paid")
     if status == SHIPPED:
-        raise Refused(f"order {order['id']} has already shipped", "already_shipped")
+        return Refused(f"order {order['id']} has already shipped", "already_shipped")
+    return _final(order)
 
 
 def _open_dispute(order: dict) -> dict | None:
@@ -332,44 +340,91 @@ def _open_dispute(order: dict) -> dict | None:
     return None
 
 
-def gate_dispute_open(order: dict, reason: str, policy: Policy, now: datetime) -> None:
+def why_not_dispute_open(order: dict, reason: str, policy: Policy, now: datetime) -> Refusal | None:
     """R13 (a) seller-fault reason before shipment, (b) post-shipment reason after it,
     (c) refund-not-received on an overdue refund; at most one open dispute."""
     if _open_dispute(order) is not None:
-        raise Refused(f"order {order['id']} already has an open dispute", "dispute_open")
+        return Refused(f"order {order['id']} already has an open dispute", "dispute_open")
     status = order["status"]
     if reason == REFUND_DISPUTE_REASON:
         if not refund_overdue(order.get("refund"), now):
-            raise Refused(
+            return Refused(
                 f"order {order['id']} has no overdue refund: refund-not-received needs a refund past its due_by",
                 "refund_not_overdue",
             )
-        return
+        return None
     if reason in SELLER_FAULT_REASONS:
         if status == AWAITING_SHIPMENT:
-            return
+            return None
         if status == CANCEL_REQUESTED:
-            raise Refused(
-                f"order {order['id']} has a pending cancellation request: withdraw it first (ordercli cancel withdraw)",
+            return Refused(
+                f"order {order['id']} has a pending cancellation request: withdraw it first",
                 "request_pending",
+                remedy="cancel withdraw",
             )
         if status == AWAITING_PAYMENT:
-            raise Refused(f"order {order['id']} is not paid: cancel it instead", "not_paid")
+            return Refused(f"order {order['id']} is not paid: cancel it instead", "not_paid")
         if status in (SHIPPED, COMPLETED):
-            raise Refused(
+            return Refused(
                 f"order {order['id']} has shipped: use a post-shipment reason "
                 f"({', '.join(POST_SHIPMENT_DISPUTE_REASONS)})",
                 "wrong_dispute_reason",
             )
-        raise Refused(f"order {order['id']} is cancelled", "order_cancelled")
+        return Refused(f"order {order['id']} is cancelled", "order_cancelled")
     if reason in POST_SHIPMENT_DISPUTE_REASONS:
         if status in (SHIPPED, COMPLETED):
-            return
-        raise Refused(
-            f"order {order['id']} has not shipped: {reason} is a dispute reason for shipped orders",
-            "not_shipped",
+            return None
+        return Refused(
+            f"order {order['id']} has not shipped: {reason} is a dispute reason for shipped orders", "not_shipped"
         )
     raise UsageError(f"unknown dispute reason {reason!r}", "unknown_reason")
+
+
+def why_not_refund_hold(refund: dict) -> Refusal | None:
+    if refund["status"] == "held":
+        return Refused(f"the refund of order {refund['order_id']} is already held", "refund_held")
+    if refund["status"] == "refunded":
+        return Refused(f"the refund of order {refund['order_id']} is already paid", "refund_paid")
+    return None
+
+
+def why_not_refund_release(refund: dict) -> Refusal | None:
+    if refund["status"] != "held":
+        return Refused(f"the refund of order {refund['order_id']} is not held", "refund_not_held")
+    return None
+
+
+def why_not_refund_settle(refund: dict) -> Refusal | None:
+    if refund["status"] == "refunded":
+        return Refused(f"the refund of order {refund['order_id']} is already paid", "refund_paid")
+    return None
+
+
+def gate_pay(order: dict, policy: Policy, now: datetime) -> None:
+    _refuse(why_not_pay(order, policy, now))
+
+
+def gate_confirm(order: dict, policy: Policy, now: datetime) -> None:
+    _refuse(why_not_confirm(order, policy, now))
+
+
+def gate_cancel_request(order: dict, policy: Policy, now: datetime) -> None:
+    _refuse(why_not_cancel_request(order, policy, now))
+
+
+def gate_pending_request(order: dict, policy: Policy, now: datetime) -> None:
+    _refuse(why_not_pending_request(order, policy, now))
+
+
+gate_withdraw = gate_respond = gate_pending_request
+
+
+def gate_ship(order: dict, policy: Policy, now: datetime) -> None:
+    _refuse(why_not_ship(order, policy, now))
+
+
+def gate_dispute_open(order: dict, reason: str, policy: Policy, now: datetime) -> None:
+    _refuse(why_not_dispute_open(order, reason, policy, now))
 
 
 def gate_dispute_resolve(order: dict, policy: Policy, now: datetime) -> dict:
@@ -380,50 +435,37 @@ def gate_dispute_resolve(order: dict, policy: Policy, now: datetime) -> dict:
 
 
 def gate_refund_hold(refund: dict) -> None:
-    if refund["status"] == "held":
-        raise Refused(f"the refund of order {refund['order_id']} is already held", "refund_held")
-    if refund["status"] == "refunded":
-        raise Refused(f"the refund of order {refund['order_id']} is already paid", "refund_paid")
+    _refuse(why_not_refund_hold(refund))
 
 
 def gate_refund_release(refund: dict) -> None:
-    if refund["status"] != "held":
-        raise Refused(f"the refund of order {refund['order_id']} is not held", "refund_not_held")
+    _refuse(why_not_refund_release(refund))
 
 
 def gate_refund_settle(refund: dict) -> None:
-    if refund["status"] == "refunded":
-        raise Refused(f"the refund of order {refund['order_id']} is already paid", "refund_paid")
+    _refuse(why_not_refund_settle(refund))
 
 
-def _passes(gate: Callable[..., Any], *args: Any) -> bool:
-    try:
-        gate(*args)
-    except Refused:
-        return False
-    return True
+_BUYER_CHECKS = (
+    ("orders pay", why_not_pay),
+    ("orders confirm", why_not_confirm),
+    ("cancel request", why_not_cancel_request),
+    ("cancel withdraw", why_not_pending_request),
+)
+_SELLER_CHECKS = (
+    ("seller ship", why_not_ship),
+    ("seller respond", why_not_pending_request),
+)
 
 
 def actions(order: dict, policy: Policy, now: datetime) -> dict[str, list[str]]:
-    """What each party may run on this order now: the same gates the engine enforces."""
-    args = (order, policy, now)
-    buyer = [name for name, gate in _BUYER_GATES if _passes(gate, *args)]
-    if any(_passes(gate_dispute_open, order, r, policy, now) for r in DISPUTE_REASONS):
+    """What each party may run on this order now: the same checks the engine's gates enforce,
+    asked without raising (a list of 100k orders asks them all)."""
+    buyer = [name for name, why_not in _BUYER_CHECKS if why_not(order, policy, now) is None]
+    if any(why_not_dispute_open(order, r, policy, now) is None for r in DISPUTE_REASONS):
         buyer.append("dispute open")
-    seller = [name for name, gate in _SELLER_GATES if _passes(gate, *args)]
+    seller = [name for name, why_not in _SELLER_CHECKS if why_not(order, policy, now) is None]
     return {"buyer": buyer, "seller": seller}
-
-
-_BUYER_GATES = (
-    ("orders pay", gate_pay),
-    ("orders confirm", gate_confirm),
-    ("cancel request", gate_cancel_request),
-    ("cancel withdraw", gate_withdraw),
-)
-_SELLER_GATES = (
-    ("seller ship", gate_ship),
-    ("seller respond", gate_respond),
-)
 
 
 def check_party(order: dict, role: str, actor: str | None) -> str:
@@ -439,3 +481,16 @@ def check_role(role: str, actor: str | None) -> str:
     if actor is None or actor == role:
         return role
     raise Refused(f"only {role} may do this, not {actor}", "not_party")
+
+
+def message_role(order: dict, actor: str) -> str:
+    """An order's thread is between its buyer and its seller: the role `actor` writes in, or
+    refused (the guide's "contact the seller"; R20 for who may speak)."""
+    for role in ("buyer", "seller"):
+        if order[role] == actor:
+            return role
+    raise Refused(
+        f"{actor} is neither the buyer nor the seller of order {order['id']}: only {order['buyer']} and "
+        f"{order['seller']} may write in its thread",
+        "not_party",
+    )

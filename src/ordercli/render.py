@@ -4,20 +4,39 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
 
-from ordercli.errors import OrderCliError, UsageError
+from ordercli.errors import OrderCliError, StorageError, UsageError
 
 FORMATS = ("table", "json", "ndjson", "csv")
-Column = tuple[str, Callable[[dict], Any]]
+Column = tuple[str, Callable[[Any], Any]]
+
+
+@contextmanager
+def _stdout() -> Iterator[Any]:
+    """stdout for one write; a full disk or a closed terminal is exit 5, said plainly (a reader
+    that went away, `| head`, stays a BrokenPipeError: silence)."""
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StorageError(f"could not write the output: {exc.strerror or exc}", "output_failed") from None
 
 
 def _out(data: bytes) -> None:
-    sys.stdout.buffer.write(data) if hasattr(sys.stdout, "buffer") else sys.stdout.write(data.decode())
-    sys.stdout.flush()
+    with _stdout() as out:
+        out.buffer.write(data) if hasattr(out, "buffer") else out.write(data.decode())
+
+
+def emit_bytes(data: bytes) -> None:
+    """Bytes as they are (`db backup -`)."""
+    _out(data)
 
 
 def dumps(value: Any, indent: bool = True) -> bytes:
@@ -25,7 +44,13 @@ def dumps(value: Any, indent: bool = True) -> bytes:
     try:
         return orjson.dumps(value, option=option)
     except orjson.JSONEncodeError:  # undecodable bytes from argv (surrogates): show them escaped
-        return orjson.dumps(_printable(value), option=option)
+        value = _printable(value)
+    try:
+        return orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits (a scenario's expected value)
+        import json
+
+        return json.dumps(value, indent=2 if indent else None, ensure_ascii=False).encode()
 
 
 def _printable(value: Any) -> Any:
@@ -44,8 +69,8 @@ def emit_json(value: Any) -> None:
 
 def echo(text: str) -> None:
     text = _printable(text)
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    sys.stdout.flush()
+    with _stdout() as out:
+        out.write(text if text.endswith("\n") else text + "\n")
 
 
 def note(text: str) -> None:
@@ -149,34 +174,13 @@ def choose_format(fmt: str | None, as_json: bool) -> str:
     return fmt or "table"
 
 
-def flatten(obj: dict, prefix: str = "") -> dict[str, Any]:
-    """Nested objects become dotted columns; lists become JSON text."""
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            if value:
-                out.update(flatten(value, name + "."))
-            else:
-                out[name] = ""
-        elif isinstance(value, list):
-            out[name] = orjson.dumps(value).decode()
-        elif value is None:
-            out[name] = ""
-        elif isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        else:
-            out[name] = value
-    return out
-
-
-def emit_list(rows: Sequence[dict], fmt: str, columns: Sequence[Column], empty: str = "nothing to show") -> None:
+def emit_list(
+    rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[Column], empty: str = "nothing to show"
+) -> None:
     if fmt == "json":
         emit_json(list(rows))
     elif fmt == "ndjson":
         _out(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    elif fmt == "csv":
-        _emit_csv(rows)
     else:
         if not rows:
             note(empty)
@@ -187,32 +191,72 @@ def emit_list(rows: Sequence[dict], fmt: str, columns: Sequence[Column], empty: 
         echo(tabulate(body, headers=[h for h, _ in columns], tablefmt="simple", disable_numparse=True))
 
 
+def emit_rows(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: str,
+    kind: str,
+    fields: str | None = None,
+    headers: bool = True,
+    empty: str = "nothing to show",
+) -> None:
+    """A list command's output. csv and tables have one fixed column set per object type (see
+    contract.columns), whatever the data; --fields picks and orders columns for both."""
+    from ordercli import contract
+
+    chosen = contract.choose_fields(kind, fields)
+    if fmt in ("json", "ndjson"):
+        if chosen is not None:
+            raise UsageError(f"--fields applies to --format table and csv, not {fmt}", "unknown_field")
+        emit_list(rows, fmt, [])
+        return
+    names = chosen or (contract.columns(kind) if fmt == "csv" else contract.table_columns(kind))
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        if headers:
+            writer.writerow(names)
+        getters = [contract.getter(n) for n in names]
+        writer.writerows([_csv_cell(get(r)) for get in getters] for r in rows)
+        with _stdout() as out:
+            out.write(_printable(buf.getvalue()))
+        return
+    if not rows:
+        note(empty)
+        return
+    from tabulate import tabulate
+
+    body = [
+        [paint(v) if n.endswith("status") else _cell(v) for n in names for v in (contract.pick(r, n),)] for r in rows
+    ]
+    if headers:
+        echo(tabulate(body, headers=list(names), tablefmt="simple", disable_numparse=True))
+    else:
+        echo(tabulate(body, tablefmt="plain", disable_numparse=True))
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return value
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
     return str(value)
-
-
-def _emit_csv(rows: Iterable[dict]) -> None:
-    import csv
-    import io
-
-    flat = [flatten(r) for r in rows]
-    header: list[str] = []
-    seen: set[str] = set()
-    for r in flat:
-        for k in r:
-            if k not in seen:
-                seen.add(k)
-                header.append(k)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=header, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(flat)
-    sys.stdout.write(buf.getvalue())
-    sys.stdout.flush()
 
 
 def emit_error(err: OrderCliError, as_json: bool) -> None:

@@ -1,26 +1,37 @@
 """Scenario files (CLI.md "Scenario files"): parse, check, run in-process, report.
 
-The runner never starts a process: it is handed an `invoke(args) -> (exit, stdout, stderr)`
-by the CLI layer and runs each step's command line through it, against the scenario's own
-data file.
+The runner never starts a process and knows no command-line syntax beyond splitting words: it
+is handed an `invoke(words) -> (exit, stdout, stderr)` (the CLI's, run in this process) bound
+to the scenario's own world, a `Sandbox` kept in memory unless the caller keeps it in a file.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ordercli.errors import UsageError
+from ordercli.errors import NotFound, UsageError
+from ordercli.timecalc import parse_stored
+
+if TYPE_CHECKING:
+    from ordercli.sandbox import Sandbox
 
 FILE_KEYS = {"name", "start", "policy", "steps"}
 STEP_KEYS = {"id", "run", "expect", "expect_exit"}
 _REF_RE = re.compile(r"\$\{([A-Za-z0-9_\-]+)((?:\.[^.}]+)*)\}")
+_ORDER_ID_RE = re.compile(r"ORD-\d+")
+# A step works on its scenario's own world and nothing else: no other data file, no world of
+# its own (demo). (Nested runs, `scenario run` and `policy compare`, fail as steps instead, with
+# nested_scenario: they would not leave the world, only run others.)
+OUT_OF_WORLD_OPTIONS = ("--db",)
+OUT_OF_WORLD_COMMANDS = {"db": "the data file", "demo": "a world of its own"}
 
 Invoke = Callable[[list[str]], tuple[int, str, str]]
 
@@ -32,15 +43,28 @@ class Step:
     id: str | None = None
     expect: dict[str, Any] = field(default_factory=dict)
     expect_exit: int = 0
+    words: list[str] = field(default_factory=list)  # `run` split as a shell would, once
 
 
 @dataclass
 class Scenario:
     path: Path
     name: str
-    start: datetime | None
+    start: datetime | None  # None: `start: now`, the wall clock when it runs
     policy: str | None
     steps: list[Step]
+
+    def selection(self, pattern: str | None) -> int | None:
+        """How many steps `-k PATTERN` runs: all of them when the pattern is in the scenario's
+        name (or file name), else up to the last step whose id holds it, else none (None).
+        Case-insensitive, as pytest's -k."""
+        if not pattern:
+            return len(self.steps)
+        p = pattern.lower()
+        if p in self.name.lower() or p in self.path.name.lower():
+            return len(self.steps)
+        hits = [s.index for s in self.steps if s.id is not None and p in s.id.lower()]
+        return max(hits) if hits else None
 
 
 def _bad(path: Path, message: str, step: int | None = None) -> UsageError:
@@ -48,16 +72,23 @@ def _bad(path: Path, message: str, step: int | None = None) -> UsageError:
     return UsageError(f"scenario {where}: {message}", "bad_scenario")
 
 
-def _to_instant(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return None
+def _yaml_loader() -> Any:
+    """YAML's safe loader without its timestamp type: `start: 2030-02-30T09:00:00Z` stays the
+    text it is (and is refused as an instant) instead of failing as a date, and expected
+    instants are compared as text, as in JSON files."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
-def load(path: Path) -> Scenario:
-    """Parse and check one file; exit 2 naming the file (and step) when it is malformed."""
+def _read(path: Path) -> Any:
     if "\x00" in str(path):
         raise _bad(path, "is not a usable file path")
     try:
@@ -68,32 +99,58 @@ def load(path: Path) -> Scenario:
         import orjson
 
         try:
-            data = orjson.loads(text)
+            return orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise _bad(path, f"is not valid JSON: {exc}") from None
-    else:
-        import yaml
+    import yaml
 
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise _bad(path, f"is not valid YAML: {' '.join(str(exc).split())}") from None
+    try:
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise _bad(path, f"is not valid YAML: {' '.join(str(exc).split())}") from None
+
+
+def _start(path: Path, value: Any) -> datetime | None:
+    if value is None:
+        raise _bad(
+            path,
+            "start is missing: give the instant the world starts at (e.g. start: 2030-03-04T09:00:00Z), "
+            "or `start: now` for the wall clock",
+        )
+    if value == "now":
+        return None
+    if not isinstance(value, str):
+        raise _bad(path, f"start must be an ISO 8601 instant (e.g. 2030-03-04T09:00:00Z) or now, not {value!r}")
+    from ordercli.timecalc import parse_instant
+
+    try:
+        return parse_instant(value, "start")
+    except UsageError as exc:
+        raise _bad(path, exc.message) from None
+
+
+def _leaves_its_world(words: list[str]) -> str | None:
+    """Why a step's command line would reach outside the scenario's world, or None."""
+    for word in words:
+        if word in OUT_OF_WORLD_OPTIONS or word.startswith(tuple(o + "=" for o in OUT_OF_WORLD_OPTIONS)):
+            return f"{word.split('=')[0]} is not allowed: every step runs on the scenario's own world"
+    commands = [w for w in words if not w.startswith("-")]
+    if commands and commands[0] in OUT_OF_WORLD_COMMANDS:
+        return f"`{commands[0]}` is not allowed in a step: it works on {OUT_OF_WORLD_COMMANDS[commands[0]]}"
+    return None
+
+
+def load(path: Path) -> Scenario:
+    """Parse and check one file; exit 2 naming the file (and step) when it is malformed."""
+    data = _read(path)
     if not isinstance(data, dict):
         raise _bad(path, "must be a mapping with name, start, policy and steps")
     unknown = sorted(set(map(str, data)) - FILE_KEYS)
     if unknown:
         raise _bad(path, f"unknown key {unknown[0]!r} (expected {', '.join(sorted(FILE_KEYS))})")
-    start = data.get("start")
-    if start is not None:
-        instant = _to_instant(start)
-        if instant is None:
-            from ordercli.timecalc import parse_instant
-
-            try:
-                instant = parse_instant(str(start), "start")
-            except UsageError as exc:
-                raise _bad(path, exc.message) from None
-        start = instant.astimezone(UTC)
+    name = data.get("name")
+    if name is not None and not isinstance(name, (str, int, float)):
+        raise _bad(path, "name must be text")
     policy = data.get("policy")
     if policy is not None and not isinstance(policy, str):
         raise _bad(path, "policy must be a preset name or a TOML file path")
@@ -112,9 +169,12 @@ def load(path: Path) -> Scenario:
         if not isinstance(run, str) or not run.strip():
             raise _bad(path, "run must be an ordercli command line", n)
         try:
-            shlex.split(run)
+            words = shlex.split(run)
         except ValueError as exc:
             raise _bad(path, f"run can't be split into words: {exc}", n) from None
+        way_out = _leaves_its_world(words)
+        if way_out:
+            raise _bad(path, way_out, n)
         expect = raw.get("expect") or {}
         if not isinstance(expect, dict):
             raise _bad(path, "expect must be a mapping of dotted paths to values", n)
@@ -131,12 +191,33 @@ def load(path: Path) -> Scenario:
             if step_id in seen:
                 raise _bad(path, f"id {step_id!r} is used twice", n)
             seen.add(step_id)
-        steps.append(Step(n, run, step_id, {str(k): v for k, v in expect.items()}, expect_exit))
-    name = data.get("name")
-    return Scenario(path, str(name) if name is not None else path.stem, start, policy, steps)
+        steps.append(Step(n, run, step_id, {str(k): v for k, v in expect.items()}, expect_exit, words))
+    start = _start(path, data.get("start"))
+    return Scenario(path, str(name) if name is not None else path.name.split(".")[0], start, policy, steps)
+
+
+def world_for(scenario: Scenario, policy: str | None = None, db: Path | None = None) -> Sandbox:
+    """The scenario's own fresh world at its start, under its policy (or `policy`, overriding
+    it): in memory, or starting afresh in the file `db`. A relative policy file is looked up
+    beside the scenario too."""
+    from ordercli import presets
+    from ordercli.sandbox import Sandbox
+
+    policy = policy or scenario.policy
+    if policy is not None and policy not in presets.PRESETS and not Path(policy).exists():
+        beside = scenario.path.parent / policy
+        if beside.exists():
+            policy = str(beside)
+    if db is None:
+        return Sandbox(start=scenario.start, policy=policy)
+    return Sandbox(db, start=scenario.start, policy=policy, replace=True)
 
 
 def _refs(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _refs(v)]
     return [m.group(1) for m in _REF_RE.finditer(value)] if isinstance(value, str) else []
 
 
@@ -173,7 +254,12 @@ class RefError(Exception):
 
 def substitute(value: Any, outputs: dict[str, Any]) -> Any:
     """`${id.path}` -> the value there. A string that is one whole reference keeps the
-    value's type (for expect); references inside text become text."""
+    value's type (for expect); references inside text become text; mappings and lists
+    (expected whole) have theirs replaced too."""
+    if isinstance(value, dict):
+        return {k: substitute(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, outputs) for v in value]
     if not isinstance(value, str):
         return value
 
@@ -199,15 +285,12 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _instant(value: Any) -> datetime | None:
-    found = _to_instant(value)
-    if found is not None:
-        return found
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
         try:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            dt = parse_stored(value)
         except ValueError:
             return None
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+        return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=UTC)
     return None
 
 
@@ -228,26 +311,69 @@ def matches(expected: Any, actual: Any) -> bool:
     return e_at is not None and a_at is not None and e_at == a_at
 
 
-def run_scenario(sc: Scenario, invoke: Invoke, db: Path) -> dict[str, Any]:
-    """Runs every step against `db` (a fresh world already there). Returns the file's report."""
+def _order_of(words: list[str], output: Any) -> str | None:
+    """The order a step is about: the one it printed, else the first order id it names, else
+    the order of the first event it fired."""
+    if isinstance(output, dict):
+        for key in ("id", "order_id"):
+            value = output.get(key)
+            if isinstance(value, str) and _ORDER_ID_RE.fullmatch(value):
+                return value
+    for word in words:
+        found = _ORDER_ID_RE.search(word)
+        if found:
+            return found.group(0)
+    fired = output.get("fired") if isinstance(output, dict) else None
+    for event in fired if isinstance(fired, list) else []:
+        if isinstance(event, dict) and isinstance(event.get("order_id"), str):
+            return event["order_id"]
+    return None
+
+
+def _history(world: Sandbox, order_id: str | None) -> list[dict[str, Any]]:
+    if order_id is None:
+        return []
+    try:
+        return [dict(e) for e in world.events(order_id=order_id)]
+    except NotFound:
+        return []
+
+
+def run_scenario(
+    sc: Scenario,
+    world: Sandbox,
+    invoke: Invoke,
+    *,
+    until: int | None = None,
+    fail_fast: bool = False,
+    on_step: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Runs the steps (the first `until` of them, default all) on `world`, a fresh world at the
+    scenario's start, through `invoke`. With `fail_fast`, stops after the first failing step.
+    A failing step's report carries `history`: the events of the order it is about, so far.
+    `on_step(step_report)` is told of each step as it ends. Returns the file's report; the
+    steps not run are counted as `skipped`."""
     import orjson
 
     outputs: dict[str, Any] = {}
-    results = []
-    for step in sc.steps:
+    results: list[dict[str, Any]] = []
+    last = len(sc.steps) if until is None else until
+    about: str | None = None  # the order the latest step was about
+    for step in sc.steps[:last]:
+        began = time.perf_counter()
         failures: list[str] = []
+        mismatches: list[dict[str, Any]] = []
         output: Any = None
         code: int | None = None
+        err = ""
         try:
-            words = [substitute(w, outputs) for w in shlex.split(step.run)]
+            words = [substitute(w, outputs) for w in step.words or shlex.split(step.run)]
             words = [as_text(w) if not isinstance(w, str) else w for w in words]
         except RefError as exc:
             failures.append(str(exc))
             words = []
         if words:
-            args = ["--db", str(db), *words]
-            if "--json" not in words:
-                args.append("--json")
+            args = words if "--json" in words else [*words, "--json"]
             code, out, err = invoke(args)
             text = out if code == 0 else err
             try:
@@ -256,7 +382,7 @@ def run_scenario(sc: Scenario, invoke: Invoke, db: Path) -> dict[str, Any]:
                 output = text
             if code != step.expect_exit:
                 detail = ""
-                if code != 0 and isinstance(output, dict) and "error" in output:
+                if code != 0 and isinstance(output, dict) and isinstance(output.get("error"), dict):
                     detail = f": {output['error'].get('message')}"
                 failures.append(f"exit {code}, expected {step.expect_exit}{detail}")
             for dotted, want in step.expect.items():
@@ -268,38 +394,96 @@ def run_scenario(sc: Scenario, invoke: Invoke, db: Path) -> dict[str, Any]:
                 got = lookup(output, dotted)
                 if got is _MISSING:
                     failures.append(f"{dotted}: not in the output (expected {as_text(want)})")
+                    mismatches.append({"path": dotted, "expected": want, "missing": True})
                 elif not matches(want, got):
                     failures.append(f"{dotted}: {as_text(got)}, expected {as_text(want)}")
+                    mismatches.append({"path": dotted, "expected": want, "actual": got})
         if step.id is not None:
             outputs[step.id] = output
-        results.append(
-            {
-                "index": step.index,
-                "id": step.id,
-                "run": step.run,
-                "args": words,
-                "exit": code,
-                "expect_exit": step.expect_exit,
-                "passed": not failures,
-                "failures": failures,
-                "output": output,
-            }
-        )
+        result: dict[str, Any] = {
+            "index": step.index,
+            "id": step.id,
+            "run": step.run,
+            "args": words,
+            "command": shlex.join(words) if words else step.run,
+            "exit": code,
+            "expect_exit": step.expect_exit,
+            "passed": not failures,
+            "failures": failures,
+            "output": output,
+            "stderr": err,
+            "seconds": round(time.perf_counter() - began, 6),
+        }
+        about = _order_of(words, output) or about
+        if failures:
+            result["mismatches"] = mismatches
+            result["history"] = _history(world, about)
+        results.append(result)
+        if on_step is not None:
+            on_step(result)
+        if failures and fail_fast:
+            break
     passed = sum(1 for r in results if r["passed"])
     return {
         "file": str(sc.path),
         "name": sc.name,
         "passed": passed,
         "failed": len(results) - passed,
+        "skipped": len(sc.steps) - len(results),
         "steps": results,
     }
 
 
+def history_lines(history: list[dict[str, Any]]) -> list[str]:
+    """A failing step's `history`, a line an event, for people (the CLI's and pytest's reports)."""
+    lines = []
+    for e in history:
+        details = ", ".join(f"{k}={v}" for k, v in e["details"].items() if v is not None)
+        lines.append(f"{e['seq']:>4}  {e['at']}  {e['kind']:<18} {e['actor']}" + (f"  ({details})" if details else ""))
+    return lines
+
+
+# Where two policies' outcomes are compared, per order (`policy compare`).
+COMPARED = ("status", "end_reason", "cancelled_at", "refund.due_by", "refund.refunded_at", "refund.status")
+
+
+def compare_policies(sc: Scenario, a: str, b: str, invoker: Callable[[Sandbox], Invoke]) -> dict[str, Any]:
+    """Runs the scenario under policy `a` and under `b`, each in a fresh world in memory, and
+    lists the orders' fields (COMPARED) whose final values differ."""
+    from ordercli import presets
+
+    for name in (a, b):
+        presets.load(name)  # a bad policy is exit 2 before anything runs
+    finals: list[dict[str, Any]] = []
+    runs = []
+    for name in (a, b):
+        world = world_for(sc, policy=name)
+        report = run_scenario(sc, world, invoker(world))
+        runs.append({"policy": name, "passed": report["passed"], "failed": report["failed"]})
+        finals.append({o["id"]: o for o in world.orders()})
+    rows = []
+    for oid in sorted(set(finals[0]) | set(finals[1]), key=lambda i: int(i[4:])):
+        for path in COMPARED:
+            va = lookup(finals[0].get(oid), path, None)
+            vb = lookup(finals[1].get(oid), path, None)
+            if va != vb:
+                rows.append({"order_id": oid, "field": path, "a": va, "b": vb})
+    return {"a": a, "b": b, "scenario": str(sc.path), "runs": runs, "differences": rows}
+
+
 def junit_xml(reports: list[dict[str, Any]]) -> bytes:
+    """JUnit XML: a testsuite per file, a testcase per step with its time and its captured
+    output (the JSON it printed on stdout, and its stderr)."""
     import xml.etree.ElementTree as ET
 
+    import orjson
+
     root = ET.Element(
-        "testsuites", tests=str(sum(len(r["steps"]) for r in reports)), failures=str(sum(r["failed"] for r in reports))
+        "testsuites",
+        tests=str(sum(len(r["steps"]) for r in reports)),
+        failures=str(sum(r["failed"] for r in reports)),
+        skipped=str(sum(r.get("skipped", 0) for r in reports)),
+        time=f"{sum(s['seconds'] for r in reports for s in r['steps']):.6f}",
     )
     for report in reports:
         suite = ET.SubElement(
@@ -310,13 +494,27 @@ def junit_xml(reports: list[dict[str, Any]]) -> bytes:
             tests=str(len(report["steps"])),
             failures=str(report["failed"]),
             errors="0",
+            skipped=str(report.get("skipped", 0)),
+            time=f"{sum(s['seconds'] for s in report['steps']):.6f}",
         )
         for step in report["steps"]:
+            label = f"step {step['index']}" + (f" ({step['id']})" if step["id"] else "")
             case = ET.SubElement(
-                suite, "testcase", classname=report["name"], name=f"step {step['index']}: {step['run']}"
+                suite,
+                "testcase",
+                classname=report["name"],
+                name=f"{label}: {step['command']}",
+                file=report["file"],
+                time=f"{step['seconds']:.6f}",
             )
             if not step["passed"]:
                 failure = ET.SubElement(case, "failure", message="; ".join(step["failures"]))
                 failure.text = "\n".join(step["failures"])
+            if step["output"] is not None:
+                out = ET.SubElement(case, "system-out")
+                out.text = orjson.dumps(step["output"], option=orjson.OPT_INDENT_2).decode()
+            if step["stderr"]:
+                err = ET.SubElement(case, "system-err")
+                err.text = step["stderr"]
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -36,10 +36,10 @@ def parse_duration(text: str, what: str = "duration") -> timedelta:
             f"bad {what} {text!r}: expected one or more <int><unit> with units w d h m s, e.g. 72h, 3d, 1d12h",
             "bad_duration",
         )
-    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART_RE.findall(text))
     try:
+        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART_RE.findall(text))
         return timedelta(seconds=seconds)
-    except OverflowError:
+    except (OverflowError, ValueError):  # ValueError: int() refuses 4,300 digits and more
         raise UsageError(f"{what} {text!r} is too large", "bad_duration") from None
 
 
@@ -48,6 +48,8 @@ def parse_policy_duration(text: str, what: str) -> Duration:
     if isinstance(text, str):
         m = _WORKING_RE.fullmatch(text.strip())
         if m:
+            if len(m.group(1).lstrip("0")) > 7:  # ten million working days are past the year 9999 anyway
+                raise UsageError(f"{what} {text!r} is too large", "bad_duration")
             return WorkingDays(int(m.group(1)))
     return parse_duration(text, what)
 
@@ -66,7 +68,9 @@ def _fmt(instant: datetime) -> str:
 
 
 def parse_stored(text: str | None) -> datetime | None:
-    """An instant as ordercli itself stored it."""
+    """An instant as ordercli itself stored it (ISO 8601 with an offset): the one parser of
+    stored instants, for the engine, the store's checks and scenario comparisons. Raises
+    ValueError for text that is not one."""
     if text is None:
         return None
     return _parse_stored(text)
@@ -88,6 +92,10 @@ def parse_instant(text: str, what: str = "instant") -> datetime:
         value = arrow.get(text.strip())  # arrow reads a string without an offset as UTC
     except (arrow.parser.ParserError, ValueError, TypeError, OverflowError):
         raise UsageError(f"bad {what} {text!r}: expected ISO 8601, e.g. 2030-03-04T09:00:00Z", "bad_instant") from None
+    if value.microsecond:
+        # the virtual clock keeps whole seconds (every instant it prints has none): refusing
+        # beats silently moving a script's instant
+        raise UsageError(f"bad {what} {text!r}: fractional seconds are not accepted, give whole seconds", "bad_instant")
     return value.datetime.astimezone(UTC)
 
 

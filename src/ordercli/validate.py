@@ -13,51 +13,82 @@ _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def amount(value: object, name: str = "--amount") -> str:
-    """A positive decimal with at most 2 places, kept as a canonical decimal string. Numbers
-    from JSON (imports) are taken by their text, so 19.99 stays 19.99."""
+def amount(value: object, name: str = "amount", currency_code: str | None = None) -> str:
+    """A positive decimal with at most 2 places. With a currency, it must fit the currency's
+    minor units (no cents in JPY) and is written with exactly that many places (5 USD is
+    "5.00", 5 JPY is "5"). Numbers from JSON (imports) are taken by their text, so 19.99
+    stays 19.99 and 5 is 5.00."""
     if isinstance(value, float):
         value = repr(value)
     text = str(value).strip() if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool) else None
     if text is None or not _AMOUNT_RE.fullmatch(text):
-        raise UsageError(f"{name}: {value!r} is not a positive decimal with at most 2 decimal places", "bad_amount")
+        raise UsageError(
+            f"{name}: {value!r} is not a positive decimal with at most 2 decimal places", "bad_amount", field=name
+        )
     try:
         dec = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the regex already rules this out
-        raise UsageError(f"{name}: {value!r} is not a decimal", "bad_amount") from None
+        raise UsageError(f"{name}: {value!r} is not a decimal", "bad_amount", field=name) from None
     if dec <= 0:
-        raise UsageError(f"{name}: must be positive, not {value!r}", "bad_amount")
-    return str(dec)
+        raise UsageError(f"{name}: must be positive, not {value!r}", "bad_amount", field=name)
+    if currency_code is None:
+        return str(dec)
+    from ordercli.currency import places
+
+    unit = Decimal(1).scaleb(-places(currency_code))
+    try:
+        exact = dec.quantize(unit)
+    except InvalidOperation:  # more digits than a decimal holds: not an amount anyone pays
+        raise UsageError(f"{name}: {value!r} is too large", "bad_amount", field=name) from None
+    if dec != exact:
+        raise UsageError(
+            f"{name}: {value!r} has more decimal places than {currency_code} has minor units ({places(currency_code)})",
+            "bad_amount",
+            field=name,
+        )
+    return str(exact)
 
 
-def currency(value: object, name: str = "--currency") -> str:
+def currency(value: object, name: str = "currency") -> str:
     if not isinstance(value, str) or not _CURRENCY_RE.fullmatch(value):
-        raise UsageError(f"{name}: {value!r} is not three uppercase letters (e.g. USD)", "bad_currency")
+        raise UsageError(f"{name}: {value!r} is not three uppercase letters (e.g. USD)", "bad_currency", field=name)
+    from ordercli.currency import places
+
+    places(value, name)  # a real ISO 4217 currency of payment
     return value
 
 
-def quantity(value: object, name: str = "--quantity") -> int:
+_QUANTITY_MAX = 2**63 - 1  # the data file (JSON through orjson) holds 64-bit integers
+
+
+def quantity(value: object, name: str = "quantity") -> int:
     """An integer of at least 1, in ASCII digits (int() would also take other scripts' digits)."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    text = value.strip() if isinstance(value, str) else ""
-    if not (text.isascii() and text.isdigit() and int(text) >= 1):
-        raise UsageError(f"{name}: {value!r} is not an integer of at least 1", "bad_quantity")
-    return int(text)
+        number = value
+    else:
+        text = value.strip() if isinstance(value, str) else ""
+        if len(text.lstrip("0")) > 19 and text.isascii() and text.isdigit():  # int() refuses 4,300 digits
+            raise UsageError(f"{name}: {value!r} is too large (at most {_QUANTITY_MAX})", "bad_quantity", field=name)
+        if not (text.isascii() and text.isdigit() and int(text) >= 1):
+            raise UsageError(f"{name}: {value!r} is not an integer of at least 1", "bad_quantity", field=name)
+        number = int(text)
+    if number > _QUANTITY_MAX:
+        raise UsageError(f"{name}: {value!r} is too large (at most {_QUANTITY_MAX})", "bad_quantity", field=name)
+    return number
 
 
 def name(value: object, option: str, limit: int = 200) -> str:
     """Party names and item text: non-empty, at most `limit` characters, no control characters."""
     if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"{option}: must not be empty", "bad_value")
+        raise UsageError(f"{option}: must not be empty", "bad_value", field=option)
     if len(value) > limit:
-        raise UsageError(f"{option}: at most {limit} characters, got {len(value)}", "bad_value")
+        raise UsageError(f"{option}: at most {limit} characters, got {len(value)}", "bad_value", field=option)
     if _CONTROL_RE.search(value):
-        raise UsageError(f"{option}: must not contain control characters", "bad_value")
+        raise UsageError(f"{option}: must not contain control characters", "bad_value", field=option)
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # bytes the terminal could not decode arrive as surrogates
-        raise UsageError(f"{option}: is not valid UTF-8 text", "bad_value") from None
+        raise UsageError(f"{option}: is not valid UTF-8 text", "bad_value", field=option) from None
     return value
 
 
@@ -68,9 +99,9 @@ def text(value: object, option: str, limit: int = 1000) -> str | None:
     return name(value, option, limit)
 
 
-def payment(value: object, option: str = "--payment") -> str:
+def payment(value: object, option: str = "payment") -> str:
     if value not in PAYMENT_METHODS:
-        raise UsageError(f"{option}: {value!r} is not one of {', '.join(PAYMENT_METHODS)}", "bad_payment")
+        raise UsageError(f"{option}: {value!r} is not one of {', '.join(PAYMENT_METHODS)}", "bad_payment", field=option)
     return value  # type: ignore[return-value]
 
 
@@ -84,5 +115,5 @@ def path(value: object, option: str) -> str:
     """A file path as the OS will take it: non-empty, no NUL byte."""
     text = str(value)
     if not text or "\x00" in text:
-        raise UsageError(f"{option}: not a usable file path", "bad_path")
+        raise UsageError(f"{option}: not a usable file path", "bad_path", field=option)
     return text

@@ -4,9 +4,10 @@ actions, overdue) are computed here against the virtual now, never stored."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from ordercli import policy as P
+from ordercli.records import DisputeRow, Message, Order, Reason, Refund
 from ordercli.timecalc import fmt
 from ordercli.world import World
 
@@ -32,15 +33,15 @@ ORDER_FIELDS = (
 )
 
 
-def refund(r: dict | None, now: datetime) -> dict | None:
+def refund(r: dict | None, now: datetime) -> Refund | None:
     return None if r is None else _refund_view(r, now)
 
 
-def _refund_view(r: dict, now: datetime) -> dict[str, Any]:
-    return {**r, "overdue": P.refund_overdue(r, now)}
+def _refund_view(r: dict, now: datetime) -> Refund:
+    return cast(Refund, {**r, "overdue": P.refund_overdue(r, now)})
 
 
-def order(world: World, o: dict) -> dict[str, Any]:
+def order(world: World, o: dict) -> Order:
     now = world.now
     out: dict[str, Any] = {k: o.get(k) for k in ORDER_FIELDS}
     out["cancellation"] = dict(o["cancellation"]) if o.get("cancellation") else None
@@ -50,21 +51,21 @@ def order(world: World, o: dict) -> dict[str, Any]:
     nd = P.next_deadline(o)
     out["next_deadline"] = {"kind": nd["kind"], "at": fmt(nd["at"])} if nd else None
     out["actions"] = P.actions(o, world.policy, now)
-    return out
+    return cast(Order, out)
 
 
-def disputes(world: World) -> list[dict[str, Any]]:
+def disputes(world: World) -> list[DisputeRow]:
     return [
-        {"order_id": o["id"], "buyer": o["buyer"], "seller": o["seller"], **d}
-        for o in world.iter_orders()
+        cast(DisputeRow, {"order_id": o["id"], "buyer": o["buyer"], "seller": o["seller"], **d})
+        for o in world.orders_with_disputes()
         for d in (o.get("disputes") or [])
     ]
 
 
-def refunds(world: World, overdue_only: bool = False) -> list[dict[str, Any]]:
+def refunds(world: World, overdue_only: bool = False) -> list[Refund]:
     now = world.now
-    out: list[dict[str, Any]] = []
-    for o in world.iter_orders():
+    out: list[Refund] = []
+    for o in world.orders_with_refund():
         r = o.get("refund")
         if r is None:
             continue
@@ -75,5 +76,26 @@ def refunds(world: World, overdue_only: bool = False) -> list[dict[str, Any]]:
     return out
 
 
-def reasons() -> list[dict[str, str]]:
+def reasons() -> list[Reason]:
     return [{"code": c, "meaning": m, "fault": f} for c, (m, f) in P.CANCEL_REASONS.items()]
+
+
+def policy(world: World) -> dict[str, Any]:
+    """`policy show`: every value in force, and where each came from (a preset or a file)."""
+    meta = world.meta["policy"]
+    origins = meta.get("origins") or {}
+    values = world.policy.describe()
+    default_origin = f"{meta.get('source', 'preset')} {meta['name']}"
+    sources: dict[str, str] = {}
+    for key in (k for k in values if k != "name"):
+        if isinstance(values[key], dict):
+            for sub in values[key]:
+                sources[f"{key}.{sub}"] = origins.get(f"{key}.{sub}", default_origin)
+        else:
+            sources[key] = origins.get(key, default_origin)
+    return {**values, "source": meta.get("source", "preset"), "sources": sources}
+
+
+def message(order_id: str, m: dict[str, Any]) -> Message:
+    """A message of an order's thread, with the order it belongs to."""
+    return cast(Message, {"order_id": order_id, **m})

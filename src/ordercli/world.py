@@ -1,9 +1,8 @@
 """The world: orders, clock, policy, events and notifications, in TinyDB's file layout.
 
-The layout is TinyDB's (tables of doc_id -> document), so `TinyDB(path,
-storage=ordercli.tinydb_storage.AtomicJSONStorage)` opens a data file. The engine works on these dicts directly:
-TinyDB's Table API rewrites a whole table per insert, which is quadratic for a tick that
-appends thousands of events.
+The layout is TinyDB's (tables of doc_id -> document). `World(tables)` is a world in memory, on
+plain dicts (what the engine, the simulator and the Python API use); the store opens a data file
+as a `ordercli.store.tinyworld.TinyWorld`, the same interface over TinyDB's tables.
 """
 
 from __future__ import annotations
@@ -84,6 +83,45 @@ class World:
     def has_history(self) -> bool:
         return bool(self.orders) or bool(self.events)
 
+    # -- queries (a TinyWorld answers them through TinyDB's search)
+    def count_orders(self) -> int:
+        return len(self.orders)
+
+    def count_events(self) -> int:
+        return len(self.events)
+
+    def count_notifications(self) -> int:
+        return len(self.notifications)
+
+    def find_orders(self, status: str | None = None, buyer: str | None = None, seller: str | None = None) -> list[dict]:
+        return [
+            o
+            for o in self.iter_orders()
+            if (status is None or o["status"] == status)
+            and (buyer is None or o["buyer"] == buyer)
+            and (seller is None or o["seller"] == seller)
+        ]
+
+    def orders_with_refund(self) -> list[dict]:
+        return [o for o in self.iter_orders() if o.get("refund") is not None]
+
+    def orders_with_disputes(self) -> list[dict]:
+        return [o for o in self.iter_orders() if o.get("disputes")]
+
+    def find_events(self, order_id: str | None = None) -> list[dict]:
+        return [e for e in self.events.values() if order_id is None or e["order_id"] == order_id]
+
+    def find_notifications(self, to: str | None = None, order_id: str | None = None) -> list[dict]:
+        return [
+            n
+            for n in self.notifications.values()
+            if (to is None or n["to"] == to) and (order_id is None or n["order_id"] == order_id)
+        ]
+
+    def events_since(self, seq: int) -> list[dict]:
+        """The events appended from `seq` on (what a clock move fired)."""
+        return [self.events[str(s)] for s in range(seq, self.meta["next_event"])]
+
     # -- orders
     def order(self, order_id: str) -> dict:
         m = _ID_RE.fullmatch(order_id) if isinstance(order_id, str) else None
@@ -94,16 +132,26 @@ class World:
 
     def add_order(self, order: dict) -> dict:
         num = self.meta["next_order"]
-        if str(num) in self.orders:
+        if self._order_slot_taken(num):
             raise _damaged("its next_order counter points at an existing order")
         self.meta["next_order"] = num + 1
         order["id"] = order_id_for(num)
-        self.orders[str(num)] = order
+        self._put_order(num, order)
         self.dirty = True
         return order
 
+    def _put_order(self, num: int, order: dict) -> None:
+        self.orders[str(num)] = order
+
+    def _order_slot_taken(self, num: int) -> bool:
+        return str(num) in self.orders
+
     def iter_orders(self) -> Iterable[dict]:
         return self.orders.values()
+
+    def order_by_num(self, num: int) -> dict:
+        """The order whose id is ORD-<num> (an order the engine already knows exists)."""
+        return self.orders[str(num)]
 
     @staticmethod
     def order_num(order: dict) -> int:
@@ -112,8 +160,6 @@ class World:
     # -- history (R19) and notifications (R18)
     def event(self, kind: str, order: dict | None, actor: str, details: dict | None = None) -> dict:
         seq = self.meta["next_event"]
-        if str(seq) in self.events:
-            raise _damaged("its next_event counter points at an existing event")
         self.meta["next_event"] = seq + 1
         ev = {
             "seq": seq,
@@ -123,24 +169,35 @@ class World:
             "actor": actor,
             "details": details or {},
         }
-        self.events[str(seq)] = ev
+        self._put_event(seq, ev, order)
         self.dirty = True
         return ev
+
+    def _put_event(self, seq: int, ev: dict, order: dict | None) -> None:
+        if str(seq) in self.events:
+            raise _damaged("its next_event counter points at an existing event")
+        self.events[str(seq)] = ev
 
     def notify(self, order: dict, role: str, kind: str, message: str) -> None:
         for channel in CHANNELS:
             seq = self.meta["next_notification"]
-            if str(seq) in self.notifications:
-                raise _damaged("its next_notification counter points at an existing notification")
             self.meta["next_notification"] = seq + 1
-            self.notifications[str(seq)] = {
-                "seq": seq,
-                "at": fmt(self.now),
-                "to": order[role],
-                "role": role,
-                "channel": channel,
-                "order_id": order["id"],
-                "kind": kind,
-                "message": message,
-            }
+            self._put_notification(
+                seq,
+                {
+                    "seq": seq,
+                    "at": fmt(self.now),
+                    "to": order[role],
+                    "role": role,
+                    "channel": channel,
+                    "order_id": order["id"],
+                    "kind": kind,
+                    "message": message,
+                },
+            )
         self.dirty = True
+
+    def _put_notification(self, seq: int, note: dict) -> None:
+        if str(seq) in self.notifications:
+            raise _damaged("its next_notification counter points at an existing notification")
+        self.notifications[str(seq)] = note

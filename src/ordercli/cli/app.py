@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from ordercli import __version__
 from ordercli.cli import common
-from ordercli.errors import OrderCliError, UsageError
+from ordercli.errors import Interrupted, OrderCliError, UsageError
 
 try:  # typer >= 0.22 vendors click
     from typer._click import exceptions as click_exc
@@ -41,6 +41,26 @@ class OrderCliGroup(TyperGroup):
             return load_subcommand(cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: Any) -> Any:
+        # Typer turns Ctrl-C into a silent exit 130; the contract wants the error line (or object) too
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted", "interrupted") from None
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # the groups load lazily, so Typer's own suggestion (over self.commands) sees none of them
+        try:
+            return super().resolve_command(ctx, args)
+        except click_exc.UsageError as exc:
+            if args and "Did you mean" not in exc.message:
+                from difflib import get_close_matches
+
+                matches = get_close_matches(args[0], list(SUBCOMMANDS), n=1, cutoff=0.6)
+                if matches:
+                    exc.message = f"{exc.message.rstrip('.')}. Did you mean {matches[0]!r}?"
+            raise
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -56,9 +76,15 @@ class OrderCliGroup(TyperGroup):
         as_json = _wants_json(argv)
         from ordercli.render import emit_error
 
+        env = extra.pop("obj", None) or common.Env()
         try:
             rv = super().main(
-                args=argv, prog_name=prog_name or "ordercli", complete_var=complete_var, standalone_mode=False, **extra
+                args=argv,
+                prog_name=prog_name or "ordercli",
+                complete_var=complete_var,
+                standalone_mode=False,
+                obj=env,
+                **extra,
             )
             code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
         except click_exc.NoArgsIsHelpError as exc:
@@ -68,24 +94,25 @@ class OrderCliGroup(TyperGroup):
             emit_error(UsageError(exc.format_message(), "usage"), as_json)
             code = 2
         except OrderCliError as exc:
+            exc.relabel(common.OPTION_NAMES)
+            exc.hint("ordercli")
             emit_error(exc, as_json)
             code = exc.exit_code
+            if exc.code == "output_failed":
+                _silence_stdout()
         except (typer.Abort, KeyboardInterrupt):
-            emit_error(OrderCliError("interrupted", "interrupted"), as_json)
-            code = 130
+            emit_error(Interrupted("interrupted", "interrupted"), as_json)
+            code = Interrupted.exit_code
         except BrokenPipeError:
             # the reader went away (e.g. `| head`): nothing more to say to it
-            try:
-                sys.stdout = open(os.devnull, "w")
-            except OSError:
-                pass
+            _silence_stdout()
             code = 0
         except Exception as exc:
             if os.environ.get("ORDERCLI_DEBUG"):
                 import traceback
 
                 traceback.print_exc()
-            damage = _blame_the_file()
+            damage = _blame_the_file(env)
             if damage is not None:  # a hand-edited or damaged file, not a bug
                 emit_error(damage, as_json)
                 code = damage.exit_code
@@ -95,9 +122,21 @@ class OrderCliGroup(TyperGroup):
         sys.exit(code)
 
 
-def _blame_the_file() -> OrderCliError | None:
+def _silence_stdout() -> None:
+    """Whatever is still buffered for stdout would fail again at exit: send it nowhere."""
     try:
-        return common.store().diagnose()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (an in-process caller's captured stdout): the caller owns it
+
+
+def _blame_the_file(env: common.Env) -> OrderCliError | None:
+    if env.sandbox is not None and env.sandbox.path is None:
+        return None  # a world in memory: no file to blame
+    try:
+        return common.store(env, env.sandbox.path if env.sandbox is not None else None).diagnose()
     except Exception:
         return None
 
@@ -122,6 +161,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     db: Annotated[
         str | None,
         typer.Option("--db", help="The data file (else $ORDERCLI_DB, else the user data folder).", metavar="PATH"),
@@ -130,7 +170,10 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    common.state.db = db
+    e = common.env(ctx)
+    if db is not None and e.in_scenario:
+        raise UsageError("--db is not allowed in a scenario step: every step runs on the scenario's own world", "usage")
+    e.db = db
 
 
 # Each command group lives in its own module, imported only when that group runs (or
@@ -148,6 +191,9 @@ SUBCOMMANDS: dict[str, str] = {
     "policy": "ordercli.cli.policy",
     "scenario": "ordercli.cli.scenario",
     "db": "ordercli.cli.db",
+    "messages": "ordercli.cli.messages",
+    "errors": "ordercli.cli.errors",
+    "schema": "ordercli.cli.schema",
     "simulate": "ordercli.cli.simulate",
 }
 

@@ -6,43 +6,57 @@ from typing import Annotated
 
 import typer
 
-from ordercli import engine, render, views
-from ordercli.cli import common
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
-from ordercli.cli.orders import show_order
+from ordercli import render
+from ordercli.cli import common, complete, output
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Ask to cancel an order, withdraw the request, list the reasons.")
 
 
 @app.command("request")
 def request(
+    ctx: typer.Context,
     order_id: OrderArg,
-    reason: Annotated[str, typer.Option("--reason", help="A code of `ordercli cancel reasons`.")],
-    note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.")] = None,
+    reason: Annotated[
+        str,
+        typer.Option(
+            "--reason",
+            help="Why (see `ordercli cancel reasons`).",
+            metavar=complete.REASON_CHOICES,
+            autocompletion=complete.reasons,
+        ),
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.", metavar="TEXT")] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """R1 for an unpaid order (cancelled at once); R5-R7 for a paid one. Prints the order."""
-    with common.writing() as w:
-        order, hint = engine.cancel_request(w, order_id, reason, note, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        order = s.cancel_request(order_id, reason, note=note, actor=as_)
+        show = output.order_printer(s, order, json_)
+    show()
+    hint = output.cancel_hint(order)
     if hint:
         render.note(f"hint: {hint}")
 
 
 @app.command("withdraw")
-def withdraw(order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+def withdraw(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
     """Withdraw a pending cancellation request (R11)."""
-    with common.writing() as w:
-        order = engine.cancel_withdraw(w, order_id, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.cancel_withdraw(order_id, actor=as_), json_)
+    show()
 
 
 @app.command("reasons")
-def reasons(fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
+def reasons(
+    fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
+    json_: JsonOpt = False,
+) -> None:
     """The reason table, with whose fault each reason is."""
-    render.emit_list(
-        views.reasons(),
-        render.choose_format(fmt, json_),
-        [("code", lambda r: r["code"]), ("fault", lambda r: r["fault"]), ("meaning", lambda r: r["meaning"])],
-    )
+    from ordercli.sandbox import Sandbox
+
+    out = render.choose_format(fmt, json_)
+    render.emit_rows(Sandbox.cancel_reasons(), out, "reason", fields, not no_headers)  # the table needs no world

@@ -2,57 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ordercli import engine, render
-from ordercli.cli import common
+from ordercli import render
+from ordercli.cli import common, output
 from ordercli.cli.common import JsonOpt
-from ordercli.timecalc import fmt, parse_instant
+from ordercli.timecalc import parse_instant
 
 app = common.group(help="The virtual clock: it moves only when told, firing what falls due.")
 
-SHOWN = 50  # a tick that fires thousands of deadlines summarises the rest for people
-EVENT_COLUMNS: list[render.Column] = [
-    ("seq", lambda e: e["seq"]),
-    ("at", lambda e: e["at"]),
-    ("order", lambda e: e["order_id"]),
-    ("kind", lambda e: e["kind"]),
-    ("actor", lambda e: e["actor"]),
-    ("details", lambda e: ", ".join(f"{k}={v}" for k, v in e["details"].items() if v is not None)),
-]
-
-
-def _show_move(move: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        render.emit_json(move)
-        return
-    fired = move["fired"]
-    render.echo(f"clock {move['from']} -> {move['to']}: {len(fired)} event{'s' if len(fired) != 1 else ''}")
-    if fired:
-        render.emit_list(fired[:SHOWN], "table", EVENT_COLUMNS)
-    if len(fired) > SHOWN:
-        from collections import Counter
-
-        counts = Counter(e["kind"] for e in fired)
-        render.echo(
-            f"... and {len(fired) - SHOWN} more ("
-            + ", ".join(f"{n} {kind}" for kind, n in counts.most_common())
-            + "): --json shows them all"
-        )
-
 
 @app.command("show")
-def show(json_: JsonOpt = False) -> None:
+def show(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """The virtual now."""
-    with common.reading() as w:
-        now = fmt(w.now)
-    render.emit_object({"now": now}, json_, lambda v: v["now"])
+    render.emit_object(common.sandbox(ctx).clock(), json_, lambda v: v["now"])
 
 
 @app.command("set")
 def set_(
+    ctx: typer.Context,
     instant: Annotated[
         str, typer.Argument(help="ISO 8601, e.g. 2030-03-04T09:00:00Z.", metavar="INSTANT", show_default=False)
     ],
@@ -60,27 +30,26 @@ def set_(
 ) -> None:
     """Move the clock to INSTANT, firing what falls due (forward only once history exists)."""
     target = parse_instant(instant, "INSTANT")
-    with common.writing() as w, render.FiringProgress() as progress:
-        move = engine.clock_set(w, target, progress)
-        w.dirty = True
-    _show_move(move, json_)
+    with render.FiringProgress() as progress:
+        move = common.sandbox(ctx).clock_set(target, progress=progress)
+    output.show_move(move, json_)
 
 
 @app.command("tick")
 def tick(
+    ctx: typer.Context,
     duration: Annotated[str, typer.Argument(help="e.g. 72h, 3d, 1d12h, 2w.", metavar="DURATION", show_default=False)],
     json_: JsonOpt = False,
 ) -> None:
     """Move the clock forward by DURATION, firing every deadline on the way at its own instant."""
-    with common.writing() as w, render.FiringProgress() as progress:
-        move = engine.clock_tick(w, duration, progress)
-        w.dirty = True
-    _show_move(move, json_)
+    with render.FiringProgress() as progress:
+        move = common.sandbox(ctx).clock_tick(duration, progress=progress)
+    output.show_move(move, json_)
 
 
 @app.command("next")
-def next_(json_: JsonOpt = False) -> None:
+def next_(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Move the clock to the next pending deadline and fire it."""
-    with common.writing() as w, render.FiringProgress() as progress:
-        move = engine.clock_next(w, progress)
-    _show_move(move, json_)
+    with render.FiringProgress() as progress:
+        move = common.sandbox(ctx).clock_next(progress=progress)
+    output.show_move(move, json_)

@@ -1,77 +1,139 @@
-"""What every command module shares: options, the store for this invocation, the clock."""
+"""What every command module shares: options, the world of this invocation (from Typer's
+context), the names the CLI gives to the API's inputs."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 if TYPE_CHECKING:
+    from ordercli.sandbox import Sandbox, Session
     from ordercli.store import Store
-    from ordercli.world import World
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout.")]
+
+
+def _formats(incomplete: str) -> list[str]:
+    return [f for f in ("table", "json", "ndjson", "csv") if f.startswith(incomplete)]
+
+
+def _order_ids(ctx: typer.Context, incomplete: str) -> list[str]:
+    from ordercli.cli.complete import order_ids
+
+    return order_ids(ctx, incomplete)
+
+
 FormatOpt = Annotated[
-    str | None, typer.Option("--format", help="table, json, ndjson or csv.", metavar="table|json|ndjson|csv")
+    str | None,
+    typer.Option(
+        "--format", help="table, json, ndjson or csv.", metavar="table|json|ndjson|csv", autocompletion=_formats
+    ),
 ]
-AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this party (R20); default: the entitled party.")]
-OrderArg = Annotated[str, typer.Argument(help="The order id, e.g. ORD-0001.", metavar="ID", show_default=False)]
+FieldsOpt = Annotated[
+    str | None,
+    typer.Option("--fields", help="Columns for table and csv, comma-separated dotted names.", metavar="A,B,..."),
+]
+NoHeadersOpt = Annotated[bool, typer.Option("--no-headers", help="Leave out the header row (table, csv).")]
+AsOpt = Annotated[
+    str | None, typer.Option("--as", help="Act as this party (R20); default: the entitled party.", metavar="NAME")
+]
+OrderArg = Annotated[
+    str,
+    typer.Argument(help="The order id, e.g. ORD-0001.", metavar="ID", show_default=False, autocompletion=_order_ids),
+]
+
+# The API names its inputs by their parameters; the CLI's messages name its options.
+OPTION_NAMES = {
+    "actor": "--as",
+    "buyer": "--buyer",
+    "seller": "--seller",
+    "item": "--item",
+    "amount": "--amount",
+    "currency": "--currency",
+    "payment": "--payment",
+    "quantity": "--quantity",
+    "note": "--note",
+    "message": "--message",
+    "tracking": "--tracking",
+    "text": "TEXT",
+}
 
 
-class _State:
-    db: str | None = None
-    durable: bool = True  # False only for a scenario's throwaway world
-    in_scenario: bool = False  # a scenario step may not run scenarios
+@dataclass
+class Env:
+    """One invocation's setting, kept in Typer's context (`ctx.obj`)."""
+
+    db: str | None = None  # --db
+    # a scenario step's own world: the command runs on it, and may not leave it
+    sandbox: Sandbox | None = None
+
+    @property
+    def in_scenario(self) -> bool:
+        return self.sandbox is not None
 
 
-state = _State()
+def env(ctx: typer.Context) -> Env:
+    found = ctx.find_object(Env)
+    return found if found is not None else ctx.ensure_object(Env)
 
 
-def db_path() -> Path:
+def db_path(e: Env) -> Path:
     """--db, else ORDERCLI_DB, else the platform's user data folder."""
-    from ordercli.validate import path
+    from ordercli.store.file import checked_path, default_path
 
-    if state.db is not None:
-        return Path(path(state.db, "--db")).expanduser()
-    env = os.environ.get("ORDERCLI_DB")
-    if env:
-        return Path(path(env, "ORDERCLI_DB")).expanduser()
-    from ordercli.store import default_path
-
+    if e.db is not None:
+        return checked_path(e.db, "--db")
+    found = os.environ.get("ORDERCLI_DB")
+    if found:
+        return checked_path(found, "ORDERCLI_DB")
     return default_path()
 
 
-def wall_now() -> datetime:
-    """A new world starts at the wall-clock time, in whole seconds."""
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def store() -> Store:
+def sandbox(ctx: typer.Context) -> Sandbox:
+    """The world this command works on: a scenario's own, else the data file (a new file
+    starts at the wall-clock time under the default policy)."""
+    e = env(ctx)
+    if e.sandbox is not None:
+        return e.sandbox
     # imported here so that `--version` and `--help` never load the storage stack
-    from ordercli.store import Store, new_world_tables
+    from ordercli.sandbox import Sandbox
 
-    return Store(db_path(), lambda: new_world_tables(wall_now()), durable=state.durable)
+    return Sandbox(db_path(e))
+
+
+def store(e: Env, path: Path | None = None) -> Store:
+    """The data file itself (`db` commands, and telling a damaged file from a bug)."""
+    from ordercli.sandbox import wall_now
+    from ordercli.store import open_store
+
+    return open_store(path or db_path(e), wall_now)
 
 
 @contextmanager
-def reading() -> Iterator[World]:
-    with store().reading() as world:
-        yield world
+def writing(ctx: typer.Context) -> Iterator[Session]:
+    """One command's changes: one read and one write of the data file."""
+    with sandbox(ctx).transaction() as session:
+        yield session
 
 
 @contextmanager
-def writing() -> Iterator[World]:
-    with store().writing() as world:
-        yield world
+def reading(ctx: typer.Context) -> Iterator[Session]:
+    with sandbox(ctx).reading() as session:
+        yield session
 
 
 def group(help: str | None = None) -> typer.Typer:
     """A command group as every module makes it: plain help, -h, help when called bare."""
     return typer.Typer(
-        help=help, no_args_is_help=True, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]}
+        help=help,
+        no_args_is_help=True,
+        add_completion=False,  # the root command installs completion for all
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
     )

@@ -1,9 +1,9 @@
-"""ordercli db check|backup"""
+"""ordercli db check|backup|restore"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -11,32 +11,66 @@ from ordercli import render
 from ordercli.cli import common
 from ordercli.cli.common import JsonOpt
 
-app = common.group(help="The data file itself: check it, back it up.")
+app = common.group(help="The data file itself: check it, back it up, restore it.")
+
+
+def _check_text(r: dict[str, Any]) -> str:
+    if not r["exists"]:
+        return f"{r['path']}: no file yet (an empty world)"
+    text = (
+        f"{r['path']}: ok, schema {r['schema']}, {r['orders']} orders, {r['events']} events, "
+        f"{r['notifications']} notifications"
+    )
+    if r.get("leftovers"):
+        text += (
+            f"\n{len(r['leftovers'])} leftover temporary file(s) from an interrupted write "
+            f"(not part of the world; the next writing command removes them): {', '.join(r['leftovers'])}"
+        )
+    return text
 
 
 @app.command("check")
-def check(json_: JsonOpt = False) -> None:
+def check(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Report problems in the data file (exit 0 when sound, 5 when not). Changes nothing."""
-    report = common.store().check()
-    render.emit_object(
-        report,
-        json_,
-        lambda r: (
-            f"{r['path']}: ok, schema {r['schema']}, {r['orders']} orders, {r['events']} events, "
-            f"{r['notifications']} notifications"
-            if r["exists"]
-            else f"{r['path']}: no file yet (an empty world)"
-        ),
-    )
+    render.emit_object(common.store(common.env(ctx)).check(), json_, _check_text)
 
 
 @app.command("backup")
 def backup(
-    dest: Annotated[str, typer.Argument(help="Where to write the copy.", metavar="PATH", show_default=False)],
+    ctx: typer.Context,
+    dest: Annotated[
+        str, typer.Argument(help="Where to write the copy; - for stdout.", metavar="PATH|-", show_default=False)
+    ],
     json_: JsonOpt = False,
 ) -> None:
-    """Write a consistent copy of the data file to PATH (taken under the writers' lock)."""
+    """Write a consistent copy of the data file to PATH, or to stdout with - (taken under the writers' lock)."""
     from ordercli.validate import path
 
-    result = common.store().backup(Path(path(dest, "PATH")))
+    store = common.store(common.env(ctx))
+    if dest == "-":
+        _, raw = store.backup(None)
+        render.emit_bytes(raw)
+        return
+    result, _ = store.backup(Path(path(dest, "PATH")))
     render.emit_object(result, json_, lambda r: f"backed up {r['orders']} orders ({r['bytes']} bytes) to {r['backup']}")
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="A backup to restore.", metavar="FILE", show_default=False)],
+    json_: JsonOpt = False,
+) -> None:
+    """Check FILE as `db check` would, then make it the world (atomically, under the writers' lock).
+    The world it replaces is kept beside the data file as NAME.bak."""
+    from ordercli.validate import path
+
+    result = common.store(common.env(ctx)).restore(Path(path(source, "FILE")))
+    render.emit_object(
+        result,
+        json_,
+        lambda r: (
+            f"restored {r['orders']} orders from {r['restored_from']} into {r['path']}"
+            + (f"; the replaced world is kept as {r['replaced_world_kept_as']}" if r["replaced_world_kept_as"] else "")
+        ),
+    )

@@ -1,26 +1,67 @@
-"""ordercli demo: the seed guide's story, told on the world's own clock."""
+"""ordercli demo: the seed guide's story, told on a world of its own and on its own clock."""
 
 from __future__ import annotations
 
-from typing import Any
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
 
 from ordercli import engine, render, views
 from ordercli.cli import common
 from ordercli.cli.common import JsonOpt
 from ordercli.timecalc import fmt, parse_stored
+from ordercli.world import World
 
 app = common.group()
 
 
+@contextmanager
+def _demo_world(db: str | None, policy: str | None) -> Iterator[World]:
+    """The demo's own world: a temporary file, or `--db PATH`. Never the user's working world
+    (ORDERCLI_DB or the global --db), nor a scenario's."""
+    from ordercli import presets
+    from ordercli.sandbox import Sandbox
+    from ordercli.store.file import checked_path
+
+    loaded = presets.load(policy or "aliexpress")
+    with tempfile.TemporaryDirectory(prefix="ordercli-demo-") as tmp:
+        path = checked_path(db, "--db") if db is not None else Path(tmp) / "demo.json"
+        with Sandbox(path, policy=policy, durable=db is not None).transaction() as session:
+            w = session.world
+            if policy is not None and w.count_orders() and w.policy.name != loaded.policy.name:
+                from ordercli.errors import Refused
+
+                raise Refused(
+                    f"--policy {policy}: {path} already has orders under the {w.policy.name} policy", "world_has_orders"
+                )
+            yield w
+
+
 @app.command("demo")
-def demo(json_: JsonOpt = False) -> None:
-    """Tell the guide's story: order, request, silent seller, auto-cancel, refund."""
+def demo(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="Tell the story in this data file and keep it (default: a temporary one).", metavar="PATH"
+        ),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option("--policy", help="The policy of a new demo world (a preset or a TOML file).", metavar="NAME|FILE"),
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Tell the guide's story on a world of its own: order, request, silent seller, auto-cancel, refund."""
     story: list[dict[str, Any]] = []
 
     def step(says: str, out: Any) -> None:
         story.append({"step": len(story) + 1, "says": says, "now": fmt(w.now), "output": out})
 
-    with common.writing() as w:
+    with _demo_world(db, policy) as w:
         # the world may already have history and any policy: the story reads what happens
         pol = w.policy
         order = engine.place_order(w, buyer="alice", seller="acme", item="Blue headset", amount="19.99")
@@ -31,7 +72,7 @@ def demo(json_: JsonOpt = False) -> None:
             views.order(w, order),
         )
         step("a day later alice has second thoughts", engine.clock_tick(w, "24h"))
-        order, _ = engine.cancel_request(w, oid, "second-thought", "found it cheaper elsewhere")
+        order = engine.cancel_request(w, oid, "second-thought", "found it cheaper elsewhere")
         respond_by = order["cancellation"]["respond_by"]
         step(
             f"alice asks to cancel (second-thought): acme must answer by {respond_by} "
@@ -58,9 +99,7 @@ def demo(json_: JsonOpt = False) -> None:
                 move,
             )
         final = views.order(w, order)
-        notes = [
-            n for n in w.notifications.values() if n["to"] == "alice" and n["order_id"] == oid and n["channel"] == "app"
-        ]
+        notes = [n for n in w.find_notifications(to="alice", order_id=oid) if n["channel"] == "app"]
         times = {1: "once", 2: "twice"}.get(len(notes), f"{len(notes)} times")
         step(f"alice was told {times} on each channel: " + "; ".join(n["kind"] for n in notes), final)
     if json_:
@@ -68,4 +107,8 @@ def demo(json_: JsonOpt = False) -> None:
         return
     for s in story:
         render.echo(f"{s['step']}. [{s['now']}] {s['says']}")
-    render.echo(f"\nSee it all: ordercli orders show {oid}; ordercli events list --order {oid}")
+    if db is None:
+        render.echo("\nThat world was temporary: `ordercli demo --db demo.json` keeps it, to look around with")
+        render.echo(f"ordercli --db demo.json orders show {oid}; ordercli --db demo.json events list --order {oid}")
+    else:
+        render.echo(f"\nSee it all: ordercli --db {db} orders show {oid}; ordercli --db {db} events list --order {oid}")

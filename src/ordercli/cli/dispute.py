@@ -6,26 +6,16 @@ from typing import Annotated
 
 import typer
 
-from ordercli import engine, render, views
-from ordercli.cli import common
-from ordercli.cli.common import AsOpt, FormatOpt, JsonOpt, OrderArg
-from ordercli.cli.orders import show_order
+from ordercli import render
+from ordercli.cli import common, complete, output
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Disputes: the buyer opens one, support resolves it (R13).")
-
-DISPUTE_COLUMNS: list[render.Column] = [
-    ("order", lambda d: d["order_id"]),
-    ("buyer", lambda d: d["buyer"]),
-    ("seller", lambda d: d["seller"]),
-    ("reason", lambda d: d["reason"]),
-    ("status", lambda d: d["status"]),
-    ("opened_at", lambda d: d["opened_at"]),
-    ("outcome", lambda d: d["outcome"]),
-]
 
 
 @app.command("open")
 def open_(
+    ctx: typer.Context,
     order_id: OrderArg,
     reason: Annotated[
         str,
@@ -34,34 +24,46 @@ def open_(
             help="A seller-fault reason before shipment; not-received, "
             "not-as-described or damaged after it; refund-not-received for an "
             "overdue refund.",
+            metavar=complete.DISPUTE_REASON_CHOICES,
+            autocompletion=complete.dispute_reasons,
         ),
     ],
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Open a dispute on an order; prints the order."""
-    with common.writing() as w:
-        order = engine.dispute_open(w, order_id, reason, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.dispute_open(order_id, reason, actor=as_), json_)
+    show()
 
 
 @app.command("resolve")
 def resolve(
+    ctx: typer.Context,
     order_id: OrderArg,
-    outcome: Annotated[str, typer.Argument(help="refund or reject.", metavar="refund|reject", show_default=False)],
+    outcome: Annotated[
+        str,
+        typer.Argument(
+            help="refund or reject.", metavar="refund|reject", show_default=False, autocompletion=complete.outcomes
+        ),
+    ],
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Support resolves the open dispute; prints the order."""
-    with common.writing() as w:
-        order = engine.dispute_resolve(w, order_id, outcome, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.dispute_resolve(order_id, outcome, actor=as_), json_)
+    show()
 
 
 @app.command("list")
-def list_(fmt: FormatOpt = None, json_: JsonOpt = False) -> None:
+def list_(
+    ctx: typer.Context,
+    fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
+    json_: JsonOpt = False,
+) -> None:
     """All disputes, oldest order first."""
     out = render.choose_format(fmt, json_)
-    with common.reading() as w:
-        rows = views.disputes(w)
-    render.emit_list(rows, out, DISPUTE_COLUMNS, empty="no disputes")
+    render.emit_rows(common.sandbox(ctx).disputes(), out, "dispute", fields, not no_headers, empty="no disputes")

@@ -8,8 +8,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common
-from ordercli.cli.clock import EVENT_COLUMNS
-from ordercli.cli.common import FormatOpt, JsonOpt
+from ordercli.cli.common import FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt
 
 notifications_app = common.group(help="What the parties were told, on email and app (R18).")
 
@@ -27,40 +26,34 @@ def _events_app_group() -> None:
     """Keeps the group a group though it has one command."""
 
 
-NOTIFICATION_COLUMNS: list[render.Column] = [
-    ("seq", lambda n: n["seq"]),
-    ("at", lambda n: n["at"]),
-    ("to", lambda n: n["to"]),
-    ("channel", lambda n: n["channel"]),
-    ("order", lambda n: n["order_id"]),
-    ("kind", lambda n: n["kind"]),
-    ("message", lambda n: n["message"]),
-]
-
-
 @notifications_app.command("list")
 def notifications(
-    to: Annotated[str | None, typer.Option("--to", help="Only those sent to this name.")] = None,
+    ctx: typer.Context,
+    to: Annotated[str | None, typer.Option("--to", help="Only those sent to this name.", metavar="NAME")] = None,
     fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Notifications, oldest first."""
     out = render.choose_format(fmt, json_)
-    with common.reading() as w:
-        rows = [n for n in w.notifications.values() if to is None or n["to"] == to]
-    render.emit_list(rows, out, NOTIFICATION_COLUMNS, empty="no notifications")
+    rows = common.sandbox(ctx).notifications(to=to)
+    render.emit_rows(rows, out, "notification", fields, not no_headers, empty="no notifications")
 
 
 @events_app.command("list")
 def events(
-    order: Annotated[str | None, typer.Option("--order", help="Only this order's events.", metavar="ID")] = None,
+    ctx: typer.Context,
+    order: Annotated[
+        str | None,
+        typer.Option("--order", help="Only this order's events.", metavar="ID", autocompletion=common._order_ids),
+    ] = None,
     fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
     json_: JsonOpt = False,
 ) -> None:
     """Events, oldest first."""
     out = render.choose_format(fmt, json_)
-    with common.reading() as w:
-        if order is not None:
-            w.order(order)  # an unknown id is exit 3, not an empty list
-        rows = [e for e in w.events.values() if order is None or e["order_id"] == order]
-    render.emit_list(rows, out, EVENT_COLUMNS, empty="no events")
+    rows = common.sandbox(ctx).events(order_id=order)
+    render.emit_rows(rows, out, "event", fields, not no_headers, empty="no events")

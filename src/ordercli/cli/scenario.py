@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,94 +20,68 @@ def _app_group() -> None:
     """Keeps the group a group though it has one command."""
 
 
-class InProcess:
-    """Runs ordercli command lines in this process, capturing exit code, stdout, stderr."""
-
-    def __init__(self) -> None:
-        from ordercli.cli.app import app as root
-
-        self.command = typer.main.get_command(root)
-
-    def __call__(self, args: list[str]) -> tuple[int, str, str]:
-        out, err = io.BytesIO(), io.BytesIO()
-        so = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
-        se = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
-        saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = so, se
-        try:
-            self.command.main(args=args, prog_name="ordercli")
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        finally:
-            so.flush()
-            se.flush()
-            sys.stdout, sys.stderr = saved
-        return code, out.getvalue().decode("utf-8"), err.getvalue().decode("utf-8")
-
-
-def fresh_world(scenario: sc.Scenario, db: Path, durable: bool, policy: str | None = None) -> None:
-    """The scenario's own world at its start, under its policy (or `policy`, overriding it)."""
-    from ordercli import presets
-    from ordercli.store import Store
-    from ordercli.world import empty_tables
-
-    policy = policy or scenario.policy
-    if policy is not None and policy not in presets.PRESETS and not Path(policy).exists():
-        beside = scenario.path.parent / policy
-        if beside.exists():
-            policy = str(beside)
-    loaded = presets.load(policy or "aliexpress")
-    start = scenario.start or common.wall_now()
-    tables = empty_tables(start, loaded.meta())
-    Store(db, lambda: tables, durable=durable).replace_world(tables)
-
-
-def run_one(scenario: sc.Scenario, invoke: InProcess, path: Path, durable: bool, policy: str | None = None) -> dict:
-    fresh_world(scenario, path, durable, policy)
-    saved = common.state.durable, common.state.in_scenario
-    common.state.durable, common.state.in_scenario = durable, True
-    try:
-        return sc.run_scenario(scenario, invoke, path)
-    finally:
-        common.state.durable, common.state.in_scenario = saved
-
-
 @app.command("run")
 def run(
+    ctx: typer.Context,
     files: Annotated[
         list[str], typer.Argument(help="YAML or JSON scenario files.", metavar="FILE...", show_default=False)
     ],
     db_arg: Annotated[
         str | None,
         typer.Option(
-            "--db", help="Keep the world in this file (default: a temporary file per scenario).", metavar="PATH"
+            "--db", help="Keep the world in this file (default: in memory, one per scenario).", metavar="PATH"
         ),
     ] = None,
     junit_arg: Annotated[
         str | None, typer.Option("--junit", help="Write a JUnit XML report here.", metavar="FILE")
     ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", "-x", help="Stop at the first failing step, running nothing after it.")
+    ] = False,
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            "-k",
+            help="Run only the scenarios whose name holds PATTERN, or, in the others, the steps up to "
+            "the last whose id holds it (case-insensitive).",
+            metavar="PATTERN",
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Run scenario files: exit 0 when every step passed, 1 when any failed."""
+    from ordercli.cli.invoke import InProcess
     from ordercli.errors import UsageError
     from ordercli.validate import path as checked
 
-    if common.state.in_scenario:
+    if common.env(ctx).in_scenario:
         raise UsageError("scenario run can't run inside a scenario step", "nested_scenario")
     db = Path(checked(db_arg, "--db")) if db_arg is not None else None
     junit = Path(checked(junit_arg, "--junit")) if junit_arg is not None else None
     scenarios = [sc.load(Path(f)) for f in files]  # all malformed files are found before anything runs
-    invoke = InProcess()
     reports: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="ordercli-scenario-") as tmp:
-        for i, scenario in enumerate(scenarios):
-            path = db if db is not None else Path(tmp) / f"world-{i}.json"
-            durable = db is not None
-            report = run_one(scenario, invoke, path, durable)
-            reports.append(report)
-            if not json_:
-                _print_report(report)
+    deselected = 0
+    for scenario in scenarios:
+        until = scenario.selection(pattern)
+        if until is None:
+            deselected += 1
+            continue
+        world = sc.world_for(scenario, db=db)
+        if not json_:
+            render.echo(f"{scenario.path}: {scenario.name}")
+        report = sc.run_scenario(
+            scenario,
+            world,
+            InProcess(world),
+            until=until,
+            fail_fast=fail_fast,
+            on_step=None if json_ else _print_step,
+        )
+        reports.append(report)
+        if not json_:
+            render.echo(_counts(report))
+        if fail_fast and report["failed"]:
+            break
     passed = sum(r["passed"] for r in reports)
     failed = sum(r["failed"] for r in reports)
     if junit is not None:
@@ -128,16 +99,24 @@ def run(
     if json_:
         render.emit_json(reports)
     else:
-        render.echo(f"total: {passed} passed, {failed} failed")
+        total = {"passed": passed, "failed": failed, "skipped": sum(r["skipped"] for r in reports)}
+        render.echo("total: " + _counts(total) + (f", {deselected} scenario(s) deselected" if deselected else ""))
     if failed:
         raise typer.Exit(1)
 
 
-def _print_report(report: dict[str, Any]) -> None:
-    render.echo(f"{report['file']}: {report['name']}")
-    for step in report["steps"]:
-        mark = render.paint("ok  ", "32") if step["passed"] else render.paint("FAIL", "31")
-        render.echo(f"  {mark} {step['index']:>3} {step['run']}")
-        for failure in step["failures"]:
-            render.echo(f"           {failure}")
-    render.echo(f"{report['passed']} passed, {report['failed']} failed")
+def _counts(report: dict[str, Any]) -> str:
+    line = f"{report['passed']} passed, {report['failed']} failed"
+    return line + (f", {report['skipped']} not run" if report["skipped"] else "")
+
+
+def _print_step(step: dict[str, Any]) -> None:
+    mark = render.paint("ok  ", "32") if step["passed"] else render.paint("FAIL", "31")
+    render.echo(f"  {mark} {step['index']:>3} {step['command']}")
+    for failure in step["failures"]:
+        render.echo(f"           {failure}")
+    history = step.get("history") or []
+    if history:
+        render.echo(f"           history of {history[0]['order_id']} up to this step:")
+        for line in sc.history_lines(history):
+            render.echo(f"           {line}")

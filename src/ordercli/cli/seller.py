@@ -6,36 +6,45 @@ from typing import Annotated
 
 import typer
 
-from ordercli import engine
-from ordercli.cli import common
+from ordercli.cli import common, complete, output
 from ordercli.cli.common import AsOpt, JsonOpt, OrderArg
-from ordercli.cli.orders import show_order
 
 app = common.group(help="The seller answers cancellation requests and ships.")
 
 
 @app.command("respond")
 def respond(
+    ctx: typer.Context,
     order_id: OrderArg,
-    answer: Annotated[str, typer.Argument(help="accept or reject.", metavar="accept|reject", show_default=False)],
-    message: Annotated[str | None, typer.Option("--message", help="A word to the buyer.")] = None,
+    answer: Annotated[
+        str,
+        typer.Argument(
+            help="accept or reject.", metavar="accept|reject", show_default=False, autocompletion=complete.answers
+        ),
+    ],
+    message: Annotated[
+        str | None, typer.Option("--message", help="A word to the buyer, in their notification.", metavar="TEXT")
+    ] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Accept (R8: cancelled, refunded) or reject (R9) a pending cancellation request."""
-    with common.writing() as w:
-        order = engine.seller_respond(w, order_id, answer, message, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.seller_respond(order_id, answer, message=message, actor=as_), json_)
+    show()
 
 
 @app.command("ship")
 def ship(
+    ctx: typer.Context,
     order_id: OrderArg,
-    tracking: Annotated[str | None, typer.Option("--tracking", help="The parcel's tracking number.")] = None,
+    tracking: Annotated[
+        str | None, typer.Option("--tracking", help="The parcel's tracking number.", metavar="TEXT")
+    ] = None,
     as_: AsOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Ship a paid order (refused while a cancellation request is pending, R12)."""
-    with common.writing() as w:
-        order = engine.seller_ship(w, order_id, tracking, as_)
-    show_order(w, order, json_)
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.seller_ship(order_id, tracking=tracking, actor=as_), json_)
+    show()

@@ -1,0 +1,223 @@
+"""The records the API publishes, typed: exactly the JSON objects the commands print (docs/schemas.md).
+
+The enumerations are `str` enums, so a member compares equal to its code
+(`Status.CANCELLED == "cancelled"`) and is written to JSON as that code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, TypedDict
+
+
+class Status(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    AWAITING_SHIPMENT = "awaiting_shipment"
+    CANCEL_REQUESTED = "cancel_requested"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class EndReason(StrEnum):
+    UNPAID_CANCELLED = "unpaid_cancelled"
+    PAYMENT_TIMEOUT = "payment_timeout"
+    CANCEL_ACCEPTED = "cancel_accepted"
+    SELLER_SILENT = "seller_silent"
+    SHIP_TIMEOUT = "ship_timeout"
+    DISPUTE_REFUND = "dispute_refund"
+
+
+class PaymentMethod(StrEnum):
+    CARD = "card"
+    PAYPAL = "paypal"
+    ALIPAY = "alipay"
+    BANK_TRANSFER = "bank-transfer"
+
+
+class CancellationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    TIMED_OUT = "timed_out"
+
+
+class RefundStatus(StrEnum):
+    PENDING = "pending"
+    HELD = "held"
+    REFUNDED = "refunded"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class DeadlineKind(StrEnum):
+    """Named after the fields that hold them; ties at one instant fire in this (alphabetical) order."""
+
+    DUE_BY = "due_by"
+    PAY_BY = "pay_by"
+    RESPOND_BY = "respond_by"
+    SHIP_BY = "ship_by"
+
+
+class EventKind(StrEnum):
+    ORDER_PLACED = "order_placed"
+    ORDER_PAID = "order_paid"
+    ORDER_SHIPPED = "order_shipped"
+    ORDER_COMPLETED = "order_completed"
+    ORDER_CANCELLED = "order_cancelled"
+    CANCEL_REQUESTED = "cancel_requested"
+    CANCEL_WITHDRAWN = "cancel_withdrawn"
+    CANCEL_ACCEPTED = "cancel_accepted"
+    CANCEL_REJECTED = "cancel_rejected"
+    CANCEL_TIMED_OUT = "cancel_timed_out"
+    REFUND_STARTED = "refund_started"
+    REFUND_HELD = "refund_held"
+    REFUND_RELEASED = "refund_released"
+    REFUND_COMPLETED = "refund_completed"
+    DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_RESOLVED = "dispute_resolved"
+    MESSAGE_SENT = "message_sent"
+
+
+class NotificationKind(StrEnum):
+    REQUEST_RECEIVED = "request_received"
+    REQUEST_ANSWERED = "request_answered"
+    REQUEST_LAPSED = "request_lapsed"
+    AUTO_CANCELLED = "auto_cancelled"
+    REFUND_STARTED = "refund_started"
+    REFUND_COMPLETED = "refund_completed"
+    DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_OUTCOME = "dispute_outcome"
+    MESSAGE_RECEIVED = "message_received"
+
+
+# Instants are ISO 8601 strings in UTC with an offset; money is a decimal string.
+
+
+class Cancellation(TypedDict):
+    reason: str
+    fault: str
+    note: str | None
+    requested_at: str
+    respond_by: str | None
+    status: str
+    responded_at: str | None
+    requests: int
+
+
+class Refund(TypedDict):
+    order_id: str
+    amount: str
+    currency: str
+    method: str
+    status: str
+    initiated_at: str
+    due_by: str
+    refunded_at: str | None
+    overdue: bool
+
+
+class Dispute(TypedDict):
+    reason: str
+    status: str
+    opened_at: str
+    resolved_at: str | None
+    outcome: str | None
+
+
+class DisputeRow(Dispute):
+    """A row of `dispute list`: the dispute with its order's parties."""
+
+    order_id: str
+    buyer: str
+    seller: str
+
+
+class Deadline(TypedDict):
+    kind: str
+    at: str
+
+
+class Actions(TypedDict):
+    buyer: list[str]
+    seller: list[str]
+
+
+class Order(TypedDict):
+    id: str
+    buyer: str
+    seller: str
+    item: str
+    quantity: int
+    amount: str
+    currency: str
+    payment_method: str
+    status: str
+    placed_at: str
+    pay_by: str | None
+    paid_at: str | None
+    ship_by: str | None
+    shipped_at: str | None
+    tracking: str | None
+    completed_at: str | None
+    cancelled_at: str | None
+    end_reason: str | None
+    cancellation: Cancellation | None
+    refund: Refund | None
+    dispute: Dispute | None
+    next_deadline: Deadline | None
+    actions: Actions
+
+
+class Event(TypedDict):
+    seq: int
+    at: str
+    order_id: str | None
+    kind: str
+    actor: str
+    details: dict[str, Any]
+
+
+class Notification(TypedDict):
+    seq: int
+    at: str
+    to: str
+    role: str
+    channel: str
+    order_id: str
+    kind: str
+    message: str
+
+
+class Clock(TypedDict):
+    now: str
+
+
+# What `clock set|tick|next` print: where the clock went and the events fired on the way
+# ("from" is a keyword in Python, hence the functional form).
+Move = TypedDict("Move", {"from": str, "to": str, "fired": list[Event]})
+
+
+class Reason(TypedDict):
+    code: str
+    meaning: str
+    fault: str
+
+
+class Imported(TypedDict):
+    imported: int
+
+
+class PolicyDifference(TypedDict):
+    order_id: str
+    field: str
+    a: Any
+    b: Any
+
+
+# A message in an order's buyer-seller thread ("from" is a keyword in Python).
+Message = TypedDict("Message", {"order_id": str, "n": int, "at": str, "from": str, "role": str, "to": str, "text": str})

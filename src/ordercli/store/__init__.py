@@ -1,0 +1,219 @@
+"""The store: the only code that touches the data file. Built here, in one place.
+
+A command opens its world as `TinyDB(path, storage=OncePerCommand(AtomicJSONStorage))`: the file
+is read once, the engine works on a `TinyWorld` (a unit of work over TinyDB's tables), and a
+writing command writes the file once at the end, atomically, under the writers' lock.
+
+The jobs live in their own modules: `file` (paths, reading, the lock, atomic writes),
+`migrations` (the schema steps), `dbcheck` (db check, backup, restore), `tinyworld` (the world
+over TinyDB).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ordercli.errors import StorageError
+from ordercli.store.file import DataFile, atomic_write, checked_path, default_path, lock_timeout
+from ordercli.store.migrations import MIGRATIONS, migrate
+from ordercli.timecalc import parse_stored
+from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
+
+if TYPE_CHECKING:
+    from ordercli.store.tinyworld import TinyWorld
+    from ordercli.tinydb_storage import OncePerCommand
+
+__all__ = [
+    "MIGRATIONS",
+    "DataFile",
+    "Store",
+    "atomic_write",
+    "checked_path",
+    "default_path",
+    "lock_timeout",
+    "new_world_tables",
+]
+
+
+def check_shape(path: Path, data: Any) -> dict[str, Any] | None:
+    """Returns the tables, None for an empty world; refuses what is not ordercli data."""
+    foreign = StorageError(
+        f"data file {path} is not ordercli data; it was left untouched: point --db at an ordercli file",
+        "not_ordercli_data",
+    )
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise foreign
+    if not data or data == {"_default": {}}:
+        return None
+    meta_table = data.get("meta")
+    meta = meta_table.get("1") if isinstance(meta_table, dict) else None
+    if not isinstance(meta, dict) or meta.get("app") != APP:
+        raise foreign
+    schema = meta.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
+        raise foreign
+    if schema > SCHEMA_VERSION:
+        raise StorageError(
+            f"data file {path} has schema version {schema}, newer than this ordercli understands "
+            f"({SCHEMA_VERSION}): upgrade ordercli",
+            "newer_schema",
+        )
+    for name in TABLES:
+        if not isinstance(data.get(name), dict):
+            raise foreign
+    try:
+        parse_stored(meta["clock"])
+        counters_ok = all(type(meta[c]) is int for c in ("next_order", "next_event", "next_notification"))
+        policy_ok = isinstance(meta["policy"], dict) and isinstance(meta["policy"].get("values"), dict)
+    except (KeyError, TypeError, ValueError):
+        counters_ok = policy_ok = False
+    if not (counters_ok and policy_ok):
+        raise damaged(path, "its meta table (clock, counters, policy) is malformed")
+    return data
+
+
+def damaged(path: Path, what: str) -> StorageError:
+    return StorageError(
+        f"data file {path} is damaged: {what}; it was left untouched: "
+        "run `ordercli db check` for details and restore a backup",
+        "damaged_data",
+    )
+
+
+# The last world a command opened, kept alive until the process exits: the console script leaves with
+# os._exit, so a big world is never freed object by object (in-process callers keep only the last one).
+_kept: list[Any] = []
+
+
+def _keep(*objects: Any) -> None:
+    _kept[:] = objects
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    # A world is a tree of dicts without cycles; a command makes hundreds of thousands of them
+    # (a big tick) and the cycle collector would rescan them all, again and again, for nothing.
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class Store:
+    def __init__(self, path: str | os.PathLike[str], new_world: Callable[[], dict[str, Any]], durable: bool = True):
+        """`new_world` makes the tables of an empty world (its clock and default policy)."""
+        self.path = Path(path)
+        self.file = DataFile(self.path, durable=durable)
+        self.new_world = new_world
+
+    def _open(self, writable: bool) -> tuple[TinyWorld, OncePerCommand]:
+        from tinydb import TinyDB
+
+        from ordercli.store.tinyworld import TinyWorld
+        from ordercli.tinydb_storage import AtomicJSONStorage, OncePerCommand
+
+        cache = OncePerCommand(AtomicJSONStorage)
+        db = TinyDB(self.path, storage=cache, file=self.file)
+        tables = check_shape(self.path, cache.read())
+        on_disk = SCHEMA_VERSION
+        if tables is None:
+            cache.data = self.new_world()
+        else:
+            on_disk = tables["meta"]["1"]["schema"]
+            tables["meta"]["1"].pop("seal", None)  # the file's, not the world's
+            migrate(tables)
+        world = TinyWorld(db, lambda what: damaged(self.path, what), on_disk, writable, trusted=self.file.sealed())
+        world.dirty = on_disk < SCHEMA_VERSION  # a writing command saves the migration
+        return world, cache
+
+    @contextmanager
+    def reading(self) -> Iterator[World]:
+        """No lock: the file is only ever replaced whole. A missing file is an empty world,
+        and nothing is created."""
+        with _collector_paused():
+            world, cache = self._open(writable=False)
+            _keep(world, cache)
+            yield world
+
+    @contextmanager
+    def writing(self) -> Iterator[World]:
+        """Check the path, lock, read, let the caller change the world, write once if it changed.
+        An exception from the caller leaves the file as it was."""
+        self.file.check_kind()
+        self.file.check_writable()
+        self.file.ensure_folder()
+        with self.file.locked(), _collector_paused():
+            self.file.remove_leftovers()
+            self.file.sealing = True
+            world, cache = self._open(writable=True)
+            _keep(world, cache)
+            if cache.data is not None and not self.file.sealed():
+                self._check_whole(cache.data)
+            yield world
+            if world.dirty:
+                world.flush()
+                cache.commit()
+
+    def _check_whole(self, tables: dict[str, Any]) -> None:
+        """Bytes ordercli did not write itself are checked whole before anything is written over
+        them, as `db check` would: a damaged world is never rewritten."""
+        from ordercli.check import problems
+
+        try:
+            found = problems(tables, limit=1)
+        except Exception:  # the checker choked on it: the file is what's wrong
+            found = ["it does not have the shape of ordercli data"]
+        if found:
+            raise damaged(self.path, found[0])
+
+    def replace_world(self, tables: dict[str, Any]) -> None:
+        """Start this file afresh with the given world (a scenario's own world)."""
+        self.file.check_kind()
+        self.file.ensure_folder()
+        with self.file.locked():
+            self.file.remove_leftovers()
+            self.file.sealing = True
+            self.file.write(tables)
+
+    # db check, backup and restore: see dbcheck
+    def diagnose(self) -> StorageError | None:
+        from ordercli.store import dbcheck
+
+        return dbcheck.diagnose(self)
+
+    def check(self) -> dict[str, Any]:
+        from ordercli.store import dbcheck
+
+        return dbcheck.check(self)
+
+    def backup(self, dest: Path | None) -> tuple[dict[str, Any], bytes]:
+        from ordercli.store import dbcheck
+
+        return dbcheck.backup(self, dest)
+
+    def restore(self, source: Path) -> dict[str, Any]:
+        from ordercli.store import dbcheck
+
+        return dbcheck.restore(self, source)
+
+
+def new_world_tables(now: datetime) -> dict[str, Any]:
+    from ordercli import presets
+
+    return empty_tables(now, presets.default().meta())
+
+
+def open_store(path: Path, now: Callable[[], datetime], durable: bool = True) -> Store:
+    """The store of a command: its file, and an empty world starting at `now()` when there is none."""
+    return Store(path, lambda: new_world_tables(now()), durable=durable)

@@ -1,0 +1,171 @@
+"""`db check`, `db backup` and `db restore`: the data file as a whole, and what went wrong with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ordercli.errors import NotFound, StorageError, UsageError
+from ordercli.store.file import DataFile, atomic_write
+from ordercli.store.migrations import migrate
+
+if TYPE_CHECKING:
+    from ordercli.store import Store
+
+
+def _tables(path: Path, raw: bytes | None) -> dict[str, Any] | None:
+    """The file's tables, migrated in memory (None: an empty world); refuses foreign data."""
+    from ordercli.store import check_shape
+
+    tables = check_shape(path, DataFile(path).parse(raw))
+    if tables is not None:
+        migrate(tables)
+    return tables
+
+
+def _problems(tables: dict[str, Any] | None) -> list[str]:
+    from ordercli.check import problems
+
+    return problems(tables) if tables is not None else []
+
+
+def diagnose(store: Store) -> StorageError | None:
+    """After an unexpected failure: is the data file to blame? (exit 5, not a bug)"""
+    from ordercli.store import damaged
+
+    try:
+        tables = _tables(store.path, store.file.read_bytes())
+    except StorageError as exc:
+        return exc
+    try:
+        found = _problems(tables)
+    except Exception:  # the checker itself choked on it: the file is what's wrong
+        return damaged(store.path, "it does not have the shape of ordercli data")
+    return damaged(store.path, found[0]) if found else None
+
+
+def check(store: Store) -> dict[str, Any]:
+    """`db check`: read-only; a report of the file, or StorageError listing its problems.
+    Temporary files left by a writer that was killed mid-write are reported (`leftovers`, only
+    when there are some): they are not part of the world, and the next writing command removes them."""
+    raw = store.file.read_bytes()
+    tables = _tables(store.path, raw)
+    found = _problems(tables)
+    schema_on_disk = _schema_on_disk(raw, tables)
+    report: dict[str, Any] = {
+        "path": str(store.path),
+        "exists": raw is not None,
+        "schema": schema_on_disk,
+        "orders": len(tables["orders"]) if tables else 0,
+        "events": len(tables["events"]) if tables else 0,
+        "notifications": len(tables["notifications"]) if tables else 0,
+        "problems": found,
+        "ok": not found,
+    }
+    leftovers = [p.name for p in store.file.leftovers()]
+    if leftovers:
+        report["leftovers"] = leftovers
+    if found:
+        raise StorageError(
+            f"data file {store.path} has {len(found)} problem(s): {'; '.join(found[:5])}",
+            "data_problems",
+            {"problems": found},
+        )
+    return report
+
+
+def _schema_on_disk(raw: bytes | None, tables: dict[str, Any] | None) -> int:
+    from ordercli.world import SCHEMA_VERSION
+
+    if tables is None or raw is None:
+        return SCHEMA_VERSION
+    # the migration ran in memory: the file's own number is in its bytes
+    import orjson
+
+    try:
+        return int(orjson.loads(raw)["meta"]["1"]["schema"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):  # pragma: no cover - checked already
+        return SCHEMA_VERSION
+
+
+def backup(store: Store, dest: Path | None) -> tuple[dict[str, Any], bytes]:
+    """A consistent copy, taken under the writers' lock and checked: written atomically to
+    `dest`, or returned (dest None: `db backup -` prints it)."""
+    if not store.file.exists():
+        raise NotFound(f"no data file at {store.path}: nothing to back up", "no_data_file")
+    store.file.check_kind()
+    if dest is not None and dest.resolve() == store.path.resolve():
+        raise StorageError("the backup can't overwrite the data file itself", "bad_backup_path")
+    with store.file.locked():
+        raw = store.file.read_bytes() or b""
+        tables = _tables(store.path, raw)  # checks the very bytes it copies
+        if dest is not None:
+            target = DataFile(dest)
+            target.check_kind()
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(dest, raw)
+            except OSError as exc:
+                raise StorageError(
+                    f"could not write the backup {dest}: {exc.strerror or exc}", "write_failed"
+                ) from None
+    report = {
+        "path": str(store.path),
+        "backup": "-" if dest is None else str(dest),
+        "bytes": len(raw),
+        "orders": len(tables["orders"]) if tables else 0,
+    }
+    return report, raw
+
+
+def backup_name(path: Path) -> Path:
+    """Where `db restore` keeps the world it replaces: beside it, NAME.bak."""
+    return path.with_name(path.name + ".bak")
+
+
+def restore(store: Store, source: Path) -> dict[str, Any]:
+    """Check SOURCE as `db check` would, then make it the world, atomically and under the lock;
+    the replaced world (if any) is kept as NAME.bak beside it."""
+    src = DataFile(source)
+    src.check_kind()
+    raw = src.read_bytes()
+    if raw is None:
+        raise UsageError(f"no file at {source}: nothing to restore", "no_such_file")
+    if store.path.exists() and source.resolve() == store.path.resolve():
+        raise UsageError("the file to restore is the data file itself", "bad_restore_path")
+    tables = _tables(source, raw)
+    if tables is None:
+        raise StorageError(f"{source} holds an empty world: nothing to restore", "not_ordercli_data")
+    found = _problems(tables)
+    if found:
+        raise StorageError(
+            f"{source} has {len(found)} problem(s), so it was not restored: {'; '.join(found[:5])}",
+            "data_problems",
+            {"problems": found},
+        )
+    store.file.check_kind()
+    store.file.check_writable()
+    store.file.ensure_folder()
+    kept = None
+    with store.file.locked():
+        store.file.remove_leftovers()
+        old = store.file.read_bytes()
+        try:
+            if old is not None:
+                kept = backup_name(store.path)
+                atomic_write(kept, old, store.file.durable)
+        except OSError as exc:
+            raise StorageError(
+                f"could not keep the replaced world as {kept}: {exc.strerror or exc}; nothing was restored",
+                "write_failed",
+            ) from None
+        try:
+            store.file.write(raw)  # checked above, so sealed as ordercli's own
+        except StorageError as exc:
+            raise StorageError(f"could not restore {store.path}: {exc.message}", "write_failed") from None
+    return {
+        "path": str(store.path),
+        "restored_from": str(source),
+        "replaced_world_kept_as": None if kept is None else str(kept),
+        "orders": len(tables["orders"]),
+    }

@@ -1,0 +1,237 @@
+"""The world of a data file, through TinyDB's tables: a unit of work.
+
+Lookups and filters go through TinyDB (`Table.get(doc_id=...)`, `search(Query()...)`, `len`).
+TinyDB's `_update_table` rebuilds a whole table on every write call, so nothing is written while
+the engine works: new records are buffered, changed orders remembered, and `flush()` makes at most
+one `insert_multiple` and one `update(..., doc_ids=[...])` per table, however many orders a tick
+fires. Unless the file carries ordercli's seal (then ordercli wrote, and had checked, every byte),
+every record read is validated first (`ordercli.check`): a damaged one stops the command before
+anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from typing import Any
+
+from tinydb import Query, TinyDB
+
+from ordercli import check
+from ordercli.errors import NotFound, StorageError
+from ordercli.world import _ID_RE, World, order_id_for
+
+Damaged = Callable[[str], StorageError]
+
+
+def _present(value: Any) -> bool:
+    return value is not None
+
+
+def _drain(rows: list[dict]) -> Iterator[dict]:
+    """Hands rows to TinyDB (which copies each) and lets go of each original as it goes."""
+    rows.reverse()
+    while rows:
+        yield rows.pop()
+
+
+class TinyWorld(World):
+    def __init__(
+        self, db: TinyDB, damaged: Damaged, schema_on_disk: int, writable: bool = False, trusted: bool = False
+    ):
+        """`trusted`: the file's seal matches, so ordercli wrote (and had checked) every record in it."""
+        self.db = db
+        self.writable = writable
+        self.trusted = trusted
+        self._damaged = damaged
+        self._orders = db.table("orders")
+        self._events = db.table("events")
+        self._notifications = db.table("notifications")
+        self._meta = db.table("meta")
+        meta = self._meta.get(doc_id=1)
+        assert meta is not None  # the store checked the file's shape
+        super().__init__({"meta": {"1": meta}, "orders": {}, "events": {}, "notifications": {}})
+        self.schema_on_disk = schema_on_disk
+        self._known: dict[int, dict] = {}  # the orders handed out: the engine changes these objects
+        self._valid: set[int] = set()  # orders already validated (handed out or scanned)
+        self._changed: set[int] = set()
+        self._new_orders: list[dict] = []
+        self._new_nums: set[int] = set()
+        self._new_events: list[dict] = []
+        self._new_notifications: list[dict] = []
+        self._first = {"events": meta["next_event"], "notifications": meta["next_notification"]}
+
+    # -- validation
+    def _checked_order(self, num: int, doc: dict) -> dict:
+        if not self.trusted and num not in self._valid:
+            found = check.order_problems(str(num), doc, self.now)
+            if found:
+                raise self._damaged(found[0])
+            self._valid.add(num)
+        return doc
+
+    def _checked_rows(self, table: str, rows: list[Any]) -> list[Any]:
+        if self.trusted:
+            return rows
+        for row in rows:
+            problem = check.row_problem(table, row)
+            if problem:
+                raise self._damaged(problem)
+        return rows
+
+    # -- orders
+    def order_by_num(self, num: int) -> dict:
+        known = self._known.get(num)
+        if known is not None:
+            return known
+        doc = self._orders.get(doc_id=num)
+        if doc is None:
+            raise NotFound(f"no order with id {order_id_for(num)!r}", "order_not_found")
+        self._known[num] = self._checked_order(num, doc)
+        return doc
+
+    def order(self, order_id: str) -> dict:
+        m = _ID_RE.fullmatch(order_id) if isinstance(order_id, str) else None
+        found = None
+        if m:
+            try:
+                found = self.order_by_num(int(m.group(1)))
+            except NotFound:
+                found = None
+        if found is None or found["id"] != order_id:
+            raise NotFound(f"no order with id {order_id!r}", "order_not_found")
+        return found
+
+    def _order_slot_taken(self, num: int) -> bool:
+        return num in self._known or self._orders.contains(doc_id=num)
+
+    def _put_order(self, num: int, order: dict) -> None:
+        self._known[num] = order
+        self._valid.add(num)
+        self._new_orders.append(order)
+        self._new_nums.add(num)
+
+    def _scan(self, docs: Iterable[Any]) -> Iterator[dict]:
+        known, keep = self._known, self.writable
+        for doc in docs:
+            num = doc.doc_id
+            mine = known.get(num)
+            if mine is None:
+                mine = self._checked_order(num, doc)
+                if keep:  # a writing command (a tick) may change what it scans: one copy, not two
+                    known[num] = mine
+            yield mine
+
+    def iter_orders(self) -> Iterable[dict]:
+        yield from self._scan(self._orders)
+        yield from self._new_orders
+
+    def find_orders(self, status: str | None = None, buyer: str | None = None, seller: str | None = None) -> list[dict]:
+        cond = None
+        for field, value in (("status", status), ("buyer", buyer), ("seller", seller)):
+            if value is not None:
+                test = Query()[field] == value
+                cond = test if cond is None else cond & test
+        if cond is None:
+            return list(self.iter_orders())
+        # an order this command changed is judged by its new values
+        found = [o for o in self._scan(self._orders.search(cond)) if cond(o)]
+        changed = [o for num, o in self._known.items() if num in self._changed and cond(o)]
+        return _merge(found, changed + [o for o in self._new_orders if cond(o)])
+
+    def orders_with_refund(self) -> list[dict]:
+        return self._scan_where(Query().refund.test(_present))
+
+    def orders_with_disputes(self) -> list[dict]:
+        return self._scan_where(Query().disputes.test(bool))
+
+    def _scan_where(self, cond: Any) -> list[dict]:
+        found = [o for o in self._scan(self._orders.search(cond)) if cond(o)]
+        return _merge(found, [o for o in self._new_orders if cond(o)])
+
+    def count_orders(self) -> int:
+        return len(self._orders) + len(self._new_orders)
+
+    def has_history(self) -> bool:
+        return bool(self.count_orders() or self.count_events())
+
+    # -- history and notifications
+    def _put_event(self, seq: int, ev: dict, order: dict | None) -> None:
+        if order is not None:
+            # every change to an order records an event (R19): so the events name the changed orders
+            self._changed.add(World.order_num(order))
+        self._new_events.append(ev)
+
+    def _put_notification(self, seq: int, note: dict) -> None:
+        self._new_notifications.append(note)
+
+    def count_events(self) -> int:
+        return len(self._events) + len(self._new_events)
+
+    def count_notifications(self) -> int:
+        return len(self._notifications) + len(self._new_notifications)
+
+    def find_events(self, order_id: str | None = None) -> list[dict]:
+        if order_id is None:
+            rows = self._checked_rows("events", list(self._events))
+            return rows + self._new_events
+        rows = self._checked_rows("events", self._events.search(Query().order_id == order_id))
+        return rows + [e for e in self._new_events if e["order_id"] == order_id]
+
+    def find_notifications(self, to: str | None = None, order_id: str | None = None) -> list[dict]:
+        cond = None
+        for field, value in (("to", to), ("order_id", order_id)):
+            if value is not None:
+                test = Query()[field] == value
+                cond = test if cond is None else cond & test
+        rows = self._checked_rows(
+            "notifications", list(self._notifications) if cond is None else self._notifications.search(cond)
+        )
+        return rows + [n for n in self._new_notifications if cond is None or cond(n)]
+
+    def events_since(self, seq: int) -> list[dict]:
+        first = self._first["events"]
+        if seq >= first:
+            return self._new_events[seq - first :]
+        return self.find_events()[seq - 1 :]
+
+    # -- the unit of work
+    def flush(self) -> None:
+        """Writes this command's changes into TinyDB's tables (in memory, until the store commits):
+        at most one update and one insert_multiple per table."""
+        if self._changed:
+            changed = {num: self._known[num] for num in self._changed if num in self._known}
+
+            def apply(doc: MutableMapping) -> None:
+                doc.update(changed[int(doc["id"][4:])])
+
+            existing = [num for num in changed if num not in self._new_nums]
+            if existing:
+                self._orders.update(apply, doc_ids=existing)
+        if self._new_orders:
+            expected = [World.order_num(o) for o in self._new_orders]
+            got = self._orders.insert_multiple(_drain(self._new_orders))
+            if got != expected:
+                raise self._damaged("its next_order counter does not follow the orders table")
+        for name, table, rows in (
+            ("events", self._events, self._new_events),
+            ("notifications", self._notifications, self._new_notifications),
+        ):
+            if rows:
+                first, n = self._first[name], len(rows)
+                got = table.insert_multiple(_drain(rows))
+                if len(got) != n or got[0] != first or got[-1] != first + n - 1:
+                    raise self._damaged(f"its next_{name[:-1]} counter does not follow the {name} table")
+        self._meta.update(dict(self.meta), doc_ids=[1])
+        self._changed.clear()
+        self._known.clear()
+        self._new_nums.clear()
+
+
+def _merge(found: list[dict], extra: list[dict]) -> list[dict]:
+    """Search results plus this command's own orders, once each, oldest first."""
+    if not extra:
+        return found
+    by_num = {World.order_num(o): o for o in found}
+    for o in extra:
+        by_num[World.order_num(o)] = o
+    return [by_num[n] for n in sorted(by_num)]

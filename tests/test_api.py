@@ -1,0 +1,273 @@
+"""The Python API (`ordercli.Sandbox`): the objects `--json` prints, the errors the CLI reports,
+the store's guarantees on a data file, worlds in memory, and a cheap `import ordercli`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import START, Cli
+
+import ordercli
+from ordercli import NotFound, Refused, Sandbox, UsageError
+from ordercli.store.file import DataFile
+
+
+def test_the_entry_point() -> None:
+    assert "Sandbox" in ordercli.__all__
+    assert ordercli.Sandbox is Sandbox
+    assert issubclass(Refused, ordercli.OrderCliError)
+    with pytest.raises(AttributeError):
+        ordercli.NoSuchThing  # noqa: B018
+    assert (Path(ordercli.__file__).parent / "py.typed").exists()
+
+
+def test_import_ordercli_loads_nothing_else() -> None:
+    code = "import sys, ordercli; print(sorted(m for m in sys.modules if m.startswith('ordercli')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['ordercli']"
+
+
+def _story(api: Sandbox) -> list:
+    """One story through the API; every object it returned."""
+    o = api.place("alice", "acme", "Blue headset", "19.99")
+    u = api.place("bob", "acme", "Mug", "5", unpaid=True, payment="alipay", quantity=2)
+    return [
+        o,
+        u,
+        api.cancel_request(o["id"], "shipping-delay", note="too slow"),
+        api.clock_tick("12h"),
+        api.seller_respond(o["id"], "reject", message="on its way"),
+        api.pay(u["id"]),
+        api.seller_ship(u["id"], tracking="LP1"),
+        api.confirm(u["id"]),
+        api.dispute_open(u["id"], "damaged"),
+        api.dispute_resolve(u["id"], "refund"),
+        api.clock_next(),
+        api.order(o["id"]),
+        api.orders(),
+        api.refunds(),
+        api.disputes(),
+        api.events(),
+        api.notifications(to="alice"),
+        api.clock(),
+        api.policy(),
+    ]
+
+
+def test_the_api_returns_what_json_prints(cli: Cli, db: Path) -> None:
+    cli.json("clock", "set", START)
+    printed = [
+        cli.place(),
+        cli.json("orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Mug", "--amount", "5",
+                 "--unpaid", "--payment", "alipay", "--quantity", "2"),
+        cli.json("cancel", "request", "ORD-0001", "--reason", "shipping-delay", "--note", "too slow"),
+        cli.json("clock", "tick", "12h"),
+        cli.json("seller", "respond", "ORD-0001", "reject", "--message", "on its way"),
+        cli.json("orders", "pay", "ORD-0002"),
+        cli.json("seller", "ship", "ORD-0002", "--tracking", "LP1"),
+        cli.json("orders", "confirm", "ORD-0002"),
+        cli.json("dispute", "open", "ORD-0002", "--reason", "damaged"),
+        cli.json("dispute", "resolve", "ORD-0002", "refund"),
+        cli.json("clock", "next"),
+        cli.json("orders", "show", "ORD-0001"),
+        cli.json("orders", "list"),
+        cli.json("refund", "list"),
+        cli.json("dispute", "list"),
+        cli.json("events", "list"),
+        cli.json("notifications", "list", "--to", "alice"),
+        cli.json("clock", "show"),
+        cli.json("policy", "show"),
+    ]
+    in_memory = _story(Sandbox(start=START))
+    on_file = _story(Sandbox(db.parent / "api.json", start=START))
+    # through JSON, as the CLI prints them: enums are their codes, nothing else differs
+    assert json.loads(json.dumps(in_memory)) == printed
+    assert json.loads(json.dumps(on_file)) == printed
+    assert in_memory == printed  # str enums compare equal to their codes
+
+
+@pytest.mark.parametrize("call, args, code, exit_code", [
+    ("order", ("ORD-0042",), "order_not_found", 3),
+    ("seller_ship", ("ORD-0001",), "already_shipped", 4),
+    ("cancel_request", ("ORD-0001", "because"), "unknown_reason", 2),
+    ("clock_tick", ("5x",), "bad_duration", 2),
+    ("refund", ("ORD-0001",), "refund_not_found", 3),
+    ("seller_ship", ("ORD-0001",), "already_shipped", 4),
+])
+def test_refusals_carry_the_cli_code_and_exit(cli: Cli, call: str, args: tuple, code: str, exit_code: int) -> None:
+    cli.json("clock", "set", START)
+    cli.place()
+    cli.json("seller", "ship", "ORD-0001")
+    world = Sandbox(start=START)
+    world.place("alice", "acme", "Blue headset", "19.99")
+    world.seller_ship("ORD-0001")
+    with pytest.raises(ordercli.OrderCliError) as raised:
+        getattr(world, call)(*args)
+    assert (raised.value.code, raised.value.exit_code) == (code, exit_code)
+    words = {"order": ["orders", "show"], "seller_ship": ["seller", "ship"], "clock_tick": ["clock", "tick"],
+             "refund": ["refund", "status"], "cancel_request": ["cancel", "request"]}[call]
+    extra = ["--reason", args[1]] if call == "cancel_request" else []
+    err = cli.json(*words, args[0], *extra, code=exit_code)
+    assert err["code"] == code
+
+
+def test_inputs_are_named_by_parameter_in_the_api_and_by_option_in_the_cli(cli: Cli) -> None:
+    with pytest.raises(UsageError) as raised:
+        Sandbox(start=START).place("alice", "acme", "Mug", "1.999")
+    assert raised.value.message.startswith("amount: ")
+    with pytest.raises(UsageError) as raised:
+        Sandbox(start=START).place("alice", "acme", "Mug", "1", actor="")
+    assert raised.value.message == "actor: must not be empty"
+    err = cli.json("orders", "place", "--buyer", "a", "--seller", "b", "--item", "c", "--amount", "1.999", code=2)
+    assert err["message"].startswith("--amount: ")
+    err = cli.json("orders", "place", "--buyer", "a", "--seller", "b", "--item", "c", "--amount", "1", "--as", "",
+                   code=2)
+    assert err["message"] == "--as: must not be empty"
+
+
+def test_a_refused_call_leaves_the_data_file_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "w.json"
+    world = Sandbox(path, start=START)
+    world.place("alice", "acme", "Mug", "5")
+    before = path.read_bytes()
+    with pytest.raises(Refused):
+        world.confirm("ORD-0001")
+    with pytest.raises(UsageError):
+        world.import_orders([{"buyer": "a", "seller": "b", "item": "c", "amount": "1"}, {"buyer": "x"}])
+    assert path.read_bytes() == before
+
+
+def test_each_call_reads_once_and_writes_once_and_a_transaction_once_for_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+    writes: list[int] = []
+    real_read, real_write = DataFile.read, DataFile.write
+    monkeypatch.setattr(DataFile, "read", lambda self: reads.append(1) or real_read(self))
+    monkeypatch.setattr(DataFile, "write", lambda self, data: writes.append(1) or real_write(self, data))
+    world = Sandbox(tmp_path / "w.json", start=START)
+    world.place("alice", "acme", "Mug", "5")
+    assert (len(reads), len(writes)) == (1, 1)
+    world.order("ORD-0001")
+    assert (len(reads), len(writes)) == (2, 1)  # a read writes nothing
+    with world.transaction() as t:
+        t.place("bob", "acme", "Lamp", "9")
+        t.cancel_request("ORD-0001", "other")
+        t.seller_respond("ORD-0001", "accept")
+        t.clock_tick("1h")
+    assert (len(reads), len(writes)) == (3, 2)
+    with pytest.raises(Refused), world.transaction() as t:
+        t.place("carol", "acme", "Cup", "3")
+        t.seller_ship("ORD-0001")  # cancelled: the whole transaction is undone
+    assert [o["buyer"] for o in world.orders()] == ["alice", "bob"]
+    with pytest.raises(RuntimeError):
+        t.clock()  # a session ends with its transaction
+
+
+def test_a_file_keeps_its_own_clock_and_policy(tmp_path: Path) -> None:
+    path = tmp_path / "w.json"
+    Sandbox(path, start=START, policy="ebay").place("alice", "acme", "Mug", "5")
+    again = Sandbox(path, start="2040-01-01T00:00:00Z", policy="aliexpress")
+    assert again.clock() == {"now": "2030-03-04T09:00:00+00:00"}
+    assert again.policy()["name"] == "ebay"
+    fresh = Sandbox(path, start="2040-01-01T00:00:00Z", replace=True)
+    assert fresh.orders() == [] and fresh.clock() == {"now": "2040-01-01T00:00:00+00:00"}
+
+
+def test_in_memory_import_is_all_or_nothing() -> None:
+    world = Sandbox(start=START)
+    world.place("alice", "acme", "Mug", "5")
+    with pytest.raises(UsageError) as raised:
+        world.import_orders([{"buyer": "b", "seller": "s", "item": "i", "amount": "1"}, {"buyer": "b"}])
+    assert raised.value.message == "line 2: missing 'seller'"
+    assert [o["id"] for o in world.orders()] == ["ORD-0001"]
+    assert len(world.events()) == 2  # placed and paid, nothing of the failed import
+    assert world.import_orders([{"buyer": "b", "seller": "s", "item": "i", "amount": "1"}]) == {"imported": 1}
+    assert world.order("ORD-0002")["buyer"] == "b"
+
+
+def test_the_policy_is_chosen_before_the_first_order() -> None:
+    world = Sandbox(start=START)
+    assert world.use_policy("ebay")["name"] == "ebay"
+    world.place("alice", "acme", "Mug", "5")
+    with pytest.raises(Refused) as raised:
+        world.use_policy("aliexpress")
+    assert raised.value.code == "world_has_orders"
+
+
+def test_history_handed_out_is_a_copy() -> None:
+    world = Sandbox(start=START)
+    world.place("alice", "acme", "Mug", "5")
+    world.events()[0]["details"]["amount"] = "0.01"
+    assert world.events()[0]["details"]["amount"] == "5.00"
+
+
+def test_start_and_durations_as_python_values() -> None:
+    from datetime import datetime, timedelta
+
+    world = Sandbox(start=datetime(2030, 3, 4, 9))  # naive: UTC
+    assert world.clock() == {"now": "2030-03-04T09:00:00+00:00"}
+    assert world.clock_tick(timedelta(hours=2))["to"] == "2030-03-04T11:00:00+00:00"
+    assert world.now == datetime.fromisoformat("2030-03-04T11:00:00+00:00")
+    with pytest.raises(UsageError):
+        world.clock_tick(timedelta(hours=-1))
+    with pytest.raises(NotFound):
+        world.deadlines("ORD-0001")
+    with pytest.raises(UsageError) as raised:
+        Sandbox(start=datetime(2030, 3, 4, 9, 0, 0, 500))
+    assert raised.value.code == "bad_instant"  # the clock keeps whole seconds, as `clock set` does
+    talk = Sandbox(start=START)
+    talk.place("alice", "acme", "Mug", "5")
+    assert talk.send_message("ORD-0001", "is it blue?", actor="alice") == {
+        "order_id": "ORD-0001", "n": 1, "at": "2030-03-04T09:00:00+00:00", "from": "alice", "role": "buyer",
+        "to": "acme", "text": "is it blue?"}
+    assert [m["from"] for m in talk.messages("ORD-0001")] == ["alice"]
+    with pytest.raises(Refused):
+        talk.send_message("ORD-0001", "hi", actor="mallory")
+
+
+def test_memory_and_file_worlds_fire_the_same_deadlines_in_the_same_order(tmp_path: Path) -> None:
+    """The in-memory world keeps a deadline index across calls; a file world rebuilds it every
+    call. The same commands must fire the same events, at the same instants, in the same order."""
+    memory, disk = Sandbox(start=START), Sandbox(tmp_path / "w.json", start=START)
+    for world in (memory, disk):
+        for i in range(30):
+            world.place(f"b{i}", "acme", "Mug", "5", unpaid=i % 5 == 0, payment="alipay" if i % 3 else "card")
+            if i % 4 == 1:
+                world.cancel_request(f"ORD-{i + 1:04d}", "other")
+            elif i % 7 == 2:
+                world.seller_ship(f"ORD-{i + 1:04d}")
+            world.clock_tick("7h")
+        world.clock_next()
+        world.clock_tick("30d")
+    assert memory.events() == disk.events()
+    kinds = [e["kind"] for e in memory.events()]
+    assert {"order_cancelled", "cancel_timed_out", "refund_started", "refund_completed"} <= set(kinds)
+    assert not any(o["next_deadline"] for o in memory.orders() if o["status"] in ("cancelled", "completed"))
+
+
+def test_an_in_memory_transaction_is_all_or_nothing() -> None:
+    world = Sandbox(start=START)
+    world.place("alice", "acme", "Mug", "5")
+    with pytest.raises(Refused), world.transaction() as t:
+        t.place("bob", "acme", "Lamp", "9")
+        t.clock_tick("1h")
+        t.confirm("ORD-0001")  # not shipped
+    assert [o["buyer"] for o in world.orders()] == ["alice"]
+    assert world.clock() == {"now": "2030-03-04T09:00:00+00:00"}
+    assert world.place("carol", "acme", "Cup", "3")["id"] == "ORD-0002"  # the counter went back too
+
+
+def test_a_reading_session_only_reads(tmp_path: Path) -> None:
+    for world in (Sandbox(start=START), Sandbox(tmp_path / "w.json", start=START)):
+        world.place("alice", "acme", "Mug", "5")
+        with world.reading() as r:
+            assert r.order("ORD-0001")["status"] == "awaiting_shipment"
+            assert [d["kind"] for d in r.deadlines("ORD-0001")] == ["ship_by"]
+            with pytest.raises(RuntimeError):
+                r.seller_ship("ORD-0001")
+        assert world.order("ORD-0001")["status"] == "awaiting_shipment"

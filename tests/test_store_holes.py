@@ -1,0 +1,313 @@
+"""The holes found when ordercli was tried as a new user would: paths that are not files, damaged
+records, leftovers of a killed writer, read-only folders, unwritable output, backup to stdout and
+restore. Each test here failed on 0.1.0."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import socket
+import stat
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from conftest import START, Cli, run_process
+
+PLACE = ("orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "Blue headset", "--amount", "19.99")
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(os.listdir(folder))
+
+
+# ------------------------------------------------------------------------ paths that are not data files
+
+
+def _fifo(folder: Path) -> Path:
+    path = folder / "pipe"
+    os.mkfifo(path)
+    return path
+
+
+def _socket(folder: Path) -> Path:
+    path = folder / "sock"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(str(path))
+    s.close()  # the socket file stays
+    return path
+
+
+def _device(folder: Path) -> Path:
+    path = folder / "null"
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a /dev/null of our own
+    except PermissionError:
+        pytest.skip("creating a device node needs root")
+    return path
+
+
+def _directory(folder: Path) -> Path:
+    path = folder / "adir"
+    path.mkdir()
+    return path
+
+
+MAKERS = {"fifo": _fifo, "socket": _socket, "device": _device, "directory": _directory}
+KIND_WORDS = {"fifo": "FIFO", "socket": "socket", "device": "device", "directory": "directory"}
+
+
+@pytest.mark.parametrize("kind", list(MAKERS))
+@pytest.mark.parametrize("args", [PLACE, ("clock", "tick", "1h"), ("orders", "list")], ids=["place", "tick", "list"])
+def test_a_path_that_is_not_a_regular_file_is_exit_5_and_nothing_is_created(
+    kind: str, args: tuple[str, ...], tmp_path: Path
+) -> None:
+    """A real process, so that a FIFO which blocks the reader shows as a timeout, not a hung suite."""
+    folder = tmp_path / "f"
+    folder.mkdir()
+    path = MAKERS[kind](folder)
+    mode = os.lstat(path).st_mode
+    before = listing(folder)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "ordercli", "--db", str(path), *args, "--json"],
+                              capture_output=True, timeout=30, env={**os.environ, "ORDERCLI_DB": ""})
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"ordercli hung on a {kind}")
+    assert proc.returncode == 5, proc.stderr.decode()
+    assert proc.stdout == b""
+    err = json.loads(proc.stderr)["error"]
+    assert err["code"] == "not_a_file"
+    assert str(path) in err["message"] and KIND_WORDS[kind] in err["message"]
+    assert os.lstat(path).st_mode == mode, "the node must be left as it was"
+    assert listing(folder) == before, "nothing may be created beside it (no lock file, no temporary file)"
+
+
+@pytest.mark.parametrize("via", ["option", "env"])
+def test_a_path_ending_in_a_slash_is_exit_5_and_creates_nothing(via: str, cli: Cli, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    target = f"{tmp_path}/newdir/"
+    if via == "env":
+        monkeypatch.setenv("ORDERCLI_DB", target)
+        err = cli.json(*PLACE, code=5)
+    else:
+        err = cli.json("--db", target, *PLACE, code=5)
+    assert err["code"] == "not_a_file"
+    assert target in err["message"] and "folder" in err["message"]
+    assert not (tmp_path / "newdir").exists()
+    assert listing(tmp_path) == []
+
+
+def test_a_file_in_place_of_a_folder_is_exit_5(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("x")
+    err = cli.json("--db", str(tmp_path / "plain" / "world.json"), *PLACE, code=5)
+    assert err["code"] == "not_a_file"
+    assert (tmp_path / "plain").read_text() == "x"
+    assert listing(tmp_path) == ["plain"]
+
+
+# ------------------------------------------------------------------------- damaged records are never used
+
+
+def _world(cli: Cli, db: Path) -> dict:
+    cli.json("clock", "set", START)
+    cli.place()
+    cli.place(buyer="bob")
+    return json.loads(db.read_bytes())
+
+
+def _damage(kind: str, data: dict) -> dict:
+    order = data["orders"]["1"]
+    if kind == "negative-amount":
+        order["amount"] = "-5"
+    elif kind == "cancelled-paid-no-refund":
+        order["status"] = "cancelled"
+        order["cancelled_at"] = order["paid_at"]
+        order["end_reason"] = "ship_timeout"
+        order["refund"] = None
+    elif kind == "status-unknown":
+        order["status"] = "teleported"
+    elif kind == "amount-number":
+        order["amount"] = 19.99
+    else:
+        raise AssertionError(kind)
+    return data
+
+
+DAMAGES = ["negative-amount", "cancelled-paid-no-refund", "status-unknown", "amount-number"]
+
+
+@pytest.mark.parametrize("kind", DAMAGES)
+@pytest.mark.parametrize(
+    "args",
+    [PLACE, ("clock", "tick", "1h"), ("orders", "list"), ("orders", "show", "ORD-0001"),
+     ("seller", "ship", "ORD-0001"), ("clock", "next")],
+    ids=["place", "tick", "list", "show", "ship", "next"],
+)
+def test_a_damaged_record_is_exit_5_and_the_file_is_left_as_it_was(kind: str, args: tuple[str, ...], cli: Cli,
+                                                                   db: Path) -> None:
+    db.write_bytes(json.dumps(_damage(kind, _world(cli, db))).encode())
+    before = db.read_bytes()
+    assert cli.json("db", "check", code=5)["code"] == "data_problems"
+    err = cli.json(*args, code=5)
+    assert err["code"] == "damaged_data", err
+    assert str(db) in err["message"] and "ORD-0001" in err["message"] and "db check" in err["message"]
+    assert db.read_bytes() == before
+
+
+def test_a_reader_that_does_not_touch_the_damaged_order_still_works(cli: Cli, db: Path) -> None:
+    """Checks stay cheap: a reading command validates the records it reads, not the whole world."""
+    db.write_bytes(json.dumps(_damage("negative-amount", _world(cli, db))).encode())
+    assert cli.json("orders", "show", "ORD-0002")["buyer"] == "bob"
+    assert cli.json("refund", "list") == []
+    # a writer would rewrite the whole file: bytes ordercli did not write are checked whole first
+    assert cli.json("seller", "ship", "ORD-0002", code=5)["code"] == "damaged_data"
+
+
+def test_a_sound_file_written_by_someone_else_is_checked_once_then_sealed(cli: Cli, db: Path) -> None:
+    data = _world(cli, db)
+    raw = db.read_bytes()
+    sealed = re.fullmatch(rb'(.*"seal":")([0-9a-f]{8})"}}}', raw, re.S)
+    assert sealed, "ordercli seals what it writes: meta last, ending in the crc32 of the bytes before it"
+    assert int(sealed.group(2), 16) == zlib.crc32(sealed.group(1))
+    assert "seal" not in cli.json("policy", "show")
+    del data["meta"]["1"]["seal"]
+    db.write_bytes(json.dumps(data, indent=1).encode())  # the same world, other bytes: e.g. a script's
+    assert cli.json("seller", "ship", "ORD-0002")["status"] == "shipped"
+    assert re.fullmatch(rb'.*"seal":"[0-9a-f]{8}"}}}', db.read_bytes(), re.S)
+    assert cli.json("db", "check")["ok"] is True
+    assert set(os.listdir(db.parent)) == {db.name, db.name + ".lock"}
+
+
+# --------------------------------------------------------------------------- leftovers of a killed writer
+
+
+def test_the_next_writer_removes_leftover_temporary_files_and_db_check_reports_them(world: Cli, db: Path) -> None:
+    world.place()
+    leftover = db.parent / f".{db.name}.k1ll3d.tmp"
+    leftover.write_bytes(b'{"meta": {"1": {"app": "ordercli", "schema"')  # half a world
+    other = db.parent / ".other.json.abc.tmp"  # another file's: not ours to remove
+    other.write_bytes(b"{}")
+
+    report = world.json("db", "check")
+    assert report["ok"] is True and report["leftovers"] == [leftover.name]
+    assert "leftover" in world("db", "check").stdout
+    world.json("orders", "list")
+    assert leftover.exists(), "a reader holds no lock: it must not touch them"
+
+    world.place()
+    assert not leftover.exists()
+    assert other.exists()
+    assert "leftovers" not in world.json("db", "check")
+
+
+# ------------------------------------------------------------------------------------- read-only folders
+
+
+def test_a_folder_that_refuses_the_lock_file_is_a_read_only_error(world: Cli, db: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    world.place()
+    before = db.read_bytes()
+    import filelock
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(db) + ".lock")
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", refuse)
+    err = world.json(*PLACE, code=5)
+    assert err["code"] == "read_only"
+    assert "read-only" in err["message"] and str(db.parent) in err["message"]
+    assert db.read_bytes() == before
+
+
+def test_a_folder_without_write_permission_is_refused_before_anything_is_tried(world: Cli, db: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    world.place()
+    before = db.read_bytes()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: False if mode & os.W_OK else real_access(p, mode, **k))
+    err = world.json("clock", "tick", "1h", code=5)
+    assert err["code"] == "read_only" and "read-only" in err["message"]
+    assert db.read_bytes() == before
+    assert world.json("orders", "list")[0]["id"] == "ORD-0001", "reading needs no write permission"
+
+
+# ------------------------------------------------------------------------------------------------- output
+
+
+def test_output_to_a_full_device_is_a_clean_exit_5(world: Cli, db: Path) -> None:
+    world.place()
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "ordercli", "orders", "list", "--json"], stdout=full,
+                              stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 5
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    err = json.loads(lines[0])["error"]
+    assert err["code"] == "output_failed" and "output" in err["message"] and "No space left" in err["message"]
+
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "ordercli", "orders", "list"], stdout=full,
+                              stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 5
+    assert proc.stderr.decode().startswith("error: could not write the output")
+    assert "Traceback" not in proc.stderr.decode() and "Exception ignored" not in proc.stderr.decode()
+
+
+def test_a_reader_that_goes_away_is_silence(world: Cli, db: Path) -> None:
+    for _ in range(3):
+        world.place()
+    proc = subprocess.run(f"{sys.executable} -m ordercli orders list --json | head -c 10", shell=True,
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0 and len(proc.stdout) == 10
+    assert proc.stderr == b""
+
+
+# ------------------------------------------------------------------------------------- backup and restore
+
+
+def test_db_backup_dash_writes_the_world_to_stdout(world: Cli, db: Path) -> None:
+    world.place()
+    result = run_process("db", "backup", "-")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == db.read_bytes()
+    assert not (Path.cwd() / "-").exists()
+    assert result.stderr == b""
+
+
+def test_db_restore_replaces_the_world_and_keeps_the_old_one(world: Cli, db: Path, tmp_path: Path) -> None:
+    world.place()
+    saved = tmp_path / "saved.json"
+    world.json("db", "backup", str(saved))
+    world.place(buyer="bob")
+    newer = db.read_bytes()
+
+    result = world.json("db", "restore", str(saved))
+    kept = db.parent / f"{db.name}.bak"
+    assert result == {"path": str(db), "restored_from": str(saved), "replaced_world_kept_as": str(kept), "orders": 1}
+    assert db.read_bytes() == saved.read_bytes()
+    assert kept.read_bytes() == newer
+    assert [o["id"] for o in world.json("orders", "list")] == ["ORD-0001"]
+    assert world.place()["id"] == "ORD-0002"
+
+
+@pytest.mark.parametrize("bad", ["damaged", "foreign", "not-json", "missing"])
+def test_db_restore_refuses_a_file_db_check_would_refuse(bad: str, world: Cli, db: Path, tmp_path: Path) -> None:
+    world.place()
+    before = db.read_bytes()
+    source = tmp_path / "bad.json"
+    if bad == "damaged":
+        source.write_bytes(json.dumps(_damage("negative-amount", json.loads(before))).encode())
+    elif bad == "foreign":
+        source.write_bytes(b'{"_default": {"1": {"x": 1}}}')
+    elif bad == "not-json":
+        source.write_bytes(before[:50])
+    err = world.json("db", "restore", str(source), code=2 if bad == "missing" else 5)
+    assert str(source) in err["message"]
+    assert db.read_bytes() == before
+    assert not (db.parent / f"{db.name}.bak").exists()
