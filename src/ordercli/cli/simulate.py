@@ -60,16 +60,16 @@ def simulate(
     from ordercli.validate import path as checked
 
     if orders is not None and not 1 <= orders <= MAX_ORDERS:
-        raise UsageError(f"--orders: {orders} is not between 1 and {MAX_ORDERS:,}", "bad_value")
+        raise UsageError(f"--orders: {orders} is not between 1 and {MAX_ORDERS:,}", "usage")
     if seed < 0:
-        raise UsageError(f"--seed: {seed} is negative", "bad_value")
+        raise UsageError(f"--seed: {seed} is negative", "usage")
     if workers is not None and workers < 1:
-        raise UsageError(f"--workers: {workers} is not at least 1", "bad_value")
+        raise UsageError(f"--workers: {workers} is not at least 1", "usage")
     if scheduler is not None and not scheduler.strip():
-        raise UsageError("--scheduler: must not be empty", "bad_value")
+        raise UsageError("--scheduler: must not be empty", "usage")
     plot_path = Path(checked(plot, "--plot")) if plot is not None else None
     if plot_path is not None and plot_path.suffix.lower() != ".png":
-        raise UsageError(f"--plot: {plot!r} is not a .png file", "bad_value")
+        raise UsageError(f"--plot: {plot!r} is not a .png file", "usage")
     sample_path = Path(checked(save_sample, "--save-sample")) if save_sample is not None else None
     b = behaviour.load(checked(behaviour_file, "BEHAVIOUR_FILE"))
     loaded = [presets.load(p) for p in policy]
