@@ -69,3 +69,29 @@ def test_reading_leaves_the_callers_garbage_collector_on(world, db, tmp_path):
     with pytest.raises(StorageError), TinyDB(bad, storage=AtomicJSONStorage) as tdb:
         tdb.table("orders").all()
     assert gc.isenabled()
+
+
+def test_a_command_makes_at_most_one_write_call_per_table(world, db, monkeypatch):
+    """TinyDB rebuilds a whole table on each write call, so a command batches: one call per table at
+    most, and a new order is inserted, never also updated."""
+    from tinydb.table import Table
+
+    world.place()
+    world.place(buyer="bob")
+    calls: list[tuple[str, str]] = []
+    for method in ("insert", "insert_multiple", "update", "update_multiple", "upsert", "remove", "truncate"):
+        real = getattr(Table, method)
+
+        def spy(self, *args, _real=real, _method=method, **kwargs):
+            calls.append((self.name, _method))
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Table, method, spy)
+
+    world.place(buyer="carol")
+    assert sorted(calls) == [("events", "insert_multiple"), ("meta", "update"), ("orders", "insert_multiple")]
+    calls.clear()
+    world.json("clock", "tick", "30d")  # both older orders' ship_by fire: two orders changed, four events
+    assert sorted(calls) == [
+        ("events", "insert_multiple"), ("meta", "update"), ("notifications", "insert_multiple"), ("orders", "update"),
+    ]  # fmt: skip
