@@ -306,3 +306,16 @@ def test_a_reading_session_only_reads(tmp_path: Path) -> None:
             with pytest.raises(RuntimeError):
                 r.seller_ship("ORD-0001")
         assert world.order("ORD-0001")["status"] == "awaiting_shipment"
+
+
+def test_a_transaction_sees_its_own_new_notifications_through_a_filter(tmp_path: Path) -> None:
+    """On a data file too, a filtered read inside a transaction includes what the transaction itself sent."""
+    path = tmp_path / "w.json"
+    world = Sandbox(path, start=START)
+    world.place("alice", "acme", "Mug", "5")
+    with world.transaction() as t:
+        t.send_message("ORD-0001", "is it blue?", actor="alice")
+        to_acme = t.notifications(to="acme")
+        assert sorted((n["to"], n["channel"]) for n in to_acme) == [("acme", "app"), ("acme", "email")]
+        assert t.notifications(to="alice") == []
+    assert world.notifications(to="acme") == to_acme
