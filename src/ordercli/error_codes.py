@@ -72,7 +72,11 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "newer_schema": (5, "the data file was written by a newer ordercli"),
     "damaged_data": (5, "the data file is damaged (run ordercli db check); it is left untouched"),
     "data_problems": (5, "db check found problems in the data file"),
-    "database_busy": (5, "another process held the data file's lock past ORDERCLI_LOCK_TIMEOUT"),
+    "database_busy": (
+        5,
+        "another process held the data file's lock past ORDERCLI_LOCK_TIMEOUT, or created the world "
+        "while a command on a missing file ran: run it again",
+    ),
     "write_failed": (5, "the data file (or a backup or report) could not be written; nothing was changed"),
     "bad_backup_path": (5, "db backup was asked to overwrite the data file itself"),
     "output_failed": (5, "stdout could not be written (e.g. > /dev/full); a reader that went away is not an error"),
