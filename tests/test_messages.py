@@ -77,6 +77,15 @@ def test_text_must_be_real_text(world, text):
     assert err["code"] == "bad_value" and "TEXT" in err["message"]
 
 
+def test_text_is_at_most_2000_characters(world):
+    """README: TEXT is 1 to 2,000 characters."""
+    oid = world.place()["id"]
+    assert world.json("messages", "send", oid, "x" * 2000, "--as", "alice")["text"] == "x" * 2000
+    err = world.json("messages", "send", oid, "x" * 2001, "--as", "alice", code=2)
+    assert err["code"] == "bad_value" and "TEXT" in err["message"] and "2000" in err["message"]
+    assert len(world.json("messages", "list", oid)) == 1
+
+
 def test_unknown_order_is_exit_3(world):
     assert world.json("messages", "send", "ORD-0042", "hi", "--as", "alice", code=3)["code"] == "order_not_found"
     assert world.json("messages", "list", "ORD-0042", code=3)["code"] == "order_not_found"
