@@ -458,14 +458,35 @@ _SELLER_CHECKS = (
 )
 
 
+def _situation(order: dict, policy: Policy, now: datetime) -> tuple[str, bool, bool, bool]:
+    """Everything the checks above read of an order, the policy and now (besides the id, which
+    only their messages name). Keep it so when a check starts reading something else."""
+    made = (order.get("cancellation") or {}).get("requests", 0)
+    disputed = _open_dispute(order) is not None
+    return (
+        order["status"],
+        disputed,
+        made >= policy.cancel_requests_max,
+        not disputed and refund_overdue(order.get("refund"), now),  # read only when no dispute is open
+    )
+
+
+_ACTIONS: dict[tuple[str, bool, bool, bool], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
 def actions(order: dict, policy: Policy, now: datetime) -> dict[str, list[str]]:
     """What each party may run on this order now: the same checks the engine's gates enforce,
-    asked without raising (a list of 100k orders asks them all)."""
-    buyer = [name for name, why_not in _BUYER_CHECKS if why_not(order, policy, now) is None]
-    if any(why_not_dispute_open(order, r, policy, now) is None for r in DISPUTE_REASONS):
-        buyer.append("dispute open")
-    seller = [name for name, why_not in _SELLER_CHECKS if why_not(order, policy, now) is None]
-    return {"buyer": buyer, "seller": seller}
+    asked without raising. They are asked once per situation (a few dozen exist) and the answer
+    reused: a list of 100k orders would otherwise build 400k refusals only to drop them."""
+    key = _situation(order, policy, now)
+    known = _ACTIONS.get(key)
+    if known is None:
+        buyer = [name for name, why_not in _BUYER_CHECKS if why_not(order, policy, now) is None]
+        if any(why_not_dispute_open(order, r, policy, now) is None for r in DISPUTE_REASONS):
+            buyer.append("dispute open")
+        seller = [name for name, why_not in _SELLER_CHECKS if why_not(order, policy, now) is None]
+        known = _ACTIONS[key] = (tuple(buyer), tuple(seller))
+    return {"buyer": list(known[0]), "seller": list(known[1])}
 
 
 def check_party(order: dict, role: str, actor: str | None) -> str:

@@ -179,18 +179,19 @@ class World:
         self.events[str(seq)] = ev
 
     def notify(self, order: dict, role: str, kind: str, message: str) -> None:
+        meta, at, to, order_id = self.meta, fmt(self.now), order[role], order["id"]
         for channel in CHANNELS:
-            seq = self.meta["next_notification"]
-            self.meta["next_notification"] = seq + 1
+            seq = meta["next_notification"]
+            meta["next_notification"] = seq + 1
             self._put_notification(
                 seq,
                 {
                     "seq": seq,
-                    "at": fmt(self.now),
-                    "to": order[role],
+                    "at": at,
+                    "to": to,
                     "role": role,
                     "channel": channel,
-                    "order_id": order["id"],
+                    "order_id": order_id,
                     "kind": kind,
                     "message": message,
                 },

@@ -118,13 +118,11 @@ class Store:
         self.new_world = new_world
 
     def _open(self, writable: bool) -> tuple[TinyWorld, OncePerCommand]:
-        from tinydb import TinyDB
-
         from ordercli.store.tinyworld import TinyWorld
-        from ordercli.tinydb_storage import AtomicJSONStorage, OncePerCommand
+        from ordercli.tinydb_storage import AtomicJSONStorage, OncePerCommand, WorldDB
 
         cache = OncePerCommand(AtomicJSONStorage)
-        db = TinyDB(self.path, storage=cache, file=self.file)
+        db = WorldDB(self.path, storage=cache, file=self.file)
         tables = check_shape(self.path, cache.read())
         on_disk = SCHEMA_VERSION
         if tables is None:
