@@ -107,6 +107,9 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if was:
+            # Re-enabled as is, the collector's first pass would walk every object the command made
+            # (a big tick: millions, ~0.3 s) only to find no cycles: they join the frozen world instead.
+            gc.freeze()
             gc.enable()
 
 

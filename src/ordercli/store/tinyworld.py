@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
 from tinydb import Query, TinyDB
+from tinydb.table import Document, Table
 
 from ordercli import check
 from ordercli.errors import NotFound, StorageError
@@ -208,23 +209,31 @@ class TinyWorld(World):
             if existing:
                 self._orders.update(apply, doc_ids=existing)
         if self._new_orders:
-            expected = [World.order_num(o) for o in self._new_orders]
-            got = self._orders.insert_multiple(_drain(self._new_orders))
-            if got != expected:
-                raise self._damaged("its next_order counter does not follow the orders table")
-        for name, table, rows in (
-            ("events", self._events, self._new_events),
-            ("notifications", self._notifications, self._new_notifications),
-        ):
-            if rows:
-                first, n = self._first[name], len(rows)
-                got = table.insert_multiple(_drain(rows))
-                if len(got) != n or got[0] != first or got[-1] != first + n - 1:
-                    raise self._damaged(f"its next_{name[:-1]} counter does not follow the {name} table")
+            self._insert("orders", self._orders, self._new_orders, World.order_num(self._new_orders[0]))
+        self._insert("events", self._events, self._new_events, self._first["events"])
+        self._insert("notifications", self._notifications, self._new_notifications, self._first["notifications"])
         self._meta.update(dict(self.meta), doc_ids=[1])
         self._changed.clear()
         self._known.clear()
         self._new_nums.clear()
+
+    def _insert(self, name: str, table: Table, rows: list[dict], first: int) -> None:
+        """One insert_multiple of this command's new rows, numbered first, first + 1, ... as the
+        meta counters say. A few rows into a big table name their ids (a Document each): cheaper
+        than TinyDB's scan of every existing id for the next one. Many rows take TinyDB's next id,
+        which must then be the counter's. Either way, a row already there is never overwritten."""
+        n = len(rows)
+        if not n:
+            return
+        docs: Iterable[dict] = _drain(rows)
+        if n < len(table) // 4:
+            docs = (Document(row, first + i) for i, row in enumerate(docs))
+        try:
+            got = table.insert_multiple(docs)
+        except ValueError:  # a Document whose id is taken
+            got = []
+        if len(got) != n or got[0] != first or got[-1] != first + n - 1:
+            raise self._damaged(f"its next_{name[:-1]} counter does not follow the {name} table")
 
 
 def _merge(found: list[dict], extra: list[dict]) -> list[dict]:
