@@ -238,7 +238,10 @@ def next_deadline(order: dict) -> dict | None:
     pending = pending_deadlines(order)
     if not pending:
         return None
-    kind, at = min(pending, key=lambda p: (p[1], DEADLINE_KINDS.index(p[0])))
+    if len(pending) == 1:  # most orders: nothing to choose between
+        kind, at = pending[0]
+    else:
+        kind, at = min(pending, key=lambda p: (p[1], DEADLINE_KINDS.index(p[0])))
     return {"kind": kind, "at": at}
 
 

@@ -184,6 +184,7 @@ class InPlaceTable(Table):
 
         def updater(table: _IntKeyed) -> None:
             raw = table.raw
+            next_id: Any = None  # TinyDB's _get_next_id, asked once, then counted on here
             for document in documents:
                 if type(document) is not dict:  # a dict is a Mapping and not a Document
                     if not isinstance(document, Mapping):
@@ -194,9 +195,13 @@ class InPlaceTable(Table):
                         doc_ids.append(document.doc_id)
                         raw[str(document.doc_id)] = dict(document)
                         continue
-                doc_id = self._get_next_id()
-                doc_ids.append(doc_id)
-                raw[str(doc_id)] = dict(document)
+                if next_id is None:
+                    next_id = self._get_next_id()
+                else:
+                    next_id += 1
+                    self._next_id = next_id + 1
+                doc_ids.append(next_id)
+                raw[str(next_id)] = dict(document)
 
         self._update_table(updater)
         return doc_ids

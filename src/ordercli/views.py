@@ -43,7 +43,7 @@ def _refund_view(r: dict, now: datetime) -> Refund:
 
 def order(world: World, o: dict) -> Order:
     now = world.now
-    out: dict[str, Any] = dict(zip(ORDER_FIELDS, map(o.get, ORDER_FIELDS), strict=True))
+    out: dict[str, Any] = {k: o.get(k) for k in ORDER_FIELDS}
     out["cancellation"] = dict(o["cancellation"]) if o.get("cancellation") else None
     out["refund"] = refund(o.get("refund"), now)
     disputes = o.get("disputes") or []
