@@ -174,9 +174,10 @@ class World:
         return ev
 
     def _put_event(self, seq: int, ev: dict, order: dict | None) -> None:
-        if str(seq) in self.events:
+        key = str(seq)
+        if key in self.events:
             raise _damaged("its next_event counter points at an existing event")
-        self.events[str(seq)] = ev
+        self.events[key] = ev
 
     def notify(self, order: dict, role: str, kind: str, message: str) -> None:
         meta, at, to, order_id = self.meta, fmt(self.now), order[role], order["id"]
@@ -199,6 +200,7 @@ class World:
         self.dirty = True
 
     def _put_notification(self, seq: int, note: dict) -> None:
-        if str(seq) in self.notifications:
+        key = str(seq)
+        if key in self.notifications:
             raise _damaged("its next_notification counter points at an existing notification")
-        self.notifications[str(seq)] = note
+        self.notifications[key] = note
