@@ -10,11 +10,26 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 from typer.testing import CliRunner
 
 from ordercli.cli.app import app
 
 START = "2030-03-04T09:00:00Z"  # a Monday
+
+# Hypothesis profiles. "ci" (chosen when CI=true) is reproducible: derandomized, so every run
+# tries the same examples, with no example database, and a failure prints the
+# @reproduce_failure blob. "mutation" (tools/mutate.py) is "ci" without shrinking: a mutant
+# only needs to be caught, not explained. ORDERCLI_HYPOTHESIS_PROFILE picks one explicitly.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True, deadline=None)
+settings.register_profile(
+    "mutation", derandomize=True, database=None, deadline=None, phases=[Phase.explicit, Phase.generate]
+)
+_profile = os.environ.get("ORDERCLI_HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("CI", "").lower() in ("true", "1") else None
+)
+if _profile:
+    settings.load_profile(_profile)
 
 
 @pytest.fixture(autouse=True)

@@ -6,13 +6,23 @@ import os
 
 
 def test_demo_tells_the_silent_seller_story(cli, tmp_path):
+    """On a world whose clock stands at Monday 2030-03-04 09:00: a day later the request (Tuesday
+    09:00), 72 h of silence (Friday 8th 09:00: cancelled), the card refund paid 15 working days
+    later (Friday 29th): instants written from POLICY.md, not read back from the demo."""
     demo_db = str(tmp_path / "demo.json")
+    cli.json("--db", demo_db, "clock", "set", "2030-03-04T09:00:00Z")
     story = cli.json("demo", "--db", demo_db)
     final = story[-1]["output"]
     assert final["status"] == "cancelled"
     assert final["end_reason"] == "seller_silent"
+    assert final["cancelled_at"] == "2030-03-08T09:00:00+00:00"
     assert final["refund"]["status"] == "refunded"
-    assert final["refund"]["refunded_at"] == final["refund"]["due_by"]
+    assert final["refund"]["due_by"] == "2030-03-29T09:00:00+00:00"
+    assert final["refund"]["refunded_at"] == "2030-03-29T09:00:00+00:00"
+    assert [s["now"] for s in story] == [
+        "2030-03-04T09:00:00+00:00", "2030-03-05T09:00:00+00:00", "2030-03-05T09:00:00+00:00",
+        "2030-03-08T09:00:00+00:00", "2030-03-29T09:00:00+00:00", "2030-03-29T09:00:00+00:00",
+    ]  # fmt: skip
     assert final["cancellation"]["status"] == "timed_out"
     assert [s["step"] for s in story] == list(range(1, len(story) + 1))
     kinds = [e["kind"] for e in cli.json("--db", demo_db, "events", "list", "--order", final["id"])]

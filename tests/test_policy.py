@@ -706,6 +706,7 @@ def test_policy_from_mapping_refuses_an_unknown_key():
         ("holidays", "ZZ"),
         ("holidays", 1),
         ("ewallets", ["bitcoin"]),
+        ("ewallets", ["alipay", "bitcoin"]),
         ("ewallets", "alipay"),
         ("refund_within", "7d"),
     ],
@@ -717,7 +718,7 @@ def test_policy_from_mapping_refuses_a_bad_value_naming_the_key(key, value):
         P.policy_from_mapping(values, "x")
     assert exc.value.exit_code == 2
     assert exc.value.code == "bad_policy"
-    assert key in exc.value.message
+    assert repr(key) in exc.value.message
 
 
 @pytest.mark.parametrize(
@@ -734,7 +735,7 @@ def test_policy_from_mapping_refund_within_names_the_method(change, named):
     with pytest.raises(UsageError) as exc:
         P.policy_from_mapping(values, "x")
     assert exc.value.exit_code == 2
-    assert named in exc.value.message
+    assert repr(named) in exc.value.message
 
 
 def test_policy_from_mapping_refund_within_missing_method_is_named():
@@ -773,3 +774,33 @@ def test_ship_by_counts_working_days_in_the_policy_zone():
     assert o["ship_by"] == "2030-03-19T16:00:00+00:00"  # Wednesday 2030-03-20 00:00 Shanghai
     # the same instant under the UTC default is a working Friday evening
     assert place(fresh(utc(2030, 3, 8, 20)))["ship_by"] == "2030-03-19T20:00:00+00:00"
+
+
+@pytest.mark.parametrize("key", ["pay_within", "ship_within", "seller_response_within"])
+def test_a_bad_duration_names_its_own_key(key):
+    values = base_values()
+    values[key] = "soon"
+    with pytest.raises(UsageError) as exc:
+        P.policy_from_mapping(values, "x")
+    assert exc.value.message == (
+        f"policy: bad value for {key!r}: 'soon' (expected e.g. \"72h\" or \"7 working days\")"
+    )
+
+
+def test_refund_within_that_is_not_a_table_is_called_a_bad_value():
+    values = base_values()
+    values["refund_within"] = "7d"
+    with pytest.raises(UsageError) as exc:
+        P.policy_from_mapping(values, "x")
+    assert exc.value.message == "policy: bad value for 'refund_within': '7d'"
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "Z"])
+def test_utc_by_any_of_its_names(zone):
+    from ordercli.timecalc import UTC
+
+    values = base_values()
+    values["timezone"] = zone
+    pol = P.policy_from_mapping(values, "x")
+    friday = datetime(2030, 3, 8, 15, tzinfo=UTC)
+    assert pol.add(friday, pol.ship_within) == datetime(2030, 3, 19, 15, tzinfo=UTC)  # Friday + 7 working days

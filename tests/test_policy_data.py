@@ -210,6 +210,7 @@ BAD_FILES = [
     ("refund_within not a table", 'refund_within = "7d"\n', "refund_within"),
     ("ewallets not a list", 'ewallets = "alipay"\n', "ewallets"),
     ("unknown ewallet", 'ewallets = ["bitcoin"]\n', "ewallets"),
+    ("one unknown ewallet among known ones", 'ewallets = ["alipay", "bitcoin"]\n', "ewallets"),
     ("requests as text", 'cancel_requests_max = "3"\n', "cancel_requests_max"),
     ("duration as a number", "pay_within = 24\n", "pay_within"),
     # POLICY.md lists every key a policy file may set; `name` is not among them
@@ -224,7 +225,8 @@ def test_policy_use_bad_file_is_exit_2_naming_the_key_and_changes_nothing(world,
     f = policy_file(tmp_path, text)
     err = world.json("policy", "use", str(f), code=2)
     assert err["exit"] == 2
-    assert named in err["message"]
+    assert err["code"] == "bad_policy"
+    assert repr(named) in err["message"]  # the key itself, quoted: not a longer name containing it
     assert db.read_bytes() == before
     assert world.json("policy", "show") == shown
 

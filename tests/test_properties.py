@@ -448,10 +448,70 @@ def test_add_working_days_with_holidays(data, start, n, tz):
 
 @SETTINGS
 @given(start=instants, n=st.integers(1, 30))
-def test_working_day_weekday_start_keeps_weekday_after_multiples_of_five(start, n):
+def test_five_working_days_are_a_week_from_a_weekday_or_the_next_monday(start, n):
+    """5n working days (UTC, no holidays) are n weeks on from a weekday start; from a Saturday
+    or Sunday they are n weeks on from the next Monday 00:00 (POLICY.md's move)."""
     if start.weekday() < 5:
-        got = add_working_days(start, 5 * n)
-        assert got == start + timedelta(weeks=n)
+        expected = start + timedelta(weeks=n)
+    else:
+        monday = start.date() + timedelta(days=7 - start.weekday())
+        expected = datetime.combine(monday, time(0, 0), tzinfo=UTC) + timedelta(weeks=n)
+    assert add_working_days(start, 5 * n) == expected
+
+
+# An oracle for (a) written from POLICY.md alone, so that a long tick is compared with the rules
+# and not only with itself: UTC, no holidays, the aliexpress defaults.
+
+def naive_working_days(t: datetime, n: int) -> datetime:
+    if t.weekday() >= 5:
+        t = datetime.combine(t.date() + timedelta(days=7 - t.weekday()), time(0, 0), tzinfo=UTC)
+    while n:
+        t += timedelta(days=1)
+        n -= t.weekday() < 5
+    return t
+
+
+def naive_history(placed: list[tuple[datetime, str]], end: datetime) -> dict[str, list[tuple[str, datetime]]]:
+    """Untouched orders: R2 cancels the unpaid at pay_by; R4 cancels the paid at ship_by and
+    refunds (R15: alipay 7 days, the others 15 working days); R16 pays at due_by."""
+    out: dict[str, list[tuple[str, datetime]]] = {}
+    for num, (t, payment) in enumerate(placed, start=1):
+        h = [("order_placed", t)]
+        if payment == "unpaid":
+            if t + timedelta(hours=24) <= end:
+                h.append(("order_cancelled", t + timedelta(hours=24)))
+        else:
+            h.append(("order_paid", t))
+            ship_by = naive_working_days(t, 7)
+            if ship_by <= end:
+                h += [("order_cancelled", ship_by), ("refund_started", ship_by)]
+                due = ship_by + timedelta(days=7) if payment == "alipay" else naive_working_days(ship_by, 15)
+                if due <= end:
+                    h.append(("refund_completed", due))
+        out[order_id_for(num)] = h
+    return out
+
+
+@SETTINGS
+@given(
+    orders=st.lists(st.tuples(st.integers(0, 6 * 86400), st.sampled_from(PAYMENTS + ("unpaid",))), min_size=1,
+                    max_size=6),
+    span=st.one_of(st.integers(1, 60 * 24).map(lambda h: h * 3600), st.integers(1, 60 * 86400)),
+)
+def test_a_long_tick_gives_the_history_the_rules_give(orders, span):
+    w = fresh("aliexpress")
+    placed = []
+    for gap, payment in orders:
+        if gap:
+            engine.clock_tick(w, f"{gap}s")
+        engine.place_order(w, buyer="a", seller="s", item="x", amount="1",
+                           payment="card" if payment == "unpaid" else payment, unpaid=payment == "unpaid")
+        placed.append((w.now, payment))
+    engine.clock_tick(w, f"{span}s")
+    got: dict[str, list[tuple[str, datetime]]] = {}
+    for e in w.events.values():
+        got.setdefault(e["order_id"], []).append((e["kind"], datetime.fromisoformat(e["at"])))
+    assert got == naive_history(placed, w.now)
 
 
 # -- (c) no deadline at or before the clock after a move ------------------------------------------------

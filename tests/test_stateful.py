@@ -12,6 +12,11 @@ Checked after every step:
 - no pending deadline at or before the clock; the clock never goes back;
 - R19: event seqs are 1..N without gaps, events already seen are never rewritten, events are in
   time order and never in the future (the same for notifications' seqs);
+- R19, transition by transition: every change of an order since the last step (placed, paid,
+  requested, answered, withdrawn, timed out, shipped, completed, cancelled, refund started, held,
+  released, paid, dispute opened, resolved) has its event among the new events of that order,
+  and every new event has its change; a paid refund never changes again and no order has two
+  refund_completed events (R14);
 - the stored world is plain JSON data;
 - every order's CLI view has exactly CLI.md's order fields, with the right types;
 - the `actions` of the order last touched: each action offered succeeds (on a copy of the
@@ -144,6 +149,9 @@ class OrderWorld(RuleBasedStateMachine):
         self.seen_notifications = 0
         self.last_now = self.world.now
         self.focus: str | None = None
+        self.before: dict[str, dict] = {}  # id -> summary(order) after the last step
+        self.events_checked = 0
+        self.paid_refunds: dict[str, dict] = {}
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -431,6 +439,37 @@ class OrderWorld(RuleBasedStateMachine):
             assert (r["refunded_at"] is not None) == (r["status"] == "refunded")
 
     @invariant()
+    def transitions_record_their_events(self) -> None:
+        events = self.world.events
+        new: dict[str, list[str]] = {}
+        for i in range(self.events_checked + 1, len(events) + 1):
+            e = events[str(i)]
+            new.setdefault(e["order_id"], []).append(e["kind"])
+        for o in self.world.iter_orders():
+            oid = o["id"]
+            now = summary(o)
+            expected = transitions(self.before.get(oid), now, o)
+            got = new.pop(oid, [])
+            assert expected <= set(got), f"{oid}: changed {self.before.get(oid)} -> {now}, events {got}"
+            unexplained = set(got) - expected - QUIET_KINDS
+            assert not unexplained, f"{oid}: {unexplained} without their change: {self.before.get(oid)} -> {now}"
+            assert got.count("refund_completed") <= 1, f"{oid}: {got}"
+            self.before[oid] = now
+        assert not new, f"events for orders that don't exist: {new}"
+        self.events_checked = len(events)
+
+    @invariant()
+    def one_refund_completed_and_a_paid_refund_never_changes(self) -> None:
+        paid = [e["order_id"] for e in self.world.events.values() if e["kind"] == "refund_completed"]
+        assert len(paid) == len(set(paid)), f"an order has two refund_completed events: {sorted(paid)}"
+        for o in self.world.iter_orders():
+            r = o["refund"]
+            if o["id"] in self.paid_refunds:
+                assert r == self.paid_refunds[o["id"]], f"{o['id']}: a paid refund changed: {r}"
+            elif r is not None and r["status"] == "refunded":
+                self.paid_refunds[o["id"]] = copy_tables(r)
+
+    @invariant()
     def final_statuses_and_terms_never_change(self) -> None:
         for o in self.world.iter_orders():
             oid = o["id"]
@@ -509,6 +548,61 @@ class OrderWorld(RuleBasedStateMachine):
         except OrderCliError as exc:
             return exc
         return None
+
+
+def summary(o: dict) -> dict:
+    c, r = o["cancellation"] or {}, o["refund"]
+    return {
+        "status": o["status"],
+        "paid": o["paid_at"] is not None,
+        "requests": c.get("requests", 0),
+        "request": c.get("status"),
+        "refund": None if r is None else r["status"],
+        "disputes": len(o["disputes"]),
+        "resolved": sum(d["status"] == "resolved" for d in o["disputes"]),
+    }
+
+
+# Kinds that may come without a change visible in the summary: a clock move can hold nothing
+# back, but a hold released past due_by is paid at once (released + completed both show).
+QUIET_KINDS = {"refund_released", "refund_held", "cancel_timed_out"}
+ANSWERS = {"accepted": "cancel_accepted", "rejected": "cancel_rejected", "withdrawn": "cancel_withdrawn"}
+
+
+def transitions(before: dict | None, now: dict, o: dict) -> set[str]:
+    """The event kinds R19 requires for the change from `before` to `now` (POLICY.md)."""
+    want: set[str] = set()
+    if before is None:
+        want.add("order_placed")
+        before = {"status": None, "paid": False, "requests": 0, "request": None, "refund": None, "disputes": 0,
+                  "resolved": 0}
+    if now["paid"] and not before["paid"]:
+        want.add("order_paid")
+    if now["status"] != before["status"]:
+        want |= {P.CANCELLED: {"order_cancelled"}, P.SHIPPED: {"order_shipped"},
+                 P.COMPLETED: {"order_completed"}}.get(now["status"], set())
+    if now["requests"] > before["requests"]:
+        want.add("cancel_requested")
+        if now["status"] == P.CANCELLED and not now["paid"]:  # R1: granted at once
+            return want | {"order_cancelled"} | ({"order_placed"} if before["status"] is None else set())
+    if before["request"] == "pending" and now["requests"] == before["requests"]:
+        if now["request"] in ANSWERS:
+            want.add(ANSWERS[now["request"]])
+        elif now["request"] == "timed_out" and o["end_reason"] != "ship_timeout":
+            want.add("cancel_timed_out")  # R10 (a ship_by timeout closes the request with the order)
+    if now["refund"] is not None and before["refund"] is None:
+        want.add("refund_started")
+    if now["refund"] == "refunded" and before["refund"] != "refunded":
+        want.add("refund_completed")
+    if now["refund"] == "held" and before["refund"] != "held":
+        want.add("refund_held")
+    if before["refund"] == "held" and now["refund"] == "pending":
+        want.add("refund_released")
+    if now["disputes"] > before["disputes"]:
+        want.add("dispute_opened")
+    if now["resolved"] > before["resolved"]:
+        want.add("dispute_resolved")
+    return want
 
 
 def check_view(v: dict) -> None:

@@ -29,3 +29,42 @@ def test_tinydb_reads_a_world_and_its_writes_keep_it_an_ordercli_world(world, db
     assert world.json("orders", "show", bob["id"])["status"] == "cancel_requested"
     world.json("clock", "tick", "1h")  # an ordercli write keeps the extra table
     assert json.loads(db.read_bytes())["annotations"]["1"]["order_id"] == bob["id"]
+
+
+def test_tinydb_creates_a_new_file_and_its_folders_when_asked(tmp_path):
+    path = tmp_path / "new" / "folder" / "world.json"
+    with TinyDB(path, storage=AtomicJSONStorage, create_dirs=True) as tdb:
+        tdb.table("notes").insert({"text": "hello"})
+    assert json.loads(path.read_bytes()) == {"notes": {"1": {"text": "hello"}}}
+
+
+def test_tinydb_without_create_dirs_makes_no_folders(tmp_path):
+    import pytest
+
+    from ordercli.errors import StorageError
+
+    path = tmp_path / "missing" / "world.json"
+    with pytest.raises(StorageError), TinyDB(path, storage=AtomicJSONStorage) as tdb:
+        tdb.table("notes").insert({"text": "hello"})
+    assert not path.parent.exists()
+
+
+def test_reading_leaves_the_callers_garbage_collector_on(world, db, tmp_path):
+    """The storage pauses the cycle collector while parsing; a Python program using it gets it back on,
+    after a good read and after a bad one."""
+    import gc
+
+    import pytest
+
+    world.place()
+    assert gc.isenabled()
+    with TinyDB(db, storage=AtomicJSONStorage) as tdb:
+        assert len(tdb.table("orders")) == 1
+    assert gc.isenabled()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    from ordercli.errors import StorageError
+
+    with pytest.raises(StorageError), TinyDB(bad, storage=AtomicJSONStorage) as tdb:
+        tdb.table("orders").all()
+    assert gc.isenabled()

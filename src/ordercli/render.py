@@ -44,7 +44,13 @@ def dumps(value: Any, indent: bool = True) -> bytes:
     try:
         return orjson.dumps(value, option=option)
     except orjson.JSONEncodeError:  # undecodable bytes from argv (surrogates): show them escaped
-        return orjson.dumps(_printable(value), option=option)
+        value = _printable(value)
+    try:
+        return orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits (a scenario's expected value)
+        import json
+
+        return json.dumps(value, indent=2 if indent else None, ensure_ascii=False).encode()
 
 
 def _printable(value: Any) -> Any:

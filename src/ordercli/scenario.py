@@ -214,6 +214,10 @@ def world_for(scenario: Scenario, policy: str | None = None, db: Path | None = N
 
 
 def _refs(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _refs(v)]
     return [m.group(1) for m in _REF_RE.finditer(value)] if isinstance(value, str) else []
 
 
@@ -250,7 +254,12 @@ class RefError(Exception):
 
 def substitute(value: Any, outputs: dict[str, Any]) -> Any:
     """`${id.path}` -> the value there. A string that is one whole reference keeps the
-    value's type (for expect); references inside text become text."""
+    value's type (for expect); references inside text become text; mappings and lists
+    (expected whole) have theirs replaced too."""
+    if isinstance(value, dict):
+        return {k: substitute(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, outputs) for v in value]
     if not isinstance(value, str):
         return value
 

@@ -36,10 +36,10 @@ def parse_duration(text: str, what: str = "duration") -> timedelta:
             f"bad {what} {text!r}: expected one or more <int><unit> with units w d h m s, e.g. 72h, 3d, 1d12h",
             "bad_duration",
         )
-    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART_RE.findall(text))
     try:
+        seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in _PART_RE.findall(text))
         return timedelta(seconds=seconds)
-    except OverflowError:
+    except (OverflowError, ValueError):  # ValueError: int() refuses 4,300 digits and more
         raise UsageError(f"{what} {text!r} is too large", "bad_duration") from None
 
 
@@ -48,6 +48,8 @@ def parse_policy_duration(text: str, what: str) -> Duration:
     if isinstance(text, str):
         m = _WORKING_RE.fullmatch(text.strip())
         if m:
+            if len(m.group(1).lstrip("0")) > 7:  # ten million working days are past the year 9999 anyway
+                raise UsageError(f"{what} {text!r} is too large", "bad_duration")
             return WorkingDays(int(m.group(1)))
     return parse_duration(text, what)
 

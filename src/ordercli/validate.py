@@ -36,13 +36,17 @@ def amount(value: object, name: str = "amount", currency_code: str | None = None
     from ordercli.currency import places
 
     unit = Decimal(1).scaleb(-places(currency_code))
-    if dec != dec.quantize(unit):
+    try:
+        exact = dec.quantize(unit)
+    except InvalidOperation:  # more digits than a decimal holds: not an amount anyone pays
+        raise UsageError(f"{name}: {value!r} is too large", "bad_amount", field=name) from None
+    if dec != exact:
         raise UsageError(
             f"{name}: {value!r} has more decimal places than {currency_code} has minor units ({places(currency_code)})",
             "bad_amount",
             field=name,
         )
-    return str(dec.quantize(unit))
+    return str(exact)
 
 
 def currency(value: object, name: str = "currency") -> str:
@@ -54,14 +58,23 @@ def currency(value: object, name: str = "currency") -> str:
     return value
 
 
+_QUANTITY_MAX = 2**63 - 1  # the data file (JSON through orjson) holds 64-bit integers
+
+
 def quantity(value: object, name: str = "quantity") -> int:
     """An integer of at least 1, in ASCII digits (int() would also take other scripts' digits)."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    text = value.strip() if isinstance(value, str) else ""
-    if not (text.isascii() and text.isdigit() and int(text) >= 1):
-        raise UsageError(f"{name}: {value!r} is not an integer of at least 1", "bad_quantity", field=name)
-    return int(text)
+        number = value
+    else:
+        text = value.strip() if isinstance(value, str) else ""
+        if len(text.lstrip("0")) > 19 and text.isascii() and text.isdigit():  # int() refuses 4,300 digits
+            raise UsageError(f"{name}: {value!r} is too large (at most {_QUANTITY_MAX})", "bad_quantity", field=name)
+        if not (text.isascii() and text.isdigit() and int(text) >= 1):
+            raise UsageError(f"{name}: {value!r} is not an integer of at least 1", "bad_quantity", field=name)
+        number = int(text)
+    if number > _QUANTITY_MAX:
+        raise UsageError(f"{name}: {value!r} is too large (at most {_QUANTITY_MAX})", "bad_quantity", field=name)
+    return number
 
 
 def name(value: object, option: str, limit: int = 200) -> str:
