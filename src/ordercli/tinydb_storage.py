@@ -127,9 +127,14 @@ class InPlaceTable(Table):
 
     def __init__(self, *args: Any, **kwargs: Any):
         self._canonical: dict[str, Any] | None = None  # the raw table last seen with canonical keys
+        self._rebuild = False
         super().__init__(*args, **kwargs)
 
     def _update_table(self, updater: Callable[[Any], None]) -> None:
+        if self._rebuild:
+            super()._update_table(updater)
+            self._canonical = None
+            return
         tables = self._storage.read()
         if tables is None:
             tables = {}
@@ -203,8 +208,26 @@ class InPlaceTable(Table):
                 doc_ids.append(next_id)
                 raw[str(next_id)] = dict(document)
 
-        self._update_table(updater)
+        def all_or_nothing(table: _IntKeyed) -> None:
+            # TinyDB's rebuilt table is dropped when a document is refused: so are the rows added here
+            try:
+                updater(table)
+            except BaseException:
+                for doc_id in doc_ids:
+                    table.raw.pop(str(doc_id), None)
+                raise
+
+        self._update_table(all_or_nothing)
         return doc_ids
+
+    def remove(self, cond: Any = None, doc_ids: Iterable[int] | None = None) -> list[int]:
+        """TinyDB's own remove, on a rebuilt table (O(table), as in TinyDB): a condition that fails
+        half-way then leaves the table as it was. ordercli never removes rows."""
+        self._rebuild = True
+        try:
+            return super().remove(cond, doc_ids)
+        finally:
+            self._rebuild = False
 
 
 class _WorldTable(InPlaceTable):
