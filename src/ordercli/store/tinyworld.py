@@ -1,10 +1,11 @@
 """The world of a data file, through TinyDB's tables: a unit of work.
 
 Lookups and filters go through TinyDB (`Table.get(doc_id=...)`, `search(Query()...)`, `len`).
-TinyDB's `_update_table` rebuilds a whole table on every write call, so nothing is written while
-the engine works: new records are buffered, changed orders remembered, and `flush()` makes at most
-one `insert_multiple` and one `update(..., doc_ids=[...])` per table, however many orders a tick
-fires. Unless the file carries ordercli's seal (then ordercli wrote, and had checked, every byte),
+Stock TinyDB rebuilds a whole table on every write call (the store's `InPlaceTable` does not, but
+each call still hands the data to the storage and clears the query cache), so nothing is written
+while the engine works: new records are buffered, changed orders remembered, and `flush()` makes at
+most one `insert_multiple` and one `update(..., doc_ids=[...])` per table, however many orders a
+tick fires. Unless the file carries ordercli's seal (then ordercli wrote, and had checked, every byte),
 every record read is validated first (`ordercli.check`): a damaged one stops the command before
 anything is written.
 """
