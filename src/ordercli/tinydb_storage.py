@@ -172,12 +172,14 @@ class InPlaceTable(Table):
 
         def updater(table: _IntKeyed) -> None:
             raw = table.raw
-            updated.extend(doc_id for doc_id in requested if str(doc_id) in raw)
-            for doc_id in updated:
-                if callable(fields):
-                    fields(raw[str(doc_id)])
-                else:
-                    raw[str(doc_id)].update(fields)
+            found = [(doc_id, key) for doc_id, key in zip(requested, map(str, requested), strict=True) if key in raw]
+            updated.extend(doc_id for doc_id, _ in found)
+            if callable(fields):
+                for _, key in found:
+                    fields(raw[key])
+            else:
+                for _, key in found:
+                    raw[key].update(fields)
 
         self._update_table(updater)
         return updated
