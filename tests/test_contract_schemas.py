@@ -102,6 +102,8 @@ CASES: dict[str, tuple[list[str], str]] = {
     "messages list": (["ORD-0003"], "message[]"),
     "errors": ([], "error-code[]"),
     "schema": (["--list"], "schema-entry[]"),
+    "simulate": ([str(ROOT / "examples" / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--policy", "ebay",
+                  "--orders", "200", "--workers", "1"], "simulation"),
 }
 
 

@@ -237,6 +237,30 @@ RECIPES["request_limit"] = _request_limit
 RECIPES["nested_scenario"] = _nested
 
 
+EXAMPLE_BEHAVIOUR = str(Path(__file__).resolve().parent.parent / "examples" / "marketplace.behaviour.yaml")
+SIM = ["simulate", EXAMPLE_BEHAVIOUR, "--policy", "aliexpress", "--orders", "50", "--workers", "1"]
+
+
+def _bad_scheduler(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
+    import ordercli.simulate.runner
+
+    m.setattr(ordercli.simulate.runner, "CONNECT_TIMEOUT", "1s")
+    return [*SIM, "--scheduler", "tcp://127.0.0.1:9"]
+
+
+def _missing_extra(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
+    import sys
+
+    m.setitem(sys.modules, "matplotlib", None)  # as if ordercli[plot] were not installed
+    return [*SIM, "--plot", str(t / "p.png")]
+
+
+RECIPES["bad_behaviour"] = lambda c, d, t, m: ["simulate", str(t / "none.yaml"), "--policy", "aliexpress"]
+RECIPES["bad_scheduler"] = _bad_scheduler
+RECIPES["missing_extra"] = _missing_extra
+RECIPES["file_exists"] = lambda c, d, t, m: [*SIM, "--save-sample", str((t / "s.json", (t / "s.json").write_text(""))[0])]
+
+
 def test_every_catalogue_code_has_a_recipe():
     assert set(RECIPES) == set(CATALOGUE)
 

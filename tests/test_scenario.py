@@ -15,7 +15,10 @@ from typer.testing import CliRunner
 from ordercli.cli.app import app
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+# *.behaviour.yaml files describe populations for `simulate`, not scenarios
+EXAMPLE_FILES = sorted(
+    p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".yml", ".json") and not p.name.endswith(".behaviour.yaml")
+)
 
 PLACE = 'orders place --buyer alice --seller acme --item "Blue headset" --amount 19.99'
 

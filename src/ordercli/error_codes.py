@@ -34,6 +34,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "bad_lock_timeout": (2, "ORDERCLI_LOCK_TIMEOUT is not a number of seconds"),
     "no_such_file": (2, "db restore: there is no file to restore from"),
     "bad_restore_path": (2, "db restore was given the data file itself"),
+    "bad_behaviour": (2, "simulate: the behaviour file is unreadable, not YAML, or has an unknown key or a bad value"),
+    "bad_scheduler": (2, "simulate --scheduler: no Dask scheduler answers at that address"),
+    "missing_extra": (2, "simulate --plot or --scheduler needs its optional extra: ordercli[plot] or ordercli[dask]"),
+    "file_exists": (2, "simulate --save-sample names a file that already exists (it is never overwritten)"),
     # 3: not found
     "order_not_found": (3, "no order with that id"),
     "refund_not_found": (3, "the order has no refund"),

@@ -126,14 +126,22 @@ def add_working_days(
     """POLICY.md: a non-working start moves to 00:00 of the next working day, then count
     working days one calendar day at a time, keeping the time of day (in the policy zone)."""
     local = instant.astimezone(tz)
-    day = local.date()
-    tod = local.time().replace(tzinfo=None)
+    day, moved = _walk_working_days(local.date(), n, is_holiday)
+    tod = time(0, 0) if moved else local.time().replace(tzinfo=None)
+    return datetime.combine(day, tod).replace(tzinfo=tz).astimezone(UTC)
+
+
+@lru_cache(maxsize=65536)
+def _walk_working_days(day: date, n: int, is_holiday: Callable[[date], bool] | None) -> tuple[date, bool]:
+    """The landing day, and whether the start was moved to 00:00 of a working day. By date,
+    so the many instants of one day share the walk (a simulation pays millions of them)."""
     one = timedelta(days=1)
+    moved = False
     try:
         if not is_working_day(day, is_holiday):
             while not is_working_day(day, is_holiday):
                 day += one
-            tod = time(0, 0)
+            moved = True
         counted = 0
         while counted < n:
             day += one
@@ -141,4 +149,4 @@ def add_working_days(
                 counted += 1
     except OverflowError:
         raise UsageError("that moves time past the year 9999", "time_overflow") from None
-    return datetime.combine(day, tod).replace(tzinfo=tz).astimezone(UTC)
+    return day, moved

@@ -194,6 +194,7 @@ SUBCOMMANDS: dict[str, str] = {
     "messages": "ordercli.cli.messages",
     "errors": "ordercli.cli.errors",
     "schema": "ordercli.cli.schema",
+    "simulate": "ordercli.cli.simulate",
 }
 
 

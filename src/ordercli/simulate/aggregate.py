@@ -1,0 +1,120 @@
+"""What a shard keeps of its orders: counts, sums and fixed-bin histograms, all integers.
+
+Integers add up the same in any order, and the histograms have one-minute bins, so merging
+shards gives exact, reproducible percentiles (to the minute) with memory that does not grow
+with the number of orders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ordercli.policy import END_REASONS, PAYMENT_METHODS
+from ordercli.timecalc import parse_stored
+
+# Every order ends the simulation in one of these: an end reason when cancelled, else its status.
+OUTCOMES = (*END_REASONS, "completed", "shipped", "awaiting_shipment", "cancel_requested", "awaiting_payment")
+AUTO_CANCEL = ("seller_silent", "ship_timeout")
+TIMES = ("request_to_outcome", "cancellation_to_refund")
+BIN = 60  # seconds per histogram bin
+
+
+def empty() -> dict[str, Any]:
+    return {
+        "orders": 0,
+        "outcomes": dict.fromkeys(OUTCOMES, 0),
+        "requests": 0,
+        "answered": 0,
+        "refunds": 0,
+        "overdue": 0,
+        "disputes": 0,
+        "times": {t: {m: {"count": 0, "sum": 0, "hist": {}} for m in PAYMENT_METHODS} for t in TIMES},
+    }
+
+
+def _add(slot: dict[str, Any], seconds: int) -> None:
+    slot["count"] += 1
+    slot["sum"] += seconds
+    hist = slot["hist"]
+    b = seconds // BIN
+    hist[b] = hist.get(b, 0) + 1
+
+
+def aggregate(orders: list[dict], end: datetime) -> dict[str, Any]:
+    """One shard's orders under one policy, after every deadline and action has played out."""
+    agg = empty()
+    outcomes = agg["outcomes"]
+    req_times = agg["times"]["request_to_outcome"]
+    refund_times = agg["times"]["cancellation_to_refund"]
+    agg["orders"] = len(orders)
+    for o in orders:
+        status = o["status"]
+        outcomes[o["end_reason"] if status == "cancelled" else status] += 1
+        method = o["payment_method"]
+        c = o["cancellation"]
+        if c is not None and c["respond_by"] is not None:  # a request to the seller (not R1)
+            agg["requests"] += 1
+            cstat = c["status"]
+            requested = parse_stored(c["requested_at"])
+            if cstat in ("accepted", "rejected"):
+                agg["answered"] += 1
+                outcome_at = parse_stored(c["responded_at"])
+            elif cstat == "timed_out":
+                # closed by respond_by, or earlier by ship_by (R4) while still pending
+                outcome_at = min(parse_stored(c["respond_by"]), parse_stored(o["cancelled_at"]) or end)  # type: ignore[type-var]
+            else:
+                outcome_at = None
+            if outcome_at is not None:
+                _add(req_times[method], int((outcome_at - requested).total_seconds()))  # type: ignore[operator]
+        refund = o["refund"]
+        if refund is not None:
+            agg["refunds"] += 1
+            due_by = parse_stored(refund["due_by"])
+            refunded = parse_stored(refund["refunded_at"])
+            if (refunded if refunded is not None else end) > due_by:  # type: ignore[operator]
+                agg["overdue"] += 1
+            cancelled = parse_stored(o["cancelled_at"])
+            if cancelled is not None and refunded is not None:
+                _add(refund_times[method], int((refunded - cancelled).total_seconds()))
+        agg["disputes"] += len(o["disputes"])
+    return agg
+
+
+def merge_into(total: dict[str, Any], shard: dict[str, Any]) -> None:
+    """Add a shard's aggregates to a running total (integers only: order does not matter)."""
+    for key in ("orders", "requests", "answered", "refunds", "overdue", "disputes"):
+        total[key] += shard[key]
+    for k, v in shard["outcomes"].items():
+        total["outcomes"][k] += v
+    for t in TIMES:
+        for m in PAYMENT_METHODS:
+            a, b = total["times"][t][m], shard["times"][t][m]
+            a["count"] += b["count"]
+            a["sum"] += b["sum"]
+            hist = a["hist"]
+            for k, v in b["hist"].items():
+                hist[k] = hist.get(k, 0) + v
+
+
+def scalars(shard: dict[str, Any]) -> dict[str, Any]:
+    """What the intervals need of one shard: everything but the histograms."""
+    return {
+        **{k: shard[k] for k in ("orders", "requests", "answered", "refunds", "overdue", "disputes")},
+        "outcomes": dict(shard["outcomes"]),
+        "times": {t: {m: (s["count"], s["sum"]) for m, s in shard["times"][t].items()} for t in TIMES},
+    }
+
+
+def percentile(hist: dict[int, int], q: float) -> int | None:
+    """Nearest rank on one-minute bins: the lower edge (in seconds) of the bin holding it."""
+    total = sum(hist.values())
+    if total == 0:
+        return None
+    rank = max(1, -(-int(q * 1000) * total // 1000))  # ceil(q * total), exactly, for q in thousandths
+    seen = 0
+    for b in sorted(hist):
+        seen += hist[b]
+        if seen >= rank:
+            return b * BIN
+    return max(hist) * BIN  # pragma: no cover - rank <= total

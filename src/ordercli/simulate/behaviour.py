@@ -1,0 +1,428 @@
+"""Behaviour files: the population a simulation runs, read from YAML and checked key by key.
+
+A behaviour file says how buyers, sellers, the payment processor and support behave; it says
+nothing about the rules (that is the policy). Every bad key or value is exit 2 naming it.
+Durations are distributions: a duration string ("6h", fixed), or one of
+`{fixed: 6h}`, `{uniform: [1h, 3d]}`, `{exponential: {mean: 1d}}`,
+`{lognormal: {median: 8h, sigma: 1.0}}`, `{empirical: {csv: FILE, column: NAME, unit: h}}`.
+Working days (the seller's ship delay) are the same distributions over plain numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from itertools import accumulate
+from pathlib import Path
+from statistics import NormalDist
+from typing import Any
+
+from ordercli.errors import UsageError
+from ordercli.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS
+from ordercli.timecalc import parse_duration
+
+FAULTS = ("buyer", "seller")
+UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+WEEKDAYS = 7
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A distribution of seconds (or of working days); plain data, so it pickles to workers."""
+
+    kind: str  # fixed | uniform | exponential | lognormal | empirical
+    a: float = 0.0
+    b: float = 0.0
+    values: tuple[float, ...] = ()
+
+    def sampler(self, r: Callable[[], float]) -> Callable[[], float]:
+        """A draw function on the uniform source `r`. Each kind takes exactly one uniform, so
+        every order consumes the same number of draws whatever its behaviour's shape."""
+        a, b, values = self.a, self.b, self.values
+        if self.kind == "fixed":
+            return lambda: (r(), a)[1]
+        if self.kind == "uniform":
+            span = b - a
+            return lambda: a + span * r()
+        if self.kind == "exponential":
+            log = math.log
+            return lambda: -a * log(1.0 - r())
+        if self.kind == "lognormal":
+            exp = math.exp
+            return lambda: a * exp(b * _normal_quantile(r()))
+        n = len(values)
+        return lambda: values[min(int(r() * n), n - 1)]
+
+
+def _normal_quantile(u: float) -> float:
+    # the inverse CDF, so a lognormal draw takes one uniform like every other kind
+    return _STD_NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
+
+
+_STD_NORMAL = NormalDist()
+
+
+@dataclass(frozen=True)
+class Mix:
+    """A categorical choice: codes and cumulative weights."""
+
+    codes: tuple[str, ...]
+    cum: tuple[float, ...]
+
+    def sampler(self, r: Callable[[], float]) -> Callable[[], str]:
+        codes, cum, total, last = self.codes, self.cum, self.cum[-1], len(self.codes) - 1
+        return lambda: codes[min(bisect_right(cum, r() * total), last)]
+
+
+@dataclass(frozen=True)
+class SellerType:
+    name: str
+    answer_probability: float
+    answer_delay: Dist
+    accept_probability: dict[str, float]  # fault -> probability
+    ship_delay: Dist  # working days
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    path: str
+    start: datetime
+    days: int
+    per_day: float
+    weekday_profile: tuple[float, ...]
+    amount: Dist
+    payment: Mix
+    unpaid_share: float
+    pay_probability: float
+    pay_delay: Dist
+    abandon_probability: float
+    abandon_delay: Dist
+    cancel_probability: float
+    cancel_delay: Dist
+    reasons: Mix
+    sellers: tuple[SellerType, ...]
+    seller_mix: Mix
+    held_share: float
+    release_delay: Dist
+    overdue_dispute_probability: float
+    overdue_dispute_delay: Dist
+    rejected_dispute_probability: float
+    rejected_dispute_delay: Dist
+    shipped_dispute_probability: float
+    shipped_dispute_delay: Dist
+    shipped_dispute_reasons: Mix
+    resolve_delay: Dist
+    resolve_refund_probability: float
+    confirm_probability: float
+    confirm_delay: Dist
+
+    def default_orders(self) -> int:
+        """Orders per day times the weekday profile, over the period."""
+        total = 0.0
+        for day in range(self.days):
+            weekday = (self.start.weekday() + day) % WEEKDAYS
+            total += self.per_day * self.weekday_profile[weekday]
+        return max(1, round(total))
+
+    def day_weights(self) -> tuple[float, ...]:
+        return tuple(
+            self.per_day * self.weekday_profile[(self.start.weekday() + d) % WEEKDAYS] for d in range(self.days)
+        )
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def bad(self, key: str, message: str) -> UsageError:
+        return UsageError(f"behaviour file {self.path}: {key}: {message}", "bad_behaviour")
+
+    def section(self, value: Any, key: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise self.bad(key or "(top level)", "expected a mapping")
+        for k in value:
+            if k not in allowed:
+                where = f"{key}.{k}" if key else str(k)
+                raise UsageError(
+                    f"behaviour file {self.path}: unknown key {where!r} (expected one of {', '.join(allowed)})",
+                    "bad_behaviour",
+                )
+        for k in required:
+            if k not in value:
+                raise self.bad(f"{key}.{k}" if key else k, "is required")
+        return value
+
+    def number(self, value: Any, key: str, low: float = 0.0, high: float = math.inf) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high):
+            bounds = f"between {low:g} and {high:g}" if high != math.inf else f"a number >= {low:g}"
+            raise self.bad(key, f"{value!r} is not {bounds}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.bad(key, f"{value!r} is not a finite number")
+        return float(value)
+
+    def probability(self, value: Any, key: str) -> float:
+        return self.number(value, key, 0.0, 1.0)
+
+    def seconds(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, str):
+            raise self.bad(key, f"{value!r} is not a duration like 30m, 6h, 2d or 1d12h")
+        try:
+            return parse_duration(value, key).total_seconds()
+        except UsageError:
+            raise self.bad(key, f"{value!r} is not a duration like 30m, 6h, 2d or 1d12h") from None
+
+    def dist(self, value: Any, key: str, days: bool = False) -> Dist:
+        """A duration distribution (seconds), or with `days` one of plain numbers (working days)."""
+
+        def scalar(v: Any, k: str) -> float:
+            return self.number(v, k) if days else self.seconds(v, k)
+
+        if not isinstance(value, dict):
+            return Dist("fixed", scalar(value, key))
+        if len(value) != 1:
+            raise self.bad(key, "expected exactly one of fixed, uniform, exponential, lognormal, empirical")
+        ((kind, spec),) = value.items()
+        k = f"{key}.{kind}"
+        if kind == "fixed":
+            return Dist("fixed", scalar(spec, k))
+        if kind == "uniform":
+            if isinstance(spec, dict):
+                spec = self.section(spec, k, ("low", "high"), ("low", "high"))
+                spec = [spec["low"], spec["high"]]
+            if not isinstance(spec, list) or len(spec) != 2:
+                raise self.bad(k, "expected [low, high]")
+            low, high = scalar(spec[0], f"{k}.low"), scalar(spec[1], f"{k}.high")
+            if high < low:
+                raise self.bad(k, "high is below low")
+            return Dist("uniform", low, high)
+        if kind == "exponential":
+            spec = self.section(spec, k, ("mean",), ("mean",))
+            mean = scalar(spec["mean"], f"{k}.mean")
+            if mean <= 0:
+                raise self.bad(f"{k}.mean", "must be positive")
+            return Dist("exponential", mean)
+        if kind == "lognormal":
+            spec = self.section(spec, k, ("median", "sigma"), ("median", "sigma"))
+            median = scalar(spec["median"], f"{k}.median")
+            if median <= 0:
+                raise self.bad(f"{k}.median", "must be positive")
+            return Dist("lognormal", median, self.number(spec["sigma"], f"{k}.sigma", 0.0, 10.0))
+        if kind == "empirical":
+            return self.empirical(spec, k, days)
+        raise UsageError(
+            f"behaviour file {self.path}: unknown key {k!r} "
+            "(expected one of fixed, uniform, exponential, lognormal, empirical)",
+            "bad_behaviour",
+        )
+
+    def empirical(self, spec: Any, key: str, days: bool) -> Dist:
+        spec = self.section(spec, key, ("csv", "column", "unit"), ("csv", "column"))
+        if not isinstance(spec["csv"], str) or not spec["csv"]:
+            raise self.bad(f"{key}.csv", "expected a file name")
+        file = Path(spec["csv"])
+        if not file.is_absolute():
+            file = self.path.parent / file  # beside the behaviour file
+        unit = spec.get("unit", "d" if days else "h")
+        if unit not in UNITS:
+            raise self.bad(f"{key}.unit", f"{unit!r} is not one of {', '.join(UNITS)}")
+        scale = 1.0 if days else UNITS[unit]
+        column = spec["column"]
+        try:
+            with open(file, newline="", encoding="utf-8") as fh:
+                rows = list(csv.DictReader(fh))
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise self.bad(
+                f"{key}.csv", f"cannot read {str(file)!r}: {getattr(exc, 'strerror', None) or exc}"
+            ) from None
+        if not rows or column not in rows[0]:
+            raise self.bad(f"{key}.column", f"{column!r} is not a column of {str(file)!r}")
+        values = []
+        for line, row in enumerate(rows, start=2):
+            text = (row[column] or "").strip()
+            if not text:
+                continue  # a missing observation
+            try:
+                v = float(text)
+            except ValueError:
+                raise self.bad(f"{key}.column", f"{str(file)!r} line {line}: {text!r} is not a number") from None
+            if not math.isfinite(v) or v < 0:
+                raise self.bad(f"{key}.column", f"{str(file)!r} line {line}: {text!r} is not a duration >= 0")
+            values.append(v * scale)
+        if not values:
+            raise self.bad(f"{key}.column", f"{column!r} of {str(file)!r} has no values")
+        return Dist("empirical", values=tuple(sorted(values)))
+
+    def mix(self, value: Any, key: str, codes: tuple[str, ...]) -> Mix:
+        spec = self.section(value, key, codes)
+        if not spec:
+            raise self.bad(key, f"expected weights for some of {', '.join(codes)}")
+        weights = [self.number(spec.get(c, 0), f"{key}.{c}") for c in codes]
+        if sum(weights) <= 0:
+            raise self.bad(key, "the weights add up to zero")
+        return Mix(codes, tuple(accumulate(weights)))
+
+
+def _instant(r: _Reader, value: Any, key: str) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise r.bad(key, f"{value!r} is not an ISO 8601 instant") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    raise r.bad(key, f"{value!r} is not an ISO 8601 instant")
+
+
+TOP_KEYS = ("name", "description", "orders", "payment", "cancel", "sellers", "refunds", "disputes", "confirm")
+
+
+def load(path_text: str) -> Behaviour:
+    """Read and check a behaviour file; exit 2 naming the first bad key or value."""
+    import yaml
+
+    path = Path(path_text)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"behaviour file {path}: cannot be read: {getattr(exc, 'strerror', None) or exc}", "bad_behaviour"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(
+            f"behaviour file {path}: is not valid YAML: {' '.join(str(exc).split())}", "bad_behaviour"
+        ) from None
+    return parse(data, path)
+
+
+def parse(data: Any, path: Path) -> Behaviour:
+    r = _Reader(path)
+    top = r.section(data, "", TOP_KEYS, ("orders", "sellers"))
+
+    o = r.section(top["orders"], "orders", ("start", "days", "per_day", "weekday_profile", "amount"), ("start",))
+    start = _instant(r, o["start"], "orders.start")
+    days = o.get("days", 28)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3660:
+        raise r.bad("orders.days", f"{days!r} is not a whole number of days between 1 and 3660")
+    per_day = r.number(o.get("per_day", 1000), "orders.per_day")
+    profile = o.get("weekday_profile", [1.0] * WEEKDAYS)
+    if not isinstance(profile, list) or len(profile) != WEEKDAYS:
+        raise r.bad("orders.weekday_profile", "expected 7 weights, Monday first")
+    weights = tuple(r.number(w, f"orders.weekday_profile[{i}]") for i, w in enumerate(profile))
+    if per_day <= 0 or sum(weights) <= 0:
+        raise r.bad("orders.per_day", "no orders would be placed (per_day and the weekday profile must be positive)")
+    if not any(weights[(start.weekday() + d) % WEEKDAYS] > 0 for d in range(days)):
+        raise r.bad("orders.weekday_profile", f"every day of the {days}-day period weighs 0: no orders would be placed")
+    amount = r.dist(o.get("amount", 20), "orders.amount", days=True)  # plain numbers: money
+
+    p = r.section(
+        top.get("payment"),
+        "payment",
+        ("methods", "unpaid_share", "pay_probability", "pay_delay", "abandon_probability", "abandon_delay"),
+    )
+    methods = r.mix(p.get("methods", {"card": 1}), "payment.methods", PAYMENT_METHODS)
+    unpaid = r.probability(p.get("unpaid_share", 0.0), "payment.unpaid_share")
+    pay_probability = r.probability(p.get("pay_probability", 0.0), "payment.pay_probability")
+    pay_delay = r.dist(p.get("pay_delay", "1h"), "payment.pay_delay")
+    abandon_probability = r.probability(p.get("abandon_probability", 0.0), "payment.abandon_probability")
+    abandon_delay = r.dist(p.get("abandon_delay", "2h"), "payment.abandon_delay")
+
+    c = r.section(top.get("cancel"), "cancel", ("probability", "delay", "reasons"))
+    cancel_probability = r.probability(c.get("probability", 0.0), "cancel.probability")
+    cancel_delay = r.dist(c.get("delay", "1d"), "cancel.delay")
+    reasons = r.mix(c.get("reasons", {"second-thought": 1}), "cancel.reasons", tuple(CANCEL_REASONS))
+
+    raw_sellers = top["sellers"]
+    if not isinstance(raw_sellers, dict) or not raw_sellers:
+        raise r.bad("sellers", "expected a mapping of seller types, e.g. {prompt: {share: 0.7, ...}}")
+    sellers = []
+    shares = []
+    for name, spec in raw_sellers.items():
+        k = f"sellers.{name}"
+        s = r.section(
+            spec,
+            k,
+            ("share", "answer_probability", "answer_delay", "accept_probability", "ship_delay"),
+            ("share",),
+        )
+        shares.append(r.number(s["share"], f"{k}.share"))
+        accept = r.section(s.get("accept_probability", {}), f"{k}.accept_probability", FAULTS)
+        sellers.append(
+            SellerType(
+                name=str(name),
+                answer_probability=r.probability(s.get("answer_probability", 1.0), f"{k}.answer_probability"),
+                answer_delay=r.dist(s.get("answer_delay", "12h"), f"{k}.answer_delay"),
+                accept_probability={
+                    f: r.probability(accept.get(f, 0.5), f"{k}.accept_probability.{f}") for f in FAULTS
+                },
+                ship_delay=r.dist(s.get("ship_delay", 3), f"{k}.ship_delay", days=True),
+            )
+        )
+    if sum(shares) <= 0:
+        raise r.bad("sellers", "the shares add up to zero")
+    names = tuple(s.name for s in sellers)
+    for n in names:
+        try:
+            from ordercli import validate
+
+            validate.name(n, "seller type")
+        except UsageError:
+            raise r.bad(f"sellers.{n!r}", "is not a usable name") from None
+
+    f = r.section(top.get("refunds"), "refunds", ("held_share", "release_delay"))
+    d = r.section(
+        top.get("disputes"),
+        "disputes",
+        ("overdue_refund", "rejected_request", "shipped", "resolve_delay", "refund_probability"),
+    )
+    rd = r.section(d.get("rejected_request"), "disputes.rejected_request", ("probability", "delay"))
+    od = r.section(d.get("overdue_refund"), "disputes.overdue_refund", ("probability", "delay"))
+    sd = r.section(d.get("shipped"), "disputes.shipped", ("probability", "delay", "reasons"))
+    cf = r.section(top.get("confirm"), "confirm", ("probability", "delay"))
+    return Behaviour(
+        path=str(path),
+        start=start,
+        days=days,
+        per_day=per_day,
+        weekday_profile=weights,
+        amount=amount,
+        payment=methods,
+        unpaid_share=unpaid,
+        pay_probability=pay_probability,
+        pay_delay=pay_delay,
+        abandon_probability=abandon_probability,
+        abandon_delay=abandon_delay,
+        cancel_probability=cancel_probability,
+        cancel_delay=cancel_delay,
+        reasons=reasons,
+        sellers=tuple(sellers),
+        seller_mix=Mix(names, tuple(accumulate(shares))),
+        held_share=r.probability(f.get("held_share", 0.0), "refunds.held_share"),
+        release_delay=r.dist(f.get("release_delay", "20d"), "refunds.release_delay"),
+        overdue_dispute_probability=r.probability(od.get("probability", 0.0), "disputes.overdue_refund.probability"),
+        overdue_dispute_delay=r.dist(od.get("delay", "1d"), "disputes.overdue_refund.delay"),
+        rejected_dispute_probability=r.probability(rd.get("probability", 0.0), "disputes.rejected_request.probability"),
+        rejected_dispute_delay=r.dist(rd.get("delay", "1d"), "disputes.rejected_request.delay"),
+        shipped_dispute_probability=r.probability(sd.get("probability", 0.0), "disputes.shipped.probability"),
+        shipped_dispute_delay=r.dist(sd.get("delay", "10d"), "disputes.shipped.delay"),
+        shipped_dispute_reasons=r.mix(
+            sd.get("reasons", {"not-received": 1}), "disputes.shipped.reasons", POST_SHIPMENT_DISPUTE_REASONS
+        ),
+        resolve_delay=r.dist(d.get("resolve_delay", "2d"), "disputes.resolve_delay"),
+        resolve_refund_probability=r.probability(d.get("refund_probability", 0.5), "disputes.refund_probability"),
+        confirm_probability=r.probability(cf.get("probability", 0.0), "confirm.probability"),
+        confirm_delay=r.dist(cf.get("delay", "10d"), "confirm.delay"),
+    )

@@ -1,0 +1,384 @@
+"""One shard: a seeded sub-population of orders, driven through the real engine under each
+policy in turn, reduced to aggregates before its world is dropped.
+
+Common random numbers: every order's behaviour (its plan) is drawn from the shard's own
+generator before any policy is applied, and each decision point has its own draw in the plan,
+so the same order makes the same choices under every policy. What differs between policies
+is only what the rules let happen.
+
+Time is driven as a discrete-event simulation: a heap of the population's next actions and a
+heap of the orders' pending deadlines (policy.pending_deadlines). The clock moves with
+engine.advance, passing only the orders due at that instant, so no move scans the world.
+An action the rules refuse (the seller answers after an auto-cancel) is simply not taken.
+"""
+
+from __future__ import annotations
+
+import random
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from heapq import heappop, heappush
+from itertools import accumulate
+from typing import Any
+
+from ordercli import engine
+from ordercli.errors import Refused
+from ordercli.policy import AWAITING_SHIPMENT, CANCEL_REASONS, pending_deadlines
+from ordercli.simulate.behaviour import Behaviour
+from ordercli.simulate.worlds import new_world
+from ordercli.timecalc import add_working_days, parse_stored
+from ordercli.world import World
+
+DAY = 86400
+
+# actions, in the order they are tried when two fall on the same instant for one order
+(
+    PLACE,
+    PAY,
+    REQUEST,
+    RESPOND,
+    SHIP,
+    HOLD,
+    RELEASE,
+    DISPUTE_OVERDUE,
+    DISPUTE_SHIPPED,
+    RESOLVE,
+    CONFIRM,
+    ABANDON,
+    DISPUTE_REJECTED,
+) = range(13)
+ACTION_NAMES = (
+    "place",
+    "pay",
+    "request",
+    "respond",
+    "ship",
+    "hold",
+    "release",
+    "dispute_overdue",
+    "dispute_shipped",
+    "resolve",
+    "confirm",
+    "abandon",  # the buyer of an unpaid order cancels it (R1)
+    "dispute_rejected",  # the seller refused a seller-fault request: the buyer disputes (R13a)
+)
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    behaviour: Behaviour
+    policies: tuple[tuple[str, dict[str, Any]], ...]  # (label, policy meta) per policy
+    seed: int
+    shard: int
+    size: int
+
+
+class Plan:
+    """What one order's buyer, seller, processor and support will do: drawn once, policy-free.
+    Times are whole seconds; None means the party never does it."""
+
+    __slots__ = (
+        "n",
+        "placed",
+        "amount",
+        "method",
+        "seller",
+        "seller_type",
+        "unpaid",
+        "pay_after",
+        "abandon_after",
+        "request_after",
+        "reason",
+        "answer_after",
+        "accept",
+        "ship_days",
+        "held",
+        "release_after",
+        "overdue_dispute_after",
+        "rejected_dispute_after",
+        "shipped_dispute_after",
+        "shipped_reason",
+        "resolve_after",
+        "resolve_refund",
+        "confirm_after",
+    )
+
+    n: int  # position in the shard's draw order
+    placed: int  # seconds after the period's start
+    amount: str
+    method: str
+    seller: str
+    seller_type: str
+    unpaid: bool
+    pay_after: int | None
+    abandon_after: int | None
+    request_after: int | None
+    reason: str
+    answer_after: int | None
+    accept: bool
+    ship_days: float
+    held: bool
+    release_after: int
+    overdue_dispute_after: int | None
+    rejected_dispute_after: int | None
+    shipped_dispute_after: int | None
+    shipped_reason: str
+    resolve_after: int
+    resolve_refund: bool
+    confirm_after: int | None
+
+
+def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
+    """The shard's population, in placement order. Every order takes the same draws in the
+    same order whatever it ends up doing."""
+    rng = random.Random(f"ordercli-simulate:{seed}:{shard}")
+    r = rng.random
+    day_cum = tuple(accumulate(b.day_weights()))
+    total = day_cum[-1]
+    ndays = len(day_cum)
+    amount = b.amount.sampler(r)
+    method = b.payment.sampler(r)
+    seller_type = b.seller_mix.sampler(r)
+    pay_delay, abandon_delay = b.pay_delay.sampler(r), b.abandon_delay.sampler(r)
+    cancel_delay, reason = b.cancel_delay.sampler(r), b.reasons.sampler(r)
+    release_delay = b.release_delay.sampler(r)
+    overdue_delay, rejected_delay = b.overdue_dispute_delay.sampler(r), b.rejected_dispute_delay.sampler(r)
+    shipped_delay, shipped_reason = b.shipped_dispute_delay.sampler(r), b.shipped_dispute_reasons.sampler(r)
+    resolve_delay, confirm_delay = b.resolve_delay.sampler(r), b.confirm_delay.sampler(r)
+    sellers = {s.name: (s, s.answer_delay.sampler(r), s.ship_delay.sampler(r), s.accept_probability) for s in b.sellers}
+    plans = []
+    for i in range(size):
+        p = Plan()
+        p.n = i
+        day = min(bisect_right(day_cum, r() * total), ndays - 1)
+        p.placed = day * DAY + int(r() * DAY)
+        p.amount = f"{max(0.01, round(amount(), 2)):.2f}"
+        p.method = method()
+        stype = seller_type()
+        seller, answer_delay, ship_delay, accept = sellers[stype]
+        p.seller = f"{stype}-seller-{int(r() * 50)}"
+        p.seller_type = stype
+        p.unpaid = r() < b.unpaid_share
+        pays = r() < b.pay_probability
+        pay_after = _secs(pay_delay())
+        p.pay_after = pay_after if (p.unpaid and pays) else None
+        abandons = r() < b.abandon_probability
+        abandon_after = _secs(abandon_delay())
+        p.abandon_after = abandon_after if (p.unpaid and not pays and abandons) else None
+        requests = r() < b.cancel_probability
+        request_after = _secs(cancel_delay())
+        p.request_after = request_after if requests else None
+        p.reason = reason()
+        answers = r() < seller.answer_probability
+        answer_after = _secs(answer_delay())
+        p.answer_after = answer_after if answers else None
+        p.accept = r() < accept[CANCEL_REASONS[p.reason][1]]
+        p.ship_days = ship_delay()
+        p.held = r() < b.held_share
+        p.release_after = _secs(release_delay())
+        disputes_overdue = r() < b.overdue_dispute_probability
+        overdue_after = _secs(overdue_delay())
+        p.overdue_dispute_after = overdue_after if disputes_overdue else None
+        disputes_rejected = r() < b.rejected_dispute_probability
+        rejected_after = _secs(rejected_delay())
+        p.rejected_dispute_after = rejected_after if disputes_rejected else None
+        disputes_shipped = r() < b.shipped_dispute_probability
+        shipped_after = _secs(shipped_delay())
+        p.shipped_dispute_after = shipped_after if disputes_shipped else None
+        p.shipped_reason = shipped_reason()
+        p.resolve_after = _secs(resolve_delay())
+        p.resolve_refund = r() < b.resolve_refund_probability
+        confirms = r() < b.confirm_probability
+        confirm_after = _secs(confirm_delay())
+        p.confirm_after = confirm_after if confirms else None
+        plans.append(p)
+    plans.sort(key=lambda p: (p.placed, p.n))
+    return plans
+
+
+def _secs(x: float) -> int:
+    return max(1, int(round(x)))  # whole seconds, and an action never lands on its own cause
+
+
+def _ship_at(paid: datetime, days: float) -> datetime:
+    """The seller's own calendar: Monday to Friday, UTC; fractions of a day as hours."""
+    whole = int(days)
+    midnight = paid.replace(hour=0, minute=0, second=0, microsecond=0)
+    landed = _working_day_landing(midnight, whole)
+    if paid.weekday() < 5:  # else the count starts at 00:00 of the next working day
+        landed += paid - midnight
+    return landed + timedelta(seconds=round((days - whole) * DAY))
+
+
+@lru_cache(maxsize=4096)
+def _working_day_landing(midnight: datetime, whole: int) -> datetime:
+    # by day, so the many orders paid on one day share the walk over the calendar
+    return add_working_days(midnight, whole)
+
+
+Trace = list[tuple[datetime, int, int]]  # (instant, action, order position) of every action taken
+
+
+def run_policy(
+    plans: list[Plan],
+    start: datetime,
+    policy_meta: dict[str, Any],
+    shard: int,
+    trace: Trace | None = None,
+    world: World | None = None,
+) -> tuple[list[dict], datetime]:
+    """Drive the population through the engine under one policy, in a fresh world (or in
+    `world`, an empty one). Returns the orders as the engine left them, in plan order, and
+    the instant the world's clock stopped at."""
+    if world is None:
+        world = new_world(start, policy_meta)
+    n = len(plans)
+    orders: list[Any] = [None] * n
+    actions: list[tuple[datetime, int, int, int]] = []  # (at, tie, position, action)
+    deadlines: list[tuple[datetime, int]] = []  # (at, position); superseded entries are skipped
+    pushed: list[Any] = [()] * n  # the pending deadlines last pushed, per order
+    refund_seen = [False] * n
+    ship_waiting = [False] * n
+    tie = 0
+    advance = engine.advance
+
+    def later(at: datetime, pos: int, action: int) -> None:
+        nonlocal tie
+        tie += 1
+        heappush(actions, (at, tie, pos, action))
+
+    for pos, p in enumerate(plans):
+        later(start + timedelta(seconds=p.placed), pos, PLACE)
+
+    def paid(pos: int, now: datetime) -> None:
+        p = plans[pos]
+        later(_ship_at(now, p.ship_days), pos, SHIP)
+        if p.request_after is not None:
+            later(now + timedelta(seconds=p.request_after), pos, REQUEST)
+
+    def after(pos: int, now: datetime) -> None:
+        """Whatever the engine just did to this order: follow-ups and fresh deadlines."""
+        order = orders[pos]
+        if not refund_seen[pos] and order["refund"] is not None:
+            refund_seen[pos] = True
+            if plans[pos].held:
+                later(now, pos, HOLD)
+        if ship_waiting[pos] and order["status"] == AWAITING_SHIPMENT:
+            ship_waiting[pos] = False  # the request that stopped the seller is gone
+            later(now, pos, SHIP)
+        due = pending_deadlines(order)
+        if due != pushed[pos]:
+            pushed[pos] = due
+            for _, at in due:
+                heappush(deadlines, (at, pos))
+
+    def act(at: datetime, pos: int, action: int) -> None:
+        p = plans[pos]
+        order = orders[pos]
+        if action == PLACE:
+            order = orders[pos] = engine.place_order(
+                world,
+                buyer=f"buyer-{shard}-{p.n}",
+                seller=p.seller,
+                item="simulated item",
+                amount=p.amount,
+                payment=p.method,
+                unpaid=p.unpaid,
+            )
+            if p.unpaid:
+                if p.pay_after is not None:
+                    later(at + timedelta(seconds=p.pay_after), pos, PAY)
+                elif p.abandon_after is not None:
+                    later(at + timedelta(seconds=p.abandon_after), pos, ABANDON)
+            else:
+                paid(pos, at)
+            return
+        oid = order["id"]
+        if action == PAY:
+            engine.pay(world, oid)
+            paid(pos, at)
+        elif action == REQUEST:
+            engine.cancel_request(world, oid, p.reason)
+            if p.answer_after is not None:
+                later(at + timedelta(seconds=p.answer_after), pos, RESPOND)
+        elif action == RESPOND:
+            engine.seller_respond(world, oid, "accept" if p.accept else "reject")
+            if not p.accept and p.rejected_dispute_after is not None and CANCEL_REASONS[p.reason][1] == "seller":
+                later(at + timedelta(seconds=p.rejected_dispute_after), pos, DISPUTE_REJECTED)
+        elif action == SHIP:
+            try:
+                engine.seller_ship(world, oid)
+            except Refused as exc:
+                if exc.code == "request_pending":
+                    ship_waiting[pos] = True  # ships once the request is answered or lapses
+                raise
+            if p.shipped_dispute_after is not None:
+                later(at + timedelta(seconds=p.shipped_dispute_after), pos, DISPUTE_SHIPPED)
+            if p.confirm_after is not None:
+                later(at + timedelta(seconds=p.confirm_after), pos, CONFIRM)
+        elif action == HOLD:
+            engine.refund_hold(world, oid)
+            later(at + timedelta(seconds=p.release_after), pos, RELEASE)
+            if p.overdue_dispute_after is not None:
+                due_by = parse_stored(order["refund"]["due_by"])
+                assert due_by is not None
+                later(due_by + timedelta(seconds=p.overdue_dispute_after), pos, DISPUTE_OVERDUE)
+        elif action == RELEASE:
+            engine.refund_release(world, oid)
+        elif action == DISPUTE_OVERDUE:
+            engine.dispute_open(world, oid, "refund-not-received")
+            later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
+        elif action == DISPUTE_REJECTED:
+            engine.dispute_open(world, oid, p.reason)
+            later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
+        elif action == DISPUTE_SHIPPED:
+            engine.dispute_open(world, oid, p.shipped_reason)
+            later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
+        elif action == RESOLVE:
+            engine.dispute_resolve(world, oid, "refund" if p.resolve_refund else "reject")
+        elif action == CONFIRM:
+            engine.confirm(world, oid)
+        elif action == ABANDON:
+            engine.cancel_request(world, oid, p.reason)
+
+    while actions or deadlines:
+        if deadlines and (not actions or deadlines[0][0] <= actions[0][0]):
+            at = deadlines[0][0]
+            due: dict[int, None] = {}
+            while deadlines and deadlines[0][0] == at:
+                pos = heappop(deadlines)[1]
+                if any(when == at for _, when in pushed[pos]):  # else superseded (the order shipped...)
+                    due[pos] = None
+            if not due:
+                continue
+            advance(world, at, [orders[pos] for pos in due])
+            for pos in due:
+                after(pos, at)
+            continue
+        at, _, pos, action = heappop(actions)
+        if at > world.now:
+            advance(world, at, [])  # every deadline before `at` has fired: only the clock moves
+        try:
+            act(at, pos, action)
+        except Refused:
+            continue  # as in life: the rules said no, so it did not happen
+        if trace is not None:
+            trace.append((at, action, pos))
+        after(pos, at)
+    return orders, world.now
+
+
+def run_shard(task: ShardTask) -> list[dict]:
+    """The aggregates of one shard under every policy, in the task's policy order."""
+    from ordercli.simulate.aggregate import aggregate
+
+    b = task.behaviour
+    plans = draw_plans(b, task.seed, task.shard, task.size)
+    out = []
+    for _, meta in task.policies:
+        orders, end = run_policy(plans, b.start, meta, task.shard)
+        out.append(aggregate(orders, end))
+        del orders  # the world goes with it: memory stays flat in N
+    return out

@@ -1,0 +1,41 @@
+"""--scheduler: the shards run on a Dask distributed cluster (here a LocalCluster on this machine)
+and the report is the local run's, bit for bit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import Cli, fail
+
+distributed = pytest.importorskip("distributed")
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ARGS = [str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--policy",
+        str(EXAMPLES / "seller-48h.toml"), "--orders", "1500", "--seed", "11", "--json"]
+
+
+def test_a_dask_cluster_gives_the_local_report_bit_for_bit(cli: Cli) -> None:
+    local = cli("simulate", *ARGS, "--workers", "1").stdout
+    # threads, not processes: light on a shared machine
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        remote = cli("simulate", *ARGS, "--scheduler", cluster.scheduler_address).stdout
+    assert remote == local
+    assert '"shards": 20' in local
+
+
+def test_a_worker_process_gives_the_same_report(cli: Cli) -> None:
+    """One real worker process: the shards and their aggregates cross a process boundary."""
+    args = [*ARGS[:-4], "300", "--json"]
+    local = cli("simulate", *args, "--workers", "1").stdout
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = cli("simulate", *args, "--scheduler", cluster.scheduler_address).stdout
+    assert remote == local
+
+
+def test_an_unreachable_scheduler_is_exit_2(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ordercli.simulate import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
+    err = fail(cli, "simulate", *ARGS[:-1], "--scheduler", "tcp://127.0.0.1:9", code=2)
+    assert err["code"] == "bad_scheduler" and "tcp://127.0.0.1:9" in err["message"]
