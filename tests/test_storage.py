@@ -734,7 +734,14 @@ def _break_duplicate_event(d: dict) -> str:
     return "events: seq 2"
 
 
+def _break_order_key(d: dict) -> str:
+    # TinyDB reads doc_id 1 from "01", but get(doc_id=1) looks for "1": the order is unreachable by its id
+    d["orders"] = {("01" if k == "1" else k): v for k, v in d["orders"].items()}
+    return "ORD-0001: id does not match its key '01'"
+
+
 INCONSISTENT = {
+    "order-key": _break_order_key,
     "refund-amount": _break_refund_amount,
     "unknown-status": _break_status,
     "event-gap": _break_event_seq,

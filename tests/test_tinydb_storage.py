@@ -74,7 +74,7 @@ def test_reading_leaves_the_callers_garbage_collector_on(world, db, tmp_path):
 def test_a_command_makes_at_most_one_write_call_per_table(world, db, monkeypatch):
     """TinyDB rebuilds a whole table on each write call, so a command batches: one call per table at
     most, and a new order is inserted, never also updated."""
-    from tinydb.table import Table
+    from ordercli.tinydb_storage import InPlaceTable as Table  # the store's table class
 
     world.place()
     world.place(buyer="bob")
@@ -95,3 +95,78 @@ def test_a_command_makes_at_most_one_write_call_per_table(world, db, monkeypatch
     assert sorted(calls) == [
         ("events", "insert_multiple"), ("meta", "update"), ("notifications", "insert_multiple"), ("orders", "update"),
     ]  # fmt: skip
+
+
+def _same_story(table_class):
+    """One script of TinyDB write calls, on a TinyDB in memory with the given table class: what
+    every call returned, what the tables held after each, and what searches saw."""
+    from tinydb.storages import MemoryStorage
+    from tinydb.table import Document
+
+    class DB(TinyDB):
+        pass
+
+    DB.table_class = table_class
+    db = DB(storage=MemoryStorage)
+    t = db.table("t")
+    seen = []
+
+    def step(result):
+        seen.append((result, json.loads(json.dumps(db.storage.read()))))
+
+    step(t.insert({"n": 1}))
+    mine = {"n": 2}
+    step(t.insert_multiple([mine, {"n": 3}, Document({"n": 10}, doc_id=10), {"n": 4}]))
+    mine["n"] = 99  # the stored row is a copy
+    step(t.search(Query().n >= 3))  # cached now
+    step(t.update({"tag": "x"}, doc_ids=[2, 10, 77]))
+    step(t.search(Query().n >= 3))  # the write cleared the cache
+    step(t.update(lambda d: d.update(n=d["n"] * 2), Query().n < 4))
+    step(t.update({"all": True}))
+    step(t.remove(doc_ids=[1, 55]))
+    step(t.remove(Query().n == 10))
+    step(t.upsert(Document({"n": 7}, doc_id=3)))
+    step(t.upsert({"n": 8}, Query().n == 1000))
+    step([d.doc_id for d in t])
+    try:
+        t.insert_multiple([{"n": 11}, Document({"n": 12}, doc_id=11)])
+    except ValueError as exc:
+        step(str(exc))
+    try:
+        t.insert_multiple([{"n": 13}, 5])
+    except ValueError as exc:
+        step(str(exc))
+    t.truncate()
+    step(t.insert({"n": 0}))
+    db.table("fresh").insert_multiple([{"a": 1}, {"a": 2}])
+    step(None)
+    return seen
+
+
+def test_the_in_place_table_keeps_tinydb_semantics():
+    """InPlaceTable changes how a write is applied (in place, not by rebuilding the table), not
+    what it does: the same script gives the same results and the same stored data as TinyDB's own
+    Table, step by step."""
+    from tinydb.table import Table
+
+    from ordercli.tinydb_storage import InPlaceTable
+
+    ours = _same_story(InPlaceTable)
+    assert ours == _same_story(Table)
+    assert ours[1][0] == [2, 3, 10, 4]  # a Document keeps its id; the others count on from 1
+    assert ours[3][0] == [2, 10]  # missing ids skipped
+
+
+def test_the_in_place_table_canonicalises_keys_as_tinydb_does():
+    from tinydb.storages import MemoryStorage
+
+    from ordercli.tinydb_storage import InPlaceTable
+
+    db = TinyDB(storage=MemoryStorage)
+    db.table_class = InPlaceTable
+    db.storage.write({"t": {"007": {"n": 7}, "2": {"n": 2}}})
+    t = db.table("t")
+    assert t.update({"seen": True}, doc_ids=[7]) == [7]
+    # TinyDB's rebuild maps "007" to 7 and back to "7", keeping the rows' order
+    assert db.storage.read()["t"] == {"7": {"n": 7, "seen": True}, "2": {"n": 2}}
+    assert list(db.storage.read()["t"]) == ["7", "2"]

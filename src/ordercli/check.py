@@ -225,7 +225,7 @@ def order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
     if shape:
         return [f"{where}: {p}" for p in shape]
     out = []
-    if not key.isdigit() or order["id"] != f"ORD-{int(key):04d}":
+    if not key.isdigit() or key != str(int(key)) or order["id"] != f"ORD-{int(key):04d}":
         out.append(f"{where}: id does not match its key {key!r}")
     if not _thread_ok(order.get("messages", [])):
         out.append(f"{where}: malformed messages thread")

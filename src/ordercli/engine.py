@@ -498,7 +498,6 @@ def use_policy(world: World, meta: dict[str, Any], policy: P.Policy) -> None:
 
 
 def _fire(world: World, order: dict, kind: str) -> None:
-    pol = world.policy
     if kind == "pay_by":  # R2
         _cancel(
             world,
@@ -521,6 +520,7 @@ def _fire(world: World, order: dict, kind: str) -> None:
             ),
         )
     elif kind == "respond_by":  # R10
+        pol = world.policy
         order["cancellation"]["status"] = "timed_out"
         world.event(EventKind.CANCEL_TIMED_OUT, order, PLATFORM, {"on_seller_silence": pol.on_seller_silence})
         if pol.on_seller_silence == "cancel":
@@ -560,14 +560,20 @@ class _Deadlines:
     """
 
     def __init__(self, orders: Iterable[dict]):
-        self.heap: list[Entry] = []
-        self.queued: set[Entry] = set()
-        for order in orders:
-            self.push(order)
+        # the same entries push() would queue, heapified at once: the pop order is the same (entries
+        # are distinct and totally ordered), without a heappush and a set lookup per order
+        entries = [
+            (at, int(order["id"][4:]), _KIND_RANK[kind], kind)
+            for order in orders
+            for kind, at in P.pending_deadlines(order)
+        ]
+        self.queued: set[Entry] = set(entries)
+        self.heap: list[Entry] = list(self.queued) if len(self.queued) != len(entries) else entries
+        heapq.heapify(self.heap)
 
     def push(self, order: dict, target: datetime | None = None) -> int:
         """Queue the order's pending deadlines; returns how many new ones fall at or before `target`."""
-        num = World.order_num(order)
+        num = int(order["id"][4:])  # World.order_num, inlined: once per deadline queued
         due = 0
         for kind, at in P.pending_deadlines(order):
             entry = (at, num, _KIND_RANK[kind], kind)

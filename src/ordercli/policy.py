@@ -229,8 +229,8 @@ def pending_deadlines(order: dict) -> list[tuple[str, datetime]]:
         out.append(("respond_by", parse_stored(order["cancellation"]["respond_by"])))  # type: ignore[arg-type]
         out.append(("ship_by", parse_stored(order["ship_by"])))  # type: ignore[arg-type]
     refund = order.get("refund")
-    if refund_is_pending(refund):
-        out.append(("due_by", parse_stored(refund["due_by"])))  # type: ignore[index,arg-type]
+    if refund is not None and refund["status"] == "pending":  # refund_is_pending, inlined: a hot path
+        out.append(("due_by", parse_stored(refund["due_by"])))  # type: ignore[arg-type]
     return out
 
 
@@ -238,7 +238,10 @@ def next_deadline(order: dict) -> dict | None:
     pending = pending_deadlines(order)
     if not pending:
         return None
-    kind, at = min(pending, key=lambda p: (p[1], DEADLINE_KINDS.index(p[0])))
+    if len(pending) == 1:  # most orders: nothing to choose between
+        kind, at = pending[0]
+    else:
+        kind, at = min(pending, key=lambda p: (p[1], DEADLINE_KINDS.index(p[0])))
     return {"kind": kind, "at": at}
 
 
@@ -458,14 +461,35 @@ _SELLER_CHECKS = (
 )
 
 
+def _situation(order: dict, policy: Policy, now: datetime) -> tuple[str, bool, bool, bool]:
+    """Everything the checks above read of an order, the policy and now (besides the id, which
+    only their messages name). Keep it so when a check starts reading something else."""
+    made = (order.get("cancellation") or {}).get("requests", 0)
+    disputed = _open_dispute(order) is not None
+    return (
+        order["status"],
+        disputed,
+        made >= policy.cancel_requests_max,
+        not disputed and refund_overdue(order.get("refund"), now),  # read only when no dispute is open
+    )
+
+
+_ACTIONS: dict[tuple[str, bool, bool, bool], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
 def actions(order: dict, policy: Policy, now: datetime) -> dict[str, list[str]]:
     """What each party may run on this order now: the same checks the engine's gates enforce,
-    asked without raising (a list of 100k orders asks them all)."""
-    buyer = [name for name, why_not in _BUYER_CHECKS if why_not(order, policy, now) is None]
-    if any(why_not_dispute_open(order, r, policy, now) is None for r in DISPUTE_REASONS):
-        buyer.append("dispute open")
-    seller = [name for name, why_not in _SELLER_CHECKS if why_not(order, policy, now) is None]
-    return {"buyer": buyer, "seller": seller}
+    asked without raising. They are asked once per situation (a few dozen exist) and the answer
+    reused: a list of 100k orders would otherwise build 400k refusals only to drop them."""
+    key = _situation(order, policy, now)
+    known = _ACTIONS.get(key)
+    if known is None:
+        buyer = [name for name, why_not in _BUYER_CHECKS if why_not(order, policy, now) is None]
+        if any(why_not_dispute_open(order, r, policy, now) is None for r in DISPUTE_REASONS):
+            buyer.append("dispute open")
+        seller = [name for name, why_not in _SELLER_CHECKS if why_not(order, policy, now) is None]
+        known = _ACTIONS[key] = (tuple(buyer), tuple(seller))
+    return {"buyer": list(known[0]), "seller": list(known[1])}
 
 
 def check_party(order: dict, role: str, actor: str | None) -> str:

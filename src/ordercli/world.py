@@ -174,23 +174,25 @@ class World:
         return ev
 
     def _put_event(self, seq: int, ev: dict, order: dict | None) -> None:
-        if str(seq) in self.events:
+        key = str(seq)
+        if key in self.events:
             raise _damaged("its next_event counter points at an existing event")
-        self.events[str(seq)] = ev
+        self.events[key] = ev
 
     def notify(self, order: dict, role: str, kind: str, message: str) -> None:
+        meta, at, to, order_id = self.meta, fmt(self.now), order[role], order["id"]
         for channel in CHANNELS:
-            seq = self.meta["next_notification"]
-            self.meta["next_notification"] = seq + 1
+            seq = meta["next_notification"]
+            meta["next_notification"] = seq + 1
             self._put_notification(
                 seq,
                 {
                     "seq": seq,
-                    "at": fmt(self.now),
-                    "to": order[role],
+                    "at": at,
+                    "to": to,
                     "role": role,
                     "channel": channel,
-                    "order_id": order["id"],
+                    "order_id": order_id,
                     "kind": kind,
                     "message": message,
                 },
@@ -198,6 +200,7 @@ class World:
         self.dirty = True
 
     def _put_notification(self, seq: int, note: dict) -> None:
-        if str(seq) in self.notifications:
+        key = str(seq)
+        if key in self.notifications:
             raise _damaged("its next_notification counter points at an existing notification")
-        self.notifications[str(seq)] = note
+        self.notifications[key] = note

@@ -97,6 +97,9 @@ def _keep(*objects: Any) -> None:
     _kept[:] = objects
 
 
+_FREEZE_ABOVE = 100_000  # objects a command made (net): above this, skip the collector's pass over them
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     # A world is a tree of dicts without cycles; a command makes hundreds of thousands of them
@@ -107,6 +110,12 @@ def _collector_paused() -> Iterator[None]:
         yield
     finally:
         if was:
+            # Re-enabled as is, the collector's first pass would walk every object the command made
+            # (a big tick: millions, ~0.3 s) only to find no cycles: after a big command they join the
+            # frozen world instead. Not after a small one: a long-running caller (the Python API) keeps
+            # its collector for the odd cycle a command leaves behind (an exception's traceback).
+            if gc.get_count()[0] > _FREEZE_ABOVE:
+                gc.freeze()
             gc.enable()
 
 
@@ -118,13 +127,11 @@ class Store:
         self.new_world = new_world
 
     def _open(self, writable: bool) -> tuple[TinyWorld, OncePerCommand]:
-        from tinydb import TinyDB
-
         from ordercli.store.tinyworld import TinyWorld
-        from ordercli.tinydb_storage import AtomicJSONStorage, OncePerCommand
+        from ordercli.tinydb_storage import AtomicJSONStorage, OncePerCommand, WorldDB
 
         cache = OncePerCommand(AtomicJSONStorage)
-        db = TinyDB(self.path, storage=cache, file=self.file)
+        db = WorldDB(self.path, storage=cache, file=self.file)
         tables = check_shape(self.path, cache.read())
         on_disk = SCHEMA_VERSION
         if tables is None:
