@@ -113,7 +113,7 @@ def test_junitxml_has_a_testcase_per_scenario_with_its_steps(pytester: pytest.Py
     steps = [p.get("name") for p in good.iter("property")]
     assert steps == ["step 1", "step 2", "step 3", "step 4"]
     failure = cases["wrong expectation"].find("failure")
-    assert failure is not None and "step 3 (id check) failed" in (failure.text or failure.get("message") or "")
+    assert failure is not None and "step 3 (id check) failed: ordercli orders show ORD-0001" in (failure.text or "")
     captured = cases["wrong expectation"].find("system-out")
     assert captured is not None and "FAIL step 3 (check)" in (captured.text or "")
 
