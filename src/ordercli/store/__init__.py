@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ordercli.errors import StorageError
-from ordercli.store.file import DataFile, atomic_write, checked_path, default_path, lock_timeout
+from ordercli.store.file import DataFile, atomic_write, checked_path, default_path, lock_timeout, not_ordercli_data
 from ordercli.store.migrations import MIGRATIONS, migrate
 from ordercli.timecalc import parse_stored
 from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
@@ -43,10 +43,7 @@ __all__ = [
 
 def check_shape(path: Path, data: Any) -> dict[str, Any] | None:
     """Returns the tables, None for an empty world; refuses what is not ordercli data."""
-    foreign = StorageError(
-        f"data file {path} is not ordercli data; it was left untouched: point --db at an ordercli file",
-        "not_ordercli_data",
-    )
+    foreign = not_ordercli_data(path)
     if data is None:
         return None
     if not isinstance(data, dict):

@@ -13,14 +13,22 @@ if TYPE_CHECKING:
     from ordercli.store import Store
 
 
-def _tables(path: Path, raw: bytes | None) -> dict[str, Any] | None:
-    """The file's tables, migrated in memory (None: an empty world); refuses foreign data."""
+def _tables_and_schema(path: Path, raw: bytes | None) -> tuple[dict[str, Any] | None, int]:
+    """The file's tables, migrated in memory (None: an empty world), and the schema version it was
+    written with; refuses foreign data."""
     from ordercli.store import check_shape
+    from ordercli.world import SCHEMA_VERSION
 
     tables = check_shape(path, DataFile(path).parse(raw))
-    if tables is not None:
-        migrate(tables)
-    return tables
+    if tables is None:
+        return None, SCHEMA_VERSION
+    on_disk: int = tables["meta"]["1"]["schema"]  # before the migration bumps it
+    migrate(tables)
+    return tables, on_disk
+
+
+def _tables(path: Path, raw: bytes | None) -> dict[str, Any] | None:
+    return _tables_and_schema(path, raw)[0]
 
 
 def _problems(tables: dict[str, Any] | None) -> list[str]:
@@ -49,9 +57,8 @@ def check(store: Store) -> dict[str, Any]:
     Temporary files left by a writer that was killed mid-write are reported (`leftovers`, only
     when there are some): they are not part of the world, and the next writing command removes them."""
     raw = store.file.read_bytes()
-    tables = _tables(store.path, raw)
+    tables, schema_on_disk = _tables_and_schema(store.path, raw)
     found = _problems(tables)
-    schema_on_disk = _schema_on_disk(raw, tables)
     report: dict[str, Any] = {
         "path": str(store.path),
         "exists": raw is not None,
@@ -72,20 +79,6 @@ def check(store: Store) -> dict[str, Any]:
             {"problems": found},
         )
     return report
-
-
-def _schema_on_disk(raw: bytes | None, tables: dict[str, Any] | None) -> int:
-    from ordercli.world import SCHEMA_VERSION
-
-    if tables is None or raw is None:
-        return SCHEMA_VERSION
-    # the migration ran in memory: the file's own number is in its bytes
-    import orjson
-
-    try:
-        return int(orjson.loads(raw)["meta"]["1"]["schema"])
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):  # pragma: no cover - checked already
-        return SCHEMA_VERSION
 
 
 def backup(store: Store, dest: Path | None) -> tuple[dict[str, Any], bytes]:

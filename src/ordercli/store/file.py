@@ -63,6 +63,13 @@ def _not_a_file(path: Path, mode: int) -> StorageError | None:
     return None
 
 
+def not_ordercli_data(path: Path) -> StorageError:
+    return StorageError(
+        f"data file {path} is not ordercli data; it was left untouched: point --db at an ordercli file",
+        "not_ordercli_data",
+    )
+
+
 def _os_error(path: Path, exc: OSError, doing: str) -> StorageError:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         why = "a read-only file system" if exc.errno == errno.EROFS else "permission denied"
@@ -101,7 +108,8 @@ class DataFile:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            st = None
+            # every folder of the path that exists is a folder: a file among them is ENOTDIR
+            return
         except NotADirectoryError:
             raise StorageError(
                 f"data file {self.path}: a part of its folder path is a file, not a folder", "not_a_file"
@@ -110,25 +118,9 @@ class DataFile:
             raise StorageError(
                 f"cannot read data file {self.path}: {exc.strerror or exc}", "storage_unreadable"
             ) from None
-        if st is not None:
-            problem = _not_a_file(self.path, st.st_mode)
-            if problem is not None:
-                raise problem
-            return
-        folder = self.path.parent
-        while True:  # the nearest existing ancestor must be a folder
-            try:
-                fst = os.stat(folder)
-            except FileNotFoundError:
-                if folder == folder.parent:
-                    return
-                folder = folder.parent
-                continue
-            except OSError:
-                return
-            if not stat.S_ISDIR(fst.st_mode):
-                raise StorageError(f"data file {self.path}: {folder} is a file, not a folder", "not_a_file")
-            return
+        problem = _not_a_file(self.path, st.st_mode)
+        if problem is not None:
+            raise problem
 
     def check_writable(self) -> None:
         """A writer needs to create files in the folder (the lock, the new file): say so plainly
@@ -187,10 +179,7 @@ class DataFile:
             if paused:
                 gc.enable()
         if data is None:  # `null` is not an empty world (no bytes, or blanks, is): never written over
-            raise StorageError(
-                f"data file {self.path} is not ordercli data; it was left untouched: point --db at an ordercli file",
-                "not_ordercli_data",
-            )
+            raise not_ordercli_data(self.path)
         gc.freeze()
         return data
 

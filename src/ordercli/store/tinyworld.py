@@ -29,6 +29,16 @@ def _present(value: Any) -> bool:
     return value is not None
 
 
+def _all_equal(**fields: Any) -> Any:
+    """The query matching every field given (not None) by equality; None when none is given."""
+    cond = None
+    for field, value in fields.items():
+        if value is not None:
+            test = Query()[field] == value
+            cond = test if cond is None else cond & test
+    return cond
+
+
 def _drain(rows: list[dict]) -> Iterator[dict]:
     """Hands rows to TinyDB (which copies each) and lets go of each original as it goes
     (popped off the end, in C: a generator would cost a resume per row)."""
@@ -129,11 +139,7 @@ class TinyWorld(World):
         yield from self._new_orders
 
     def find_orders(self, status: str | None = None, buyer: str | None = None, seller: str | None = None) -> list[dict]:
-        cond = None
-        for field, value in (("status", status), ("buyer", buyer), ("seller", seller)):
-            if value is not None:
-                test = Query()[field] == value
-                cond = test if cond is None else cond & test
+        cond = _all_equal(status=status, buyer=buyer, seller=seller)
         if cond is None:
             return list(self.iter_orders())
         # an order this command changed is judged by its new values
@@ -181,11 +187,7 @@ class TinyWorld(World):
         return rows + [e for e in self._new_events if e["order_id"] == order_id]
 
     def find_notifications(self, to: str | None = None, order_id: str | None = None) -> list[dict]:
-        cond = None
-        for field, value in (("to", to), ("order_id", order_id)):
-            if value is not None:
-                test = Query()[field] == value
-                cond = test if cond is None else cond & test
+        cond = _all_equal(to=to, order_id=order_id)
         rows = self._checked_rows(
             "notifications", list(self._notifications) if cond is None else self._notifications.search(cond)
         )
