@@ -153,7 +153,7 @@ def restore(store: Store, source: Path) -> dict[str, Any]:
                 "write_failed",
             ) from None
         try:
-            store.file.write(raw)  # checked above, so sealed as ordercli's own
+            store.file.write(raw)  # the bytes as checked above; a seal they carry is verified on the next read
         except StorageError as exc:
             raise StorageError(f"could not restore {store.path}: {exc.message}", "write_failed") from None
     return {
