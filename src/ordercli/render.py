@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Self
 
 import orjson
 
@@ -80,13 +80,7 @@ def note(text: str) -> None:
 
 
 def color_enabled(stream: Any = None) -> bool:
-    stream = stream or sys.stdout
-    if "NO_COLOR" in os.environ:
-        return False
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
+    return "NO_COLOR" not in os.environ and _is_tty(stream or sys.stdout)
 
 
 _STATUS_COLOURS = {
@@ -129,26 +123,33 @@ def progress_for(length: int, label: str) -> Callable[[Any], Any] | None:
     return wrap
 
 
-class FiringProgress:
-    """A counter on stderr while a clock move fires thousands of deadlines; terminals only."""
+class ProgressLine:
+    """One line on stderr, redrawn in place, ended when the work is; terminals only."""
 
     def __init__(self) -> None:
         self.shown = _is_tty(sys.stderr)
         self.used = False
 
-    def __call__(self, fired: int, waiting: int) -> None:
+    def show(self, line: str) -> None:
         if self.shown:
             self.used = True
-            sys.stderr.write(f"\rfiring deadlines: {fired:,} fired, {waiting:,} more due on the way")
+            sys.stderr.write(f"\r{line}")
             sys.stderr.flush()
 
-    def __enter__(self) -> FiringProgress:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.used:
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+class FiringProgress(ProgressLine):
+    """A counter while a clock move fires thousands of deadlines."""
+
+    def __call__(self, fired: int, waiting: int) -> None:
+        self.show(f"firing deadlines: {fired:,} fired, {waiting:,} more due on the way")
 
 
 def _is_tty(stream: Any) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -100,28 +99,13 @@ def simulate(
         render.echo(text(report))
 
 
-class _Progress:
-    """Shards done, on stderr, only on a terminal."""
-
-    def __init__(self) -> None:
-        self.shown = render._is_tty(sys.stderr)
-        self.used = False
+class _Progress(render.ProgressLine):
+    """Shards done."""
 
     def __call__(self, done: int, total: int) -> None:
-        if self.shown:
-            self.used = True
-            width = 30
-            filled = width * done // total
-            sys.stderr.write(f"\rsimulating [{'#' * filled}{'.' * (width - filled)}] {done}/{total} shards")
-            sys.stderr.flush()
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.used:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        width = 30
+        filled = width * done // total
+        self.show(f"simulating [{'#' * filled}{'.' * (width - filled)}] {done}/{total} shards")
 
 
 # -- the table for people ------------------------------------------------------------------------
@@ -201,12 +185,12 @@ def text(report: dict[str, Any]) -> str:
     lines = [intro, "", table]
     if report["shards"] < 2:
         lines.append("\n(one shard: no intervals; simulate more orders for them)")
-    for extra in ("sample", "plot"):
-        if extra in report:
-            lines.append(
-                f"\nsample: {report['sample']['orders']} orders under {report['sample']['policy']} in "
-                f"{report['sample']['path']} (ordercli --db {report['sample']['path']} orders list)"
-                if extra == "sample"
-                else f"\nplot: {report['plot']}"
-            )
+    if "sample" in report:
+        sample = report["sample"]
+        lines.append(
+            f"\nsample: {sample['orders']} orders under {sample['policy']} in "
+            f"{sample['path']} (ordercli --db {sample['path']} orders list)"
+        )
+    if "plot" in report:
+        lines.append(f"\nplot: {report['plot']}")
     return "\n".join(lines)
