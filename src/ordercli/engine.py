@@ -150,7 +150,7 @@ def _pay(world: World, order: dict) -> None:
     """R3: paid_at, and ship_by = paid_at + ship_within."""
     pol = world.policy
     order["status"] = P.AWAITING_SHIPMENT
-    order["paid_at"] = fmt(world.now)
+    order["paid_at"] = world.now_text
     order["pay_by"] = None
     order["ship_by"] = fmt(pol.add(world.now, pol.ship_within))
     world.event(EventKind.ORDER_PAID, order, order["buyer"], {"amount": order["amount"], "ship_by": order["ship_by"]})
@@ -172,7 +172,7 @@ def confirm(world: World, order_id: str, actor: str | None = None) -> dict:
     who = P.check_party(order, "buyer", actor)
     P.gate_confirm(order, world.policy, world.now)
     order["status"] = P.COMPLETED
-    order["completed_at"] = fmt(world.now)
+    order["completed_at"] = world.now_text
     world.event(EventKind.ORDER_COMPLETED, order, who)
     settle_now(world, order)
     return order
@@ -193,7 +193,7 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
     P.gate_cancel_request(order, pol, world.now)
     fault = P.CANCEL_REASONS[reason][1]
     made = (order.get("cancellation") or {}).get("requests", 0) + 1
-    now = fmt(world.now)
+    now = world.now_text
     if order["status"] == P.AWAITING_PAYMENT:
         # R1: granted at once, no seller involved, nothing to refund.
         order["cancellation"] = {
@@ -264,7 +264,7 @@ def seller_respond(
     who = P.check_party(order, "seller", actor)
     P.gate_respond(order, world.policy, world.now)
     c = order["cancellation"]
-    c["responded_at"] = fmt(world.now)
+    c["responded_at"] = world.now_text
     if answer == "accept":
         c["status"] = "accepted"
         world.event(EventKind.CANCEL_ACCEPTED, order, who, {"message": message})
@@ -308,7 +308,7 @@ def seller_ship(world: World, order_id: str, tracking: str | None = None, actor:
     who = P.check_party(order, "seller", actor)
     P.gate_ship(order, world.policy, world.now)
     order["status"] = P.SHIPPED
-    order["shipped_at"] = fmt(world.now)
+    order["shipped_at"] = world.now_text
     order["tracking"] = tracking
     world.event(EventKind.ORDER_SHIPPED, order, who, {"tracking": tracking})
     settle_now(world, order)
@@ -319,7 +319,7 @@ def _cancel(world: World, order: dict, end_reason: str, actor: str, tell_buyer: 
     """Every path to `cancelled` goes through here, so R14's refund can't be missed or doubled.
     `tell_buyer` is (kind, message), sent before the refund's own notice."""
     order["status"] = P.CANCELLED
-    order["cancelled_at"] = fmt(world.now)
+    order["cancelled_at"] = world.now_text
     order["end_reason"] = end_reason
     world.event(EventKind.ORDER_CANCELLED, order, actor, {"end_reason": end_reason})
     if tell_buyer is not None:
@@ -341,7 +341,7 @@ def _start_refund(world: World, order: dict) -> dict:
         "currency": order["currency"],
         "method": method,
         "status": "pending",
-        "initiated_at": fmt(world.now),
+        "initiated_at": world.now_text,
         "due_by": due_by,
         "refunded_at": None,
     }
@@ -364,7 +364,7 @@ def _start_refund(world: World, order: dict) -> dict:
 def _settle_refund(world: World, order: dict, actor: str) -> None:
     refund = order["refund"]
     refund["status"] = "refunded"
-    refund["refunded_at"] = fmt(world.now)
+    refund["refunded_at"] = world.now_text
     world.event(EventKind.REFUND_COMPLETED, order, actor, {"amount": refund["amount"], "method": refund["method"]})
     world.notify(
         order,
@@ -432,7 +432,7 @@ def dispute_open(world: World, order_id: str, reason: str, actor: str | None = N
     order = world.order(order_id)
     who = P.check_party(order, "buyer", actor)
     P.gate_dispute_open(order, reason, world.policy, world.now)
-    dispute = {"reason": reason, "status": "open", "opened_at": fmt(world.now), "resolved_at": None, "outcome": None}
+    dispute = {"reason": reason, "status": "open", "opened_at": world.now_text, "resolved_at": None, "outcome": None}
     order["disputes"].append(dispute)
     world.event(EventKind.DISPUTE_OPENED, order, who, {"reason": reason})
     world.notify(
@@ -455,7 +455,7 @@ def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None
     dispute = P.gate_dispute_resolve(order, world.policy, world.now)
     dispute["status"] = "resolved"
     dispute["outcome"] = outcome
-    dispute["resolved_at"] = fmt(world.now)
+    dispute["resolved_at"] = world.now_text
     world.event(EventKind.DISPUTE_RESOLVED, order, who, {"outcome": outcome, "reason": dispute["reason"]})
     if outcome == "refund":
         # each notice says what this resolution does, before the refund's own notice
@@ -656,7 +656,7 @@ def settle_now(world: World, order: dict) -> None:
 def clock_set(world: World, instant: datetime, progress: Progress | None = None) -> dict:
     if instant < world.now and world.has_history():
         raise Refused(
-            f"the clock only moves forward once the world has history: it is {fmt(world.now)}, "
+            f"the clock only moves forward once the world has history: it is {world.now_text}, "
             f"not moving back to {fmt(instant)}",
             "clock_backwards",
         )
@@ -686,7 +686,7 @@ def _move(world: World, target: datetime, progress: Progress | None = None) -> d
         world.set_now(target)
         return {"from": fmt(start), "to": fmt(target), "fired": []}
     fired = advance(world, target, progress=progress)
-    return {"from": fmt(start), "to": fmt(world.now), "fired": fired}
+    return {"from": fmt(start), "to": world.now_text, "fired": fired}
 
 
 # -- messages: the buyer-seller thread of an order ------------------------------------------------
@@ -701,7 +701,7 @@ def send_message(world: World, order_id: str, text: str, actor: str) -> dict:
     role = P.message_role(order, who)
     other = "seller" if role == "buyer" else "buyer"
     thread = order.setdefault("messages", [])
-    message = {"n": len(thread) + 1, "at": fmt(world.now), "from": who, "role": role, "to": order[other], "text": text}
+    message = {"n": len(thread) + 1, "at": world.now_text, "from": who, "role": role, "to": order[other], "text": text}
     thread.append(message)
     world.event(EventKind.MESSAGE_SENT, order, who, {"to": order[other], "n": message["n"], "message": text})
     world.notify(order, other, NotificationKind.MESSAGE_RECEIVED, f"{who} wrote about order {order['id']}: {text}")

@@ -55,6 +55,7 @@ class World:
         self.events: dict[str, dict] = tables["events"]
         self.notifications: dict[str, dict] = tables["notifications"]
         self.now: datetime = parse_stored(self.meta["clock"])  # type: ignore[assignment]
+        self.now_text: str = fmt(self.now)  # type: ignore[assignment]  # stamped on every record made now
         self.dirty = False
         self.schema_on_disk = SCHEMA_VERSION
         self._policy: Policy | None = None
@@ -62,7 +63,7 @@ class World:
     # -- clock and policy
     def set_now(self, instant: datetime) -> None:
         self.now = instant
-        self.meta["clock"] = fmt(instant)
+        self.now_text = self.meta["clock"] = fmt(instant)  # type: ignore[assignment]
         self.dirty = True
 
     @property
@@ -163,7 +164,7 @@ class World:
         self.meta["next_event"] = seq + 1
         ev = {
             "seq": seq,
-            "at": fmt(self.now),
+            "at": self.now_text,
             "order_id": order["id"] if order else None,
             "kind": kind,
             "actor": actor,
@@ -180,12 +181,12 @@ class World:
         self.events[key] = ev
 
     def notify(self, order: dict, role: str, kind: str, message: str) -> None:
-        meta, at, to, order_id = self.meta, fmt(self.now), order[role], order["id"]
-        for channel in CHANNELS:
-            seq = meta["next_notification"]
-            meta["next_notification"] = seq + 1
-            self._put_notification(
-                seq,
+        """One notice on every channel: a row per channel, numbered in turn."""
+        meta, at, to, order_id = self.meta, self.now_text, order[role], order["id"]
+        first = meta["next_notification"]
+        meta["next_notification"] = first + len(CHANNELS)
+        self._put_notifications(
+            [
                 {
                     "seq": seq,
                     "at": at,
@@ -195,12 +196,15 @@ class World:
                     "order_id": order_id,
                     "kind": kind,
                     "message": message,
-                },
-            )
+                }
+                for seq, channel in enumerate(CHANNELS, first)
+            ]
+        )
         self.dirty = True
 
-    def _put_notification(self, seq: int, note: dict) -> None:
-        key = str(seq)
-        if key in self.notifications:
-            raise _damaged("its next_notification counter points at an existing notification")
-        self.notifications[key] = note
+    def _put_notifications(self, notes: list[dict]) -> None:
+        for note in notes:
+            key = str(note["seq"])
+            if key in self.notifications:
+                raise _damaged("its next_notification counter points at an existing notification")
+            self.notifications[key] = note

@@ -170,8 +170,8 @@ class TinyWorld(World):
             self._changed.add(int(order["id"][4:]))  # World.order_num, inlined: once per event
         self._new_events.append(ev)
 
-    def _put_notification(self, seq: int, note: dict) -> None:
-        self._new_notifications.append(note)
+    def _put_notifications(self, notes: list[dict]) -> None:
+        self._new_notifications += notes
 
     def count_events(self) -> int:
         return len(self._events) + len(self._new_events)
@@ -229,9 +229,9 @@ class TinyWorld(World):
         n = len(rows)
         if not n:
             return
-        docs: Iterable[dict] = _drain(rows)
+        docs: Iterable[dict] = rows  # handed over whole: the world's table adopts them (no copies)
         if n < len(table) // 4:
-            docs = (Document(row, first + i) for i, row in enumerate(docs))
+            docs = (Document(row, first + i) for i, row in enumerate(_drain(rows)))
         try:
             got = table.insert_multiple(docs)
         except ValueError:  # a Document whose id is taken
