@@ -511,9 +511,13 @@ class OrderWorld(RuleBasedStateMachine):
                 assert not back, f"event {i} goes back in time: {e}"
             prev = e["at"]
             self.seen_events.append(copy_tables(e))
-        notes = self.world.notifications
-        assert list(notes) == [str(i) for i in range(1, len(notes) + 1)], "notification keys are not 1..N"
-        assert all(n["seq"] == int(k) for k, n in notes.items())
+        notes = self.world.notifications  # one stored row per notice, listed once per channel
+        assert list(notes) == [str(i) for i in range(1, len(notes) + 1)], "notice keys are not 1..N"
+        assert [n["channels"] for n in notes.values()] == [["email", "app"]] * len(notes)
+        assert [n["seq"] for n in notes.values()] == list(range(1, 2 * len(notes), 2))
+        listed = self.world.find_notifications()
+        assert [n["seq"] for n in listed] == list(range(1, len(listed) + 1)) == list(range(1, 2 * len(notes) + 1))
+        assert self.world.count_notifications() == len(listed) == self.world.meta["next_notification"] - 1
         assert len(notes) >= self.seen_notifications
         self.seen_notifications = len(notes)
 

@@ -53,7 +53,9 @@ def assert_seq_contiguous(tables: dict, name: str) -> int:
     table = tables[name]
     n = len(table)
     assert list(table) == [str(i) for i in range(1, n + 1)], f"{name}: keys are not 1..{n}"
-    assert [row["seq"] for row in table.values()] == list(range(1, n + 1)), f"{name}: seq has gaps or duplicates"
+    # a notice is stored once and numbered once per channel (email, app)
+    step = 2 if name == "notifications" else 1
+    assert [row["seq"] for row in table.values()] == list(range(1, step * n + 1, step)), f"{name}: seq has gaps"
     return n
 
 
@@ -592,8 +594,19 @@ def test_empty_file_is_an_empty_world_and_a_write_then_works(cli: Cli, db: Path)
 
 # ============================================================================ 6. schema versions, migrations
 
+def _downgrade_to_v2(data: dict) -> dict:
+    """Schema 2 (0.1.0's): a notifications row per channel, keyed by its seq."""
+    v2 = copy.deepcopy(data)
+    v2["meta"]["1"]["schema"] = 2
+    rows = [{**{k: v for k, v in n.items() if k != "channels"}, "seq": n["seq"] + i, "channel": channel}
+            for n in v2["notifications"].values() for i, channel in enumerate(n["channels"])]
+    fields = ["seq", "at", "to", "role", "channel", "order_id", "kind", "message"]
+    v2["notifications"] = {str(r["seq"]): {k: r[k] for k in fields} for r in rows}
+    return v2
+
+
 def _downgrade_to_v1(data: dict) -> dict:
-    v1 = copy.deepcopy(data)
+    v1 = _downgrade_to_v2(data)
     v1["meta"]["1"]["schema"] = 1
     del v1["meta"]["1"]["policy"]["source"]
     del v1["meta"]["1"]["policy"]["origins"]
@@ -601,17 +614,20 @@ def _downgrade_to_v1(data: dict) -> dict:
 
 
 def test_migrations_list_covers_every_schema_step() -> None:
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION == 3
     assert len(ordercli.store.MIGRATIONS) == SCHEMA_VERSION - 1
     assert all(callable(m) for m in ordercli.store.MIGRATIONS)
 
 
 def test_schema_1_file_is_read_as_is_and_migrated_by_a_write(world: Cli, db: Path) -> None:
     world.place()
+    world.json("cancel", "request", "ORD-0001", "--reason", "second-thought")  # a notice for the seller
     v2 = load(db)
     policy_v2 = world.json("policy", "show")
     orders_v2 = world.json("orders", "list")
     events_v2 = world.json("events", "list")
+    notes_v2 = world.json("notifications", "list")
+    assert len(notes_v2) == 2
     v1 = _downgrade_to_v1(v2)
     db.write_bytes(json.dumps(v1).encode())
     before = snapshot(db)
@@ -620,6 +636,7 @@ def test_schema_1_file_is_read_as_is_and_migrated_by_a_write(world: Cli, db: Pat
     assert world.json("policy", "show") == policy_v2
     assert world.json("orders", "list") == orders_v2
     assert world.json("events", "list") == events_v2
+    assert world.json("notifications", "list") == notes_v2
     assert world.json("orders", "show", "ORD-0001") == orders_v2[0]
     report = world.json("db", "check")
     assert report["ok"] is True and report["schema"] == 1, "db check reports the file's own schema"
@@ -635,11 +652,13 @@ def test_schema_1_file_is_read_as_is_and_migrated_by_a_write(world: Cli, db: Pat
     assert world.place()["id"] == "ORD-0002"
     after = load(db)
     meta = after["meta"]["1"]
-    assert meta["schema"] == SCHEMA_VERSION == 2
+    assert meta["schema"] == SCHEMA_VERSION == 3
     assert meta["policy"]["source"] == "preset"
     assert isinstance(meta["policy"]["origins"], dict)
     assert meta["policy"]["values"] == v2["meta"]["1"]["policy"]["values"]
     assert after["orders"]["1"] == v2["orders"]["1"], "the migration must keep the old orders as they were"
+    assert after["notifications"] == v2["notifications"], "the migration must give back schema 3's notices"
+    assert world.json("notifications", "list") == notes_v2
     assert world.json("policy", "show") == policy_v2
     assert world.json("db", "check")["ok"] is True
 
@@ -661,7 +680,7 @@ def test_schema_1_file_with_a_policy_from_a_file_migrates_to_source_file(cli: Cl
 
     cli.json("clock", "tick", "1h")
     meta = load(db)["meta"]["1"]
-    assert meta["schema"] == 2
+    assert meta["schema"] == 3
     assert meta["policy"]["source"] == "file"
 
 
@@ -702,7 +721,7 @@ def test_db_check_reports_a_sound_file(cli: Cli, db: Path) -> None:
         "schema": SCHEMA_VERSION,
         "orders": 2,
         "events": len(data["events"]),
-        "notifications": len(data["notifications"]),
+        "notifications": 2 * len(data["notifications"]),  # a stored notice, on email and app
         "problems": [],
         "ok": True,
     }

@@ -170,3 +170,48 @@ def test_the_in_place_table_canonicalises_keys_as_tinydb_does():
     # TinyDB's rebuild maps "007" to 7 and back to "7", keeping the rows' order
     assert db.storage.read()["t"] == {"7": {"n": 7, "seen": True}, "2": {"n": 2}}
     assert list(db.storage.read()["t"]) == ["7", "2"]
+
+
+def test_the_worlds_table_adopts_a_list_of_new_rows_with_tinydbs_ids():
+    """The world's table (WorldDB) stores the rows of a list of plain dicts as they are, not copies
+    (the world hands them over), numbered as TinyDB would; a taken id is refused, the table unchanged."""
+    from tinydb.storages import MemoryStorage
+
+    from ordercli.tinydb_storage import WorldDB
+
+    db = WorldDB(storage=MemoryStorage)
+    t = db.table("t")
+    assert t.insert_multiple([{"n": 1}, {"n": 2}]) == [1, 2]
+    rows = [{"n": 3}, {"n": 4}]
+    assert t.insert_multiple(rows) == [3, 4]
+    stored = db.storage.read()["t"]
+    assert stored["3"] is rows[0] and stored["4"] is rows[1]
+    assert list(stored) == ["1", "2", "3", "4"]
+    assert t.insert({"n": 5}) == 5  # TinyDB's next id counts on from the adopted rows
+    assert [d.doc_id for d in t.search(Query().n >= 4)] == [4, 5]
+
+    t2 = WorldDB(storage=MemoryStorage).table("t")  # a fresh table: the next id is the last key + 1
+    t2._storage.write({"t": {"1": {"n": 1}, "2": {"n": 2}}})
+    t2._next_id = 2  # as if told wrong: the adopted rows would land on row 2
+    before = json.dumps(t2._storage.read())
+    try:
+        t2.insert_multiple([{"n": 9}, {"n": 10}])
+    except ValueError as exc:
+        assert "already exists" in str(exc)
+    else:
+        raise AssertionError("a taken id was written over")
+    assert json.dumps(t2._storage.read()) == before
+    t2._next_id = None
+    assert t2.insert_multiple([{"n": 3}]) == [3]
+
+
+def test_other_in_place_tables_still_copy_what_they_insert():
+    from tinydb.storages import MemoryStorage
+
+    from ordercli.tinydb_storage import InPlaceTable
+
+    db = TinyDB(storage=MemoryStorage)
+    db.table_class = InPlaceTable
+    rows = [{"n": 1}]
+    db.table("t").insert_multiple(rows)
+    assert db.storage.read()["t"]["1"] == rows[0] and db.storage.read()["t"]["1"] is not rows[0]

@@ -14,6 +14,7 @@ from typing import Any
 from ordercli import policy as P
 from ordercli.errors import UsageError
 from ordercli.timecalc import parse_stored
+from ordercli.world import CHANNELS
 
 Check = Callable[[Any], bool]
 
@@ -141,12 +142,23 @@ EVENT = {
     "actor": _text,
     "details": lambda v: isinstance(v, dict),
 }
-NOTIFICATION = {
+
+
+def _channels(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(c, str) and c in CHANNELS for c in value)
+        and len(set(value)) == len(value)
+    )
+
+
+NOTIFICATION = {  # a stored notice: listed once per channel
     "seq": _count,
     "at": _instant,
     "to": _text,
     "role": _one_of("buyer", "seller"),
-    "channel": _one_of("email", "app"),
+    "channels": _channels,
     "order_id": _text,
     "kind": _text,
     "message": _text,
@@ -276,17 +288,19 @@ def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
         if len(out) >= limit:
             return out[:limit]
     for name, fields in (("events", EVENT), ("notifications", NOTIFICATION)):
-        before = len(out)
+        # events: ids and seq 1, 2, 3 ...; notices: ids 1, 2, 3 ..., seq counting one per channel
+        before, seq = len(out), 1
         for n, (key, row) in enumerate(tables[name].items(), start=1):
-            if not isinstance(row, dict) or row.get("seq") != n or key != str(n):
-                out.append(f"{name}: seq {n} is missing, duplicated or out of order")
+            if not isinstance(row, dict) or row.get("seq") != seq or key != str(n):
+                out.append(f"{name}: seq {seq} is missing, duplicated or out of order")
                 break
             shape = _shape_problems(row, fields)
             if shape:
-                out.append(f"{name} {n}: {shape[0]}")
+                out.append(f"{name} {seq}: {shape[0]}")
                 break
+            seq += len(row["channels"]) if name == "notifications" else 1
         counter = meta.get(f"next_{name[:-1]}")
-        if len(out) == before and _count(counter) and counter != len(tables[name]) + 1:
+        if len(out) == before and _count(counter) and counter != seq:
             out.append(f"meta: next_{name[:-1]} does not follow the {name} table")
     return out[:limit]
 

@@ -3,6 +3,10 @@
 The layout is TinyDB's (tables of doc_id -> document). `World(tables)` is a world in memory, on
 plain dicts (what the engine, the simulator and the Python API use); the store opens a data file
 as a `ordercli.store.tinyworld.TinyWorld`, the same interface over TinyDB's tables.
+
+The notifications table keeps one row per notice, with the `channels` it went out on (schema 3:
+a big tick stores half the rows it stored before); `per_channel` lists them as the contract has
+them, one notification per channel.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from ordercli.errors import NotFound, StorageError, UsageError
 from ordercli.policy import Policy, policy_from_mapping
 from ordercli.timecalc import fmt, parse_stored
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APP = "ordercli"
 TABLES = ("meta", "orders", "events", "notifications")
 _ID_RE = re.compile(r"ORD-(\d+)")
@@ -92,7 +96,8 @@ class World:
         return len(self.events)
 
     def count_notifications(self) -> int:
-        return len(self.notifications)
+        """Notifications as listed: one per channel of each notice."""
+        return int(self.meta["next_notification"]) - 1
 
     def find_orders(self, status: str | None = None, buyer: str | None = None, seller: str | None = None) -> list[dict]:
         return [
@@ -113,11 +118,11 @@ class World:
         return [e for e in self.events.values() if order_id is None or e["order_id"] == order_id]
 
     def find_notifications(self, to: str | None = None, order_id: str | None = None) -> list[dict]:
-        return [
+        return per_channel(
             n
             for n in self.notifications.values()
             if (to is None or n["to"] == to) and (order_id is None or n["order_id"] == order_id)
-        ]
+        )
 
     def events_since(self, seq: int) -> list[dict]:
         """The events appended from `seq` on (what a clock move fired)."""
@@ -181,30 +186,44 @@ class World:
         self.events[key] = ev
 
     def notify(self, order: dict, role: str, kind: str, message: str) -> None:
-        """One notice on every channel: a row per channel, numbered in turn."""
-        meta, at, to, order_id = self.meta, self.now_text, order[role], order["id"]
-        first = meta["next_notification"]
-        meta["next_notification"] = first + len(CHANNELS)
-        self._put_notifications(
-            [
-                {
-                    "seq": seq,
-                    "at": at,
-                    "to": to,
-                    "role": role,
-                    "channel": channel,
-                    "order_id": order_id,
-                    "kind": kind,
-                    "message": message,
-                }
-                for seq, channel in enumerate(CHANNELS, first)
-            ]
+        """One notice, sent on every channel: stored once (a row of the notifications table), listed
+        once per channel, each channel numbered in turn from the notice's `seq`."""
+        first = self.meta["next_notification"]
+        self.meta["next_notification"] = first + len(CHANNELS)
+        self._put_notice(
+            {
+                "seq": first,
+                "at": self.now_text,
+                "to": order[role],
+                "role": role,
+                "channels": list(CHANNELS),
+                "order_id": order["id"],
+                "kind": kind,
+                "message": message,
+            }
         )
         self.dirty = True
 
-    def _put_notifications(self, notes: list[dict]) -> None:
-        for note in notes:
-            key = str(note["seq"])
-            if key in self.notifications:
-                raise _damaged("its next_notification counter points at an existing notification")
-            self.notifications[key] = note
+    def _put_notice(self, notice: dict) -> None:
+        key = str(len(self.notifications) + 1)
+        if key in self.notifications:
+            raise _damaged("the ids of its notifications table are not 1, 2, 3 ...")
+        self.notifications[key] = notice
+
+
+def per_channel(notices: Iterable[dict]) -> list[dict]:
+    """Stored notices as the notifications a party received: one per channel, `seq` counting on."""
+    return [
+        {
+            "seq": n["seq"] + i,
+            "at": n["at"],
+            "to": n["to"],
+            "role": n["role"],
+            "channel": channel,
+            "order_id": n["order_id"],
+            "kind": n["kind"],
+            "message": n["message"],
+        }
+        for n in notices
+        for i, channel in enumerate(n["channels"])
+    ]

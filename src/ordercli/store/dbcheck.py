@@ -52,6 +52,12 @@ def diagnose(store: Store) -> StorageError | None:
     return damaged(store.path, found[0]) if found else None
 
 
+def _notifications(tables: dict[str, Any]) -> int:
+    """As `notifications list` counts them: one per channel of each stored notice."""
+    rows = tables["notifications"].values()
+    return sum(len(r["channels"]) for r in rows if isinstance(r, dict) and isinstance(r.get("channels"), list))
+
+
 def check(store: Store) -> dict[str, Any]:
     """`db check`: read-only; a report of the file, or StorageError listing its problems.
     Temporary files left by a writer that was killed mid-write are reported (`leftovers`, only
@@ -65,7 +71,7 @@ def check(store: Store) -> dict[str, Any]:
         "schema": schema_on_disk,
         "orders": len(tables["orders"]) if tables else 0,
         "events": len(tables["events"]) if tables else 0,
-        "notifications": len(tables["notifications"]) if tables else 0,
+        "notifications": _notifications(tables) if tables else 0,
         "problems": found,
         "ok": not found,
     }

@@ -20,7 +20,7 @@ from tinydb.table import Document, Table
 
 from ordercli import check
 from ordercli.errors import NotFound, StorageError
-from ordercli.world import _ID_RE, World, order_id_for
+from ordercli.world import _ID_RE, World, order_id_for, per_channel
 
 Damaged = Callable[[str], StorageError]
 
@@ -71,7 +71,8 @@ class TinyWorld(World):
         self._new_nums: set[int] = set()
         self._new_events: list[dict] = []
         self._new_notifications: list[dict] = []
-        self._first = {"events": meta["next_event"], "notifications": meta["next_notification"]}
+        # the ids the new rows take: events are numbered by seq, notices 1, 2, 3 ...
+        self._first = {"events": meta["next_event"], "notifications": len(self._notifications) + 1}
 
     # -- validation
     def _checked_order(self, num: int, doc: dict) -> dict:
@@ -170,14 +171,11 @@ class TinyWorld(World):
             self._changed.add(int(order["id"][4:]))  # World.order_num, inlined: once per event
         self._new_events.append(ev)
 
-    def _put_notifications(self, notes: list[dict]) -> None:
-        self._new_notifications += notes
+    def _put_notice(self, notice: dict) -> None:
+        self._new_notifications.append(notice)
 
     def count_events(self) -> int:
         return len(self._events) + len(self._new_events)
-
-    def count_notifications(self) -> int:
-        return len(self._notifications) + len(self._new_notifications)
 
     def find_events(self, order_id: str | None = None) -> list[dict]:
         if order_id is None:
@@ -191,7 +189,7 @@ class TinyWorld(World):
         rows = self._checked_rows(
             "notifications", list(self._notifications) if cond is None else self._notifications.search(cond)
         )
-        return rows + [n for n in self._new_notifications if cond is None or cond(n)]
+        return per_channel(rows + [n for n in self._new_notifications if cond is None or cond(n)])
 
     def events_since(self, seq: int) -> list[dict]:
         first = self._first["events"]
@@ -237,7 +235,7 @@ class TinyWorld(World):
         except ValueError:  # a Document whose id is taken
             got = []
         if len(got) != n or got[0] != first or got[-1] != first + n - 1:
-            raise self._damaged(f"its next_{name[:-1]} counter does not follow the {name} table")
+            raise self._damaged(f"the ids of its {name} table do not follow its counters")
 
 
 def _merge(found: list[dict], extra: list[dict]) -> list[dict]:
