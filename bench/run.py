@@ -21,7 +21,9 @@ The big world is the largest of --sizes (100,000 orders by default). Worlds are 
 2030-03-04T09:00:00Z` (a Monday) and one `orders import`, every order paid by card, so every order's
 ship_by is the same instant, Wednesday 2030-03-13T09:00Z (7 working days), and `clock tick 9d` fires all
 of them: N cancellations and N refunds. Writing commands (place, tick) and the load+dump baseline run on a
-fresh copy of the pristine world each time (copied and synced to disk before the clock starts).
+fresh copy of the pristine world each time (copied and synced to disk before the clock starts). With
+--before, each version runs on a world its own code built (the same orders; 0.1.0 refuses the newer
+schema of later versions), and the baselines on the newest version's.
 
 Also times show, place, list and tick against world size and plots it (log-log) to bench/scaling.png
 (needs matplotlib, imported only for the plot; without it the plot is skipped with a message).
@@ -178,15 +180,22 @@ def run(argv: list[str], stdin: Path | None = None, capture: bool = False,
 class World:
     n: int
     dir: Path
-    pristine: Path
+    pristine: Path  # the newest version's world: the baselines read and write this one
     work: Path
     build: dict[str, Any] = field(default_factory=dict)
+    # each version's own (pristine, work): a version reads the world its own code built (0.1.0 refuses
+    # the newer schema of later ones)
+    copies: dict[str, tuple[Path, Path]] = field(default_factory=dict)
 
-    def fresh_copy(self) -> None:
+    def fresh_copy(self, label: str | None = None) -> None:
         """A writing command's starting point: the pristine world, on disk (not just in the page cache)."""
-        shutil.copyfile(self.pristine, self.work)
+        pristine, work = self.copies[label] if label else (self.pristine, self.work)
+        shutil.copyfile(pristine, work)
         if hasattr(os, "sync"):
             os.sync()
+
+    def files(self, label: str) -> tuple[Path, Path]:
+        return self.copies.get(label, (self.pristine, self.work))
 
 
 def build_world(root: Path, n: int) -> World:
@@ -198,15 +207,19 @@ def build_world(root: Path, n: int) -> World:
             fh.write(json.dumps({"buyer": f"b{i % 997}", "seller": f"s{i % 101}", "item": f"item {i}",
                                  "amount": f"{i % 500 + 1}.{i % 100:02d}", "payment": "card"}) + "\n")
     world = World(n, d, d / "world.json", d / "work.json")
-    db = ["--db", str(world.pristine)]
-    oc, env = VERSIONS["after"]  # the newest writes the world; every version reads it
-    run([*oc, *db, "clock", "set", START, "--json"], env=env)
-    sample, out = run([*oc, *db, "orders", "import", str(ndjson), "--json"], capture=True, env=env)
-    if json.loads(out) != {"imported": n}:
-        raise SystemExit(f"bench: import of {n} orders said {out[:200]!r}")
+    for label, (oc, env) in VERSIONS.items():
+        pristine, work = (world.pristine, world.work) if label == "after" else (
+            d / f"world-{label}.json", d / f"work-{label}.json")
+        world.copies[label] = (pristine, work)
+        db = ["--db", str(pristine)]
+        run([*oc, *db, "clock", "set", START, "--json"], env=env)
+        sample, out = run([*oc, *db, "orders", "import", str(ndjson), "--json"], capture=True, env=env)
+        if json.loads(out) != {"imported": n}:
+            raise SystemExit(f"bench: {label}: import of {n} orders said {out[:200]!r}")
+        if label == "after":
+            world.build = {"import_wall_s": sample.wall, "import_cpu_s": sample.cpu,
+                           "import_peak_rss_bytes": sample.rss, "file_bytes": pristine.stat().st_size}
     ndjson.unlink()
-    world.build = {"import_wall_s": sample.wall, "import_cpu_s": sample.cpu, "import_peak_rss_bytes": sample.rss,
-                   "file_bytes": world.pristine.stat().st_size}
     return world
 
 
@@ -291,19 +304,20 @@ def check_tick(n: int) -> Callable[[bytes], None]:
 
 
 def world_probes(w: World) -> list[Probe]:
-    pristine, work = str(w.pristine), str(w.work)
     oid = f"ORD-{(w.n + 1) // 2:04d}"
-    probes = [Probe("load", [PY, "-c", LOAD_SRC, pristine]),
-              Probe("load_dump", [PY, "-c", LOAD_DUMP_SRC, work], prep=w.fresh_copy)]
+    probes = [Probe("load", [PY, "-c", LOAD_SRC, str(w.pristine)]),
+              Probe("load_dump", [PY, "-c", LOAD_DUMP_SRC, str(w.work)], prep=w.fresh_copy)]
     for v, (oc, env) in VERSIONS.items():
+        pristine, work = map(str, w.files(v))
+        prep = (lambda label=v: w.fresh_copy(label))
         probes += [
             Probe(f"show@{v}", [*oc, "--db", pristine, "orders", "show", oid, "--json"], check=check_show(oid),
                   env=env),
             Probe(f"place@{v}", [*oc, "--db", work, "orders", "place", "--buyer", "bench", "--seller", "benchshop",
-                                 "--item", "bench item", "--amount", "9.99", "--json"], prep=w.fresh_copy,
+                                 "--item", "bench item", "--amount", "9.99", "--json"], prep=prep,
                   check=check_place, env=env),
             Probe(f"list@{v}", [*oc, "--db", pristine, "orders", "list", "--json"], check=check_list(w.n), env=env),
-            Probe(f"tick@{v}", [*oc, "--db", work, "clock", "tick", TICK, "--json"], prep=w.fresh_copy,
+            Probe(f"tick@{v}", [*oc, "--db", work, "clock", "tick", TICK, "--json"], prep=prep,
                   check=check_tick(w.n), env=env),
         ]
     return probes
@@ -540,7 +554,7 @@ def main() -> int:
         probes = [Probe("typer", [PY, "-c", "import typer"])]
         for v, (vc, env) in VERSIONS.items():
             probes += [Probe(f"version@{v}", [*vc, "--version"], env=env),
-                       Probe(f"show_small@{v}", [*vc, "--db", str(small.pristine), "orders", "show", oid, "--json"],
+                       Probe(f"show_small@{v}", [*vc, "--db", str(small.files(v)[0]), "orders", "show", oid, "--json"],
                              check=check_show(oid), env=env)]
         startup = measure(probes, 3 * repeat, "startup")
 
