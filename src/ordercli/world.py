@@ -95,10 +95,6 @@ class World:
     def count_events(self) -> int:
         return len(self.events)
 
-    def count_notifications(self) -> int:
-        """Notifications as listed: one per channel of each notice."""
-        return int(self.meta["next_notification"]) - 1
-
     def find_orders(self, status: str | None = None, buyer: str | None = None, seller: str | None = None) -> list[dict]:
         return [
             o
