@@ -731,6 +731,14 @@ def test_db_check_reports_a_sound_file(cli: Cli, db: Path) -> None:
     assert snapshot(db) == before
 
 
+def test_db_check_counts_in_words(world: Cli, db: Path, tmp_path: Path) -> None:
+    world.place()
+    assert world("db", "check").stdout == f"{db}: ok, schema {SCHEMA_VERSION}, 1 order, 2 events, 0 notifications\n"
+    world.json("cancel", "request", "ORD-0001", "--reason", "second-thought")
+    assert world("db", "check").stdout.endswith(", 1 order, 3 events, 2 notifications\n")
+    assert world("db", "backup", str(tmp_path / "b.json")).stdout.startswith("backed up 1 order (")
+
+
 def _break_refund_amount(d: dict) -> str:
     d["orders"]["1"]["refund"]["amount"] = "1.00"
     return "ORD-0001: refund amount '1.00' differs from the paid '19.99'"

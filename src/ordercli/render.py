@@ -159,6 +159,11 @@ def _is_tty(stream: Any) -> bool:
         return False
 
 
+def count(n: int, noun: str) -> str:
+    """`1 order`, `2 orders`: a count for people."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def emit_object(value: Any, as_json: bool, text: Callable[[Any], str]) -> None:
     if as_json:
         emit_json(value)

@@ -18,8 +18,8 @@ def _check_text(r: dict[str, Any]) -> str:
     if not r["exists"]:
         return f"{r['path']}: no file yet (an empty world)"
     text = (
-        f"{r['path']}: ok, schema {r['schema']}, {r['orders']} orders, {r['events']} events, "
-        f"{r['notifications']} notifications"
+        f"{r['path']}: ok, schema {r['schema']}, {render.count(r['orders'], 'order')}, "
+        f"{render.count(r['events'], 'event')}, {render.count(r['notifications'], 'notification')}"
     )
     if r.get("leftovers"):
         text += (
@@ -52,7 +52,11 @@ def backup(
         render.emit_bytes(raw)
         return
     result, _ = store.backup(Path(path(dest, "PATH")))
-    render.emit_object(result, json_, lambda r: f"backed up {r['orders']} orders ({r['bytes']} bytes) to {r['backup']}")
+    render.emit_object(
+        result,
+        json_,
+        lambda r: f"backed up {render.count(r['orders'], 'order')} ({r['bytes']:,} bytes) to {r['backup']}",
+    )
 
 
 @app.command("restore")
@@ -70,7 +74,7 @@ def restore(
         result,
         json_,
         lambda r: (
-            f"restored {r['orders']} orders from {r['restored_from']} into {r['path']}"
+            f"restored {render.count(r['orders'], 'order')} from {r['restored_from']} into {r['path']}"
             + (f"; the replaced world is kept as {r['replaced_world_kept_as']}" if r["replaced_world_kept_as"] else "")
         ),
     )

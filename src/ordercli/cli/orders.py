@@ -127,4 +127,4 @@ def import_(
         except orjson.JSONDecodeError as exc:
             raise UsageError(f"line {n}: not valid JSON ({exc})", "bad_import") from None
     result = common.sandbox(ctx).import_orders(rows, progress=render.progress_for(len(rows), "importing"))
-    render.emit_object(result, json_, lambda r: f"imported {r['imported']} order{'' if r['imported'] == 1 else 's'}")
+    render.emit_object(result, json_, lambda r: f"imported {render.count(r['imported'], 'order')}")
