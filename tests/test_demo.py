@@ -68,3 +68,17 @@ def test_demo_text_is_a_numbered_story(cli):
     assert out.startswith("1. [")
     assert "seller_silent" in out and "refund" in out
     assert "temporary" in out
+
+
+def test_demo_policy_on_a_kept_world_goes_through_the_rule_of_policy_use(cli, tmp_path):
+    """--policy sets a kept demo world's policy as `policy use` would: before its first order only."""
+    empty = tmp_path / "empty.json"
+    cli.json("--db", str(empty), "clock", "set", "2030-03-04T09:00:00Z")
+    story = cli.json("demo", "--db", str(empty), "--policy", "ebay")
+    assert "lapses" in story[3]["says"], story[3]["says"]  # ebay: a silent seller lets the request lapse
+    assert cli.json("--db", str(empty), "policy", "show")["name"] == "ebay"
+    before = empty.read_bytes()
+    err = cli.json("demo", "--db", str(empty), "--policy", "aliexpress", code=4)
+    assert err["code"] == "world_has_orders"
+    assert empty.read_bytes() == before
+    assert cli.json("demo", "--db", str(empty), "--policy", "ebay")[0]["output"]["id"] == "ORD-0002"

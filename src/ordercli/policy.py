@@ -343,6 +343,15 @@ def _open_dispute(order: dict) -> dict | None:
     return None
 
 
+def dispute_instead(order: dict) -> str | None:
+    """R13a: a pending request made for a seller-fault reason could be a dispute instead (once the
+    request is withdrawn): the reason to open it with; None for any other order."""
+    c = order.get("cancellation")
+    if order["status"] != CANCEL_REQUESTED or c is None or c["fault"] != "seller":
+        return None
+    return str(c["reason"])
+
+
 def why_not_dispute_open(order: dict, reason: str, policy: Policy, now: datetime) -> Refusal | None:
     """R13 (a) seller-fault reason before shipment, (b) post-shipment reason after it,
     (c) refund-not-received on an overdue refund; at most one open dispute."""

@@ -32,12 +32,8 @@ def _demo_world(db: str | None, policy: str | None) -> Iterator[World]:
         path = checked_path(db, "--db") if db is not None else Path(tmp) / "demo.json"
         with Sandbox(path, policy=policy, durable=db is not None).transaction() as session:
             w = session.world
-            if policy is not None and w.count_orders() and w.policy.name != loaded.policy.name:
-                from ordercli.errors import Refused
-
-                raise Refused(
-                    f"--policy {policy}: {path} already has orders under the {w.policy.name} policy", "world_has_orders"
-                )
+            if policy is not None and w.policy.name != loaded.policy.name:
+                engine.use_policy(w, loaded.meta(), loaded.policy)  # refused once the world has orders
             yield w
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ordercli import render
 from ordercli.cli import text
@@ -53,11 +53,13 @@ def show_move(move: Move, as_json: bool) -> None:
 
 
 def cancel_hint(view: Order) -> str | None:
-    """A seller-fault reason leaves the buyer a dispute instead (POLICY.md): say how, in commands."""
-    c = view["cancellation"]
-    if view["status"] != "cancel_requested" or c is None or c["fault"] != "seller":
+    """When the rules leave the buyer a dispute instead of the request (R13a): say how, in commands."""
+    from ordercli.policy import dispute_instead
+
+    reason = dispute_instead(cast(dict, view))
+    if reason is None:
         return None
-    oid, reason = view["id"], c["reason"]
+    oid = view["id"]
     return (
         f"{reason} is the seller's fault: a dispute is available instead "
         f"(ordercli cancel withdraw {oid}, then ordercli dispute open {oid} --reason {reason})"
