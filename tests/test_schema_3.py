@@ -88,6 +88,8 @@ def test_migration_joins_the_channels_of_one_notice_and_only_those() -> None:
     # different words, or a gap in seq, start a new notice; a lone channel is a notice of its own
     got = _migrated([_row(1, "email"), _row(2, "app", "other"), _row(4, "email"), _row(5, "app")])
     assert [(n["seq"], n["channels"]) for n in got] == [(1, ["email"]), (2, ["app"]), (4, ["email", "app"])]
+    got = _migrated([_row(1, "email"), _row(3, "app")])  # the same words, but seq 2 is missing
+    assert [(n["seq"], n["channels"]) for n in got] == [(1, ["email"]), (3, ["app"])]
 
 
 def test_migration_carries_a_broken_row_over_for_the_checks_to_name() -> None:
@@ -95,6 +97,11 @@ def test_migration_carries_a_broken_row_over_for_the_checks_to_name() -> None:
     got = _migrated([_row(1, "email"), "junk", broken, _row(3, "app")])
     assert got[1:3] == ["junk", broken]
     assert got[3]["channels"] == ["app"]
+    no_seq, half = _row("x", "email"), {"seq": 2, "channel": "app"}  # a text seq; fields missing
+    assert _migrated([no_seq, _row(2, "app"), half, _row(3, "email")]) == [
+        no_seq, {**{k: v for k, v in _row(2, "app").items() if k != "channel"}, "channels": ["app"]}, half,
+        {**{k: v for k, v in _row(3, "email").items() if k != "channel"}, "channels": ["email"]},
+    ]
     tables = {
         "meta": {"1": {"clock": "2030-03-04T09:00:00+00:00", "next_order": 1, "next_event": 1,
                        "next_notification": 3, "policy": {"name": "aliexpress", "values": {}}}},
