@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import Cli
@@ -129,3 +130,41 @@ def test_checks_hold_notices_to_their_numbering() -> None:
     ]
     assert found({**notice, "channels": []}) and found({**notice, "channels": ["email", "email"]})
     assert found({**notice, "channels": ["fax"]}) and found({**notice, "channels": "email"})
+
+
+def test_a_world_in_memory_keeps_the_same_layout() -> None:
+    from ordercli import Sandbox
+
+    s = Sandbox(start="2030-03-04T09:00:00Z")
+    for buyer in ("alice", "bob"):
+        s.place(buyer, "acme", "Mug", "5")
+    for oid in ("ORD-0001", "ORD-0002"):
+        s.cancel_request(oid, "second-thought")
+    listed = s.notifications()
+    with s.transaction() as session:
+        w = session.world
+        notices = w.notifications
+        assert list(notices) == ["1", "2"] and [n["seq"] for n in notices.values()] == [1, 3]
+        second = w.find_notifications(order_id="ORD-0002")
+        assert [(n["seq"], n["channel"]) for n in second] == [(3, "email"), (4, "app")]
+        assert w.find_notifications(to="acme", order_id="ORD-0001") == listed[:2]
+        assert w.find_notifications(to="alice") == []
+
+
+def test_a_world_whose_notice_ids_have_a_gap_is_damaged_not_written_over() -> None:
+    import pytest
+
+    from ordercli.errors import StorageError
+    from ordercli.presets import default
+    from ordercli.world import World, empty_tables
+
+    tables = empty_tables(datetime(2030, 3, 4, 9, tzinfo=UTC), default().meta())
+    w = World(tables)
+    w.add_order({"buyer": "alice", "seller": "acme", "status": "awaiting_shipment"})
+    w.notify(w.order("ORD-0001"), "buyer", "k", "one")
+    tables["notifications"]["3"] = tables["notifications"].pop("1")  # ids 3 only: the next would be 2 ... then 3
+    w.notify(w.order("ORD-0001"), "buyer", "k", "two")
+    with pytest.raises(StorageError) as raised:
+        w.notify(w.order("ORD-0001"), "buyer", "k", "three")
+    assert raised.value.code == "damaged_data"
+    assert [n["message"] for n in tables["notifications"].values()] == ["one", "two"]

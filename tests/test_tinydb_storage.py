@@ -197,12 +197,23 @@ def test_the_worlds_table_adopts_a_list_of_new_rows_with_tinydbs_ids():
     try:
         t2.insert_multiple([{"n": 9}, {"n": 10}])
     except ValueError as exc:
-        assert "already exists" in str(exc)
+        assert str(exc) == "Document with ID 2 already exists"
     else:
         raise AssertionError("a taken id was written over")
     assert json.dumps(t2._storage.read()) == before
     t2._next_id = None
     assert t2.insert_multiple([{"n": 3}]) == [3]
+    # only a list of plain dicts is adopted: a Document keeps its own id, and a non-mapping is refused
+    from tinydb.table import Document
+
+    assert t2.insert_multiple([Document({"n": 10}, doc_id=10)]) == [10]
+    assert t2.get(doc_id=10) == {"n": 10}
+    try:
+        t2.insert_multiple([{"n": 11}, 5])
+    except ValueError as exc:
+        assert str(exc) == "Document is not a Mapping"
+    else:
+        raise AssertionError("a non-mapping was stored")
 
 
 def test_other_in_place_tables_still_copy_what_they_insert():
