@@ -8,6 +8,7 @@ they open as they are, and their first writing command saves them as schema 3.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from ordercli.world import SCHEMA_VERSION
@@ -23,34 +24,39 @@ def _v1_to_v2(tables: dict[str, Any]) -> None:
     policy.setdefault("origins", {})
 
 
-_SAME_NOTICE = ("at", "to", "role", "order_id", "kind", "message")
+_NOTICE = ("seq", "channel", "at", "to", "role", "order_id", "kind", "message")  # a schema-2 row's fields
+_notice_fields = itemgetter(*_NOTICE)
 
 
 def _v2_to_v3(tables: dict[str, Any]) -> None:
     """Schema 3 stores a notice once, with the channels it went out on, instead of a row per
     channel: the rows of one notice (the same notice, channels in turn, seq counting on) become one
     row, numbered 1, 2, 3 ... A row that is not a sound schema-2 row is carried over as it is,
-    for the store's checks to name."""
+    for the store's checks to name. (Reading commands run this on every open of an older file,
+    so it is one pass, without a call per field.)"""
     notices: list[Any] = []
     last: dict[str, Any] | None = None
+    last_same: tuple[Any, ...] = ()
     for row in tables["notifications"].values():
-        channel = row.get("channel") if isinstance(row, dict) else None
-        if (
-            last is not None
-            and isinstance(channel, str)
-            and channel not in last["channels"]
-            and row.get("seq") == last["seq"] + len(last["channels"])
-            and all(row.get(k) == last[k] for k in _SAME_NOTICE)
-        ):
-            last["channels"].append(channel)
-            continue
-        if not (isinstance(channel, str) and type(row.get("seq")) is int and all(k in row for k in _SAME_NOTICE)):
+        try:
+            seq, channel, *same = _notice_fields(row)
+        except (KeyError, TypeError, IndexError):  # not an object, or a field missing
+            seq = channel = None
+        if type(seq) is not int or type(channel) is not str:
             notices.append(row)
             last = None
             continue
-        last = {k: row[k] for k in ("seq", "at", "to", "role")}
-        last["channels"] = [channel]
-        last.update((k, row[k]) for k in ("order_id", "kind", "message"))
+        if (
+            last is not None
+            and channel not in last["channels"]
+            and seq == last["seq"] + len(last["channels"])
+            and tuple(same) == last_same
+        ):
+            last["channels"].append(channel)
+            continue
+        at, to, role, order_id, kind, message = last_same = tuple(same)
+        last = {"seq": seq, "at": at, "to": to, "role": role, "channels": [channel]}
+        last.update(order_id=order_id, kind=kind, message=message)
         notices.append(last)
     tables["notifications"] = {str(n): notice for n, notice in enumerate(notices, start=1)}
 
