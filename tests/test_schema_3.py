@@ -98,6 +98,7 @@ def test_migration_carries_a_broken_row_over_for_the_checks_to_name() -> None:
     got = _migrated([_row(1, "email"), "junk", broken, _row(3, "app")])
     assert got[1:3] == ["junk", broken]
     assert got[3]["channels"] == ["app"]
+    assert _migrated([_row(1, 5)]) == [_row(1, 5)]  # a channel that is not text is carried over
     no_seq, half = _row("x", "email"), {"seq": 2, "channel": "app"}  # a text seq; fields missing
     assert _migrated([no_seq, _row(2, "app"), half, _row(3, "email")]) == [
         no_seq, {**{k: v for k, v in _row(2, "app").items() if k != "channel"}, "channels": ["app"]}, half,

@@ -64,12 +64,9 @@ def _v2_to_v3(tables: dict[str, Any]) -> None:
 MIGRATIONS: list[Callable[[dict[str, Any]], None]] = [_v1_to_v2, _v2_to_v3]
 
 
-def migrate(tables: dict[str, Any]) -> bool:
-    """Brings `tables` to SCHEMA_VERSION; True when anything changed."""
+def migrate(tables: dict[str, Any]) -> None:
+    """Brings `tables` to SCHEMA_VERSION, in place (the store knows the file's own version)."""
     meta = tables["meta"]["1"]
-    changed = False
     while meta["schema"] < SCHEMA_VERSION:
         MIGRATIONS[meta["schema"] - 1](tables)
         meta["schema"] += 1
-        changed = True
-    return changed
