@@ -51,6 +51,19 @@ def scenario(pytester: pytest.Pytester, name: str, text: str) -> Path:
     return path
 
 
+def test_a_failure_report_follows_the_tb_option(pytester: pytest.Pytester) -> None:
+    scenario(pytester, "bad.scenario.yaml", FAILING)
+    short = pytester.runpytest("-p", "no:cacheprovider", "--tb=short").stdout.str()
+    assert "step 3 (id check) failed: ordercli orders show ORD-0001" in short
+    assert "- shipped" in short and "history of ORD-0001" not in short  # the diff, not the history
+    line = pytester.runpytest("-p", "no:cacheprovider", "--tb=line").stdout.str()
+    assert "bad.scenario.yaml: step 3 (id check) failed: ordercli orders show ORD-0001" in line
+    assert "- shipped" not in line and "history of" not in line
+    quiet = pytester.runpytest("-p", "no:cacheprovider", "--tb=no")
+    quiet.assert_outcomes(failed=1)
+    assert "failed: ordercli" not in quiet.stdout.str()
+
+
 def test_the_examples_pass_under_the_plugin(pytester: pytest.Pytester) -> None:
     assert len(EXAMPLE_NAMES) == 8
     result = pytester.runpytest(str(EXAMPLES), "-p", "no:cacheprovider")

@@ -119,7 +119,10 @@ class ScenarioItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, StepFailed):
-            return describe_failure(excinfo.value.scenario, excinfo.value.step)
+            tb = str(self.config.getoption("tbstyle", "auto"))
+            return describe_failure(
+                excinfo.value.scenario, excinfo.value.step, tb if tb in ("line", "short") else "long"
+            )
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -149,9 +152,12 @@ def _diff(expected: Any, actual: Any) -> list[str]:
     return [line.rstrip() for line in difflib.ndiff(want, got) if not line.startswith("?")]
 
 
-def describe_failure(scenario: Scenario, step: dict[str, Any]) -> str:
-    """File, step, the command with its references expanded, expected against actual, the history."""
+def describe_failure(scenario: Scenario, step: dict[str, Any], style: str = "long") -> str:
+    """File, step, the command with its references expanded, expected against actual, the history.
+    `style` follows pytest's --tb: "line" is one line, "short" leaves out the history."""
     label = f"step {step['index']}" + (f" (id {step['id']})" if step["id"] else "")
+    if style == "line":
+        return f"{scenario.path}: {label} failed: ordercli {step['command']}"
     out = [f"{scenario.path}: {scenario.name}", f"{label} failed: ordercli {step['command']}"]
     if step["exit"] != step["expect_exit"]:
         line = f"  exit {step['exit']}, expected {step['expect_exit']}"
@@ -168,7 +174,7 @@ def describe_failure(scenario: Scenario, step: dict[str, Any]) -> str:
     others = [f for f in step["failures"] if f.startswith("${")]
     out += [f"  {f}" for f in others]
     history = step.get("history") or []
-    if history:
+    if history and style != "short":
         from ordercli.scenario import history_lines
 
         out.append(f"history of {history[0]['order_id']} up to this step:")
