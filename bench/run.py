@@ -57,6 +57,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -309,7 +310,7 @@ def world_probes(w: World) -> list[Probe]:
               Probe("load_dump", [PY, "-c", LOAD_DUMP_SRC, str(w.work)], prep=w.fresh_copy)]
     for v, (oc, env) in VERSIONS.items():
         pristine, work = map(str, w.files(v))
-        prep = (lambda label=v: w.fresh_copy(label))
+        prep = partial(w.fresh_copy, v)
         probes += [
             Probe(f"show@{v}", [*oc, "--db", pristine, "orders", "show", oid, "--json"], check=check_show(oid),
                   env=env),

@@ -20,7 +20,9 @@ ORDER_FIELDS = {
     "cancellation", "refund", "dispute", "next_deadline", "actions",
 }
 CANCELLATION_FIELDS = {"reason", "fault", "note", "requested_at", "respond_by", "status", "responded_at", "requests"}
-REFUND_FIELDS = {"order_id", "amount", "currency", "method", "status", "initiated_at", "due_by", "refunded_at", "overdue"}
+REFUND_FIELDS = {
+    "order_id", "amount", "currency", "method", "status", "initiated_at", "due_by", "refunded_at", "overdue"
+}
 DISPUTE_FIELDS = {"reason", "status", "opened_at", "resolved_at", "outcome"}
 EVENT_FIELDS = {"seq", "at", "order_id", "kind", "actor", "details"}
 
@@ -56,7 +58,8 @@ def states(world):
 def test_every_order_has_every_field_of_cli_md_with_its_type(states) -> None:
     orders = states.json("orders", "list")
     assert [o["id"] for o in orders] == [f"ORD-000{n}" for n in range(1, 6)]
-    assert [o["status"] for o in orders] == ["awaiting_payment", "cancel_requested", "shipped", "cancelled", "completed"]
+    statuses = ["awaiting_payment", "cancel_requested", "shipped", "cancelled", "completed"]
+    assert [o["status"] for o in orders] == statuses
     for o in orders:
         assert ORDER_FIELDS <= set(o), ORDER_FIELDS - set(o)
         assert o == states.json("orders", "show", o["id"])

@@ -109,7 +109,9 @@ def test_parse_policy_duration_calendar_durations_fall_through():
     assert parse_policy_duration("7d", "refund_within.alipay") == timedelta(days=7)
 
 
-@pytest.mark.parametrize("text", ["7 workdays", "seven working days", "working days", "7 working", "-7 working days", "5x"])
+@pytest.mark.parametrize(
+    "text", ["7 workdays", "seven working days", "working days", "7 working", "-7 working days", "5x"]
+)
 def test_parse_policy_duration_refuses_garbage(text):
     with pytest.raises(UsageError) as exc:
         parse_policy_duration(text, "ship_within")

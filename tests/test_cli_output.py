@@ -133,7 +133,7 @@ def test_format_csv_has_a_header_and_one_row_per_item(busy, command):
     out = busy(*command, "--format", "csv").stdout
     parsed = list(csv.DictReader(io.StringIO(out)))
     assert len(parsed) == len(rows)
-    for row, obj in zip(parsed, rows):
+    for row, obj in zip(parsed, rows, strict=True):
         flat = flatten(obj)
         for key, value in flat.items():
             if isinstance(value, (str, int)) and not isinstance(value, bool):

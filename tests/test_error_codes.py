@@ -258,7 +258,9 @@ def _missing_extra(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]
 RECIPES["bad_behaviour"] = lambda c, d, t, m: ["simulate", str(t / "none.yaml"), "--policy", "aliexpress"]
 RECIPES["bad_scheduler"] = _bad_scheduler
 RECIPES["missing_extra"] = _missing_extra
-RECIPES["file_exists"] = lambda c, d, t, m: [*SIM, "--save-sample", str((t / "s.json", (t / "s.json").write_text(""))[0])]
+RECIPES["file_exists"] = lambda c, d, t, m: [
+    *SIM, "--save-sample", str((t / "s.json", (t / "s.json").write_text(""))[0])
+]
 
 
 def test_every_catalogue_code_has_a_recipe():

@@ -110,7 +110,8 @@ def test_cancel_reason_codes_and_faults_are_policy_md():
         "seller-unresponsive": "seller",
         "other": "buyer",
     }
-    assert list(P.CANCEL_REASONS) == ["second-thought", "wrong-product", "shipping-delay", "seller-unresponsive", "other"]
+    reasons = ["second-thought", "wrong-product", "shipping-delay", "seller-unresponsive", "other"]
+    assert list(P.CANCEL_REASONS) == reasons
 
 
 def test_seller_fault_reasons():

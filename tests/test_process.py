@@ -11,13 +11,12 @@ import re
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
-
 from conftest import START, Cli, run_process
+from filelock import FileLock
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 ANSI = re.compile(rb"\x1b\[")
@@ -180,9 +179,9 @@ READING = {
 def test_reading_a_missing_file_is_an_empty_world_and_creates_nothing(name: str, tmp_path: Path) -> None:
     folder = tmp_path / "missing" / "sub"
     target = folder / "world.json"
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     value = assert_ok_json(run_process(*READING[name], "--json", env={"ORDERCLI_DB": str(target)}))
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
 
     if name == "clock show":
         assert set(value) == {"now"}

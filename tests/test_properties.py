@@ -171,7 +171,8 @@ def act(w: World, step: tuple) -> str:
             if action == "pay":
                 engine.pay(w, oid)
             elif action == "request":
-                engine.cancel_request(w, oid, arg if isinstance(arg, str) else CANCEL_REASONS[arg % len(CANCEL_REASONS)])
+                reason = arg if isinstance(arg, str) else CANCEL_REASONS[arg % len(CANCEL_REASONS)]
+                engine.cancel_request(w, oid, reason)
             elif action == "withdraw":
                 engine.cancel_withdraw(w, oid)
             elif action in ("accept", "reject"):
@@ -181,7 +182,8 @@ def act(w: World, step: tuple) -> str:
             elif action == "confirm":
                 engine.confirm(w, oid)
             elif action == "dispute":
-                engine.dispute_open(w, oid, arg if isinstance(arg, str) else DISPUTE_REASONS[arg % len(DISPUTE_REASONS)])
+                reason = arg if isinstance(arg, str) else DISPUTE_REASONS[arg % len(DISPUTE_REASONS)]
+                engine.dispute_open(w, oid, reason)
             elif action == "resolve-refund":
                 engine.dispute_resolve(w, oid, "refund")
             elif action == "resolve-reject":

@@ -18,7 +18,8 @@ ARGS = [str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", 
 def test_a_dask_cluster_gives_the_local_report_bit_for_bit(cli: Cli) -> None:
     local = cli("simulate", *ARGS, "--workers", "1").stdout
     # threads, not processes: light on a shared machine
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    cluster_options = {"n_workers": 2, "threads_per_worker": 1, "processes": False, "dashboard_address": None}
+    with distributed.LocalCluster(**cluster_options) as cluster:
         remote = cli("simulate", *ARGS, "--scheduler", cluster.scheduler_address).stdout
     assert remote == local
     assert '"shards": 20' in local

@@ -403,7 +403,9 @@ def test_only_the_data_file_s_own_folder_decides_whether_it_may_be_written(world
     before = db.read_bytes()
     real_access = os.access
     monkeypatch.setattr(
-        os, "access", lambda p, mode, **k: False if mode & os.W_OK and Path(p) == db.parent else real_access(p, mode, **k)
+        os,
+        "access",
+        lambda p, mode, **k: False if mode & os.W_OK and Path(p) == db.parent else real_access(p, mode, **k),
     )
     assert world.json("clock", "tick", "1h", code=5)["code"] == "read_only"
     assert db.read_bytes() == before
