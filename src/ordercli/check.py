@@ -305,6 +305,16 @@ def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
     return out[:limit]
 
 
+def first_problem(tables: dict[str, Any]) -> str | None:
+    """What is wrong first, for refusing a file: also when the checks themselves choke on it
+    (a shape they never expected), since then the file is what's wrong."""
+    try:
+        found = problems(tables, limit=1)
+    except Exception:
+        return "it does not have the shape of ordercli data"
+    return found[0] if found else None
+
+
 _ROWS = {"events": EVENT, "notifications": NOTIFICATION}
 
 

@@ -172,14 +172,11 @@ class Store:
     def _check_whole(self, tables: dict[str, Any]) -> None:
         """Bytes ordercli did not write itself are checked whole before anything is written over
         them, as `db check` would: a damaged world is never rewritten."""
-        from ordercli.check import problems
+        from ordercli.check import first_problem
 
-        try:
-            found = problems(tables, limit=1)
-        except Exception:  # the checker choked on it: the file is what's wrong
-            found = ["it does not have the shape of ordercli data"]
+        found = first_problem(tables)
         if found:
-            raise damaged(self.path, found[0])
+            raise damaged(self.path, found)
 
     def replace_world(self, tables: dict[str, Any]) -> None:
         """Start this file afresh with the given world (a scenario's own world)."""

@@ -45,11 +45,10 @@ def diagnose(store: Store) -> StorageError | None:
         tables = _tables(store.path, store.file.read_bytes())
     except StorageError as exc:
         return exc
-    try:
-        found = _problems(tables)
-    except Exception:  # the checker itself choked on it: the file is what's wrong
-        return damaged(store.path, "it does not have the shape of ordercli data")
-    return damaged(store.path, found[0]) if found else None
+    from ordercli.check import first_problem
+
+    found = first_problem(tables) if tables is not None else None
+    return damaged(store.path, found) if found else None
 
 
 def _notifications(tables: dict[str, Any]) -> int:
