@@ -319,3 +319,12 @@ def test_a_transaction_sees_its_own_new_notifications_through_a_filter(tmp_path:
         assert sorted((n["to"], n["channel"]) for n in to_acme) == [("acme", "app"), ("acme", "email")]
         assert t.notifications(to="alice") == []
     assert world.notifications(to="acme") == to_acme
+
+
+def test_a_clock_move_reports_its_progress_every_thousand_firings() -> None:
+    """`progress(fired, waiting)`: the deadlines fired so far, and those still due on the way."""
+    world = Sandbox(start=START)
+    world.import_orders({"buyer": f"b{i}", "seller": "acme", "item": "x", "amount": "5"} for i in range(2500))
+    calls: list[tuple[int, int]] = []
+    world.clock_tick("9d", progress=lambda fired, waiting: calls.append((fired, waiting)))
+    assert calls == [(1000, 1500), (2000, 500)]
