@@ -220,10 +220,10 @@ class TinyWorld(World):
         self._new_nums.clear()
 
     def _insert(self, name: str, table: Table, rows: list[dict], first: int) -> None:
-        """One insert_multiple of this command's new rows, numbered first, first + 1, ... as the
-        meta counters say. A few rows into a big table name their ids (a Document each): cheaper
-        than TinyDB's scan of every existing id for the next one. Many rows take TinyDB's next id,
-        which must then be the counter's. Either way, a row already there is never overwritten."""
+        """One insert_multiple of this command's new rows, with the ids first, first + 1, ... (orders
+        and events: their meta counters; notices: the table's length + 1). A few rows into a big
+        table name their ids (a Document each). Many rows are handed over whole and take TinyDB's
+        next id, which must then be `first`. Either way, a row already there is never overwritten."""
         n = len(rows)
         if not n:
             return
