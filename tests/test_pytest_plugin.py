@@ -51,17 +51,41 @@ def scenario(pytester: pytest.Pytester, name: str, text: str) -> Path:
     return path
 
 
-def test_a_failure_report_follows_the_tb_option(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("on_ci", [False, True], ids=["terminal", "ci"])
+def test_a_failure_report_follows_the_tb_option(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, on_ci: bool
+) -> None:
+    # On CI (CI=true) pytest prints a failure's summary line whole: it must still be one line.
+    for var in ("CI", "BUILD_NUMBER"):
+        monkeypatch.delenv(var, raising=False)
+    if on_ci:
+        monkeypatch.setenv("CI", "true")
     scenario(pytester, "bad.scenario.yaml", FAILING)
-    short = pytester.runpytest("-p", "no:cacheprovider", "--tb=short").stdout.str()
-    assert "step 3 (id check) failed: ordercli orders show ORD-0001" in short
-    assert "- shipped" in short and "history of ORD-0001" not in short  # the diff, not the history
-    line = pytester.runpytest("-p", "no:cacheprovider", "--tb=line").stdout.str()
-    assert "bad.scenario.yaml: step 3 (id check) failed: ordercli orders show ORD-0001" in line
-    assert "- shipped" not in line and "history of" not in line
-    quiet = pytester.runpytest("-p", "no:cacheprovider", "--tb=no")
-    quiet.assert_outcomes(failed=1)
-    assert "failed: ordercli" not in quiet.stdout.str()
+    crash = "step 3 (id check) failed: ordercli orders show ORD-0001"
+    summary = f"FAILED bad.scenario.yaml::wrong expectation - {crash}"
+
+    def run(*args: str) -> list[str]:
+        return pytester.runpytest("-p", "no:cacheprovider", "-rf", *args).stdout.lines
+
+    def summary_of(lines: list[str]) -> list[str]:
+        return lines[lines.index(next(x for x in lines if "short test summary info" in x)) + 1 : -1]
+
+    long = run()
+    assert crash in long and "history of ORD-0001 up to this step:" in long
+    short = run("--tb=short")
+    assert crash in short and "    - shipped" in short
+    assert not any("history of" in x for x in short)  # the diff, not the history
+    line = run("--tb=line")
+    assert f"bad.scenario.yaml: {crash}" in line
+    assert not any("- shipped" in x or "history of" in x for x in line)
+    quiet = run("--tb=no")
+    assert not any("FAILURES" in x or "- shipped" in x or "history of" in x for x in quiet)
+    for lines in (long, short, line, quiet):
+        assert len(summary_of(lines)) == 1
+        if on_ci:
+            assert summary_of(lines) == [summary]
+        else:  # trimmed to the terminal's width
+            assert summary_of(lines)[0][:-3] in summary
 
 
 def test_the_examples_pass_under_the_plugin(pytester: pytest.Pytester) -> None:
@@ -127,6 +151,8 @@ def test_junitxml_has_a_testcase_per_scenario_with_its_steps(pytester: pytest.Py
     assert steps == ["step 1", "step 2", "step 3", "step 4"]
     failure = cases["wrong expectation"].find("failure")
     assert failure is not None and "step 3 (id check) failed: ordercli orders show ORD-0001" in (failure.text or "")
+    assert "history of ORD-0001" in (failure.text or "")  # the whole report; its message is one line
+    assert failure.get("message") == "step 3 (id check) failed: ordercli orders show ORD-0001"
     captured = cases["wrong expectation"].find("system-out")
     assert captured is not None and "FAIL step 3 (check)" in (captured.text or "")
 

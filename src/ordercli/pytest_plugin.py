@@ -119,14 +119,44 @@ class ScenarioItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, StepFailed):
+            failed = excinfo.value
             tb = str(self.config.getoption("tbstyle", "auto"))
-            return describe_failure(
-                excinfo.value.scenario, excinfo.value.step, tb if tb in ("line", "short") else "long"
+            # --tb=line prints the crash line after the report: the report itself is then empty.
+            text = "" if tb == "line" else describe_failure(failed.scenario, failed.step, tb)
+            return FailureReport(
+                text,
+                _Crash(str(failed.scenario.path), failure_line(failed.step)),
             )
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"scenario: {self.name}"
+
+
+class _Crash:
+    """What pytest shows of a failure in one line: the summary (`-rf`, whole on CI), `--tb=line`,
+    JUnit's failure message. pytest reads `message`, `path`, `lineno` and str()."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path, self.lineno, self.message = path, 0, message
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class FailureReport:
+    """A scenario failure as pytest prints it: the whole report in the failures section, one line
+    (`reprcrash`) wherever pytest wants one, so a CI summary does not repeat the history."""
+
+    def __init__(self, text: str, crash: _Crash) -> None:
+        self.text, self.reprcrash = text, crash
+
+    def toterminal(self, tw: Any) -> None:
+        for line in self.text.splitlines():
+            tw.line(line)
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def _print_step(step: dict[str, Any]) -> None:
@@ -152,13 +182,15 @@ def _diff(expected: Any, actual: Any) -> list[str]:
     return [line.rstrip() for line in difflib.ndiff(want, got) if not line.startswith("?")]
 
 
+def failure_line(step: dict[str, Any]) -> str:
+    label = f"step {step['index']}" + (f" (id {step['id']})" if step["id"] else "")
+    return f"{label} failed: ordercli {step['command']}"
+
+
 def describe_failure(scenario: Scenario, step: dict[str, Any], style: str = "long") -> str:
     """File, step, the command with its references expanded, expected against actual, the history.
-    `style` follows pytest's --tb: "line" is one line, "short" leaves out the history."""
-    label = f"step {step['index']}" + (f" (id {step['id']})" if step["id"] else "")
-    if style == "line":
-        return f"{scenario.path}: {label} failed: ordercli {step['command']}"
-    out = [f"{scenario.path}: {scenario.name}", f"{label} failed: ordercli {step['command']}"]
+    `style` is pytest's --tb: "short" leaves out the history."""
+    out = [f"{scenario.path}: {scenario.name}", failure_line(step)]
     if step["exit"] != step["expect_exit"]:
         line = f"  exit {step['exit']}, expected {step['expect_exit']}"
         output = step["output"]
