@@ -101,6 +101,21 @@ def test_the_examples_pass_with_xdist_in_a_subprocess(pytester: pytest.Pytester)
     result.stdout.fnmatch_lines(["bringing up nodes*"])  # xdist did run them
 
 
+def test_under_xdist_on_ci_a_failure_is_whole_in_its_section_and_one_line_in_the_summary(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI", "true")  # the subprocess inherits it: summary lines printed whole
+    scenario(pytester, "bad.scenario.yaml", FAILING)
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "-rf")
+    result.assert_outcomes(failed=1)
+    lines = result.stdout.lines
+    assert "history of ORD-0001 up to this step:" in lines
+    summary = lines[lines.index(next(x for x in lines if "short test summary info" in x)) + 1 : -1]
+    assert summary == [
+        "FAILED bad.scenario.yaml::wrong expectation - step 3 (id check) failed: ordercli orders show ORD-0001"
+    ]
+
+
 def test_a_passing_and_a_failing_file(pytester: pytest.Pytester) -> None:
     scenario(pytester, "good.scenario.yaml", PASSING)
     scenario(pytester, "bad.scenario.yml", FAILING)

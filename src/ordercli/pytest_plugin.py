@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,26 @@ def pytest_configure(config: pytest.Config) -> None:
 def _is_scenario(path: Path, config: pytest.Config) -> bool:
     patterns = [*DEFAULT_PATTERNS, *config.getini(INI_PATTERNS)]
     return any(fnmatch.fnmatch(path.name, p) or path.match(p) for p in patterns)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_to_serializable(report: Any) -> Generator[None, Any, dict[str, Any] | None]:
+    """pytest-xdist sends a report as a dict, with a longrepr like ours as its text only: the
+    one-line crash message travels beside it so the summary stays one line under `-n`."""
+    data = yield
+    longrepr = getattr(report, "longrepr", None)
+    if data is not None and isinstance(longrepr, FailureReport):
+        data["ordercli_crash"] = [longrepr.reprcrash.path, longrepr.reprcrash.message]
+    return data
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_report_from_serializable(data: dict[str, Any]) -> Generator[None, Any, Any]:
+    crash = data.pop("ordercli_crash", None)
+    report = yield
+    if crash is not None and report is not None:
+        report.longrepr = FailureReport(str(report.longrepr), _Crash(*crash))
+    return report
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
