@@ -62,7 +62,7 @@ def pytest_report_to_serializable(report: Any) -> Generator[None, Any, dict[str,
     one-line crash message travels beside it so the summary stays one line under `-n`."""
     data = yield
     longrepr = getattr(report, "longrepr", None)
-    if data is not None and isinstance(longrepr, FailureReport):
+    if data is not None and isinstance(longrepr, _FailureReport):
         data["ordercli_crash"] = [longrepr.reprcrash.path, longrepr.reprcrash.message]
     return data
 
@@ -72,7 +72,7 @@ def pytest_report_from_serializable(data: dict[str, Any]) -> Generator[None, Any
     crash = data.pop("ordercli_crash", None)
     report = yield
     if crash is not None and report is not None:
-        report.longrepr = FailureReport(str(report.longrepr), _Crash(*crash))
+        report.longrepr = _FailureReport(str(report.longrepr), _Crash(*crash))
     return report
 
 
@@ -143,9 +143,9 @@ class ScenarioItem(pytest.Item):
             tb = str(self.config.getoption("tbstyle", "auto"))
             # --tb=line prints the crash line after the report: the report itself is then empty.
             text = "" if tb == "line" else describe_failure(failed.scenario, failed.step, tb)
-            return FailureReport(
+            return _FailureReport(
                 text,
-                _Crash(str(failed.scenario.path), failure_line(failed.step)),
+                _Crash(str(failed.scenario.path), _failure_line(failed.step)),
             )
         return super().repr_failure(excinfo)
 
@@ -155,16 +155,16 @@ class ScenarioItem(pytest.Item):
 
 class _Crash:
     """What pytest shows of a failure in one line: the summary (`-rf`, whole on CI), `--tb=line`,
-    JUnit's failure message. pytest reads `message`, `path`, `lineno` and str()."""
+    JUnit's failure message. pytest reads its `message` and str()."""
 
     def __init__(self, path: str, message: str) -> None:
-        self.path, self.lineno, self.message = path, 0, message
+        self.path, self.message = path, message
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
 
 
-class FailureReport:
+class _FailureReport:
     """A scenario failure as pytest prints it: the whole report in the failures section, one line
     (`reprcrash`) wherever pytest wants one, so a CI summary does not repeat the history."""
 
@@ -202,7 +202,7 @@ def _diff(expected: Any, actual: Any) -> list[str]:
     return [line.rstrip() for line in difflib.ndiff(want, got) if not line.startswith("?")]
 
 
-def failure_line(step: dict[str, Any]) -> str:
+def _failure_line(step: dict[str, Any]) -> str:
     label = f"step {step['index']}" + (f" (id {step['id']})" if step["id"] else "")
     return f"{label} failed: ordercli {step['command']}"
 
@@ -210,7 +210,7 @@ def failure_line(step: dict[str, Any]) -> str:
 def describe_failure(scenario: Scenario, step: dict[str, Any], style: str = "long") -> str:
     """File, step, the command with its references expanded, expected against actual, the history.
     `style` is pytest's --tb: "short" leaves out the history."""
-    out = [f"{scenario.path}: {scenario.name}", failure_line(step)]
+    out = [f"{scenario.path}: {scenario.name}", _failure_line(step)]
     if step["exit"] != step["expect_exit"]:
         line = f"  exit {step['exit']}, expected {step['expect_exit']}"
         output = step["output"]
