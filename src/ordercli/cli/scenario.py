@@ -39,9 +39,10 @@ def run(
         str,
         typer.Option(
             "--junit-family",
-            help="The JUnit report's shape, as pytest's junit_family: xunit2 (valid under the Jenkins/Surefire "
-            "schema) or xunit1 (adds each testcase's file, for GitLab's links).",
-            metavar="xunit2|xunit1",
+            help="The JUnit report's shape, as pytest's junit_family: xunit2 (the default, valid under the "
+            "Jenkins/Surefire schema) or xunit1 (adds each testcase's file, for GitLab's links).",
+            metavar="FAMILY",
+            show_default=False,
         ),
     ] = "xunit2",
     fail_fast: Annotated[
@@ -52,7 +53,7 @@ def run(
         typer.Option(
             "-k",
             help="Run only the scenarios whose name holds PATTERN, or, in the others, the steps up to "
-            "the last whose id holds it (case-insensitive).",
+            "the last whose id holds it (case-insensitive); exit 2 when it selects nothing.",
             metavar="PATTERN",
         ),
     ] = None,
