@@ -65,12 +65,18 @@ def write(folder: Path, name: str, text: str) -> Path:
 def scenario_files(tmp_path: Path) -> list[Path]:
     # a JSON file can hold characters XML 1.0 cannot: they are escaped, not written raw
     odd = tmp_path / "odd.json"
-    odd.write_text(json.dumps({
-        "name": "bell \x07 and \ufffe",
-        "start": "2030-03-04T09:00:00Z",
-        "steps": [{"id": "c", "run": "clock show", "expect": {"now": "2030-03-04T09:00:00Z"}},
-                  {"run": "orders show ORD-0009 --as 'x\x01'", "expect_exit": 3}],
-    }))
+    odd.write_text(
+        json.dumps(
+            {
+                "name": "bell \x07 and \ufffe",
+                "start": "2030-03-04T09:00:00Z",
+                "steps": [
+                    {"id": "c", "run": "clock show", "expect": {"now": "2030-03-04T09:00:00Z"}},
+                    {"run": "orders show ORD-0009 --as 'x\x01'", "expect_exit": 3},
+                ],
+            }
+        )
+    )
     return [write(tmp_path, "good.yaml", PASSING), write(tmp_path, "bad.yaml", FAILING), odd]
 
 
@@ -136,8 +142,18 @@ def test_xunit1_puts_the_file_on_each_testcase(schema: xmlschema.XMLSchema, tmp_
 
 def test_an_unknown_junit_family_is_exit_2(tmp_path: Path) -> None:
     report = tmp_path / "junit.xml"
-    result = CliRunner().invoke(app, ["scenario", "run", str(write(tmp_path, "good.yaml", PASSING)),
-                                      "--junit", str(report), "--junit-family", "xunit3"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "scenario",
+            "run",
+            str(write(tmp_path, "good.yaml", PASSING)),
+            "--junit",
+            str(report),
+            "--junit-family",
+            "xunit3",
+        ],
+    )
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("error: --junit-family: unknown family 'xunit3' (expected one of: xunit2, xunit1)")
     assert not report.exists()
@@ -146,15 +162,19 @@ def test_an_unknown_junit_family_is_exit_2(tmp_path: Path) -> None:
 # -- the pytest plugin ------------------------------------------------------------------------------
 
 
-def plugin_report(pytester: pytest.Pytester, *args: str, subprocess: bool = False) -> ET.Element:
+def plugin_report(
+    pytester: pytest.Pytester, *args: str, subprocess: bool = False, unloadable: bool = False
+) -> ET.Element:
     write(pytester.path, "good.scenario.yaml", PASSING)
     write(pytester.path, "bad.scenario.yaml", FAILING)
-    # a scenario that can't be collected is an error testcase
-    write(pytester.path, "nopolicy.scenario.yaml", "start: now\npolicy: nowhere.toml\nsteps:\n  - run: clock show\n")
+    if unloadable:  # a scenario that can't be collected: an error testcase
+        write(
+            pytester.path, "nopolicy.scenario.yaml", "start: now\npolicy: nowhere.toml\nsteps:\n  - run: clock show\n"
+        )
     report = pytester.path / "junit.xml"
     run = pytester.runpytest_subprocess if subprocess else pytester.runpytest
     result = run("-p", "no:cacheprovider", "--continue-on-collection-errors", f"--junitxml={report}", *args)
-    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result.assert_outcomes(passed=1, failed=1, errors=1 if unloadable else 0)
     return ET.parse(report).getroot()
 
 
@@ -185,8 +205,20 @@ def test_under_xunit2_the_steps_go_to_system_out(schema: xmlschema.XMLSchema, py
     assert all(" ms]: " in line for line in steps)
 
 
+def test_a_file_that_cant_be_collected_is_a_valid_error_testcase(
+    schema: xmlschema.XMLSchema, pytester: pytest.Pytester
+) -> None:
+    root = plugin_report(pytester, unloadable=True)
+    assert errors_of(schema, pytester.path / "junit.xml") == []
+    error = root.find(".//testcase/error")
+    assert error is not None and (error.text or "").strip() == (
+        "scenario nopolicy.scenario.yaml: policy file 'nowhere.toml' does not exist, here or beside the scenario "
+        "(presets: aliexpress, ebay)"
+    )
+
+
 def test_the_plugins_report_is_valid_under_xdist(schema: xmlschema.XMLSchema, pytester: pytest.Pytester) -> None:
-    plugin_report(pytester, "-n", "2", subprocess=True)
+    plugin_report(pytester, "-n", "2", subprocess=True, unloadable=True)
     assert errors_of(schema, pytester.path / "junit.xml") == []
 
 

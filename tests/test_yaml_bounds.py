@@ -52,15 +52,20 @@ def test_an_alias_bomb_in_a_scenario_is_refused_in_a_real_process(tmp_path: Path
     )
 
 
-@pytest.mark.parametrize("text, says", [
-    (scenario_with(bomb(9, "      ")), "expands through its aliases"),
-    # a value that holds itself: walking it would never end
-    ("start: now\nsteps:\n  - run: clock show\n    expect: &e {x: *e}\n", "has an alias inside the value it names"),
-    ("start: now\nsteps: &s\n  - run: clock show\n  - *s\n", "has an alias inside the value it names"),
-    # deeper than the YAML parser can nest
-    ("start: now\nsteps:\n  - run: clock show\n    expect: {x: " + "[" * 5000 + "]" * 5000 + "}\n",
-     "nests its values too deep"),
-])
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        (scenario_with(bomb(9, "      ")), "expands through its aliases"),
+        # a value that holds itself: walking it would never end
+        ("start: now\nsteps:\n  - run: clock show\n    expect: &e {x: *e}\n", "has an alias inside the value it names"),
+        ("start: now\nsteps: &s\n  - run: clock show\n  - *s\n", "has an alias inside the value it names"),
+        # deeper than the YAML parser can nest
+        (
+            "start: now\nsteps:\n  - run: clock show\n    expect: {x: " + "[" * 5000 + "]" * 5000 + "}\n",
+            "nests its values too deep",
+        ),
+    ],
+)
 def test_a_scenario_that_expands_too_far_is_bad_scenario(tmp_path: Path, text: str, says: str) -> None:
     f = tmp_path / "s.yaml"
     f.write_text(text)
@@ -75,7 +80,8 @@ def test_a_scenario_that_expands_too_far_is_bad_scenario(tmp_path: Path, text: s
 
 def test_anchors_as_people_use_them_still_work(tmp_path: Path) -> None:
     f = tmp_path / "s.yaml"
-    f.write_text(textwrap.dedent(f"""
+    f.write_text(
+        textwrap.dedent(f"""
         start: 2030-03-04T09:00:00Z
         steps:
           - id: o
@@ -87,7 +93,8 @@ def test_anchors_as_people_use_them_still_work(tmp_path: Path) -> None:
             expect:
               <<: *placed
               item: Blue headset
-    """).lstrip())
+    """).lstrip()
+    )
     result = CliRunner().invoke(app, ["scenario", "run", str(f), "--json"])
     assert result.exit_code == 0, result.stdout + result.stderr
     assert [s["passed"] for s in json.loads(result.stdout)[0]["steps"]] == [True, True, True]
@@ -115,11 +122,14 @@ def flow_bomb(levels: int) -> str:
     return "[" + ", ".join(items) + "]"
 
 
-@pytest.mark.parametrize("days, says", [
-    # a bad value is named with its repr in the message: 9**9 leaves of it
-    (flow_bomb(9), "expands through its aliases"),
-    ("&l [*l]", "has an alias inside the value it names"),
-])
+@pytest.mark.parametrize(
+    "days, says",
+    [
+        # a bad value is named with its repr in the message: 9**9 leaves of it
+        (flow_bomb(9), "expands through its aliases"),
+        ("&l [*l]", "has an alias inside the value it names"),
+    ],
+)
 def test_a_behaviour_file_that_expands_too_far_is_bad_behaviour(tmp_path: Path, days: str, says: str) -> None:
     """The same loader reads behaviour files: refused before anything is simulated."""
     text = BEHAVIOUR.read_text(encoding="utf-8")

@@ -493,6 +493,15 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
+def _testcase(suite: Any, report: dict[str, Any], family: str, label: str, command: str, seconds: float) -> Any:
+    import xml.etree.ElementTree as ET
+
+    attrib = {"classname": _xml(report["name"]), "name": _xml(f"{label}: {command}")}
+    if family == "xunit1":  # as pytest's xunit1; the Surefire schema refuses it
+        attrib["file"] = _xml(report["file"])
+    return ET.SubElement(suite, "testcase", attrib, time=_seconds(seconds))
+
+
 def junit_xml(runs: list[tuple[Scenario, dict[str, Any]]], family: str = "xunit2") -> bytes:
     """JUnit XML of (scenario, its report) pairs: a testsuite per file, a testcase per step with
     its time and its captured output (the JSON it printed on stdout, and its stderr); the steps
@@ -525,16 +534,14 @@ def junit_xml(runs: list[tuple[Scenario, dict[str, Any]]], family: str = "xunit2
             skipped=str(len(scenario.steps) - len(report["steps"])),
             time=_seconds(sum(s["seconds"] for s in report["steps"])),
         )
-        on_case = {"file": _xml(report["file"])} if family == "xunit1" else {}
         for step in report["steps"]:
-            label = f"step {step['index']}" + (f" ({step['id']})" if step["id"] else "")
-            case = ET.SubElement(
+            case = _testcase(
                 suite,
-                "testcase",
-                classname=_xml(report["name"]),
-                name=_xml(f"{label}: {step['command']}"),
-                time=_seconds(step["seconds"]),
-                **on_case,
+                report,
+                family,
+                f"step {step['index']}" + (f" ({step['id']})" if step["id"] else ""),
+                step["command"],
+                step["seconds"],
             )
             if not step["passed"]:
                 failure = ET.SubElement(case, "failure", message=_xml("; ".join(step["failures"])))
@@ -545,16 +552,8 @@ def junit_xml(runs: list[tuple[Scenario, dict[str, Any]]], family: str = "xunit2
             if step["stderr"]:
                 err = ET.SubElement(case, "system-err")
                 err.text = _xml(step["stderr"])
-        for step in scenario.steps[len(report["steps"]) :]:
-            label = f"step {step.index}" + (f" ({step.id})" if step.id else "")
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                classname=_xml(report["name"]),
-                name=_xml(f"{label}: {step.run}"),
-                time="0.000",
-                **on_case,
-            )
-            ET.SubElement(case, "skipped", message="not run")
+        for not_run in scenario.steps[len(report["steps"]) :]:
+            label = f"step {not_run.index}" + (f" ({not_run.id})" if not_run.id else "")
+            ET.SubElement(_testcase(suite, report, family, label, not_run.run, 0.0), "skipped", message="not run")
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
