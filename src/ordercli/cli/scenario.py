@@ -78,8 +78,8 @@ def run(
     if all(until is None for until in selections):
         # a mistyped -k would otherwise pass CI having run nothing
         raise UsageError(
-            f"-k {pattern!r} selects no scenario and no step (it matches no scenario's name or file name, "
-            "and no step id)",
+            f"-k {pattern!r} selects no scenario and no step: no scenario's name or file name and no step id "
+            "holds it (case-insensitive)",
             "nothing_selected",
         )
     runs: list[tuple[sc.Scenario, dict[str, Any]]] = []
