@@ -175,6 +175,8 @@ RECIPES: dict[str, Recipe] = {
     "bad_import": lambda c, d, t, m: ["orders", "import", str((t / "x.ndjson", (t / "x.ndjson").write_text("{"))[0])],
     "bad_policy": lambda c, d, t, m: ["policy", "use", "nope"],
     "bad_scenario": lambda c, d, t, m: ["scenario", "run", scenario(t, "name: x\nsteps: 5\n")],
+    "nothing_selected": lambda c, d, t, m: [
+        "scenario", "run", scenario(t, f"start: {START}\nsteps:\n  - run: clock show\n"), "-k", "nomatch"],
     "bad_lock_timeout": lambda c, d, t, m: (m.setenv("ORDERCLI_LOCK_TIMEOUT", "soon"), [*P, "--amount", "1"])[1],
     "order_not_found": lambda c, d, t, m: ["orders", "show", "ORD-9999"],
     "refund_not_found": lambda c, d, t, m: ["refund", "status", place(c)],

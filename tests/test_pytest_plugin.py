@@ -157,7 +157,9 @@ def test_junitxml_has_a_testcase_per_scenario_with_its_steps(pytester: pytest.Py
     scenario(pytester, "good.scenario.yaml", PASSING)
     scenario(pytester, "bad.scenario.yaml", FAILING)
     report = pytester.path / "junit.xml"
-    pytester.runpytest("-p", "no:cacheprovider", f"--junitxml={report}", "-o", "junit_logging=system-out")
+    # steps as properties under xunit1; under xunit2 (the default) in system-out (tests/test_junit_schema.py)
+    pytester.runpytest("-p", "no:cacheprovider", f"--junitxml={report}", "-o", "junit_logging=system-out",
+                       "-o", "junit_family=xunit1")
     cases = {c.get("name"): c for c in ET.parse(report).getroot().iter("testcase")}
     assert set(cases) == {"seller silent for 72 hours", "wrong expectation"}
     good = cases["seller silent for 72 hours"]
@@ -182,6 +184,36 @@ def test_a_malformed_file_is_a_collection_error_naming_file_and_step(pytester: p
     assert "scenario date.scenario.yaml: bad start '2030-02-30T09:00:00Z'" in out
     assert "scenario db.scenario.yaml, step 2: --db is not allowed" in out
     assert "Traceback" not in out
+
+
+def test_a_bad_policy_is_a_one_line_collection_error_and_nothing_runs(pytester: pytest.Pytester) -> None:
+    """Not a traceback from inside the run: the file is refused when collected, naming it."""
+    (pytester.path / "bad.toml").write_text('cancel_requests_max = "many"\n')
+    scenario(pytester, "a.scenario.yaml", PASSING)
+    scenario(pytester, "missing.scenario.yaml", "start: now\npolicy: nowhere.toml\nsteps:\n  - run: clock show\n")
+    scenario(pytester, "bad.scenario.yaml", "start: now\npolicy: bad.toml\nsteps:\n  - run: clock show\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2)  # collection errors stop the session: a.scenario.yaml does not run either
+    lines = result.stdout.lines
+    errors = lines[lines.index(next(x for x in lines if "ERRORS" in x)) : lines.index(
+        next(x for x in lines if "short test summary info" in x))]
+    assert [x for x in errors[1:] if not x.startswith("_")] == [
+        "scenario bad.scenario.yaml: policy: bad value for 'cancel_requests_max': 'many' (expected an integer >= 1)",
+        "scenario missing.scenario.yaml: policy file 'nowhere.toml' does not exist, here or beside the scenario "
+        "(presets: aliexpress, ebay)",
+    ]
+    assert len(errors) == 5  # the heading, and a title and one line per file
+
+
+def test_an_alias_bomb_is_a_one_line_collection_error(pytester: pytest.Pytester) -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"] + [
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)
+    ]
+    body = "start: now\nsteps:\n  - run: clock show\n    expect:\n" + "".join(f"      {x}\n" for x in levels)
+    scenario(pytester, "bomb.scenario.yaml", body)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["scenario bomb.scenario.yaml: expands through its aliases (*NAME) to more than *"])
 
 
 def test_more_patterns_from_the_ini_file(pytester: pytest.Pytester) -> None:

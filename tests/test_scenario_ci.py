@@ -209,8 +209,68 @@ def test_k_by_step_id_runs_up_to_that_step(tmp_path: Path) -> None:
     ]
     reports = json.loads(invoke("scenario", "run", str(a), str(b), "-k", "tick", "--json").stdout)
     assert [s["id"] for s in reports[0]["steps"]] == ["place", "wrong", "tick"]
-    result = invoke("scenario", "run", str(a), str(b), "-k", "nothing-matches", "--json")
-    assert result.exit_code == 0 and json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize("json_", [False, True], ids=["text", "json"])
+def test_k_that_selects_nothing_is_exit_2_naming_it(tmp_path: Path, json_: bool) -> None:
+    """A mistyped -k must not pass CI having run nothing; nothing is written either."""
+    a, b = write(tmp_path, "a.yaml", FIRST), write(tmp_path, "b.yaml", SECOND)
+    kept, report = tmp_path / "kept.json", tmp_path / "junit.xml"
+    args = [str(a), str(b), "-k", "nothing-matches", "--db", str(kept), "--junit", str(report)]
+    err = refused(*args, *(["--json"] if json_ else []))
+    if json_:
+        error = json.loads(err)["error"]
+        assert (error["code"], error["exit"]) == ("nothing_selected", 2)
+        assert "-k 'nothing-matches' selects no scenario and no step" in error["message"]
+    else:
+        assert err.startswith("error: -k 'nothing-matches' selects no scenario and no step")
+        assert len(err.splitlines()) == 1
+    assert not kept.exists() and not report.exists()
+    # a pattern that selects one step of one file is enough
+    assert invoke("scenario", "run", str(a), str(b), "-k", "SHIP", "--json").exit_code == 0
+
+
+# -- a scenario's policy is checked when the file is loaded ---------------------------------------------
+
+
+@pytest.mark.parametrize("policy, says", [
+    ("missing.toml", "policy file 'missing.toml' does not exist, here or beside the scenario"),
+    ("bad.toml", "policy: bad value for 'cancel_requests_max'"),
+    ("broken.toml", "policy file"),  # not TOML
+])
+def test_a_bad_policy_is_exit_2_naming_the_scenario_before_any_step_runs(
+    tmp_path: Path, policy: str, says: str
+) -> None:
+    (tmp_path / "bad.toml").write_text('cancel_requests_max = "many"\n')
+    (tmp_path / "broken.toml").write_text("cancel_requests_max = \n")
+    first = write(tmp_path, "first.yaml", f"start: 2030-03-04T09:00:00Z\nsteps:\n  - run: {PLACE}\n")
+    f = write(tmp_path, "s.yaml", f"start: 2030-03-04T09:00:00Z\npolicy: {policy}\nsteps:\n  - run: clock show\n")
+    kept, report = tmp_path / "kept.json", tmp_path / "junit.xml"
+    err = refused(str(first), str(f), "--db", str(kept), "--junit", str(report))
+    assert err.startswith(f"error: scenario {f}: ") and says in err
+    assert len(err.splitlines()) == 1
+    assert not kept.exists() and not report.exists()  # the file before it did not run
+    result = invoke("scenario", "run", str(first), str(f), "--json")
+    error = json.loads(result.stderr)["error"]
+    assert (result.exit_code, error["code"]) == (2, "bad_policy") and result.stdout == ""
+
+
+def test_a_policy_beside_the_scenario_is_found_from_anywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "slow.toml").write_text('seller_response_within = "5d"\n')
+    f = write(tmp_path, "s.yaml", f"""
+        start: 2030-03-04T09:00:00Z
+        policy: slow.toml
+        steps:
+          - id: o
+            run: {PLACE}
+          - run: cancel request ${{o.id}} --reason other
+            expect: {{cancellation.respond_by: 2030-03-09T09:00:00Z}}
+    """)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = invoke("scenario", "run", str(f))
+    assert result.exit_code == 0, result.stdout + result.stderr
 
 
 def test_step_lines_show_the_command_as_run(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "bad_policy": (2, "a policy name, file, key or value is not valid"),
     "bad_scenario": (2, "a scenario file is malformed (YAML, keys, references), before any step runs"),
     "nested_scenario": (2, "a scenario step runs scenario run or policy compare"),
+    "nothing_selected": (2, "scenario run -k PATTERN selects no scenario and no step of the files given"),
     "bad_lock_timeout": (2, "ORDERCLI_LOCK_TIMEOUT is not a number of seconds"),
     "no_such_file": (2, "db restore: there is no file to restore from"),
     "bad_restore_path": (2, "db restore was given the data file itself"),

@@ -72,22 +72,6 @@ def _bad(path: Path, message: str, step: int | None = None) -> UsageError:
     return UsageError(f"scenario {where}: {message}", "bad_scenario")
 
 
-def _yaml_loader() -> Any:
-    """YAML's safe loader without its timestamp type: `start: 2030-02-30T09:00:00Z` stays the
-    text it is (and is refused as an instant) instead of failing as a date, and expected
-    instants are compared as text, as in JSON files."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    Loader.yaml_implicit_resolvers = {
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-    return Loader
-
-
 def _read(path: Path) -> Any:
     if "\x00" in str(path):
         raise _bad(path, "is not a usable file path")
@@ -102,12 +86,15 @@ def _read(path: Path) -> Any:
             return orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise _bad(path, f"is not valid JSON: {exc}") from None
-    import yaml
+    from ordercli import safeyaml
 
     try:
-        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a safe loader
-    except yaml.YAMLError as exc:
-        raise _bad(path, f"is not valid YAML: {' '.join(str(exc).split())}") from None
+        # without YAML's timestamp type: `start: 2030-02-30T09:00:00Z` stays the text it is (and is
+        # refused as an instant) instead of failing as a date, and expected instants are compared
+        # as text, as in JSON files
+        return safeyaml.load(text, timestamps=False)
+    except safeyaml.YamlRefused as exc:
+        raise _bad(path, str(exc)) from None
 
 
 def _start(path: Path, value: Any) -> datetime | None:
@@ -193,21 +180,39 @@ def load(path: Path) -> Scenario:
             seen.add(step_id)
         steps.append(Step(n, run, step_id, {str(k): v for k, v in expect.items()}, expect_exit, words))
     start = _start(path, data.get("start"))
+    policy = _checked_policy(path, policy)
     return Scenario(path, str(name) if name is not None else path.name.split(".")[0], start, policy, steps)
+
+
+def _checked_policy(path: Path, policy: str | None) -> str | None:
+    """The scenario's policy, a preset or a TOML file (a relative one is looked up beside the
+    scenario too), read and checked now: a bad one is exit 2 naming the scenario before any
+    step of any file runs, not a failure halfway through a run."""
+    from ordercli import presets
+
+    if policy is None or policy in presets.PRESETS:
+        return policy
+    if not Path(policy).exists() and (path.parent / policy).exists():
+        policy = str(path.parent / policy)
+    try:
+        presets.load(policy)
+    except UsageError as exc:
+        message = exc.message
+        if not Path(policy).exists() and not Path(policy).is_absolute():
+            message = (
+                f"policy file {policy!r} does not exist, here or beside the scenario "
+                f"(presets: {', '.join(presets.PRESETS)})"
+            )
+        raise UsageError(f"scenario {path}: {message}", "bad_policy") from None
+    return policy
 
 
 def world_for(scenario: Scenario, policy: str | None = None, db: Path | None = None) -> Sandbox:
     """The scenario's own fresh world at its start, under its policy (or `policy`, overriding
-    it): in memory, or starting afresh in the file `db`. A relative policy file is looked up
-    beside the scenario too."""
-    from ordercli import presets
+    it): in memory, or starting afresh in the file `db`."""
     from ordercli.sandbox import Sandbox
 
     policy = policy or scenario.policy
-    if policy is not None and policy not in presets.PRESETS and not Path(policy).exists():
-        beside = scenario.path.parent / policy
-        if beside.exists():
-            policy = str(beside)
     if db is None:
         return Sandbox(start=scenario.start, policy=policy)
     return Sandbox(db, start=scenario.start, policy=policy, replace=True)
@@ -471,50 +476,84 @@ def compare_policies(sc: Scenario, a: str, b: str, invoker: Callable[[Sandbox], 
     return {"a": a, "b": b, "scenario": str(sc.path), "runs": runs, "differences": rows}
 
 
-def junit_xml(reports: list[dict[str, Any]]) -> bytes:
-    """JUnit XML: a testsuite per file, a testcase per step with its time and its captured
-    output (the JSON it printed on stdout, and its stderr)."""
+JUNIT_FAMILIES = ("xunit2", "xunit1")
+# Characters XML 1.0 can't hold (pytest's junitxml leaves out DEL too).
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\u007e\u0080-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """Text as XML can hold it: a character it can't is written `\\xNN` (`\\uNNNN`), as pytest does."""
+    return _NOT_XML.sub(
+        lambda m: f"\\x{ord(m.group()):02X}" if ord(m.group()) <= 0xFF else f"\\u{ord(m.group()):04X}", text
+    )
+
+
+def _seconds(value: float) -> str:
+    # the Surefire schema's SUREFIRE_TIME allows at most 3 decimals
+    return f"{value:.3f}"
+
+
+def _testcase(suite: Any, report: dict[str, Any], family: str, label: str, command: str, seconds: float) -> Any:
+    import xml.etree.ElementTree as ET
+
+    attrib = {"classname": _xml(report["name"]), "name": _xml(f"{label}: {command}")}
+    if family == "xunit1":  # as pytest's xunit1; the Surefire schema refuses it
+        attrib["file"] = _xml(report["file"])
+    return ET.SubElement(suite, "testcase", attrib, time=_seconds(seconds))
+
+
+def junit_xml(runs: list[tuple[Scenario, dict[str, Any]]], family: str = "xunit2") -> bytes:
+    """JUnit XML of (scenario, its report) pairs: a testsuite per file, a testcase per step with
+    its time and its captured output (the JSON it printed on stdout, and its stderr); the steps
+    not run are skipped testcases.
+
+    `xunit2` (the default, as pytest's) is valid under the Jenkins/Surefire schema that pytest
+    checks its own reports with (tests/data/junit-10.xsd); `xunit1` adds the scenario's `file`
+    to each testcase, as pytest's xunit1 does, for readers that link a testcase to its file
+    (GitLab), which that schema refuses."""
     import xml.etree.ElementTree as ET
 
     import orjson
 
     root = ET.Element(
         "testsuites",
-        tests=str(sum(len(r["steps"]) for r in reports)),
-        failures=str(sum(r["failed"] for r in reports)),
-        skipped=str(sum(r.get("skipped", 0) for r in reports)),
-        time=f"{sum(s['seconds'] for r in reports for s in r['steps']):.6f}",
+        tests=str(sum(len(sc.steps) for sc, _ in runs)),
+        failures=str(sum(r["failed"] for _, r in runs)),
+        errors="0",
+        time=_seconds(sum(s["seconds"] for _, r in runs for s in r["steps"])),
     )
-    for report in reports:
+    for scenario, report in runs:
         suite = ET.SubElement(
             root,
             "testsuite",
-            name=report["name"],
-            file=report["file"],
-            tests=str(len(report["steps"])),
+            name=_xml(report["name"]),
+            file=_xml(report["file"]),
+            tests=str(len(scenario.steps)),
             failures=str(report["failed"]),
             errors="0",
-            skipped=str(report.get("skipped", 0)),
-            time=f"{sum(s['seconds'] for s in report['steps']):.6f}",
+            skipped=str(len(scenario.steps) - len(report["steps"])),
+            time=_seconds(sum(s["seconds"] for s in report["steps"])),
         )
         for step in report["steps"]:
-            label = f"step {step['index']}" + (f" ({step['id']})" if step["id"] else "")
-            case = ET.SubElement(
+            case = _testcase(
                 suite,
-                "testcase",
-                classname=report["name"],
-                name=f"{label}: {step['command']}",
-                file=report["file"],
-                time=f"{step['seconds']:.6f}",
+                report,
+                family,
+                f"step {step['index']}" + (f" ({step['id']})" if step["id"] else ""),
+                step["command"],
+                step["seconds"],
             )
             if not step["passed"]:
-                failure = ET.SubElement(case, "failure", message="; ".join(step["failures"]))
-                failure.text = "\n".join(step["failures"])
+                failure = ET.SubElement(case, "failure", message=_xml("; ".join(step["failures"])))
+                failure.text = _xml("\n".join(step["failures"]))
             if step["output"] is not None:
                 out = ET.SubElement(case, "system-out")
-                out.text = orjson.dumps(step["output"], option=orjson.OPT_INDENT_2).decode()
+                out.text = _xml(orjson.dumps(step["output"], option=orjson.OPT_INDENT_2).decode())
             if step["stderr"]:
                 err = ET.SubElement(case, "system-err")
-                err.text = step["stderr"]
+                err.text = _xml(step["stderr"])
+        for not_run in scenario.steps[len(report["steps"]) :]:
+            label = f"step {not_run.index}" + (f" ({not_run.id})" if not_run.id else "")
+            ET.SubElement(_testcase(suite, report, family, label, not_run.run, 0.0), "skipped", message="not run")
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)

@@ -35,6 +35,16 @@ def run(
     junit_arg: Annotated[
         str | None, typer.Option("--junit", help="Write a JUnit XML report here.", metavar="FILE")
     ] = None,
+    junit_family: Annotated[
+        str,
+        typer.Option(
+            "--junit-family",
+            help="The JUnit report's shape, as pytest's junit_family: xunit2 (the default, valid under the "
+            "Jenkins/Surefire schema) or xunit1 (adds each testcase's file, for GitLab's links).",
+            metavar="FAMILY",
+            show_default=False,
+        ),
+    ] = "xunit2",
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", "-x", help="Stop at the first failing step, running nothing after it.")
     ] = False,
@@ -43,7 +53,7 @@ def run(
         typer.Option(
             "-k",
             help="Run only the scenarios whose name holds PATTERN, or, in the others, the steps up to "
-            "the last whose id holds it (case-insensitive).",
+            "the last whose id holds it (case-insensitive); exit 2 when it selects nothing.",
             metavar="PATTERN",
         ),
     ] = None,
@@ -58,11 +68,23 @@ def run(
         raise UsageError("scenario run can't run inside a scenario step", "nested_scenario")
     db = Path(checked(db_arg, "--db")) if db_arg is not None else None
     junit = Path(checked(junit_arg, "--junit")) if junit_arg is not None else None
+    if junit_family not in sc.JUNIT_FAMILIES:
+        raise UsageError(
+            f"--junit-family: unknown family {junit_family!r} (expected one of: {', '.join(sc.JUNIT_FAMILIES)})",
+            "usage",
+        )
     scenarios = [sc.load(Path(f)) for f in files]  # all malformed files are found before anything runs
-    reports: list[dict[str, Any]] = []
+    selections = [scenario.selection(pattern) for scenario in scenarios]
+    if all(until is None for until in selections):
+        # a mistyped -k would otherwise pass CI having run nothing
+        raise UsageError(
+            f"-k {pattern!r} selects no scenario and no step: no scenario's name or file name and no step id "
+            "holds it (case-insensitive)",
+            "nothing_selected",
+        )
+    runs: list[tuple[sc.Scenario, dict[str, Any]]] = []
     deselected = 0
-    for scenario in scenarios:
-        until = scenario.selection(pattern)
+    for scenario, until in zip(scenarios, selections, strict=True):
         if until is None:
             deselected += 1
             continue
@@ -77,11 +99,12 @@ def run(
             fail_fast=fail_fast,
             on_step=None if json_ else _print_step,
         )
-        reports.append(report)
+        runs.append((scenario, report))
         if not json_:
             render.echo(_counts(report))
         if fail_fast and report["failed"]:
             break
+    reports = [report for _, report in runs]
     passed = sum(r["passed"] for r in reports)
     failed = sum(r["failed"] for r in reports)
     if junit is not None:
@@ -89,7 +112,7 @@ def run(
 
         try:
             junit.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(junit, sc.junit_xml(reports))
+            atomic_write(junit, sc.junit_xml(runs, junit_family))
         except OSError as exc:
             from ordercli.errors import StorageError
 

@@ -290,7 +290,7 @@ TOP_KEYS = ("name", "description", "orders", "payment", "cancel", "sellers", "re
 
 def load(path_text: str) -> Behaviour:
     """Read and check a behaviour file; exit 2 naming the first bad key or value."""
-    import yaml
+    from ordercli import safeyaml
 
     path = Path(path_text)
     try:
@@ -300,11 +300,9 @@ def load(path_text: str) -> Behaviour:
             f"behaviour file {path}: cannot be read: {getattr(exc, 'strerror', None) or exc}", "bad_behaviour"
         ) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UsageError(
-            f"behaviour file {path}: is not valid YAML: {' '.join(str(exc).split())}", "bad_behaviour"
-        ) from None
+        data = safeyaml.load(text)
+    except safeyaml.YamlRefused as exc:
+        raise UsageError(f"behaviour file {path}: {exc}", "bad_behaviour") from None
     return parse(data, path)
 
 

@@ -1,0 +1,83 @@
+"""The one way ordercli reads YAML (scenario and behaviour files, which may come from a pull request
+in CI): PyYAML's safe loader, bounded.
+
+An alias (`*a`) stands for the whole value anchored as `&a`, so a few lines nesting aliases expand
+to billions of values (an "alias bomb": nine levels of nine aliases are 9^9 leaves), and an alias
+inside its own anchor makes a value that holds itself. Whoever walks the loaded value (the scenario
+runner comparing `expect`, the behaviour checker) would spin or recurse without end. So a document
+is measured as it would be written out without aliases before it is built: at most ALIAS_BUDGET
+values more than its own, and no value inside itself. Anchors used a few times, as people do, are
+far below that bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Values a document may gain by expanding its aliases, beyond those it spells out.
+ALIAS_BUDGET = 100_000
+
+
+class YamlRefused(ValueError):
+    """Text that is not YAML, or YAML that expands beyond the bound: the message says which."""
+
+
+def load(text: str, *, timestamps: bool = True) -> Any:
+    """The value of one YAML document, with the safe loader's types (without its timestamp type
+    when `timestamps` is false: `2030-02-30T09:00:00Z` then stays text)."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_loader(timestamps))  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise YamlRefused(f"is not valid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        # PyYAML builds nested values recursively
+        raise YamlRefused("nests its values too deep") from None
+
+
+def _loader(timestamps: bool) -> Any:
+    # made afresh for each file (it costs microseconds): a class kept from an earlier import of
+    # yaml would build another module's nodes once yaml is imported again (pytester does that)
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def compose_document(self) -> Any:
+            node = super().compose_document()
+            _check_expansion(node)
+            return node
+
+    if not timestamps:
+        Loader.yaml_implicit_resolvers = {
+            first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
+    return Loader
+
+
+def _check_expansion(root: Any) -> None:
+    """Refuses a node graph that holds itself, or whose aliases add more than ALIAS_BUDGET values.
+    An alias is the very node of its anchor, so the graph is walked once per node (sizes are
+    remembered), however large its expansion."""
+    expanded: dict[int, int] = {}  # id(node) -> values it stands for, itself included
+    walking: set[int] = set()
+
+    def size(node: Any) -> int:
+        key = id(node)
+        if key in expanded:
+            return expanded[key]
+        if key in walking:
+            raise YamlRefused("has an alias inside the value it names (&NAME ... *NAME): the value would hold itself")
+        walking.add(key)
+        total = 1
+        if isinstance(node.value, list):  # a sequence's nodes, or a mapping's (key, value) pairs
+            total += sum(size(v) for item in node.value for v in (item if isinstance(item, tuple) else (item,)))
+        walking.discard(key)
+        expanded[key] = total
+        return total
+
+    if size(root) - len(expanded) > ALIAS_BUDGET:
+        raise YamlRefused(
+            f"expands through its aliases (*NAME) to more than {ALIAS_BUDGET:,} values beyond those it "
+            "spells out: write the values out, or use fewer aliases"
+        )
