@@ -150,18 +150,11 @@ class DataFile:
 
     def check_kind(self) -> None:
         """Refuses a path that is not (or could not become) a regular file, before anything is
-        opened or created: a device, FIFO, socket, directory, or a file where a folder must be;
-        a symlink whose target's folder does not exist."""
+        opened or created: a device, FIFO, socket, directory, or a file where a folder must be."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             # every folder of the path that exists is a folder: a file among them is ENOTDIR
-            if self.real != self.path and not os.path.isdir(self.real.parent):
-                raise StorageError(
-                    f"data file {self.path} is a symlink to {self.real}, whose folder {self.real.parent} does "
-                    "not exist; nothing was created: create that folder or point the link elsewhere",
-                    "dangling_link",
-                ) from None
             return
         except NotADirectoryError:
             raise StorageError(
@@ -175,9 +168,19 @@ class DataFile:
         if problem is not None:
             raise problem
 
+    def check_link(self) -> None:
+        """A writer through a symlink writes its target, but never creates the folders it names."""
+        if self.real != self.path and not os.path.isdir(self.real.parent):
+            raise StorageError(
+                f"data file {self.path} is a symlink to {self.real}, whose folder {self.real.parent} does "
+                "not exist; nothing was created: create that folder or point the link elsewhere",
+                "dangling_link",
+            )
+
     def check_writable(self) -> None:
         """A writer needs to create files in the folder (the lock, the new file): say so plainly
         when it can't, before trying."""
+        self.check_link()
         folder = existing_folder(self.real)
         if not os.access(folder, os.W_OK) or _read_only_fs(folder):
             errno_ = errno.EROFS if _read_only_fs(folder) else errno.EACCES
@@ -255,7 +258,7 @@ class DataFile:
     # -- writing
     def ensure_folder(self) -> None:
         if self.real != self.path:  # a link's target is created, never the folders it names
-            self.check_kind()
+            self.check_link()
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
