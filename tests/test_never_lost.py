@@ -136,6 +136,21 @@ def test_a_sandbox_on_a_path_that_is_not_a_file_is_refused_at_once(tmp_path: Pat
     assert still_there(target, kind)
 
 
+def test_a_sandbox_replaces_only_an_ordercli_world(tmp_path: Path) -> None:
+    from ordercli import Sandbox
+    from ordercli.errors import UsageError
+
+    path = tmp_path / "notes.json"
+    path.write_text('{"mine": true}')
+    with pytest.raises(UsageError) as caught:
+        Sandbox(path, start=START, replace=True)
+    assert caught.value.code == "foreign_file"
+    assert path.read_text() == '{"mine": true}' and listing(tmp_path) == ["notes.json"]
+    world = tmp_path / "w.json"
+    Sandbox(world, start=START).place("a", "s", "x", "5")
+    assert Sandbox(world, start=START, replace=True).orders() == []
+
+
 # ----------------------------------------------------------------------- an output is never an input
 
 
