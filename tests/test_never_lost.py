@@ -435,6 +435,15 @@ def test_save_sample_leaves_no_lock(cli: Cli, tmp_path: Path) -> None:
     assert cli.json("--db", str(sample), "db", "check")["ok"] is True
 
 
+@pytest.mark.parametrize("option", ["--save-sample", "--plot"])
+def test_a_scenario_step_may_not_write_files_outside_its_world(cli: Cli, tmp_path: Path, option: str) -> None:
+    s = tmp_path / "s.yaml"
+    s.write_text(f"start: {START}\nsteps:\n  - run: {shlex.join(SIM)} {option} {tmp_path / 'out.png'}\n")
+    err = fail(cli, "scenario", "run", str(s), code=2)
+    assert err["code"] == "bad_scenario" and option in err["message"]
+    assert listing(tmp_path) == ["s.yaml"]
+
+
 # ------------------------------------------------------------------------ scenario run --db: a new file
 
 
