@@ -590,3 +590,21 @@ def test_the_writer_runs_as_a_real_process(tmp_path: Path) -> None:
                            str(report)], capture_output=True)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert victim.read_text() == "x" and stat.S_IMODE(report.lstat().st_mode) == 0o644
+
+
+def test_a_big_world_is_told_from_its_last_bytes_and_big_foreign_data_is_not_a_world(tmp_path: Path) -> None:
+    from ordercli import Sandbox
+    from ordercli.store.file import holds_world
+
+    path = tmp_path / "big.json"
+    Sandbox(path, start=START).import_orders(
+        {"buyer": f"b{i}", "seller": "s", "item": f"item {i}", "amount": "5"} for i in range(200)
+    )
+    size = path.stat().st_size
+    assert size > 64 * 1024 and holds_world(path, size)
+    foreign = tmp_path / "foreign.json"
+    foreign.write_bytes(json.dumps({"rows": ["x" * 100] * 2000, "meta": {"1": {"app": "other"}}}).encode())
+    assert not holds_world(foreign, foreign.stat().st_size)
+    unsealed = tmp_path / "unsealed.json"
+    unsealed.write_bytes(json.dumps(json.loads(path.read_bytes()), indent=1).encode())  # a script's world
+    assert holds_world(unsealed, unsealed.stat().st_size)
