@@ -249,7 +249,8 @@ def test_junit_to_stdout_is_the_only_thing_on_stdout(tmp_path: Path) -> None:
     assert listing(tmp_path) == ["s.yaml"]
 
 
-def test_junit_to_stdout_with_json_is_refused(cli: Cli, tmp_path: Path) -> None:
+def test_junit_to_stdout_with_json_is_refused(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # an ordercli that took - for a file name would write it here
     err = fail(cli, "scenario", "run", str(scenario_file(tmp_path)), "--junit", "-", code=2)
     assert err["code"] == "usage" and "--junit -" in err["message"]
 
