@@ -260,6 +260,21 @@ def _missing_extra(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]
 RECIPES["bad_behaviour"] = lambda c, d, t, m: ["simulate", str(t / "none.yaml"), "--policy", "aliexpress"]
 RECIPES["bad_scheduler"] = _bad_scheduler
 RECIPES["missing_extra"] = _missing_extra
+RECIPES["output_is_input"] = lambda c, d, t, m: [
+    "scenario", "run", (s := scenario(t, f"start: {START}\nsteps:\n  - run: clock show\n")), "--junit", s
+]
+RECIPES["foreign_file"] = lambda c, d, t, m: (
+    place(c), ["db", "backup", str((t / "notes.txt", (t / "notes.txt").write_text("mine"))[0])]
+)[1]
+
+
+def _dangling(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
+    link = t / "link.json"
+    link.symlink_to(t / "no-such-folder" / "world.json")
+    return ["--db", str(link), *P, "--amount", "1"]
+
+
+RECIPES["dangling_link"] = _dangling
 RECIPES["file_exists"] = lambda c, d, t, m: [
     *SIM, "--save-sample", str((t / "s.json", (t / "s.json").write_text(""))[0])
 ]

@@ -639,13 +639,11 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_nothing_runs_when_any_file_is_malformed(tmp_path: Path) -> None:
     good = write(tmp_path, "good.yaml", f"start: 2030-03-04T09:00:00Z\nsteps:\n  - run: {PLACE}\n")
     bad = write(tmp_path, "bad.yaml", "steps:\n  - run: clock show\n    bogus: 1\n")
-    kept = tmp_path / "kept.json"
     report = tmp_path / "junit.xml"
-    result = invoke("scenario", "run", str(good), str(bad), "--db", str(kept), "--junit", str(report))
+    result = invoke("scenario", "run", str(good), str(bad), "--junit", str(report))
     assert result.exit_code == 2
     assert result.stdout == ""
     assert str(bad) in result.stderr
-    assert not kept.exists()
     assert not report.exists()
 
 

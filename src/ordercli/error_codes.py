@@ -38,7 +38,21 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "bad_behaviour": (2, "simulate: the behaviour file is unreadable, not YAML, or has an unknown key or a bad value"),
     "bad_scheduler": (2, "simulate --scheduler: no Dask scheduler answers at that address"),
     "missing_extra": (2, "simulate --plot or --scheduler needs its optional extra: ordercli[plot] or ordercli[dask]"),
-    "file_exists": (2, "simulate --save-sample names a file that already exists (it is never overwritten)"),
+    "file_exists": (
+        2,
+        "simulate --save-sample, or scenario run --db without --overwrite, names a file that already exists "
+        "(it is never overwritten)",
+    ),
+    "output_is_input": (
+        2,
+        "an output (--junit, scenario run --db, --plot, --save-sample) is a file the same command reads: "
+        "a scenario, behaviour or policy file, or the --db world",
+    ),
+    "foreign_file": (
+        2,
+        "scenario run --db --overwrite, db backup or Sandbox(replace=True) would replace a file that is not an "
+        "ordercli world or backup (foreign data is never overwritten)",
+    ),
     # 3: not found
     "order_not_found": (3, "no order with that id"),
     "refund_not_found": (3, "the order has no refund"),
@@ -67,7 +81,12 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "world_has_orders": (4, "policy use (or demo --policy on a --db world) once the world has orders"),
     # 5: storage
     "storage_unreadable": (5, "the data file can't be read (no permission, not JSON)"),
-    "not_a_file": (5, "--db names a folder, device, FIFO or socket, ends in /, or has a file for a folder"),
+    "not_a_file": (
+        5,
+        "--db, or a file ordercli would write (a backup, --junit, --plot, --save-sample), is a folder, device, "
+        "FIFO or socket, ends in /, or has a file for a folder",
+    ),
+    "dangling_link": (5, "the data file is a symlink whose target's folder does not exist: nothing is created"),
     "read_only": (5, "the data file's folder can't be written (permissions, a read-only file system)"),
     "not_ordercli_data": (5, "the data file is JSON but not ordercli data"),
     "newer_schema": (5, "the data file was written by a newer ordercli"),

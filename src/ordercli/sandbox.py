@@ -382,6 +382,7 @@ class Sandbox(Commands):
             from ordercli.store import Store
 
             self._store = Store(self.path, self._new_tables, durable=durable)
+            self._store.file.check_kind()  # a folder, device, FIFO or socket: refused before any work
             if replace:
                 self._store.replace_world(self._new_tables())
         if policy is not None:

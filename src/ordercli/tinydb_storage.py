@@ -14,7 +14,8 @@ Your own scripts can open a data file the same way, or with the storage alone:
 
 TinyDB's own JSONStorage rewrites the file in place (a crash mid-write leaves half a file) and
 takes no lock; this storage reads with orjson and replaces the file atomically. Take ordercli's
-lock (`FileLock(path + ".lock")`) around writes made while ordercli runs.
+lock (`FileLock(os.path.realpath(path) + ".lock")`: a symlinked world's lock is its target's) around
+writes made while ordercli runs.
 """
 
 from __future__ import annotations

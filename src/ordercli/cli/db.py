@@ -43,7 +43,8 @@ def backup(
     ],
     json_: JsonOpt = False,
 ) -> None:
-    """Write a consistent copy of the data file to PATH, or to stdout with - (taken under the writers' lock)."""
+    """Write a consistent copy of the data file to PATH (a new file, or an ordercli world or backup there;
+    it gets the world's mode), or to stdout with -. Takes no lock: it works on a read-only world too."""
     from ordercli.validate import path
 
     store = common.store(common.env(ctx))

@@ -29,11 +29,19 @@ def run(
     db_arg: Annotated[
         str | None,
         typer.Option(
-            "--db", help="Keep the world in this file (default: in memory, one per scenario).", metavar="PATH"
+            "--db",
+            help="Keep the world in this new file (one scenario file only; default: in memory).",
+            metavar="PATH",
         ),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Let --db replace an existing ordercli world (never other data).")
+    ] = False,
     junit_arg: Annotated[
-        str | None, typer.Option("--junit", help="Write a JUnit XML report here.", metavar="FILE")
+        str | None,
+        typer.Option(
+            "--junit", help="Write a JUnit XML report here; - for stdout (then the steps go to stderr).", metavar="FILE"
+        ),
     ] = None,
     junit_family: Annotated[
         str,
@@ -64,10 +72,25 @@ def run(
     from ordercli.errors import UsageError
     from ordercli.validate import path as checked
 
-    if common.env(ctx).in_scenario:
+    e = common.env(ctx)
+    if e.in_scenario:
         raise UsageError("scenario run can't run inside a scenario step", "nested_scenario")
+    if e.db is not None:
+        # the data file of other commands is never a scenario's world: say so instead of ignoring it
+        raise UsageError(
+            "ordercli --db does not apply to scenario run (each scenario runs on its own world): "
+            "use `ordercli scenario run FILE --db PATH` to keep the world in a file",
+            "usage",
+        )
+    if db_arg is not None and len(files) != 1:
+        raise UsageError(f"--db keeps the world of one scenario file, and {len(files)} were given", "usage")
+    if overwrite and db_arg is None:
+        raise UsageError("--overwrite goes with --db", "usage")
+    to_stdout = junit_arg == "-"
+    if to_stdout and json_:
+        raise UsageError("--junit - and --json both write stdout: use one of them", "usage")
     db = Path(checked(db_arg, "--db")) if db_arg is not None else None
-    junit = Path(checked(junit_arg, "--junit")) if junit_arg is not None else None
+    junit = Path(checked(junit_arg, "--junit")) if junit_arg is not None and not to_stdout else None
     if junit_family not in sc.JUNIT_FAMILIES:
         raise UsageError(
             f"--junit-family: unknown family {junit_family!r} (expected one of: {', '.join(sc.JUNIT_FAMILIES)})",
@@ -82,6 +105,8 @@ def run(
             "holds it (case-insensitive)",
             "nothing_selected",
         )
+    _check_outputs(scenarios, db, junit, overwrite)
+    say = render.note if to_stdout else render.echo  # with --junit -, the report alone is on stdout
     runs: list[tuple[sc.Scenario, dict[str, Any]]] = []
     deselected = 0
     for scenario, until in zip(scenarios, selections, strict=True):
@@ -90,40 +115,34 @@ def run(
             continue
         world = sc.world_for(scenario, db=db)
         if not json_:
-            render.echo(f"{scenario.path}: {scenario.name}")
+            say(f"{scenario.path}: {scenario.name}")
         report = sc.run_scenario(
             scenario,
             world,
             InProcess(world),
             until=until,
             fail_fast=fail_fast,
-            on_step=None if json_ else _print_step,
+            on_step=None if json_ else (lambda step: _print_step(step, say)),
         )
         runs.append((scenario, report))
         if not json_:
-            render.echo(_counts(report))
+            say(_counts(report))
         if fail_fast and report["failed"]:
             break
     reports = [report for _, report in runs]
     passed = sum(r["passed"] for r in reports)
     failed = sum(r["failed"] for r in reports)
-    if junit is not None:
-        from ordercli.store import atomic_write
+    if to_stdout:
+        render.emit_bytes(sc.junit_xml(runs, junit_family))
+    elif junit is not None:
+        from ordercli.store import write_output
 
-        try:
-            junit.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(junit, sc.junit_xml(runs, junit_family))
-        except OSError as exc:
-            from ordercli.errors import StorageError
-
-            raise StorageError(
-                f"could not write the JUnit report {junit}: {exc.strerror or exc}", "write_failed"
-            ) from None
+        write_output(junit, sc.junit_xml(runs, junit_family), what="the JUnit report")
     if json_:
         render.emit_json(reports)
     else:
         total = {"passed": passed, "failed": failed, "skipped": sum(r["skipped"] for r in reports)}
-        render.echo("total: " + _counts(total) + (f", {deselected} scenario(s) deselected" if deselected else ""))
+        say("total: " + _counts(total) + (f", {deselected} scenario(s) deselected" if deselected else ""))
     if failed:
         raise typer.Exit(1)
 
@@ -133,13 +152,38 @@ def _counts(report: dict[str, Any]) -> str:
     return line + (f", {report['skipped']} not run" if report["skipped"] else "")
 
 
-def _print_step(step: dict[str, Any]) -> None:
+def _check_outputs(scenarios: list[sc.Scenario], db: Path | None, junit: Path | None, overwrite: bool) -> None:
+    """Before any step runs: --db and --junit are writable outputs, and neither is an input."""
+    from ordercli.store.file import DataFile, check_output
+
+    inputs: list[tuple[Path, str]] = []
+    for scenario in scenarios:
+        inputs.append((scenario.path, "a scenario file"))
+        if scenario.policy:
+            for policy in (Path(scenario.policy), scenario.path.parent / scenario.policy):
+                inputs.append((policy, f"the policy file of {scenario.path}"))
+    if db is not None:
+        world = DataFile(db)  # a world reached through a symlink is written at its target
+        world.check_kind()
+        check_output(
+            world.real,
+            what="--db",
+            inputs=inputs,
+            existing="world" if overwrite else "refuse",
+            hint="choose a new file, or give --overwrite to replace the ordercli world there",
+        )
+        inputs.append((world.real, "the --db world"))
+    if junit is not None:
+        check_output(junit, what="--junit", inputs=inputs)
+
+
+def _print_step(step: dict[str, Any], say: Any = render.echo) -> None:
     mark = render.paint("ok  ", "32") if step["passed"] else render.paint("FAIL", "31")
-    render.echo(f"  {mark} {step['index']:>3} {step['command']}")
+    say(f"  {mark} {step['index']:>3} {step['command']}")
     for failure in step["failures"]:
-        render.echo(f"           {failure}")
+        say(f"           {failure}")
     history = step.get("history") or []
     if history:
-        render.echo(f"           history of {history[0]['order_id']} up to this step:")
+        say(f"           history of {history[0]['order_id']} up to this step:")
         for line in sc.history_lines(history):
-            render.echo(f"           {line}")
+            say(f"           {line}")

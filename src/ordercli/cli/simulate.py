@@ -72,6 +72,7 @@ def simulate(
     sample_path = Path(checked(save_sample, "--save-sample")) if save_sample is not None else None
     b = behaviour.load(checked(behaviour_file, "BEHAVIOUR_FILE"))
     loaded = [presets.load(p) for p in policy]
+    _check_outputs(Path(behaviour_file), policy, plot_path, sample_path)
     labels: list[str] = []
     for item in loaded:  # the same policy twice stays two columns
         label = item.name if item.name not in labels else f"{item.name}#{labels.count(item.name) + 1}"
@@ -97,6 +98,18 @@ def simulate(
         render.emit_json(report)
     else:
         render.echo(text(report))
+
+
+def _check_outputs(behaviour_file: Path, policies: list[str], plot: Path | None, sample: Path | None) -> None:
+    """Before any order is simulated: the outputs can be written, and neither is an input."""
+    from ordercli.store import check_output
+
+    inputs = [(behaviour_file, "the behaviour file")] + [(Path(p), "a policy file") for p in policies]
+    if sample is not None:
+        check_output(sample, what="--save-sample", inputs=inputs, existing="refuse")
+        inputs.append((sample, "the --save-sample file"))
+    if plot is not None:
+        check_output(plot, what="--plot", inputs=inputs)
 
 
 class _Progress(render.ProgressLine):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ordercli.errors import StorageError, UsageError
+from ordercli.errors import UsageError
 from ordercli.policy import END_REASONS, PAYMENT_METHODS
 from ordercli.simulate.aggregate import BIN
 
@@ -51,9 +51,13 @@ def write_png(report: dict[str, Any], totals: list[dict[str, Any]], path: Path) 
     bars.set_title(f"End reasons ({report['orders']:,} orders, seed {report['seed']})")
     bars.legend()
     fig.tight_layout()
+    from io import BytesIO
+
+    from ordercli.store import write_output
+
+    png = BytesIO()  # rendered in memory, then written whole by the careful writer
     try:
-        fig.savefig(path, dpi=110)
-    except OSError as exc:
-        raise StorageError(f"--plot: cannot write {path}: {exc.strerror or exc}", "write_failed") from None
+        fig.savefig(png, format="png", dpi=110)
     finally:
         plt.close(fig)
+    write_output(path, png.getvalue(), what="the plot")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ordercli.errors import StorageError, UsageError
+from ordercli.errors import UsageError
 from ordercli.simulate import aggregate as agg
 from ordercli.simulate import report
 from ordercli.simulate.behaviour import Behaviour
@@ -110,19 +110,17 @@ def default_workers() -> int:
 
 def save_sample(run: Run, path: Path) -> dict[str, Any]:
     """The first SAMPLE orders drawn in shard 0, under the first policy, as an ordinary data
-    file. Refuses to overwrite an existing file."""
-    from ordercli.simulate.worlds import new_tables
-    from ordercli.store import Store
+    file: made in memory, then written whole by the careful writer, as a new file only (an
+    existing one, even one created meanwhile, is never overwritten; no lock file is left)."""
+    from ordercli.simulate.worlds import new_world
+    from ordercli.store import check_output, write_output
 
-    if path.exists():
-        raise UsageError(f"--save-sample: {str(path)!r} already exists: choose a new file", "file_exists")
+    check_output(path, what="--save-sample", existing="refuse")
     size = shard_sizes(run.orders)[0]
     plans = [p for p in draw_plans(run.behaviour, run.seed, 0, size) if p.n < SAMPLE]
     label, meta = run.policies[0]
     start = run.behaviour.start
-    try:
-        with Store(path, lambda: new_tables(start, meta)).writing() as world:
-            orders, _ = run_policy(plans, start, meta, 0, world=world)
-    except OSError as exc:
-        raise StorageError(f"--save-sample: cannot write {path}: {exc.strerror or exc}", "write_failed") from None
+    world = new_world(start, meta)
+    orders, _ = run_policy(plans, start, meta, 0, world=world)
+    write_output(path, world.tables, what="--save-sample", seal=True, exclusive=True)
     return {"path": str(path), "orders": len(orders), "policy": label}

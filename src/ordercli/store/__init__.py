@@ -20,7 +20,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ordercli.errors import StorageError
-from ordercli.store.file import DataFile, atomic_write, checked_path, default_path, lock_timeout, not_ordercli_data
+from ordercli.store.file import (
+    DataFile,
+    atomic_write,
+    check_output,
+    checked_path,
+    default_path,
+    lock_timeout,
+    not_ordercli_data,
+    write_output,
+)
 from ordercli.store.migrations import MIGRATIONS, migrate
 from ordercli.timecalc import parse_stored
 from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
@@ -34,10 +43,12 @@ __all__ = [
     "DataFile",
     "Store",
     "atomic_write",
+    "check_output",
     "checked_path",
     "default_path",
     "lock_timeout",
     "new_world_tables",
+    "write_output",
 ]
 
 
@@ -145,29 +156,44 @@ class Store:
     def reading(self) -> Iterator[World]:
         """No lock: the file is only ever replaced whole. A missing file is an empty world,
         and nothing is created."""
+        self.file.resolve()
         with _collector_paused():
             world, cache = self._open(writable=False)
             _keep(world, cache)
             yield world
 
+    def _open_checked(self) -> tuple[TinyWorld, OncePerCommand]:
+        world, cache = self._open(writable=True)
+        if cache.data is not None and not self.file.sealed():
+            self._check_whole(cache.data)
+        return world, cache
+
     @contextmanager
     def writing(self) -> Iterator[World]:
-        """Check the path, lock, read, let the caller change the world, write once if it changed.
-        An exception from the caller leaves the file as it was."""
+        """Check the path, read, lock, let the caller change the world, write once if it changed.
+        An exception from the caller leaves the file as it was.
+
+        The file is read and judged before the lock is taken: a file that is refused (foreign,
+        damaged, not JSON) never gets a lock file beside it. Every writer replaces the file whole,
+        so once locked, a file still the one read (same inode, size and times) is the world to
+        change; one replaced meanwhile is read again, under the lock."""
+        self.file.resolve()
         self.file.check_kind()
-        self.file.check_writable()
-        self.file.ensure_folder()
-        with self.file.locked(), _collector_paused():
-            self.file.remove_leftovers()
-            self.file.sealing = True
-            world, cache = self._open(writable=True)
-            _keep(world, cache)
-            if cache.data is not None and not self.file.sealed():
-                self._check_whole(cache.data)
-            yield world
-            if world.dirty:
-                world.flush()
-                cache.commit()
+        self.file.sealing = True
+        with _collector_paused():
+            world, cache = self._open_checked()
+            self.file.check_writable()
+            self.file.ensure_folder()
+            with self.file.locked():
+                if not self.file.unchanged_since_read():
+                    del world, cache  # never two big worlds at once
+                    world, cache = self._open_checked()
+                self.file.remove_leftovers()
+                _keep(world, cache)
+                yield world
+                if world.dirty:
+                    world.flush()
+                    cache.commit()
 
     def _check_whole(self, tables: dict[str, Any]) -> None:
         """Bytes ordercli did not write itself are checked whole before anything is written over
@@ -179,8 +205,14 @@ class Store:
             raise damaged(self.path, found)
 
     def replace_world(self, tables: dict[str, Any]) -> None:
-        """Start this file afresh with the given world (a scenario's own world)."""
+        """Start this file afresh with the given world (a scenario's own world). Only an ordercli
+        world (or nothing) is replaced: never foreign data."""
+        from ordercli.store.file import check_output
+
+        self.file.resolve()
         self.file.check_kind()
+        check_output(self.file.real, what=f"data file {self.path}", existing="world")
+        self.file.check_writable()
         self.file.ensure_folder()
         with self.file.locked():
             self.file.remove_leftovers()

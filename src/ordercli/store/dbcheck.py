@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ordercli.errors import NotFound, StorageError, UsageError
-from ordercli.store.file import DataFile, atomic_write
+from ordercli.store.file import DataFile, check_output, write_output
 from ordercli.store.migrations import migrate
 
 if TYPE_CHECKING:
@@ -87,26 +89,24 @@ def check(store: Store) -> dict[str, Any]:
 
 
 def backup(store: Store, dest: Path | None) -> tuple[dict[str, Any], bytes]:
-    """A consistent copy, taken under the writers' lock and checked: written atomically to
-    `dest`, or returned (dest None: `db backup -` prints it)."""
+    """A consistent copy, checked: written to `dest` by the careful writer, or returned (dest
+    None: `db backup -` prints it). No lock: a writer replaces the file whole, so the bytes read
+    are one world (and a world on a read-only mount can be backed up). The copy takes the mode of
+    the world it copies; an existing `dest` is replaced only if it is an ordercli world or backup."""
+    store.file.resolve()
     if not store.file.exists():
         raise NotFound(f"no data file at {store.path}: nothing to back up", "no_data_file")
     store.file.check_kind()
-    if dest is not None and dest.resolve() == store.path.resolve():
-        raise StorageError("the backup can't overwrite the data file itself", "bad_backup_path")
-    with store.file.locked():
-        raw = store.file.read_bytes() or b""
-        tables = _tables(store.path, raw)  # checks the very bytes it copies
-        if dest is not None:
-            target = DataFile(dest)
-            target.check_kind()
-            try:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(dest, raw)
-            except OSError as exc:
-                raise StorageError(
-                    f"could not write the backup {dest}: {exc.strerror or exc}", "write_failed"
-                ) from None
+    if dest is not None:
+        if dest.resolve() == store.file.real.resolve() or _same_file(dest, store.file.real):
+            raise StorageError("the backup can't overwrite the data file itself", "bad_backup_path")
+        check_output(dest, what="the backup", existing="world")
+    raw = store.file.read_bytes() or b""
+    like = store.file.read_stat
+    tables = _tables(store.path, raw)  # checks the very bytes it copies
+    if dest is not None:
+        mode = stat.S_IMODE(like.st_mode) if like is not None else None
+        write_output(dest, raw, what="the backup", mode=mode)
     report = {
         "path": str(store.path),
         "backup": "-" if dest is None else str(dest),
@@ -114,6 +114,13 @@ def backup(store: Store, dest: Path | None) -> tuple[dict[str, Any], bytes]:
         "orders": len(tables["orders"]) if tables else 0,
     }
     return report, raw
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def backup_name(path: Path) -> Path:
@@ -141,6 +148,7 @@ def restore(store: Store, source: Path) -> dict[str, Any]:
             "data_problems",
             {"problems": found},
         )
+    store.file.resolve()
     store.file.check_kind()
     store.file.check_writable()
     store.file.ensure_folder()
@@ -148,17 +156,17 @@ def restore(store: Store, source: Path) -> dict[str, Any]:
     with store.file.locked():
         store.file.remove_leftovers()
         old = store.file.read_bytes()
+        like = store.file.read_stat
+        if old is not None and like is not None:
+            kept = backup_name(store.file.real)
+            # the replaced world, with its own mode: a private world never gets a readable copy
+            write_output(
+                kept, old, what="the replaced world", durable=store.file.durable, mode=stat.S_IMODE(like.st_mode)
+            )
         try:
-            if old is not None:
-                kept = backup_name(store.path)
-                atomic_write(kept, old, store.file.durable)
-        except OSError as exc:
-            raise StorageError(
-                f"could not keep the replaced world as {kept}: {exc.strerror or exc}; nothing was restored",
-                "write_failed",
-            ) from None
-        try:
-            store.file.write(raw)  # the bytes as checked above; a seal they carry is verified on the next read
+            store.file.write(
+                raw, like=like
+            )  # the bytes as checked above; a seal they carry is verified on the next read
         except StorageError as exc:
             raise StorageError(f"could not restore {store.path}: {exc.message}", "write_failed") from None
     return {

@@ -5,6 +5,16 @@ temporary file `.NAME.*.tmp` in the same folder, fsync it, and `os.replace` it o
 reader or a crash sees the old world or the new one, never half of either. Readers take no lock
 for the same reason. A writer killed mid-write leaves its temporary file behind: the next writer,
 holding the lock, removes it.
+
+Every other file ordercli writes (backups, JUnit reports, plots, samples) goes through the same
+careful writer: `check_output` before any work (not a device, FIFO, socket or folder; never an
+input of the same command; an existing file only when it may be replaced), then `write_output`
+(a temporary file in the same folder, fsynced, renamed over the path: a symlink there is replaced,
+never followed). A rewritten file keeps its mode (and owner where the process may set it); a new
+one gets the umask's mode (0o666 & ~umask), as SQLite and editors do. See docs/never-lost.md.
+
+A data file reached through a symlink is read, locked and written at the link's target: the link
+stays a link, and writers through either name share one lock (`TARGET.lock`).
 """
 
 from __future__ import annotations
@@ -14,11 +24,11 @@ import gc
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -51,16 +61,37 @@ _KINDS = (
 )
 
 
-def _not_a_file(path: Path, mode: int) -> StorageError | None:
+def _kind(mode: int) -> str | None:
+    """What a path that is not a regular file is, None for a regular file."""
     for test, kind in _KINDS:
         if test(mode):
-            return StorageError(
-                f"data file {path} is {kind}, not a regular file; nothing was changed: point --db at a file",
-                "not_a_file",
-            )
-    if not stat.S_ISREG(mode):
-        return StorageError(f"data file {path} is not a regular file; nothing was changed", "not_a_file")
-    return None
+            return kind
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def _not_a_file(path: Path, mode: int) -> StorageError | None:
+    kind = _kind(mode)
+    if kind is None:
+        return None
+    return StorageError(
+        f"data file {path} is {kind}, not a regular file; nothing was changed: point --db at a file",
+        "not_a_file",
+    )
+
+
+def existing_folder(path: Path) -> Path:
+    """The nearest folder of `path` that exists: the one a message about a folder can name."""
+    folder = path.parent
+    while not os.path.isdir(folder) and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _read_only_fs(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def not_ordercli_data(path: Path) -> StorageError:
@@ -72,12 +103,18 @@ def not_ordercli_data(path: Path) -> StorageError:
 
 def _os_error(path: Path, exc: OSError, doing: str) -> StorageError:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        why = "a read-only file system" if exc.errno == errno.EROFS else "permission denied"
+        folder = existing_folder(path)  # the folder that refused: never one that does not exist
+        ro = exc.errno == errno.EROFS or _read_only_fs(folder)
+        why = "a read-only file system" if ro else "permission denied"
         return StorageError(
-            f"cannot {doing} {path}: its folder {path.parent} is read-only ({why}); nothing was changed",
+            f"cannot {doing} {path}: its folder {folder} is read-only ({why}); nothing was changed",
             "read_only",
         )
     return StorageError(f"cannot {doing} {path}: {exc.strerror or exc}", "write_failed")
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 class DataFile:
@@ -86,8 +123,17 @@ class DataFile:
         self.durable = durable
         self.sealing = False  # the store's own writes seal the file; a TinyDB script's do not
         self.last_read_sealed = False  # were the bytes last read sealed
+        self.read_stat: os.stat_result | None = None  # the file as last read (None: there was none)
+        self.real = self.path
+        self.resolve()
 
     # -- what the path names
+    def resolve(self) -> Path:
+        """Where the world really is: the target of a symlink (the link stays a link), else the
+        path itself. Asked again at the start of each command: a link may be pointed elsewhere."""
+        self.real = Path(os.path.realpath(self.path)) if os.path.islink(self.path) else self.path
+        return self.real
+
     def exists(self) -> bool:
         try:
             os.stat(self.path)
@@ -122,21 +168,31 @@ class DataFile:
         if problem is not None:
             raise problem
 
+    def check_link(self) -> None:
+        """A writer through a symlink writes its target, but never creates the folders it names."""
+        if self.real != self.path and not os.path.isdir(self.real.parent):
+            raise StorageError(
+                f"data file {self.path} is a symlink to {self.real}, whose folder {self.real.parent} does "
+                "not exist; nothing was created: create that folder or point the link elsewhere",
+                "dangling_link",
+            )
+
     def check_writable(self) -> None:
         """A writer needs to create files in the folder (the lock, the new file): say so plainly
         when it can't, before trying."""
-        folder = self.path.parent
-        while not os.path.exists(folder) and folder != folder.parent:
-            folder = folder.parent
-        if not os.access(folder, os.W_OK):
-            raise _os_error(self.path, PermissionError(errno.EACCES, "permission denied"), "write")
+        self.check_link()
+        folder = existing_folder(self.real)
+        if not os.access(folder, os.W_OK) or _read_only_fs(folder):
+            errno_ = errno.EROFS if _read_only_fs(folder) else errno.EACCES
+            raise _os_error(self.real, OSError(errno_, os.strerror(errno_)), "write")
 
     # -- reading
     def read_bytes(self) -> bytes | None:
         """The file's bytes, None when there is none. Opened non-blocking and checked to be a
         regular file, so a FIFO or a device is refused instead of read (or waited on)."""
+        self.read_stat = None
         try:
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            fd = os.open(self.real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -145,12 +201,14 @@ class DataFile:
                 f"cannot read data file {self.path}: {exc.strerror or exc}", "storage_unreadable"
             ) from None
         try:
-            problem = _not_a_file(self.path, os.fstat(fd).st_mode)
+            st = os.fstat(fd)
+            problem = _not_a_file(self.path, st.st_mode)
             if problem is not None:
                 raise problem
             with os.fdopen(fd, "rb", closefd=False) as fh:
                 raw = fh.read()
             self.last_read_sealed = is_sealed(raw)  # a crc32: ~25 ms for 80 MB
+            self.read_stat = st
             return raw
         except OSError as exc:
             raise StorageError(
@@ -158,6 +216,17 @@ class DataFile:
             ) from None
         finally:
             os.close(fd)
+
+    def unchanged_since_read(self) -> bool:
+        """Is the file still the one last read (or still absent)? Every writer replaces it whole
+        (a new inode), so a writer may read before it locks and keep what it read when this holds."""
+        try:
+            st = os.stat(self.real)
+        except FileNotFoundError:
+            return self.read_stat is None
+        except OSError:
+            return False
+        return self.read_stat is not None and _identity(st) == _identity(self.read_stat)
 
     def parse(self, raw: bytes | None) -> Any:
         if raw is None or not raw.strip():
@@ -188,27 +257,35 @@ class DataFile:
 
     # -- writing
     def ensure_folder(self) -> None:
+        if self.real != self.path:  # a link's target is created, never the folders it names
+            self.check_link()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise _os_error(self.path, exc, "create the folder of") from None
 
-    def write(self, data: bytes | dict[str, Any]) -> None:
+    def write(self, data: bytes | dict[str, Any], like: os.stat_result | None = None) -> None:
+        """Replaces the world whole; the file keeps its mode and owner (a new one: the umask's mode)."""
         try:
-            atomic_write(self.path, data, self.durable, seal=self.sealing)
+            atomic_write(self.real, data, self.durable, seal=self.sealing, like=like)
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise _os_error(self.path, exc, "write") from None
+                raise _os_error(self.real, exc, "write") from None
             raise StorageError(
                 f"could not write {self.path}: {exc.strerror or exc}; the file was left as it was", "write_failed"
             ) from None
+
+    def lock_path(self) -> str:
+        """The writers' lock: the real file's, whatever name (a symlink) the world was reached by."""
+        return str(self.real) + ".lock"
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         from filelock import FileLock, Timeout
 
         timeout = lock_timeout()
-        lock = FileLock(str(self.path) + ".lock", timeout=timeout)
+        lock = FileLock(self.lock_path(), timeout=timeout)
         try:
             lock.acquire()
         except Timeout:
@@ -218,7 +295,7 @@ class DataFile:
                 "database_busy",
             ) from None
         except OSError as exc:
-            raise _os_error(self.path, exc, "lock") from None
+            raise _os_error(self.real, exc, "lock") from None
         try:
             yield
         finally:
@@ -227,7 +304,7 @@ class DataFile:
     # -- leftovers of writers killed mid-write
     def leftovers(self) -> list[Path]:
         try:
-            return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp"))
+            return sorted(self.real.parent.glob(f".{self.real.name}.*.tmp"))
         except OSError:
             return []
 
@@ -278,24 +355,89 @@ class _Sealing:
         self.crc = zlib.crc32(data, self.crc)
 
 
-def atomic_write(path: Path, data: bytes | dict[str, Any], durable: bool = True, seal: bool = False) -> None:
+def umask() -> int:
+    """The process's umask, without changing it (Linux says it in /proc; elsewhere it is set and
+    set back at once)."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """The mode a new file gets from open(2): 0o666 less the umask (mkstemp's is 0o600)."""
+    return 0o666 & ~umask()
+
+
+def _give(fd: int, like: os.stat_result | None, mode: int | None) -> None:
+    """The temporary file takes the mode (and, where the process may set it, the owner) of the
+    file it replaces, or `mode`, or a new file's mode."""
+    if mode is None:
+        mode = stat.S_IMODE(like.st_mode) if like is not None else new_file_mode()
+    os.fchmod(fd, mode)
+    if like is None or (like.st_uid == os.geteuid() and like.st_gid == os.getegid()):
+        return
+    for uid in (like.st_uid, -1):  # not allowed to give the file away: at least its group
+        try:
+            os.fchown(fd, uid, like.st_gid)
+            return
+        except PermissionError:
+            continue
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EINVAL):
+                raise
+            return
+    if mode & 0o7000:
+        os.fchmod(fd, mode & 0o777)  # set-id bits never outlive the owner they were for
+
+
+def atomic_write(
+    path: Path,
+    data: bytes | dict[str, Any],
+    durable: bool = True,
+    seal: bool = False,
+    *,
+    like: os.stat_result | None = None,
+    mode: int | None = None,
+    exclusive: bool = False,
+) -> None:
     """Write `data` (bytes, or a dict of tables streamed as JSON, sealed if `seal`) to `path` whole
-    or not at all. `durable=False` skips the fsyncs (a scenario's throwaway world): still atomic,
-    not crash-proof."""
+    or not at all: a temporary file in the same folder, fsynced, renamed over `path` (a symlink at
+    `path` is replaced, never followed). The new file keeps the mode and owner of the file it
+    replaces (`like`: its stat, looked up when not given), or gets `mode`, or the umask's mode.
+    `exclusive`: `path` must not exist (FileExistsError when it does, even one created meanwhile).
+    `durable=False` skips the fsyncs (a scenario's throwaway world): still atomic, not crash-proof."""
     import tempfile  # writers only
 
     folder = path.parent
+    if like is None and mode is None and not exclusive:
+        try:
+            like = os.lstat(path)
+        except OSError:
+            like = None
+        if like is not None and not stat.S_ISREG(like.st_mode):
+            like = None  # a symlink replaced by a report: the report is a new file
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
-            if isinstance(data, bytes):
+            _give(fd, like, mode)
+            if isinstance(data, bytes | memoryview):
                 fh.write(data)
             else:
                 _write_tables(_Sealing(fh), data, seal)
             fh.flush()
             if durable:
                 os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            _link_new(tmp, path)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -314,6 +456,142 @@ def atomic_write(path: Path, data: bytes | dict[str, Any], durable: bool = True,
         pass  # some filesystems refuse fsync on a directory; the rename is done either way
     finally:
         os.close(dir_fd)
+
+
+def _link_new(tmp: str, path: Path) -> None:
+    """Gives the finished temporary file its name only if the name is free (a hard link fails on
+    an existing name, where a rename would replace it)."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if os.path.lexists(path):  # no hard links here: a check, then the rename
+            raise FileExistsError(errno.EEXIST, "File exists", str(path)) from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+# -- every other file ordercli writes -------------------------------------------------------------
+
+Existing = Literal["replace", "world", "refuse"]
+_WORLD_TAIL = 64 * 1024  # a sealed file ends with its meta table: the app's name is in its last bytes
+
+
+def holds_world(path: Path, size: int) -> bool:
+    """Is the regular file at `path` an ordercli world or backup (or empty)? A sealed file tells by
+    its last bytes; any other is parsed (a world a script wrote, a 0.1.0 file)."""
+    if size == 0:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            if size > _WORLD_TAIL:
+                fh.seek(size - _WORLD_TAIL)
+            tail = fh.read()
+            if size <= _WORLD_TAIL:
+                raw = tail
+            elif tail.endswith(_SEAL_END) and b'"meta":{"1":{"app":"ordercli"' in tail:
+                return True
+            else:
+                fh.seek(0)
+                raw = fh.read()
+    except OSError:
+        return False
+    if not raw.strip():
+        return True
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    if not data or data == {"_default": {}}:
+        return True
+    meta = data.get("meta")
+    meta = meta.get("1") if isinstance(meta, dict) else None
+    return isinstance(meta, dict) and meta.get("app") == "ordercli"
+
+
+def check_output(
+    path: Path,
+    *,
+    what: str,
+    inputs: Iterable[tuple[Path, str]] = (),
+    existing: Existing = "replace",
+    hint: str = "choose a new file",
+) -> None:
+    """Before any work: may this command write `path`? Refuses (nothing written, nothing created)
+    a path that is a folder, device, FIFO or socket (exit 5 `not_a_file`), one of the command's
+    inputs (`inputs`: (path, what it is); exit 2 `output_is_input`), and an existing file unless
+    `existing` allows it: "replace" any regular file (a report, as `>` does), "world" only an
+    ordercli world or backup (else exit 2 `foreign_file`), "refuse" none (exit 2 `file_exists`).
+    A symlink at `path` is replaced, never followed (and never a reason to refuse, but for "refuse")."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        raise StorageError(f"{what}: {path}: a part of its folder path is a file, not a folder", "not_a_file") from None
+    except OSError as exc:
+        raise StorageError(f"{what}: cannot look at {path}: {exc.strerror or exc}", "write_failed") from None
+    if st is not None and not stat.S_ISLNK(st.st_mode):
+        kind = _kind(st.st_mode)
+        if kind is not None:
+            raise StorageError(
+                f"{what}: {path} is {kind}, not a regular file; nothing was written: give a file path",
+                "not_a_file",
+            )
+    for source, role in inputs:
+        if st is not None and _same(st, source):
+            raise UsageError(
+                f"{what}: {path} is {role}, which this command reads; nothing was written: write the output elsewhere",
+                "output_is_input",
+            )
+    if st is None:
+        return
+    if existing == "refuse":
+        raise UsageError(f"{what}: {path} already exists: {hint}", "file_exists")
+    if existing == "world" and stat.S_ISREG(st.st_mode) and not holds_world(path, st.st_size):
+        raise UsageError(
+            f"{what}: {path} exists and is not an ordercli world or backup, so it is never overwritten: "
+            "choose another path",
+            "foreign_file",
+        )
+
+
+def _same(st: os.stat_result, source: Path) -> bool:
+    try:
+        return os.path.samestat(st, os.stat(source))
+    except OSError:
+        return False
+
+
+def write_output(
+    path: Path,
+    data: bytes | dict[str, Any],
+    *,
+    what: str,
+    durable: bool = True,
+    seal: bool = False,
+    mode: int | None = None,
+    exclusive: bool = False,
+) -> None:
+    """The careful writer of every file but the data file: creates the folder, then writes `path`
+    whole (see `atomic_write`); an OSError is a StorageError naming `what`."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data, durable, seal, mode=mode, exclusive=exclusive)
+    except FileExistsError:
+        raise UsageError(
+            f"{what}: {path} already exists (created meanwhile): choose a new file", "file_exists"
+        ) from None
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise _os_error(path, exc, f"write {what}") from None
+        raise StorageError(f"could not write {what} {path}: {exc.strerror or exc}", "write_failed") from None
 
 
 def _write_tables(out: _Sealing, tables: dict[str, Any], seal: bool) -> None:
