@@ -215,8 +215,8 @@ def test_k_by_step_id_runs_up_to_that_step(tmp_path: Path) -> None:
 def test_k_that_selects_nothing_is_exit_2_naming_it(tmp_path: Path, json_: bool) -> None:
     """A mistyped -k must not pass CI having run nothing; nothing is written either."""
     a, b = write(tmp_path, "a.yaml", FIRST), write(tmp_path, "b.yaml", SECOND)
-    kept, report = tmp_path / "kept.json", tmp_path / "junit.xml"
-    args = [str(a), str(b), "-k", "nothing-matches", "--db", str(kept), "--junit", str(report)]
+    report = tmp_path / "junit.xml"
+    args = [str(a), str(b), "-k", "nothing-matches", "--junit", str(report)]
     err = refused(*args, *(["--json"] if json_ else []))
     if json_:
         error = json.loads(err)["error"]
@@ -225,7 +225,10 @@ def test_k_that_selects_nothing_is_exit_2_naming_it(tmp_path: Path, json_: bool)
     else:
         assert err.startswith("error: -k 'nothing-matches' selects no scenario and no step")
         assert len(err.splitlines()) == 1
-    assert not kept.exists() and not report.exists()
+    assert not report.exists()
+    kept = tmp_path / "kept.json"  # --db keeps one file's world: refused before it is created
+    assert refused(str(a), "-k", "nothing-matches", "--db", str(kept))
+    assert not kept.exists()
     # a pattern that selects one step of one file is enough
     assert invoke("scenario", "run", str(a), str(b), "-k", "SHIP", "--json").exit_code == 0
 
@@ -245,11 +248,14 @@ def test_a_bad_policy_is_exit_2_naming_the_scenario_before_any_step_runs(
     (tmp_path / "broken.toml").write_text("cancel_requests_max = \n")
     first = write(tmp_path, "first.yaml", f"start: 2030-03-04T09:00:00Z\nsteps:\n  - run: {PLACE}\n")
     f = write(tmp_path, "s.yaml", f"start: 2030-03-04T09:00:00Z\npolicy: {policy}\nsteps:\n  - run: clock show\n")
-    kept, report = tmp_path / "kept.json", tmp_path / "junit.xml"
-    err = refused(str(first), str(f), "--db", str(kept), "--junit", str(report))
+    report = tmp_path / "junit.xml"
+    err = refused(str(first), str(f), "--junit", str(report))
     assert err.startswith(f"error: scenario {f}: ") and says in err
     assert len(err.splitlines()) == 1
-    assert not kept.exists() and not report.exists()  # the file before it did not run
+    assert not report.exists()  # the file before it did not run
+    kept = tmp_path / "kept.json"
+    assert refused(str(f), "--db", str(kept)).startswith(f"error: scenario {f}: ")
+    assert not kept.exists()
     result = invoke("scenario", "run", str(first), str(f), "--json")
     error = json.loads(result.stderr)["error"]
     assert (result.exit_code, error["code"]) == (2, "bad_policy") and result.stdout == ""
