@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ MAX_ORDERS = 100_000_000
 
 @app.command("simulate")
 def simulate(
+    ctx: typer.Context,
     behaviour_file: Annotated[
         str, typer.Argument(help="The population: a behaviour file (YAML).", metavar="BEHAVIOUR_FILE")
     ],
@@ -66,10 +68,21 @@ def simulate(
         raise UsageError(f"--workers: {workers} is not at least 1", "usage")
     if scheduler is not None and not scheduler.strip():
         raise UsageError("--scheduler: must not be empty", "usage")
+    if common.env(ctx).in_scenario:
+        for option, value in (("--save-sample", save_sample), ("--plot", plot)):
+            if value is not None:
+                raise UsageError(
+                    f"{option} is not allowed in a scenario step: a step writes nothing outside the scenario's "
+                    "own world",
+                    "usage",
+                )
     plot_path = Path(checked(plot, "--plot")) if plot is not None else None
     if plot_path is not None and plot_path.suffix.lower() != ".png":
         raise UsageError(f"--plot: {plot!r} is not a .png file", "usage")
     sample_path = Path(checked(save_sample, "--save-sample")) if save_sample is not None else None
+    # SIGTERM stops it as Ctrl-C does, from here to the end of the command
+    ctx.with_resource(runner.stopping())
+    check_before_running(plot=plot_path, sample=sample_path, scheduler=scheduler)
     b = behaviour.load(checked(behaviour_file, "BEHAVIOUR_FILE"))
     loaded = [presets.load(p) for p in policy]
     labels: list[str] = []
@@ -97,6 +110,65 @@ def simulate(
         render.emit_json(report)
     else:
         render.echo(text(report))
+
+
+# -- before any order is simulated -----------------------------------------------------------------
+
+
+def check_before_running(*, plot: Path | None, sample: Path | None, scheduler: str | None) -> None:
+    """What would fail once the orders are simulated fails now instead, with nothing written:
+    the optional extras --plot and --scheduler need, and the output files (a --save-sample that
+    exists, a path that is not a regular file or whose folder can't be written). Outputs are
+    checked here only: the writers check again when they write."""
+    if scheduler is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "--scheduler needs Dask: pip install 'ordercli[dask]' (here and on the workers)", "missing_extra"
+            ) from None
+    if plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install 'ordercli[plot]'", "missing_extra") from None
+    if plot is not None and sample is not None and os.path.abspath(plot) == os.path.abspath(sample):
+        raise UsageError("--plot and --save-sample name the same file: give each its own", "usage")
+    if sample is not None:
+        _check_output(sample, "--save-sample", new=True)
+    if plot is not None:
+        _check_output(plot, "--plot", new=False)
+
+
+def _check_output(path: Path, option: str, new: bool) -> None:
+    """`new`: the file must not exist (else it may be replaced, a symlink too). The folder must be
+    writable; --save-sample creates missing folders (as --db does), --plot needs it to exist."""
+    import stat
+
+    from ordercli.errors import StorageError
+
+    try:
+        mode: int | None = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except NotADirectoryError:
+        raise StorageError(f"{option}: {path}: a part of its folder path is a file, not a folder", "not_a_file") from None
+    except OSError as exc:
+        raise StorageError(f"{option}: cannot write {path}: {exc.strerror or exc}", "write_failed") from None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise StorageError(f"{option}: {path} exists and is not a regular file: give a file's path", "not_a_file")
+    if mode is not None and new:
+        raise UsageError(f"{option}: {str(path)!r} already exists: choose a new file", "file_exists")
+    folder = path.absolute().parent
+    if new:
+        while not os.path.lexists(folder) and folder != folder.parent:
+            folder = folder.parent
+    if not os.path.isdir(folder):
+        if os.path.lexists(folder):
+            raise StorageError(f"{option}: {path}: {folder} is a file, not a folder", "not_a_file")
+        raise StorageError(f"{option}: cannot write {path}: its folder {folder} does not exist", "write_failed")
+    if not os.access(folder, os.W_OK):
+        raise StorageError(f"{option}: cannot write {path}: its folder {folder} is read-only", "read_only")
 
 
 class _Progress(render.ProgressLine):
