@@ -46,8 +46,17 @@ def test_plot_without_matplotlib_is_exit_2_before_anything(
     """Was: the whole simulation, then the sample written (with its .lock), then missing_extra; the
     rerun then failed with file_exists."""
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` raises ImportError
-    err = fail(cli, *BASE, "--orders", "100", "--save-sample", str(tmp_path / "s.json"), "--plot",
-               str(tmp_path / "p.png"), code=2)
+    err = fail(
+        cli,
+        *BASE,
+        "--orders",
+        "100",
+        "--save-sample",
+        str(tmp_path / "s.json"),
+        "--plot",
+        str(tmp_path / "p.png"),
+        code=2,
+    )
     assert err["code"] == "missing_extra" and "ordercli[plot]" in err["message"]
     assert _files(tmp_path) == []
 
@@ -61,8 +70,13 @@ def test_plot_without_matplotlib_in_a_real_process(tmp_path: Path) -> None:
     out.mkdir()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), os.environ.get("PYTHONPATH", "")])}
     started = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "ordercli", *BASE, "--orders", "200000", "--save-sample", "s.json",
-                        "--plot", "p.png"], cwd=out, env=env, capture_output=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "ordercli", *BASE, "--orders", "200000", "--save-sample", "s.json", "--plot", "p.png"],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
     assert r.returncode == 2, r.stderr
     assert r.stderr.decode().startswith("error: --plot needs matplotlib")
     assert time.monotonic() - started < 30  # 200,000 orders take minutes
@@ -188,15 +202,17 @@ def test_a_scenario_step_may_not_write_an_output_file(tmp_path: Path, option: st
 
     out = tmp_path / "out.png"
     world = Sandbox(start="2030-03-04T09:00:00Z")
-    code, stdout, err = InProcess(world)(["simulate", MARKET, "--policy", "aliexpress", "--orders", "50",
-                                          "--workers", "1", option, str(out), "--json"])
+    code, stdout, err = InProcess(world)(
+        ["simulate", MARKET, "--policy", "aliexpress", "--orders", "50", "--workers", "1", option, str(out), "--json"]
+    )
     assert code == 2 and stdout == ""
     error = json.loads(err)["error"]
     assert error["code"] == "usage"
     assert error["message"].startswith(f"{option} is not allowed in a scenario step")
     assert not out.exists()
-    code, stdout, _ = InProcess(world)(["simulate", MARKET, "--policy", "aliexpress", "--orders", "50",
-                                        "--workers", "1", "--json"])
+    code, stdout, _ = InProcess(world)(
+        ["simulate", MARKET, "--policy", "aliexpress", "--orders", "50", "--workers", "1", "--json"]
+    )
     assert code == 0 and json.loads(stdout)["orders"] == 50  # simulate itself is fine in a step
 
 
@@ -204,8 +220,10 @@ def test_a_scenario_file_whose_step_saves_a_sample_fails_that_step(tmp_path: Pat
     from conftest import run_process
 
     scenario = tmp_path / "s.yaml"
-    scenario.write_text(f"start: 2030-03-04T09:00:00Z\nsteps:\n  - run: simulate {MARKET} --policy aliexpress "
-                        f"--orders 50 --workers 1 --save-sample {tmp_path / 'away.json'}\n")
+    scenario.write_text(
+        f"start: 2030-03-04T09:00:00Z\nsteps:\n  - run: simulate {MARKET} --policy aliexpress "
+        f"--orders 50 --workers 1 --save-sample {tmp_path / 'away.json'}\n"
+    )
     r = run_process("scenario", "run", str(scenario))
     assert r.returncode == 1, r.stderr
     assert not (tmp_path / "away.json").exists()
@@ -252,8 +270,7 @@ def _tracker_started(sid: int) -> bool:
 # (Not before: a signal during Python's own start, while ordercli is imported, is no simulate's.)
 MOMENTS: dict[str, Callable[[int], None]] = {
     "pool starting": lambda sid: _wait_for(lambda: _tracker_started(sid), 30) or pytest.fail("no pool"),
-    "mid-run": lambda sid: (_wait_for(lambda: _workers_running(sid), 30) or pytest.fail("no workers"),
-                            time.sleep(0.5)),
+    "mid-run": lambda sid: (_wait_for(lambda: _workers_running(sid), 30) or pytest.fail("no workers"), time.sleep(0.5)),
 }
 
 
@@ -261,8 +278,14 @@ def _interrupted_run(tmp_path: Path, args: list[str], sig: signal.Signals, momen
     out, tmp = tmp_path / "out", tmp_path / "tmp"
     out.mkdir()
     tmp.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "ordercli", *args], cwd=out, env={**os.environ, "TMPDIR": str(tmp)},
-                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ordercli", *args],
+        cwd=out,
+        env={**os.environ, "TMPDIR": str(tmp)},
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         moment(proc.pid)
         os.kill(proc.pid, sig)  # the command, then its whole group: as `timeout` and a terminal do
@@ -286,8 +309,18 @@ def _interrupted_run(tmp_path: Path, args: list[str], sig: signal.Signals, momen
 def test_a_stopped_pool_leaves_no_process_and_no_file(tmp_path: Path, sig: signal.Signals, moment: str) -> None:
     """Was: 4 processes (2 workers, the forkserver, the resource tracker) alive minutes later, on
     most tries. SIGTERM is an orderly stop like Ctrl-C: exit 130, `interrupted`."""
-    args = ["simulate", MARKET, "--policy", "aliexpress", "--orders", "300000", "--workers", "2", "--save-sample",
-            "s.json"]
+    args = [
+        "simulate",
+        MARKET,
+        "--policy",
+        "aliexpress",
+        "--orders",
+        "300000",
+        "--workers",
+        "2",
+        "--save-sample",
+        "s.json",
+    ]
     _interrupted_run(tmp_path, args, sig, MOMENTS[moment])
 
 
@@ -295,8 +328,14 @@ def test_a_stopped_pool_leaves_no_process_and_no_file(tmp_path: Path, sig: signa
 @pytest.mark.parametrize("moment", ["connected", "mid-run"])
 def test_a_stopped_dask_run_closes_its_client_and_leaves_the_cluster_running(tmp_path: Path, moment: str) -> None:
     distributed = pytest.importorskip("distributed")
-    options = {"n_workers": 2, "threads_per_worker": 1, "processes": False, "dashboard_address": None,
-               "protocol": "tcp", "host": "127.0.0.1"}  # threads, but reachable from the command's process
+    options = {
+        "n_workers": 2,
+        "threads_per_worker": 1,
+        "processes": False,
+        "dashboard_address": None,
+        "protocol": "tcp",
+        "host": "127.0.0.1",
+    }  # threads, but reachable from the command's process
     with distributed.LocalCluster(**options) as cluster:
         scheduler = cluster.scheduler
         ours = set(scheduler.clients)  # the cluster's own (fire-and-forget)
@@ -308,8 +347,18 @@ def test_a_stopped_dask_run_closes_its_client_and_leaves_the_cluster_running(tmp
                 assert _wait_for(lambda: any(t.state == "processing" for t in list(scheduler.tasks.values())), 60)
                 time.sleep(0.5)
 
-        args = ["simulate", MARKET, "--policy", "aliexpress", "--orders", "300000", "--scheduler",
-                cluster.scheduler_address, "--save-sample", "s.json"]
+        args = [
+            "simulate",
+            MARKET,
+            "--policy",
+            "aliexpress",
+            "--orders",
+            "300000",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--save-sample",
+            "s.json",
+        ]
         _interrupted_run(tmp_path, args, signal.SIGINT, when)
         # the client went away: its shards are dropped, the cluster keeps its workers and serves others
         assert _wait_for(lambda: not scheduler.tasks and set(scheduler.clients) == ours, 20), scheduler.clients

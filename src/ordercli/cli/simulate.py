@@ -152,7 +152,9 @@ def _check_output(path: Path, option: str, new: bool) -> None:
     except FileNotFoundError:
         mode = None
     except NotADirectoryError:
-        raise StorageError(f"{option}: {path}: a part of its folder path is a file, not a folder", "not_a_file") from None
+        raise StorageError(
+            f"{option}: {path}: a part of its folder path is a file, not a folder", "not_a_file"
+        ) from None
     except OSError as exc:
         raise StorageError(f"{option}: cannot write {path}: {exc.strerror or exc}", "write_failed") from None
     if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):

@@ -253,7 +253,7 @@ def _stop_forkserver() -> None:
     # later pool starts a new one).
     from multiprocessing import forkserver
 
-    server = forkserver._forkserver  # type: ignore[attr-defined]
+    server: Any = getattr(forkserver, "_forkserver", None)  # the module's own: the one pools use
     pid = getattr(server, "_forkserver_pid", None)
     if pid is None:
         return
