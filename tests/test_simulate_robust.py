@@ -258,9 +258,9 @@ def _wait_for(what: Callable[[], bool], seconds: float) -> bool:
     return what()
 
 
-def _workers_running(sid: int) -> bool:
-    # the command, the resource tracker, the forkserver and two workers forked from it
-    return sum("forkserver" in p for p in _session(sid)) >= 3
+def _forked(sid: int, n: int) -> bool:
+    """The forkserver and n - 1 workers forked from it are running."""
+    return sum("forkserver" in p for p in _session(sid)) >= n
 
 
 def _tracker_started(sid: int) -> bool:
@@ -270,7 +270,9 @@ def _tracker_started(sid: int) -> bool:
 # (Not before: a signal during Python's own start, while ordercli is imported, is no simulate's.)
 MOMENTS: dict[str, Callable[[int], None]] = {
     "pool starting": lambda sid: _wait_for(lambda: _tracker_started(sid), 30) or pytest.fail("no pool"),
-    "mid-run": lambda sid: (_wait_for(lambda: _workers_running(sid), 30) or pytest.fail("no workers"), time.sleep(0.5)),
+    # on main, this one left the command waiting forever for its pool, with all its processes
+    "workers starting": lambda sid: _wait_for(lambda: _forked(sid, 2), 30) or pytest.fail("no worker"),
+    "mid-run": lambda sid: (_wait_for(lambda: _forked(sid, 3), 30) or pytest.fail("no workers"), time.sleep(0.5)),
 }
 
 
@@ -365,3 +367,32 @@ def test_a_stopped_dask_run_closes_its_client_and_leaves_the_cluster_running(tmp
         assert len(scheduler.workers) == 2
         with distributed.Client(cluster.scheduler_address) as client:
             assert client.submit(sum, [1, 2]).result() == 3
+
+
+def test_a_finished_pool_leaves_no_temporary_file(tmp_path: Path) -> None:
+    """Was: a `pymp-*` folder holding the forkserver's socket, after every run with workers (the
+    console script leaves with os._exit, so multiprocessing's exit handlers never ran)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ordercli",
+            "simulate",
+            MARKET,
+            "--policy",
+            "aliexpress",
+            "--orders",
+            "400",
+            "--workers",
+            "2",
+            "--json",
+        ],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        capture_output=True,
+        timeout=120,
+    )
+    assert r.returncode == 0 and r.stderr == b"", r.stderr
+    assert json.loads(r.stdout)["orders"] == 400
+    assert _files(tmp) == []

@@ -50,7 +50,7 @@ def simulate(
     save_sample: Annotated[
         str | None,
         typer.Option(
-            "--save-sample", help="Also write a few hundred simulated orders as a world file.", metavar="FILE"
+            "--save-sample", help="Also write 300 simulated orders as a new world file.", metavar="FILE"
         ),
     ] = None,
     json_: JsonOpt = False,
