@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -276,10 +276,22 @@ MOMENTS: dict[str, Callable[[int], None]] = {
 }
 
 
-def _interrupted_run(tmp_path: Path, args: list[str], sig: signal.Signals, moment: Callable[[int], None]) -> None:
-    out, tmp = tmp_path / "out", tmp_path / "tmp"
+@pytest.fixture
+def tmp() -> Iterator[Path]:
+    """The commands' TMPDIR: short, for the forkserver's socket path (at most 107 bytes)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="oc-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _interrupted_run(
+    tmp_path: Path, tmp: Path, args: list[str], sig: signal.Signals, moment: Callable[[int], None]
+) -> None:
+    out = tmp_path / "out"
     out.mkdir()
-    tmp.mkdir()
     proc = subprocess.Popen(
         [sys.executable, "-m", "ordercli", *args],
         cwd=out,
@@ -308,7 +320,9 @@ def _interrupted_run(tmp_path: Path, args: list[str], sig: signal.Signals, momen
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
 @pytest.mark.parametrize("moment", list(MOMENTS))
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_stopped_pool_leaves_no_process_and_no_file(tmp_path: Path, sig: signal.Signals, moment: str) -> None:
+def test_a_stopped_pool_leaves_no_process_and_no_file(
+    tmp_path: Path, tmp: Path, sig: signal.Signals, moment: str
+) -> None:
     """Was: 4 processes (2 workers, the forkserver, the resource tracker) alive minutes later, on
     most tries. SIGTERM is an orderly stop like Ctrl-C: exit 130, `interrupted`."""
     args = [
@@ -323,12 +337,14 @@ def test_a_stopped_pool_leaves_no_process_and_no_file(tmp_path: Path, sig: signa
         "--save-sample",
         "s.json",
     ]
-    _interrupted_run(tmp_path, args, sig, MOMENTS[moment])
+    _interrupted_run(tmp_path, tmp, args, sig, MOMENTS[moment])
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
 @pytest.mark.parametrize("moment", ["connected", "mid-run"])
-def test_a_stopped_dask_run_closes_its_client_and_leaves_the_cluster_running(tmp_path: Path, moment: str) -> None:
+def test_a_stopped_dask_run_closes_its_client_and_leaves_the_cluster_running(
+    tmp_path: Path, tmp: Path, moment: str
+) -> None:
     distributed = pytest.importorskip("distributed")
     options = {
         "n_workers": 2,
@@ -361,7 +377,7 @@ def test_a_stopped_dask_run_closes_its_client_and_leaves_the_cluster_running(tmp
             "--save-sample",
             "s.json",
         ]
-        _interrupted_run(tmp_path, args, signal.SIGINT, when)
+        _interrupted_run(tmp_path, tmp, args, signal.SIGINT, when)
         # the client went away: its shards are dropped, the cluster keeps its workers and serves others
         assert _wait_for(lambda: not scheduler.tasks and set(scheduler.clients) == ours, 20), scheduler.clients
         assert len(scheduler.workers) == 2
@@ -369,11 +385,9 @@ def test_a_stopped_dask_run_closes_its_client_and_leaves_the_cluster_running(tmp
             assert client.submit(sum, [1, 2]).result() == 3
 
 
-def test_a_finished_pool_leaves_no_temporary_file(tmp_path: Path) -> None:
+def test_a_finished_pool_leaves_no_temporary_file(tmp: Path) -> None:
     """Was: a `pymp-*` folder holding the forkserver's socket, after every run with workers (the
     console script leaves with os._exit, so multiprocessing's exit handlers never ran)."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
     r = subprocess.run(
         [
             sys.executable,
