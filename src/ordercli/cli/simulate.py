@@ -49,9 +49,7 @@ def simulate(
     ] = None,
     save_sample: Annotated[
         str | None,
-        typer.Option(
-            "--save-sample", help="Also write 300 simulated orders as a new world file.", metavar="FILE"
-        ),
+        typer.Option("--save-sample", help="Also write 300 simulated orders as a new world file.", metavar="FILE"),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
