@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ MAX_ORDERS = 100_000_000
 
 @app.command("simulate")
 def simulate(
+    ctx: typer.Context,
     behaviour_file: Annotated[
         str, typer.Argument(help="The population: a behaviour file (YAML).", metavar="BEHAVIOUR_FILE")
     ],
@@ -47,9 +49,7 @@ def simulate(
     ] = None,
     save_sample: Annotated[
         str | None,
-        typer.Option(
-            "--save-sample", help="Also write a few hundred simulated orders as a world file.", metavar="FILE"
-        ),
+        typer.Option("--save-sample", help="Also write 300 simulated orders as a new world file.", metavar="FILE"),
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -66,13 +66,25 @@ def simulate(
         raise UsageError(f"--workers: {workers} is not at least 1", "usage")
     if scheduler is not None and not scheduler.strip():
         raise UsageError("--scheduler: must not be empty", "usage")
+    if common.env(ctx).in_scenario:
+        for option, value in (("--save-sample", save_sample), ("--plot", plot)):
+            if value is not None:
+                raise UsageError(
+                    f"{option} is not allowed in a scenario step: a step writes nothing outside the scenario's "
+                    "own world",
+                    "usage",
+                )
     plot_path = Path(checked(plot, "--plot")) if plot is not None else None
     if plot_path is not None and plot_path.suffix.lower() != ".png":
         raise UsageError(f"--plot: {plot!r} is not a .png file", "usage")
     sample_path = Path(checked(save_sample, "--save-sample")) if save_sample is not None else None
+    # SIGTERM stops it as Ctrl-C does, from here to the end of the command
+    ctx.with_resource(runner.stopping())
+    check_before_running(
+        behaviour_file=Path(behaviour_file), policies=policy, plot=plot_path, sample=sample_path, scheduler=scheduler
+    )
     b = behaviour.load(checked(behaviour_file, "BEHAVIOUR_FILE"))
     loaded = [presets.load(p) for p in policy]
-    _check_outputs(Path(behaviour_file), policy, plot_path, sample_path)
     labels: list[str] = []
     for item in loaded:  # the same policy twice stays two columns
         label = item.name if item.name not in labels else f"{item.name}#{labels.count(item.name) + 1}"
@@ -100,8 +112,30 @@ def simulate(
         render.echo(text(report))
 
 
-def _check_outputs(behaviour_file: Path, policies: list[str], plot: Path | None, sample: Path | None) -> None:
-    """Before any order is simulated: the outputs can be written, and neither is an input."""
+# -- before any order is simulated -----------------------------------------------------------------
+
+
+def check_before_running(
+    *, behaviour_file: Path, policies: list[str], plot: Path | None, sample: Path | None, scheduler: str | None
+) -> None:
+    """What would fail once the orders are simulated fails now instead, with nothing written:
+    the optional extras --plot and --scheduler need, and the output files (a --save-sample that
+    exists, a path that is not a regular file, an output that is an input). The careful writer
+    checks again when it writes."""
+    if scheduler is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "--scheduler needs Dask: pip install 'ordercli[dask]' (here and on the workers)", "missing_extra"
+            ) from None
+    if plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install 'ordercli[plot]'", "missing_extra") from None
+    if plot is not None and sample is not None and os.path.abspath(plot) == os.path.abspath(sample):
+        raise UsageError("--plot and --save-sample name the same file: give each its own", "usage")
     from ordercli.store import check_output
 
     inputs = [(behaviour_file, "the behaviour file")] + [(Path(p), "a policy file") for p in policies]

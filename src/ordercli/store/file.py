@@ -551,6 +551,7 @@ def check_output(
                 "output_is_input",
             )
     if st is None:
+        _check_folder(path, what)
         return
     if existing == "refuse":
         raise UsageError(f"{what}: {path} already exists: {hint}", "file_exists")
@@ -559,6 +560,20 @@ def check_output(
             f"{what}: {path} exists and is not an ordercli world or backup, so it is never overwritten: "
             "choose another path",
             "foreign_file",
+        )
+
+
+def _check_folder(path: Path, what: str) -> None:
+    """A new output's folder (made when missing, as `write_output` does) must be writable: said
+    before any work rather than after it. The nearest folder that exists is the one asked."""
+    folder = path.absolute().parent
+    while not os.path.lexists(folder) and folder != folder.parent:
+        folder = folder.parent
+    if not os.path.isdir(folder):
+        raise StorageError(f"{what}: {path}: {folder} is a file, not a folder", "not_a_file")
+    if not os.access(folder, os.W_OK):
+        raise StorageError(
+            f"{what}: cannot write {path}: its folder {folder} is read-only; nothing was written", "read_only"
         )
 
 
