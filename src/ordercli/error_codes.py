@@ -38,6 +38,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "bad_scheduler": (2, "simulate --scheduler: no Dask scheduler answers at that address"),
     "missing_extra": (2, "simulate --plot or --scheduler needs its optional extra: ordercli[plot] or ordercli[dask]"),
     "file_exists": (2, "simulate --save-sample names a file that already exists (it is never overwritten)"),
+    "idempotency_conflict": (
+        2,
+        "--idempotency-key: the key was first used for another command or other values (nothing was done)",
+    ),
     # 3: not found
     "order_not_found": (3, "no order with that id"),
     "refund_not_found": (3, "the order has no refund"),
