@@ -41,8 +41,13 @@ def test_a_place_whose_output_failed_retried_with_its_key_leaves_one_order(cli: 
     cli.json("clock", "set", START)
     args = [*PLACE, "--idempotency-key", "order-42"]
     with open("/dev/full", "wb") as full:
-        failed = subprocess.run([sys.executable, "-m", "ordercli", *args], stdout=full, stderr=subprocess.PIPE,
-                                env=os.environ.copy(), timeout=60)
+        failed = subprocess.run(
+            [sys.executable, "-m", "ordercli", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=os.environ.copy(),
+            timeout=60,
+        )
     assert failed.returncode == 5, failed.stderr  # the output could not be written: the order was saved
     retried = run_process(*args, "--json")
     assert retried.returncode == 0, retried.stderr
@@ -94,13 +99,16 @@ COMMANDS: dict[str, tuple[Setup, list[str]]] = {
     "clock tick": (lambda c, t: _place(c, t, "--unpaid"), ["clock", "tick", "2d"]),
     "clock next": (lambda c, t: _place(c, t, "--unpaid"), ["clock", "next"]),
     "refund hold": (_refund, ["refund", "hold", "ORD-0001"]),
-    "refund release": (lambda c, t: (_refund(c, t), c.json("refund", "hold", "ORD-0001")) and None,
-                       ["refund", "release", "ORD-0001"]),
+    "refund release": (
+        lambda c, t: (_refund(c, t), c.json("refund", "hold", "ORD-0001")) and None,
+        ["refund", "release", "ORD-0001"],
+    ),
     "refund settle": (_refund, ["refund", "settle", "ORD-0001"]),
     "dispute open": (_shipped, ["dispute", "open", "ORD-0001", "--reason", "not-received"]),
-    "dispute resolve": (lambda c, t: (_shipped(c, t), c.json("dispute", "open", "ORD-0001", "--reason",
-                                                                "damaged")) and None,
-                        ["dispute", "resolve", "ORD-0001", "refund"]),
+    "dispute resolve": (
+        lambda c, t: (_shipped(c, t), c.json("dispute", "open", "ORD-0001", "--reason", "damaged")) and None,
+        ["dispute", "resolve", "ORD-0001", "refund"],
+    ),
     "messages send": (_place, ["messages", "send", "ORD-0001", "where is it?", "--as", "alice"]),
     "policy use": (lambda c, t: None, ["policy", "use", "ebay"]),
 }
@@ -269,8 +277,12 @@ def test_db_check_counts_the_keys_and_names_a_damaged_one(world: Cli, db: Path) 
 def test_the_checks_name_malformed_key_records() -> None:
     tables = json.loads((DATA / "schema3" / "world.json").read_text())
     tables["meta"]["1"]["schema"] = 4
-    good = {"command": "orders pay", "fingerprint": "0" * 64, "at": "2030-03-04T09:00:00+00:00",
-            "result": {"events": [1, 2], "order": "ORD-0001"}}
+    good = {
+        "command": "orders pay",
+        "fingerprint": "0" * 64,
+        "at": "2030-03-04T09:00:00+00:00",
+        "result": {"events": [1, 2], "order": "ORD-0001"},
+    }
     for record, expected in [
         (good, None),
         ("junk", "idempotency key 'k': not an object"),
@@ -344,15 +356,15 @@ def test_the_api_takes_idempotency_key_and_says_replayed(on_file: bool, tmp_path
 
 
 @pytest.mark.parametrize("schema", sorted(OLD_WORLDS))
-def test_a_world_of_every_older_schema_reads_as_it_did_and_migrates_on_a_write(
-    schema: int, cli: Cli, db: Path
-) -> None:
+def test_a_world_of_every_older_schema_reads_as_it_did_and_migrates_on_a_write(schema: int, cli: Cli, db: Path) -> None:
     folder = OLD_WORLDS[schema]
     shutil.copyfile(folder / "world.json", db)
     before = db.read_bytes()
     assert json.loads(before)["meta"]["1"]["schema"] == schema
-    listed = {what: json.loads((folder / f"{what}.json").read_text())
-              for what in ("events", "notifications") + (("orders",) if schema != 2 else ())}
+    listed = {
+        what: json.loads((folder / f"{what}.json").read_text())
+        for what in ("events", "notifications") + (("orders",) if schema != 2 else ())
+    }
     for what, rows in listed.items():
         assert cli.json(what, "list") == rows
     report = cli.json("db", "check")

@@ -734,7 +734,9 @@ def test_db_check_reports_a_sound_file(cli: Cli, db: Path) -> None:
 
 def test_db_check_counts_in_words(world: Cli, db: Path, tmp_path: Path) -> None:
     world.place()
-    assert world("db", "check").stdout == f"{db}: ok, schema {SCHEMA_VERSION}, 1 order, 2 events, 0 notifications, 0 idempotency keys\n"
+    assert world("db", "check").stdout == (
+        f"{db}: ok, schema {SCHEMA_VERSION}, 1 order, 2 events, 0 notifications, 0 idempotency keys\n"
+    )
     world.json("cancel", "request", "ORD-0001", "--reason", "second-thought")
     assert world("db", "check").stdout.endswith(", 1 order, 3 events, 2 notifications, 0 idempotency keys\n")
     assert world("db", "backup", str(tmp_path / "b.json")).stdout.startswith("backed up 1 order (")
