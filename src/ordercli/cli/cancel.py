@@ -8,7 +8,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common, complete, output
-from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, KeyOpt, NoHeadersOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Ask to cancel an order, withdraw the request, list the reasons.")
 
@@ -28,7 +28,7 @@ def request(
     ],
     note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.", metavar="TEXT")] = None,
     as_: AsOpt = None,
-    key: KeyOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """R1 for an unpaid order (cancelled at once); R5-R7 for a paid one. Prints the order."""
@@ -44,7 +44,7 @@ def request(
 
 @app.command("withdraw")
 def withdraw(
-    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: KeyOpt = None, json_: JsonOpt = False
+    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: IdempotencyKeyOpt = None, json_: JsonOpt = False
 ) -> None:
     """Withdraw a pending cancellation request (R11)."""
     with common.writing(ctx) as s:

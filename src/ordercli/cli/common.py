@@ -43,7 +43,7 @@ NoHeadersOpt = Annotated[bool, typer.Option("--no-headers", help="Leave out the 
 AsOpt = Annotated[
     str | None, typer.Option("--as", help="Act as this party (R20); default: the entitled party.", metavar="NAME")
 ]
-KeyOpt = Annotated[
+IdempotencyKeyOpt = Annotated[
     str | None,
     typer.Option(
         "--idempotency-key",

@@ -8,7 +8,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common, complete, output
-from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, KeyOpt, NoHeadersOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Disputes: the buyer opens one, support resolves it (R13).")
 
@@ -29,7 +29,7 @@ def open_(
         ),
     ],
     as_: AsOpt = None,
-    key: KeyOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Open a dispute on an order; prints the order."""
@@ -50,7 +50,7 @@ def resolve(
         ),
     ],
     as_: AsOpt = None,
-    key: KeyOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Support resolves the open dispute; prints the order."""

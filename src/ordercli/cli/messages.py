@@ -8,7 +8,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common
-from ordercli.cli.common import FieldsOpt, FormatOpt, JsonOpt, KeyOpt, NoHeadersOpt, OrderArg
+from ordercli.cli.common import FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Messages between an order's buyer and seller, one thread per order.")
 
@@ -25,7 +25,7 @@ def send(
     as_: Annotated[
         str, typer.Option("--as", help="Who writes: the order's buyer or seller.", metavar="NAME", show_default=False)
     ],
-    key: KeyOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Write to the other party of an order; they are notified. Prints the message."""

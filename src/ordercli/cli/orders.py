@@ -9,7 +9,7 @@ import typer
 
 from ordercli import render, validate
 from ordercli.cli import common, complete, output
-from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, KeyOpt, NoHeadersOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Place, pay, list, show and confirm orders.")
 
@@ -37,7 +37,7 @@ def place(
     unpaid: Annotated[bool, typer.Option("--unpaid", help="Place without paying (R1, R2).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the new order's id.")] = False,
     as_: AsOpt = None,
-    key: KeyOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Place an order, paid at once unless --unpaid; prints the order."""
@@ -60,7 +60,9 @@ def place(
 
 
 @app.command("pay")
-def pay(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: KeyOpt = None, json_: JsonOpt = False) -> None:
+def pay(
+    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: IdempotencyKeyOpt = None, json_: JsonOpt = False
+) -> None:
     """Pay an unpaid order (R2, R3)."""
     with common.writing(ctx) as s:
         show = output.order_printer(s, s.pay(order_id, actor=as_, idempotency_key=key), json_)
@@ -70,7 +72,7 @@ def pay(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: KeyOpt =
 
 @app.command("confirm")
 def confirm(
-    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: KeyOpt = None, json_: JsonOpt = False
+    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: IdempotencyKeyOpt = None, json_: JsonOpt = False
 ) -> None:
     """The buyer confirms receipt of a shipped order: completed."""
     with common.writing(ctx) as s:
@@ -118,7 +120,7 @@ def import_(
     source: Annotated[
         str, typer.Argument(help="An NDJSON file, or - for stdin.", metavar="FILE|-", show_default=False)
     ],
-    key: KeyOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Place many orders from NDJSON, one `orders place` object a line; all or nothing."""

@@ -9,7 +9,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common
-from ordercli.cli.common import JsonOpt, KeyOpt
+from ordercli.cli.common import IdempotencyKeyOpt, JsonOpt
 
 app = common.group(help="The policy in force: a preset or a TOML file.")
 
@@ -47,7 +47,7 @@ def use(
             help="aliexpress, ebay, or a TOML file.", metavar="NAME|FILE", show_default=False, autocompletion=_presets
         ),
     ],
-    key: KeyOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Set the world's policy; refused once the world has orders."""

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ordercli.cli import common, complete, output
-from ordercli.cli.common import AsOpt, JsonOpt, KeyOpt, OrderArg
+from ordercli.cli.common import AsOpt, IdempotencyKeyOpt, JsonOpt, OrderArg
 
 app = common.group(help="The seller answers cancellation requests and ships.")
 
@@ -26,7 +26,7 @@ def respond(
         str | None, typer.Option("--message", help="A word to the buyer, in their notification.", metavar="TEXT")
     ] = None,
     as_: AsOpt = None,
-    key: KeyOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Accept (R8: cancelled, refunded) or reject (R9) a pending cancellation request."""
@@ -45,7 +45,7 @@ def ship(
         str | None, typer.Option("--tracking", help="The parcel's tracking number.", metavar="TEXT")
     ] = None,
     as_: AsOpt = None,
-    key: KeyOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Ship a paid order (refused while a cancellation request is pending, R12)."""
