@@ -57,6 +57,17 @@ def test_a_place_whose_output_failed_retried_with_its_key_leaves_one_order(cli: 
     assert len(cli.json("events", "list")) == 2  # placed and paid, once
 
 
+def test_writers_racing_with_one_key_place_one_order(cli: Cli, db: Path) -> None:
+    cli.json("clock", "set", START)
+    command = [sys.executable, "-m", "ordercli", *PLACE, "--idempotency-key", "race", "--json"]
+    racers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)]
+    answers = [(p.communicate(timeout=60), p.returncode) for p in racers]
+    assert all(code == 0 for _, code in answers), answers
+    assert {json.loads(out)["id"] for (out, _), _ in answers} == {"ORD-0001"}
+    assert sum(b"replayed: race" in err for (_, err), _ in answers) == 5, "the lock lets one do it, the rest replay"
+    assert len(cli.json("orders", "list")) == 1
+
+
 # -- every command that changes the world takes a key and replays -------------------------------------
 
 Setup = Callable[[Cli, Path], None]

@@ -522,6 +522,10 @@ class Sandbox(Commands):
     A refused call leaves an in-memory world as it was too: each command is checked before it
     changes anything, and `import_orders` and `transaction()` go back to a copy taken before
     them when they raise.
+
+    Every method that changes the world takes `idempotency_key=`: with a key already used, the
+    call changes nothing and returns the first call's answer, and `replayed` says so
+    (docs/python-api.md#safe-retries).
     """
 
     def __init__(
