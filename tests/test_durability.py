@@ -305,7 +305,7 @@ def test_a_data_file_that_is_a_folder_is_exit_5(cli: Cli, db: Path):
 def test_db_check_of_a_missing_file_is_an_empty_report_and_creates_nothing(cli: Cli, db: Path):
     report = cli.json("db", "check")
     assert report == {"path": str(db), "exists": False, "schema": report["schema"], "orders": 0, "events": 0,
-                      "notifications": 0, "problems": [], "ok": True}  # fmt: skip
+                      "notifications": 0, "idempotency_keys": 0, "problems": [], "ok": True}  # fmt: skip
     assert isinstance(report["schema"], int) and report["schema"] >= 1
     assert not db.exists()
 

@@ -280,6 +280,14 @@ RECIPES["file_exists"] = lambda c, d, t, m: [
 ]
 
 
+
+def _idempotency_conflict(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
+    c.json("clock", "tick", "1h", "--idempotency-key", "K")
+    return ["clock", "tick", "2h", "--idempotency-key", "K"]
+
+
+RECIPES["idempotency_conflict"] = _idempotency_conflict
+
 def test_every_catalogue_code_has_a_recipe():
     assert set(RECIPES) == set(CATALOGUE)
 

@@ -1,7 +1,7 @@
 """Schema 3: a notice is stored once, with the channels it went out on, and listed once per channel.
 
 The world written by 0.1.0 (tests/data/v010) opens as it is: reading commands list exactly what 0.1.0
-listed and leave the file byte for byte; the first writing command saves it as schema 3."""
+listed and leave the file byte for byte; the first writing command saves it as the current schema."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_the_first_write_saves_a_0_1_0_world_as_schema_3(cli: Cli, db: Path) -> 
     listed = json.loads((V010 / "notifications.json").read_text())
     cli.json("clock", "tick", "1h")
     data = json.loads(db.read_bytes())
-    assert data["meta"]["1"]["schema"] == SCHEMA_VERSION == 3
+    assert data["meta"]["1"]["schema"] == SCHEMA_VERSION == 4  # schema 3's notices, and schema 4's keys
     notices = data["notifications"]
     assert list(notices) == [str(i) for i in range(1, 10)], "18 rows, two per notice, become 9 notices"
     assert all(n["channels"] == ["email", "app"] and "channel" not in n for n in notices.values())

@@ -614,7 +614,7 @@ def _downgrade_to_v1(data: dict) -> dict:
 
 
 def test_migrations_list_covers_every_schema_step() -> None:
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION == 4
     assert len(ordercli.store.MIGRATIONS) == SCHEMA_VERSION - 1
     assert all(callable(m) for m in ordercli.store.MIGRATIONS)
 
@@ -652,7 +652,7 @@ def test_schema_1_file_is_read_as_is_and_migrated_by_a_write(world: Cli, db: Pat
     assert world.place()["id"] == "ORD-0002"
     after = load(db)
     meta = after["meta"]["1"]
-    assert meta["schema"] == SCHEMA_VERSION == 3
+    assert meta["schema"] == SCHEMA_VERSION == 4
     assert meta["policy"]["source"] == "preset"
     assert isinstance(meta["policy"]["origins"], dict)
     assert meta["policy"]["values"] == v2["meta"]["1"]["policy"]["values"]
@@ -680,7 +680,7 @@ def test_schema_1_file_with_a_policy_from_a_file_migrates_to_source_file(cli: Cl
 
     cli.json("clock", "tick", "1h")
     meta = load(db)["meta"]["1"]
-    assert meta["schema"] == 3
+    assert meta["schema"] == SCHEMA_VERSION
     assert meta["policy"]["source"] == "file"
 
 
@@ -722,6 +722,7 @@ def test_db_check_reports_a_sound_file(cli: Cli, db: Path) -> None:
         "orders": 2,
         "events": len(data["events"]),
         "notifications": 2 * len(data["notifications"]),  # a stored notice, on email and app
+        "idempotency_keys": 0,
         "problems": [],
         "ok": True,
     }
@@ -733,9 +734,11 @@ def test_db_check_reports_a_sound_file(cli: Cli, db: Path) -> None:
 
 def test_db_check_counts_in_words(world: Cli, db: Path, tmp_path: Path) -> None:
     world.place()
-    assert world("db", "check").stdout == f"{db}: ok, schema {SCHEMA_VERSION}, 1 order, 2 events, 0 notifications\n"
+    assert world("db", "check").stdout == (
+        f"{db}: ok, schema {SCHEMA_VERSION}, 1 order, 2 events, 0 notifications, 0 idempotency keys\n"
+    )
     world.json("cancel", "request", "ORD-0001", "--reason", "second-thought")
-    assert world("db", "check").stdout.endswith(", 1 order, 3 events, 2 notifications\n")
+    assert world("db", "check").stdout.endswith(", 1 order, 3 events, 2 notifications, 0 idempotency keys\n")
     assert world("db", "backup", str(tmp_path / "b.json")).stdout.startswith("backed up 1 order (")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from ordercli import policy as P
 from ordercli.errors import UsageError
 from ordercli.timecalc import parse_stored
-from ordercli.world import CHANNELS
+from ordercli.world import CHANNELS, KEYS
 
 Check = Callable[[Any], bool]
 
@@ -163,6 +163,68 @@ NOTIFICATION = {  # a stored notice: listed once per channel
     "kind": _text,
     "message": _text,
 }
+
+
+def _range(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(type(v) is int and v >= 1 for v in value)
+        and value[0] <= value[1]
+    )
+
+
+_KEY_RESULTS: dict[str, dict[str, Check]] = {  # what a kept key remembers, by the kind of its command's answer
+    "order": {"order": _text},
+    "refund": {"order": _text},
+    "message": {"order": _text, "n": lambda v: _count(v) and v >= 1},
+    "imported": {"orders": _range},
+    "move": {"from": _instant, "to": _instant},
+    "policy": {},
+}
+
+
+def key_problem(key: str, record: Any) -> str | None:
+    """What is wrong with one kept idempotency key's record, None when it is sound."""
+    from ordercli.idempotency import COMMANDS
+
+    where = f"idempotency key {key!r:.40}"
+    if not isinstance(record, dict):
+        return f"{where}: not an object"
+    command = record.get("command")
+    if command not in COMMANDS:
+        return f"{where}: unknown command {command!r:.40}"
+    fields: dict[str, Check] = {
+        "fingerprint": lambda v: isinstance(v, str) and len(v) == 64,
+        "at": _instant,
+        "result": lambda v: isinstance(v, dict),
+    }
+    shape = _shape_problems(record, fields) or _shape_problems(
+        record["result"], {"events": _range, **_KEY_RESULTS[COMMANDS[command]]}
+    )
+    return f"{where}: {shape[0]}" if shape else None
+
+
+def _keys_problems(table: Any, next_event: Any, next_order: Any) -> list[str]:
+    """The idempotency table (schema 4): empty, or one document mapping each key to its record,
+    whose ranges lie within the history."""
+    if not table:
+        return []
+    if set(table) != {"1"} or not isinstance(table["1"], dict):
+        return [f"{KEYS}: not one document (id 1) of keys"]
+    out = []
+    for key, record in table["1"].items():
+        problem = key_problem(key, record)
+        if problem is None and _count(next_event) and record["result"]["events"][1] > next_event:
+            problem = f"idempotency key {key!r:.40}: its events are past next_event"
+        orders = record["result"].get("orders") if problem is None else None
+        if orders and _count(next_order) and orders[1] > next_order:
+            problem = f"idempotency key {key!r:.40}: its orders are past next_order"
+        if problem:
+            out.append(problem)
+    return out
+
+
 _PAID = (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED, P.SHIPPED, P.COMPLETED)
 
 # The fast path of the order check, for commands that read every order (a list, a tick): the same
@@ -302,6 +364,7 @@ def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
         counter = meta.get(f"next_{name[:-1]}")
         if len(out) == before and _count(counter) and counter != seq:
             out.append(f"meta: next_{name[:-1]} does not follow the {name} table")
+    out += _keys_problems(tables.get(KEYS), meta.get("next_event"), meta.get("next_order"))
     return out[:limit]
 
 

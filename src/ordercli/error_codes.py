@@ -53,6 +53,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
         "scenario run --db --overwrite, db backup or Sandbox(replace=True) would replace a file that is not an "
         "ordercli world or backup (foreign data is never overwritten)",
     ),
+    "idempotency_conflict": (
+        2,
+        "--idempotency-key: the key was first used for another command or other values (nothing was done)",
+    ),
     # 3: not found
     "order_not_found": (3, "no order with that id"),
     "refund_not_found": (3, "the order has no refund"),

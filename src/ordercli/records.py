@@ -212,6 +212,15 @@ class Imported(TypedDict):
     imported: int
 
 
+class Replay(TypedDict):
+    """What a call that was replayed (a key already used: docs/python-api.md) replayed: the key, the
+    command and the virtual instant at which the first call with that key ran."""
+
+    key: str
+    command: str
+    at: str
+
+
 class PolicyDifference(TypedDict):
     order_id: str
     field: str

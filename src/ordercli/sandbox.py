@@ -30,6 +30,7 @@ from ordercli.records import (
     Order,
     Reason,
     Refund,
+    Replay,
 )
 from ordercli.timecalc import fmt
 from ordercli.world import World, empty_tables
@@ -72,8 +73,34 @@ class Commands:
     # could rewrite history); a world read for one call and dropped needs no copies.
     _keeps_world = True
 
+    # What the last call that changes the world replayed (its idempotency key was already used:
+    # nothing was changed, the answer is the first call's), None when it did the work.
+    replayed: Replay | None = None
+
     def _apply(self, write: bool, fn: Callable[[World], T]) -> T:
         raise NotImplementedError
+
+    def _write(self, fn: Callable[[World], T], key: str | None, command: str, **params: Any) -> T:
+        """A command that changes the world; with an idempotency key, done once per key
+        (`ordercli.idempotency`). Without one, nothing is looked up."""
+        self.replayed = None
+        if key is None:
+            return self._apply(True, fn)
+        from ordercli import idempotency
+
+        key = idempotency.checked_key(key)
+        digest = idempotency.fingerprint(command, params)
+        seen: list[Replay | None] = [None]
+
+        def run(w: World) -> T:
+            result, seen[0] = idempotency.run(w, key, command, digest, fn)
+            if seen[0] is not None and idempotency.COMMANDS[command] == "move":
+                result = self._move(result)
+            return cast(T, result)
+
+        result = self._apply(True, run)
+        self.replayed = seen[0]
+        return result
 
     def _rows(self, rows: Iterable[dict[str, Any]]) -> list[Any]:
         return [_copy(r) for r in rows] if self._keeps_world else list(rows)
@@ -94,9 +121,11 @@ class Commands:
         quantity: int | str = 1,
         unpaid: bool = False,
         actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Order:
         """`orders place`: a new order, paid at once unless `unpaid`. `amount` is money: a
-        decimal string like "19.99" (or a Decimal or int)."""
+        decimal string like "19.99" (or a Decimal or int). Every command that changes the world
+        takes an `idempotency_key`: see docs/python-api.md#safe-retries."""
 
         def run(w: World) -> Order:
             order = engine.place_order(
@@ -113,15 +142,40 @@ class Commands:
             )
             return views.order(w, order)
 
-        return self._apply(True, run)
+        return self._write(
+            run,
+            idempotency_key,
+            "orders place",
+            buyer=buyer,
+            seller=seller,
+            item=item,
+            amount=amount,
+            currency=currency,
+            payment=payment,
+            quantity=quantity,
+            unpaid=unpaid,
+            actor=actor,
+        )
 
-    def pay(self, order_id: str, *, actor: str | None = None) -> Order:
+    def pay(self, order_id: str, *, actor: str | None = None, idempotency_key: str | None = None) -> Order:
         """`orders pay`: pays an unpaid order (R2, R3)."""
-        return self._apply(True, lambda w: views.order(w, engine.pay(w, order_id, actor)))
+        return self._write(
+            lambda w: views.order(w, engine.pay(w, order_id, actor)),
+            idempotency_key,
+            "orders pay",
+            order_id=order_id,
+            actor=actor,
+        )
 
-    def confirm(self, order_id: str, *, actor: str | None = None) -> Order:
+    def confirm(self, order_id: str, *, actor: str | None = None, idempotency_key: str | None = None) -> Order:
         """`orders confirm`: the buyer confirms receipt of a shipped order."""
-        return self._apply(True, lambda w: views.order(w, engine.confirm(w, order_id, actor)))
+        return self._write(
+            lambda w: views.order(w, engine.confirm(w, order_id, actor)),
+            idempotency_key,
+            "orders confirm",
+            order_id=order_id,
+            actor=actor,
+        )
 
     def order(self, order_id: str) -> Order:
         """`orders show`: one order (NotFound, exit 3, for an unknown id)."""
@@ -137,21 +191,50 @@ class Commands:
 
         return self._apply(False, run)
 
-    def import_orders(self, rows: Iterable[Any], *, progress: Any = None) -> Imported:
+    def import_orders(
+        self, rows: Iterable[Any], *, progress: Any = None, idempotency_key: str | None = None
+    ) -> Imported:
         """`orders import`: many orders at once, each a mapping of `orders place` keys (buyer,
         seller, item, amount, currency, payment, quantity, unpaid); all or nothing. Rows may
         also be (line number, mapping) pairs, so that errors name the line."""
         numbered = [row if isinstance(row, tuple) else (n, row) for n, row in enumerate(rows, start=1)]
-        return self._apply(True, lambda w: Imported(imported=len(engine.import_orders(w, numbered, progress))))
+        return self._write(
+            lambda w: Imported(imported=len(engine.import_orders(w, numbered, progress))),
+            idempotency_key,
+            "orders import",
+            rows=numbered,
+        )
 
     # -- cancellation
-    def cancel_request(self, order_id: str, reason: str, *, note: str | None = None, actor: str | None = None) -> Order:
+    def cancel_request(
+        self,
+        order_id: str,
+        reason: str,
+        *,
+        note: str | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Order:
         """`cancel request`: R1 for an unpaid order, R5-R7 for a paid one."""
-        return self._apply(True, lambda w: views.order(w, engine.cancel_request(w, order_id, reason, note, actor)))
+        return self._write(
+            lambda w: views.order(w, engine.cancel_request(w, order_id, reason, note, actor)),
+            idempotency_key,
+            "cancel request",
+            order_id=order_id,
+            reason=reason,
+            note=note,
+            actor=actor,
+        )
 
-    def cancel_withdraw(self, order_id: str, *, actor: str | None = None) -> Order:
+    def cancel_withdraw(self, order_id: str, *, actor: str | None = None, idempotency_key: str | None = None) -> Order:
         """`cancel withdraw`: R11."""
-        return self._apply(True, lambda w: views.order(w, engine.cancel_withdraw(w, order_id, actor)))
+        return self._write(
+            lambda w: views.order(w, engine.cancel_withdraw(w, order_id, actor)),
+            idempotency_key,
+            "cancel withdraw",
+            order_id=order_id,
+            actor=actor,
+        )
 
     @staticmethod
     def cancel_reasons() -> list[Reason]:
@@ -160,14 +243,42 @@ class Commands:
 
     # -- the seller
     def seller_respond(
-        self, order_id: str, answer: str, *, message: str | None = None, actor: str | None = None
+        self,
+        order_id: str,
+        answer: str,
+        *,
+        message: str | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
     ) -> Order:
         """`seller respond`: `accept` (R8) or `reject` (R9) a pending request."""
-        return self._apply(True, lambda w: views.order(w, engine.seller_respond(w, order_id, answer, message, actor)))
+        return self._write(
+            lambda w: views.order(w, engine.seller_respond(w, order_id, answer, message, actor)),
+            idempotency_key,
+            "seller respond",
+            order_id=order_id,
+            answer=answer,
+            message=message,
+            actor=actor,
+        )
 
-    def seller_ship(self, order_id: str, *, tracking: str | None = None, actor: str | None = None) -> Order:
+    def seller_ship(
+        self,
+        order_id: str,
+        *,
+        tracking: str | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Order:
         """`seller ship`: R12."""
-        return self._apply(True, lambda w: views.order(w, engine.seller_ship(w, order_id, tracking, actor)))
+        return self._write(
+            lambda w: views.order(w, engine.seller_ship(w, order_id, tracking, actor)),
+            idempotency_key,
+            "seller ship",
+            order_id=order_id,
+            tracking=tracking,
+            actor=actor,
+        )
 
     # -- the clock
     def clock(self) -> Clock:
@@ -179,7 +290,13 @@ class Commands:
         """The virtual now."""
         return self._apply(False, lambda w: w.now)
 
-    def clock_set(self, instant: datetime | str, *, progress: engine.Progress | None = None) -> Move:
+    def clock_set(
+        self,
+        instant: datetime | str,
+        *,
+        progress: engine.Progress | None = None,
+        idempotency_key: str | None = None,
+    ) -> Move:
         """`clock set`: moves the clock to `instant` (a datetime, naive meaning UTC, or ISO 8601
         text), firing what falls due; forward only once the world has history."""
         target = _instant(instant, "instant")
@@ -189,9 +306,15 @@ class Commands:
             w.dirty = True
             return self._move(move)
 
-        return self._apply(True, run)
+        return self._write(run, idempotency_key, "clock set", instant=fmt(target))
 
-    def clock_tick(self, duration: str | timedelta, *, progress: engine.Progress | None = None) -> Move:
+    def clock_tick(
+        self,
+        duration: str | timedelta,
+        *,
+        progress: engine.Progress | None = None,
+        idempotency_key: str | None = None,
+    ) -> Move:
         """`clock tick`: moves the clock forward by `duration` (`72h`, `3d`, `1d12h` or a timedelta)."""
         if isinstance(duration, timedelta):
             if duration < timedelta(0):
@@ -205,11 +328,11 @@ class Commands:
             w.dirty = True
             return self._move(move)
 
-        return self._apply(True, run)
+        return self._write(run, idempotency_key, "clock tick", duration=text)
 
-    def clock_next(self, *, progress: engine.Progress | None = None) -> Move:
+    def clock_next(self, *, progress: engine.Progress | None = None, idempotency_key: str | None = None) -> Move:
         """`clock next`: moves the clock to the next pending deadline and fires it (Refused when none)."""
-        return self._apply(True, lambda w: self._move(engine.clock_next(w, progress)))
+        return self._write(lambda w: self._move(engine.clock_next(w, progress)), idempotency_key, "clock next")
 
     # -- refunds
     def refund(self, order_id: str) -> Refund:
@@ -220,35 +343,78 @@ class Commands:
         """`refund list`: every refund, oldest order first; only the overdue ones with `overdue`."""
         return self._apply(False, lambda w: views.refunds(w, overdue))
 
-    def refund_hold(self, order_id: str, *, actor: str | None = None) -> Refund:
+    def refund_hold(self, order_id: str, *, actor: str | None = None, idempotency_key: str | None = None) -> Refund:
         """`refund hold` (R16): the refund won't settle by itself."""
-        return self._apply(True, lambda w: _refund(w, engine.refund_hold(w, order_id, actor)))
+        return self._write(
+            lambda w: _refund(w, engine.refund_hold(w, order_id, actor)),
+            idempotency_key,
+            "refund hold",
+            order_id=order_id,
+            actor=actor,
+        )
 
-    def refund_release(self, order_id: str, *, actor: str | None = None) -> Refund:
+    def refund_release(self, order_id: str, *, actor: str | None = None, idempotency_key: str | None = None) -> Refund:
         """`refund release`: lifts a hold; past its due_by the refund is paid at once."""
-        return self._apply(True, lambda w: _refund(w, engine.refund_release(w, order_id, actor)))
+        return self._write(
+            lambda w: _refund(w, engine.refund_release(w, order_id, actor)),
+            idempotency_key,
+            "refund release",
+            order_id=order_id,
+            actor=actor,
+        )
 
-    def refund_settle(self, order_id: str, *, actor: str | None = None) -> Refund:
+    def refund_settle(self, order_id: str, *, actor: str | None = None, idempotency_key: str | None = None) -> Refund:
         """`refund settle`: pays the refund now."""
-        return self._apply(True, lambda w: _refund(w, engine.refund_settle(w, order_id, actor)))
+        return self._write(
+            lambda w: _refund(w, engine.refund_settle(w, order_id, actor)),
+            idempotency_key,
+            "refund settle",
+            order_id=order_id,
+            actor=actor,
+        )
 
     # -- disputes
-    def dispute_open(self, order_id: str, reason: str, *, actor: str | None = None) -> Order:
+    def dispute_open(
+        self, order_id: str, reason: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> Order:
         """`dispute open` (R13)."""
-        return self._apply(True, lambda w: views.order(w, engine.dispute_open(w, order_id, reason, actor)))
+        return self._write(
+            lambda w: views.order(w, engine.dispute_open(w, order_id, reason, actor)),
+            idempotency_key,
+            "dispute open",
+            order_id=order_id,
+            reason=reason,
+            actor=actor,
+        )
 
-    def dispute_resolve(self, order_id: str, outcome: str, *, actor: str | None = None) -> Order:
+    def dispute_resolve(
+        self, order_id: str, outcome: str, *, actor: str | None = None, idempotency_key: str | None = None
+    ) -> Order:
         """`dispute resolve`: `refund` or `reject`, as support."""
-        return self._apply(True, lambda w: views.order(w, engine.dispute_resolve(w, order_id, outcome, actor)))
+        return self._write(
+            lambda w: views.order(w, engine.dispute_resolve(w, order_id, outcome, actor)),
+            idempotency_key,
+            "dispute resolve",
+            order_id=order_id,
+            outcome=outcome,
+            actor=actor,
+        )
 
     def disputes(self) -> list[DisputeRow]:
         """`dispute list`."""
         return self._apply(False, views.disputes)
 
     # -- messages
-    def send_message(self, order_id: str, text: str, *, actor: str) -> Message:
+    def send_message(self, order_id: str, text: str, *, actor: str, idempotency_key: str | None = None) -> Message:
         """`messages send`: `actor`, the order's buyer or seller, writes to the other party (notified)."""
-        return self._apply(True, lambda w: views.message(order_id, engine.send_message(w, order_id, text, actor)))
+        return self._write(
+            lambda w: views.message(order_id, engine.send_message(w, order_id, text, actor)),
+            idempotency_key,
+            "messages send",
+            order_id=order_id,
+            text=text,
+            actor=actor,
+        )
 
     def messages(self, order_id: str) -> list[Message]:
         """`messages list`: the order's buyer-seller thread, oldest first."""
@@ -285,7 +451,7 @@ class Commands:
         """`policy show`: every value in force, and where each came from."""
         return self._apply(False, views.policy)
 
-    def use_policy(self, name_or_file: str) -> dict[str, Any]:
+    def use_policy(self, name_or_file: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
         """`policy use`: a preset (`aliexpress`, `ebay`) or a TOML file; Refused once the world has orders."""
         from ordercli import presets
 
@@ -295,7 +461,7 @@ class Commands:
             engine.use_policy(w, loaded.meta(), loaded.policy)
             return views.policy(w)
 
-        return self._apply(True, run)
+        return self._write(run, idempotency_key, "policy use", name_or_file=name_or_file)
 
 
 def _refund(w: World, order: dict) -> Refund:
@@ -356,6 +522,10 @@ class Sandbox(Commands):
     A refused call leaves an in-memory world as it was too: each command is checked before it
     changes anything, and `import_orders` and `transaction()` go back to a copy taken before
     them when they raise.
+
+    Every method that changes the world takes `idempotency_key=`: with a key already used, the
+    call changes nothing and returns the first call's answer, and `replayed` says so
+    (docs/python-api.md#safe-retries).
     """
 
     def __init__(
@@ -512,10 +682,12 @@ class Sandbox(Commands):
         with self._store.reading() as world:
             return fn(world)
 
-    def import_orders(self, rows: Iterable[Any], *, progress: Any = None) -> Imported:
+    def import_orders(
+        self, rows: Iterable[Any], *, progress: Any = None, idempotency_key: str | None = None
+    ) -> Imported:
         if self._store is not None:
-            return super().import_orders(rows, progress=progress)
+            return super().import_orders(rows, progress=progress, idempotency_key=idempotency_key)
         with self._all_or_nothing():
-            return super().import_orders(rows, progress=progress)
+            return super().import_orders(rows, progress=progress, idempotency_key=idempotency_key)
 
     import_orders.__doc__ = Commands.import_orders.__doc__

@@ -7,6 +7,11 @@ as a `ordercli.store.tinyworld.TinyWorld`, the same interface over TinyDB's tabl
 The notifications table keeps one row per notice, with the `channels` it went out on (schema 3:
 a big tick stores half the rows it stored before); `per_channel` lists them as the contract has
 them, one notification per channel.
+
+The idempotency table (schema 4) remembers what each `--idempotency-key` did, for a retry to
+replay: one document (id 1) mapping each key to its record (the command, a fingerprint of its
+values, when it was done and the ids and event range it made: never a copy of its answer), so a
+key is found by one dict lookup and a command without a key never looks at the table.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from ordercli.errors import NotFound, StorageError, UsageError
 from ordercli.policy import Policy, policy_from_mapping
 from ordercli.timecalc import fmt, parse_stored
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APP = "ordercli"
-TABLES = ("meta", "orders", "events", "notifications")
+KEYS = "idempotency"  # the table of idempotency keys (schema 4)
+TABLES = ("meta", "orders", "events", "notifications", KEYS)
 _ID_RE = re.compile(r"ORD-(\d+)")
 CHANNELS = ("email", "app")
 
@@ -41,7 +47,7 @@ def empty_tables(now: datetime, policy_meta: dict[str, Any]) -> dict[str, dict]:
         "next_notification": 1,
         "policy": policy_meta,
     }
-    return {"meta": {"1": meta}, "orders": {}, "events": {}, "notifications": {}}
+    return {"meta": {"1": meta}, "orders": {}, "events": {}, "notifications": {}, KEYS: {}}
 
 
 def _damaged(what: str) -> StorageError:
@@ -58,6 +64,7 @@ class World:
         self.orders: dict[str, dict] = tables["orders"]
         self.events: dict[str, dict] = tables["events"]
         self.notifications: dict[str, dict] = tables["notifications"]
+        self.keys: dict[str, dict] = tables.setdefault(KEYS, {})  # {"1": {key: record}} once a key is kept
         self.now: datetime = parse_stored(self.meta["clock"])  # type: ignore[assignment]
         self.now_text: str = fmt(self.now)  # type: ignore[assignment]  # stamped on every record made now
         self.dirty = False
@@ -123,6 +130,19 @@ class World:
     def events_since(self, seq: int) -> list[dict]:
         """The events appended from `seq` on (what a clock move fired)."""
         return [self.events[str(s)] for s in range(seq, self.meta["next_event"])]
+
+    # -- idempotency keys (schema 4)
+    def key_record(self, key: str) -> dict | None:
+        """What the command first run with `key` did, None for a new key."""
+        return self.keys.get("1", {}).get(key)
+
+    def keep_key(self, key: str, record: dict) -> None:
+        self.keys.setdefault("1", {})[key] = record
+        self.dirty = True
+
+    def events_between(self, first: int, end: int) -> list[dict]:
+        """The events seq first .. end - 1 (what one command appended)."""
+        return [self.events[str(s)] for s in range(first, end)]
 
     # -- orders
     def order(self, order_id: str) -> dict:

@@ -8,7 +8,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common, complete, output
-from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Ask to cancel an order, withdraw the request, list the reasons.")
 
@@ -28,24 +28,29 @@ def request(
     ],
     note: Annotated[str | None, typer.Option("--note", help="Free text for the seller.", metavar="TEXT")] = None,
     as_: AsOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """R1 for an unpaid order (cancelled at once); R5-R7 for a paid one. Prints the order."""
     with common.writing(ctx) as s:
-        order = s.cancel_request(order_id, reason, note=note, actor=as_)
+        order = s.cancel_request(order_id, reason, note=note, actor=as_, idempotency_key=key)
         show = output.order_printer(s, order, json_)
     show()
+    common.tell_replay(s)
     hint = output.cancel_hint(order)
     if hint:
         render.note(f"hint: {hint}")
 
 
 @app.command("withdraw")
-def withdraw(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+def withdraw(
+    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: IdempotencyKeyOpt = None, json_: JsonOpt = False
+) -> None:
     """Withdraw a pending cancellation request (R11)."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.cancel_withdraw(order_id, actor=as_), json_)
+        show = output.order_printer(s, s.cancel_withdraw(order_id, actor=as_, idempotency_key=key), json_)
     show()
+    common.tell_replay(s)
 
 
 @app.command("reasons")

@@ -8,7 +8,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common, output
-from ordercli.cli.common import JsonOpt
+from ordercli.cli.common import IdempotencyKeyOpt, JsonOpt
 from ordercli.timecalc import parse_instant
 
 app = common.group(help="The virtual clock: it moves only when told, firing what falls due.")
@@ -26,30 +26,38 @@ def set_(
     instant: Annotated[
         str, typer.Argument(help="ISO 8601, e.g. 2030-03-04T09:00:00Z.", metavar="INSTANT", show_default=False)
     ],
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Move the clock to INSTANT, firing what falls due (forward only once history exists)."""
     target = parse_instant(instant, "INSTANT")
+    sandbox = common.sandbox(ctx)
     with render.FiringProgress() as progress:
-        move = common.sandbox(ctx).clock_set(target, progress=progress)
+        move = sandbox.clock_set(target, progress=progress, idempotency_key=key)
     output.show_move(move, json_)
+    common.tell_replay(sandbox)
 
 
 @app.command("tick")
 def tick(
     ctx: typer.Context,
     duration: Annotated[str, typer.Argument(help="e.g. 72h, 3d, 1d12h, 2w.", metavar="DURATION", show_default=False)],
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Move the clock forward by DURATION, firing every deadline on the way at its own instant."""
+    sandbox = common.sandbox(ctx)
     with render.FiringProgress() as progress:
-        move = common.sandbox(ctx).clock_tick(duration, progress=progress)
+        move = sandbox.clock_tick(duration, progress=progress, idempotency_key=key)
     output.show_move(move, json_)
+    common.tell_replay(sandbox)
 
 
 @app.command("next")
-def next_(ctx: typer.Context, json_: JsonOpt = False) -> None:
+def next_(ctx: typer.Context, key: IdempotencyKeyOpt = None, json_: JsonOpt = False) -> None:
     """Move the clock to the next pending deadline and fire it."""
+    sandbox = common.sandbox(ctx)
     with render.FiringProgress() as progress:
-        move = common.sandbox(ctx).clock_next(progress=progress)
+        move = sandbox.clock_next(progress=progress, idempotency_key=key)
     output.show_move(move, json_)
+    common.tell_replay(sandbox)

@@ -43,6 +43,16 @@ NoHeadersOpt = Annotated[bool, typer.Option("--no-headers", help="Leave out the 
 AsOpt = Annotated[
     str | None, typer.Option("--as", help="Act as this party (R20); default: the entitled party.", metavar="NAME")
 ]
+IdempotencyKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--idempotency-key",
+        help="Do this at most once: the same command again with this key changes nothing and prints "
+        "what the first did (docs/cli.md#safe-retries).",
+        metavar="KEY",
+        show_default=False,
+    ),
+]
 OrderArg = Annotated[
     str,
     typer.Argument(help="The order id, e.g. ORD-0001.", metavar="ID", show_default=False, autocompletion=_order_ids),
@@ -62,6 +72,7 @@ OPTION_NAMES = {
     "message": "--message",
     "tracking": "--tracking",
     "text": "TEXT",
+    "idempotency_key": "--idempotency-key",
 }
 
 
@@ -126,6 +137,16 @@ def writing(ctx: typer.Context) -> Iterator[Session]:
 def reading(ctx: typer.Context) -> Iterator[Session]:
     with sandbox(ctx).reading() as session:
         yield session
+
+
+def tell_replay(commands: Sandbox | Session) -> None:
+    """A replayed call (its idempotency key was used already) says so on stderr, for people:
+    stdout is the first call's answer, in its usual form."""
+    done = commands.replayed
+    if done:
+        from ordercli import render
+
+        render.note(f"replayed: {done['key']} (first done at {done['at']}; nothing changed)")
 
 
 def group(help: str | None = None) -> typer.Typer:

@@ -19,7 +19,8 @@ def _check_text(r: dict[str, Any]) -> str:
         return f"{r['path']}: no file yet (an empty world)"
     text = (
         f"{r['path']}: ok, schema {r['schema']}, {render.count(r['orders'], 'order')}, "
-        f"{render.count(r['events'], 'event')}, {render.count(r['notifications'], 'notification')}"
+        f"{render.count(r['events'], 'event')}, {render.count(r['notifications'], 'notification')}, "
+        f"{render.count(r['idempotency_keys'], 'idempotency key')}"
     )
     if r.get("leftovers"):
         text += (

@@ -8,7 +8,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common, complete, output
-from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Disputes: the buyer opens one, support resolves it (R13).")
 
@@ -29,12 +29,14 @@ def open_(
         ),
     ],
     as_: AsOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Open a dispute on an order; prints the order."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.dispute_open(order_id, reason, actor=as_), json_)
+        show = output.order_printer(s, s.dispute_open(order_id, reason, actor=as_, idempotency_key=key), json_)
     show()
+    common.tell_replay(s)
 
 
 @app.command("resolve")
@@ -48,12 +50,14 @@ def resolve(
         ),
     ],
     as_: AsOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Support resolves the open dispute; prints the order."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.dispute_resolve(order_id, outcome, actor=as_), json_)
+        show = output.order_printer(s, s.dispute_resolve(order_id, outcome, actor=as_, idempotency_key=key), json_)
     show()
+    common.tell_replay(s)
 
 
 @app.command("list")

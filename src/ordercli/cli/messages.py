@@ -8,7 +8,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common
-from ordercli.cli.common import FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
+from ordercli.cli.common import FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Messages between an order's buyer and seller, one thread per order.")
 
@@ -25,10 +25,13 @@ def send(
     as_: Annotated[
         str, typer.Option("--as", help="Who writes: the order's buyer or seller.", metavar="NAME", show_default=False)
     ],
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Write to the other party of an order; they are notified. Prints the message."""
-    render.emit_object(common.sandbox(ctx).send_message(order_id, text, actor=as_), json_, _text)
+    sandbox = common.sandbox(ctx)
+    render.emit_object(sandbox.send_message(order_id, text, actor=as_, idempotency_key=key), json_, _text)
+    common.tell_replay(sandbox)
 
 
 @app.command("list")

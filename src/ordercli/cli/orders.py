@@ -9,7 +9,7 @@ import typer
 
 from ordercli import render, validate
 from ordercli.cli import common, complete, output
-from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Place, pay, list, show and confirm orders.")
 
@@ -37,31 +37,48 @@ def place(
     unpaid: Annotated[bool, typer.Option("--unpaid", help="Place without paying (R1, R2).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the new order's id.")] = False,
     as_: AsOpt = None,
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Place an order, paid at once unless --unpaid; prints the order."""
     with common.writing(ctx) as s:
         order = s.place(
-            buyer, seller, item, amount, currency=currency, payment=payment, quantity=quantity, unpaid=unpaid, actor=as_
+            buyer,
+            seller,
+            item,
+            amount,
+            currency=currency,
+            payment=payment,
+            quantity=quantity,
+            unpaid=unpaid,
+            actor=as_,
+            idempotency_key=key,
         )
         show = (lambda: render.echo(order["id"])) if quiet and not json_ else output.order_printer(s, order, json_)
     show()
+    common.tell_replay(s)
 
 
 @app.command("pay")
-def pay(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+def pay(
+    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: IdempotencyKeyOpt = None, json_: JsonOpt = False
+) -> None:
     """Pay an unpaid order (R2, R3)."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.pay(order_id, actor=as_), json_)
+        show = output.order_printer(s, s.pay(order_id, actor=as_, idempotency_key=key), json_)
     show()
+    common.tell_replay(s)
 
 
 @app.command("confirm")
-def confirm(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+def confirm(
+    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: IdempotencyKeyOpt = None, json_: JsonOpt = False
+) -> None:
     """The buyer confirms receipt of a shipped order: completed."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.confirm(order_id, actor=as_), json_)
+        show = output.order_printer(s, s.confirm(order_id, actor=as_, idempotency_key=key), json_)
     show()
+    common.tell_replay(s)
 
 
 @app.command("show")
@@ -103,6 +120,7 @@ def import_(
     source: Annotated[
         str, typer.Argument(help="An NDJSON file, or - for stdin.", metavar="FILE|-", show_default=False)
     ],
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Place many orders from NDJSON, one `orders place` object a line; all or nothing."""
@@ -126,5 +144,7 @@ def import_(
             rows.append((n, orjson.loads(line)))
         except orjson.JSONDecodeError as exc:
             raise UsageError(f"line {n}: not valid JSON ({exc})", "bad_import") from None
-    result = common.sandbox(ctx).import_orders(rows, progress=render.progress_for(len(rows), "importing"))
+    sandbox = common.sandbox(ctx)
+    result = sandbox.import_orders(rows, progress=render.progress_for(len(rows), "importing"), idempotency_key=key)
     render.emit_object(result, json_, lambda r: f"imported {render.count(r['imported'], 'order')}")
+    common.tell_replay(sandbox)

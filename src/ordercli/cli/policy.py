@@ -9,7 +9,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common
-from ordercli.cli.common import JsonOpt
+from ordercli.cli.common import IdempotencyKeyOpt, JsonOpt
 
 app = common.group(help="The policy in force: a preset or a TOML file.")
 
@@ -47,10 +47,13 @@ def use(
             help="aliexpress, ebay, or a TOML file.", metavar="NAME|FILE", show_default=False, autocompletion=_presets
         ),
     ],
+    key: IdempotencyKeyOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Set the world's policy; refused once the world has orders."""
-    render.emit_object(common.sandbox(ctx).use_policy(name_or_file), json_, _text)
+    sandbox = common.sandbox(ctx)
+    render.emit_object(sandbox.use_policy(name_or_file, idempotency_key=key), json_, _text)
+    common.tell_replay(sandbox)
 
 
 @app.command("compare")

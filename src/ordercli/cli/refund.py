@@ -8,7 +8,7 @@ import typer
 
 from ordercli import render
 from ordercli.cli import common, output
-from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Refunds: one per cancelled paid order, paid by its due_by (R14-R16).")
 
@@ -35,18 +35,30 @@ def list_(
 
 
 @app.command("hold")
-def hold(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+def hold(
+    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: IdempotencyKeyOpt = None, json_: JsonOpt = False
+) -> None:
     """Hold a refund (a stuck payment): it won't settle by itself."""
-    output.refund_printer(common.sandbox(ctx).refund_hold(order_id, actor=as_), json_)()
+    sandbox = common.sandbox(ctx)
+    output.refund_printer(sandbox.refund_hold(order_id, actor=as_, idempotency_key=key), json_)()
+    common.tell_replay(sandbox)
 
 
 @app.command("release")
-def release(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+def release(
+    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: IdempotencyKeyOpt = None, json_: JsonOpt = False
+) -> None:
     """Lift a hold; past its due_by the refund is paid at once."""
-    output.refund_printer(common.sandbox(ctx).refund_release(order_id, actor=as_), json_)()
+    sandbox = common.sandbox(ctx)
+    output.refund_printer(sandbox.refund_release(order_id, actor=as_, idempotency_key=key), json_)()
+    common.tell_replay(sandbox)
 
 
 @app.command("settle")
-def settle(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+def settle(
+    ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, key: IdempotencyKeyOpt = None, json_: JsonOpt = False
+) -> None:
     """Pay a refund now."""
-    output.refund_printer(common.sandbox(ctx).refund_settle(order_id, actor=as_), json_)()
+    sandbox = common.sandbox(ctx)
+    output.refund_printer(sandbox.refund_settle(order_id, actor=as_, idempotency_key=key), json_)()
+    common.tell_replay(sandbox)

@@ -74,7 +74,7 @@ def check_shape(path: Path, data: Any) -> dict[str, Any] | None:
             f"({SCHEMA_VERSION}): upgrade ordercli",
             "newer_schema",
         )
-    for name in TABLES:
+    for name in TABLES if schema >= 4 else TABLES[:-1]:  # the idempotency table came with schema 4
         if not isinstance(data.get(name), dict):
             raise foreign
     try:

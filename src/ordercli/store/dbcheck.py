@@ -59,6 +59,14 @@ def _notifications(tables: dict[str, Any]) -> int:
     return sum(len(r["channels"]) for r in rows if isinstance(r, dict) and isinstance(r.get("channels"), list))
 
 
+def _keys(tables: dict[str, Any]) -> int:
+    """The idempotency keys the world keeps (schema 4: one document mapping each key to its record)."""
+    from ordercli.world import KEYS
+
+    kept = tables.get(KEYS, {}).get("1")
+    return len(kept) if isinstance(kept, dict) else 0
+
+
 def check(store: Store) -> dict[str, Any]:
     """`db check`: read-only; a report of the file, or StorageError listing its problems.
     Temporary files left by a writer that was killed mid-write are reported (`leftovers`, only
@@ -73,6 +81,7 @@ def check(store: Store) -> dict[str, Any]:
         "orders": len(tables["orders"]) if tables else 0,
         "events": len(tables["events"]) if tables else 0,
         "notifications": _notifications(tables) if tables else 0,
+        "idempotency_keys": _keys(tables) if tables else 0,
         "problems": found,
         "ok": not found,
     }

@@ -2,7 +2,7 @@
 
 They run when an older file is opened: a reading command migrates in memory only, a writing
 command saves the migrated world with its own change. Files written by 0.1.0 are schema 2:
-they open as they are, and their first writing command saves them as schema 3.
+they open as they are, and their first writing command saves them as the current schema (4).
 """
 
 from __future__ import annotations
@@ -61,7 +61,15 @@ def _v2_to_v3(tables: dict[str, Any]) -> None:
     tables["notifications"] = {str(n): notice for n, notice in enumerate(notices, start=1)}
 
 
-MIGRATIONS: list[Callable[[dict[str, Any]], None]] = [_v1_to_v2, _v2_to_v3]
+def _v3_to_v4(tables: dict[str, Any]) -> None:
+    """Schema 4 keeps the idempotency keys (`--idempotency-key`) in a table of their own: an older
+    world has used none."""
+    from ordercli.world import KEYS
+
+    tables[KEYS] = {}
+
+
+MIGRATIONS: list[Callable[[dict[str, Any]], None]] = [_v1_to_v2, _v2_to_v3, _v3_to_v4]
 
 
 def migrate(tables: dict[str, Any]) -> None:

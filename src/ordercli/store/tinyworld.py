@@ -20,7 +20,7 @@ from tinydb.table import Document, Table
 
 from ordercli import check
 from ordercli.errors import NotFound, StorageError
-from ordercli.world import _ID_RE, World, order_id_for, per_channel
+from ordercli.world import _ID_RE, KEYS, World, order_id_for, per_channel
 
 Damaged = Callable[[str], StorageError]
 
@@ -60,9 +60,10 @@ class TinyWorld(World):
         self._events = db.table("events")
         self._notifications = db.table("notifications")
         self._meta = db.table("meta")
+        self._keys = db.table(KEYS)
         meta = self._meta.get(doc_id=1)
         assert meta is not None  # the store checked the file's shape
-        super().__init__({"meta": {"1": meta}, "orders": {}, "events": {}, "notifications": {}})
+        super().__init__({"meta": {"1": meta}, "orders": {}, "events": {}, "notifications": {}, KEYS: {}})
         self.schema_on_disk = schema_on_disk
         self._known: dict[int, dict] = {}  # the orders handed out: the engine changes these objects
         self._valid: set[int] = set()  # orders already validated (handed out or scanned)
@@ -71,6 +72,7 @@ class TinyWorld(World):
         self._new_nums: set[int] = set()
         self._new_events: list[dict] = []
         self._new_notifications: list[dict] = []
+        self._new_keys: dict[str, dict] = {}
         # the ids the new rows take: events are numbered by seq, notices 1, 2, 3 ...
         self._first = {"events": meta["next_event"], "notifications": len(self._notifications) + 1}
 
@@ -197,6 +199,31 @@ class TinyWorld(World):
             return self._new_events[seq - first :]
         return self.find_events()[seq - 1 :]
 
+    # -- idempotency keys: looked at only by a command given a key
+    def key_record(self, key: str) -> dict | None:
+        if key in self._new_keys:
+            return self._new_keys[key]
+        # the raw table, not `get(doc_id=1)`: that would copy every key's record to find one
+        kept = self._keys._read_table().get("1")
+        record = kept.get(key) if isinstance(kept, dict) else None
+        if record is not None and not self.trusted:
+            problem = check.key_problem(key, record)
+            if problem:
+                raise self._damaged(problem)
+        return record
+
+    def keep_key(self, key: str, record: dict) -> None:
+        self._new_keys[key] = record
+        self.dirty = True
+
+    def events_between(self, first: int, end: int) -> list[dict]:
+        start = self._first["events"]
+        if first >= start:
+            return self._new_events[first - start : end - start]
+        old = self._events.get(doc_ids=list(range(first, min(end, start))))
+        rows = self._checked_rows("events", [dict(e) for e in old])
+        return rows + self._new_events[: max(end - start, 0)]
+
     # -- the unit of work
     def flush(self) -> None:
         """Writes this command's changes into TinyDB's tables (in memory, until the store commits):
@@ -214,6 +241,12 @@ class TinyWorld(World):
             self._insert("orders", self._orders, self._new_orders, World.order_num(self._new_orders[0]))
         self._insert("events", self._events, self._new_events, self._first["events"])
         self._insert("notifications", self._notifications, self._new_notifications, self._first["notifications"])
+        if self._new_keys:
+            if self._keys.contains(doc_id=1):
+                self._keys.update(self._new_keys, doc_ids=[1])
+            else:
+                self._keys.insert(Document(self._new_keys, 1))
+            self._new_keys = {}
         self._meta.update(dict(self.meta), doc_ids=[1])
         self._changed.clear()
         self._known.clear()
