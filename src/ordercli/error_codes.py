@@ -20,7 +20,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "unknown_reason": (2, "--reason is not a cancellation reason (cancel) or a dispute reason (dispute)"),
     "bad_answer": (2, "the seller's answer is not accept or reject"),
     "bad_outcome": (2, "the dispute outcome is not refund or reject"),
-    "bad_format": (2, "--format is not table, json, ndjson or csv"),
+    "bad_format": (2, "--format is not table, json, ndjson or csv, or is another format than --json's"),
     "unknown_field": (2, "--fields names a column the object type does not have, or is used with json/ndjson"),
     "unknown_schema": (2, "ordercli schema NAME names no shipped schema"),
     "bad_duration": (2, "a duration is not <int><unit>... with units w d h m s, or is too large"),
