@@ -80,8 +80,18 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "write_failed": (5, "the data file (or a backup or report) could not be written; nothing was changed"),
     "bad_backup_path": (5, "db backup was asked to overwrite the data file itself"),
     "output_failed": (5, "stdout could not be written (e.g. > /dev/full); a reader that went away is not an error"),
+    "saved_output_failed": (
+        5,
+        "the change IS saved in the data file, only the output could not be written: do not run the command "
+        "again (the message says how to read the change)",
+    ),
     # interrupted by the user
-    "interrupted": (130, "interrupted (Ctrl-C)"),
+    "interrupted": (130, "interrupted (Ctrl-C) before anything was written"),
+    "saved_interrupted": (
+        130,
+        "interrupted (Ctrl-C) after the change was saved in the data file: do not run the command again "
+        "(the message says how to read the change)",
+    ),
 }
 
 

@@ -92,7 +92,7 @@ class OrderCliGroup(TyperGroup):
                 _print(exc.ctx.get_help() + "\n")  # type: ignore[union-attr]
                 code = 0
             except StorageError as failed:
-                code = _output_failed(failed, as_json)
+                code = _report_and_mute(failed, as_json)
             except BrokenPipeError:
                 _silence_stdout()
                 code = 0
@@ -102,14 +102,14 @@ class OrderCliGroup(TyperGroup):
         except OrderCliError as exc:
             exc.relabel(common.OPTION_NAMES)
             exc.hint("ordercli")
-            if exc.code == "output_failed":
-                code = _output_failed(exc, as_json)
+            exc = _after_the_save(exc, env)
+            if exc.code in ("output_failed", "saved_output_failed", "interrupted", "saved_interrupted"):
+                code = _report_and_mute(exc, as_json)
             else:
                 emit_error(exc, as_json)
                 code = exc.exit_code
         except (typer.Abort, KeyboardInterrupt):
-            emit_error(Interrupted("interrupted", "interrupted"), as_json)
-            code = Interrupted.exit_code
+            code = _report_and_mute(_after_the_save(Interrupted("interrupted", "interrupted"), env), as_json)
         except BrokenPipeError:
             # the reader went away (e.g. `| head`): nothing more to say to it
             _silence_stdout()
@@ -123,7 +123,7 @@ class OrderCliGroup(TyperGroup):
             code = 0
         except OSError as exc:
             if _from_echo(exc):  # click's own --help output hit a full disk
-                code = _output_failed(StorageError(_could_not_write(exc), "output_failed"), as_json)
+                code = _report_and_mute(StorageError(_could_not_write(exc), "output_failed"), as_json)
             else:
                 code = _unexpected(exc, env, as_json)
         except Exception as exc:
@@ -145,6 +145,28 @@ def _unexpected(exc: Exception, env: common.Env, as_json: bool) -> int:
         return damage.exit_code
     emit_error(OrderCliError(f"internal error: {type(exc).__name__}: {exc}", "internal_error"), as_json)  # a bug
     return 1
+
+
+def _after_the_save(exc: OrderCliError, env: common.Env) -> OrderCliError:
+    """An output failure or a Ctrl-C once the change is in the data file is not "nothing done": it
+    gets a code of its own, and says how to read the change back (a script must not do it again)."""
+    saved = env.saved
+    if saved is None:
+        return exc
+    if exc.code == "output_failed":
+        return StorageError(
+            f"the change is saved in {saved.path}, but the output could not be written "
+            f"({exc.message.removeprefix('could not write the output: ')}): do not run the command again; "
+            f"read the change with {saved.how_to_read()}",
+            "saved_output_failed",
+        )
+    if exc.code == "interrupted":
+        return Interrupted(
+            f"interrupted after the change was saved in {saved.path}: do not run the command again; "
+            f"read the change with {saved.how_to_read()}",
+            "saved_interrupted",
+        )
+    return exc
 
 
 def _could_not_write(exc: OSError) -> str:
@@ -171,7 +193,9 @@ def _from_echo(exc: OSError) -> bool:
     return code is not None and code.co_name == "echo" and "click" in code.co_filename
 
 
-def _output_failed(exc: OrderCliError, as_json: bool) -> int:
+def _report_and_mute(exc: OrderCliError, as_json: bool) -> int:
+    """The error, then stdout muted: output that failed (or was cut short by Ctrl-C) is not
+    tried again at exit."""
     from ordercli.render import emit_error
 
     emit_error(exc, as_json)
