@@ -159,6 +159,8 @@ RECIPES: dict[str, Recipe] = {
     "bad_currency": lambda c, d, t, m: [*P, "--amount", "5", "--currency", "XYZ"],
     "bad_quantity": lambda c, d, t, m: [*P, "--amount", "5", "--quantity", "0"],
     "bad_payment": lambda c, d, t, m: [*P, "--amount", "5", "--payment", "cash"],
+    "reserved_name": lambda c, d, t, m: ["orders", "place", "--buyer", "support", "--seller", "bo", "--item", "x",
+                                         "--amount", "1"],
     "same_party": lambda c, d, t, m: ["orders", "place", "--buyer", "bo", "--seller", "bo", "--item", "x",
                                       "--amount", "1"],
     "bad_status": lambda c, d, t, m: ["orders", "list", "--status", "lost"],

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Cli, fail
+from conftest import Cli, fail, refused_unchanged
 
 # ------------------------------------------------------------------------ help and the version on /dev/full
 
@@ -67,3 +67,63 @@ def test_format_json_with_json_is_still_json(world: Cli) -> None:
     world.place()
     result = world("orders", "list", "--format", "json", "--json")
     assert json.loads(result.stdout)[0]["id"] == "ORD-0001"
+
+
+# ------------------------------------------------------------------------------------------- party names
+
+PLACE = ["orders", "place", "--item", "Lamp", "--amount", "5"]
+
+
+@pytest.mark.parametrize(("buyer", "seller"), [("a ", "a"), ("a", " a"), ("\u00a0bo", "bo\u3000"), (" x ", "x")])
+def test_names_that_differ_only_by_spaces_are_one_party(world: Cli, db: Path, buyer: str, seller: str) -> None:
+    err = refused_unchanged(world, db, *PLACE, "--buyer", buyer, "--seller", seller, code=2)
+    assert err["code"] == "same_party" and err["message"].startswith("--seller")
+
+
+def test_party_names_are_kept_without_spaces_around_them(world: Cli) -> None:
+    order = world.place(buyer="  alice ", seller="acme ")
+    assert (order["buyer"], order["seller"]) == ("alice", "acme")
+    assert [o["id"] for o in world.json("orders", "list", "--buyer", "alice")] == [order["id"]]
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\u3000"])
+def test_an_empty_party_name_is_refused(world: Cli, db: Path, name: str) -> None:
+    err = refused_unchanged(world, db, *PLACE, "--buyer", name, "--seller", "acme", code=2)
+    assert err["code"] == "bad_value" and err["message"].startswith("--buyer")
+
+
+@pytest.mark.parametrize("name", ["platform", "support", " support", "Platform", "SUPPORT"])
+@pytest.mark.parametrize("role", ["--buyer", "--seller"])
+def test_the_system_actors_are_no_party(world: Cli, db: Path, name: str, role: str) -> None:
+    other = "--seller" if role == "--buyer" else "--buyer"
+    err = refused_unchanged(world, db, *PLACE, role, name, other, "alice", code=2)
+    assert err["code"] == "reserved_name"
+    assert err["message"].startswith(f"{role}: ") and "platform and support" in err["message"]
+
+
+@pytest.mark.parametrize(("row", "code", "start"), [
+    ({"buyer": "bo ", "seller": "bo"}, "same_party", "line 2: seller"),
+    ({"buyer": "support", "seller": "bo"}, "reserved_name", "line 2: buyer"),
+    ({"buyer": "bo", "seller": " platform "}, "reserved_name", "line 2: seller"),
+    ({"buyer": " ", "seller": "bo"}, "bad_value", "line 2: buyer"),
+])
+def test_import_rows_follow_the_same_rules(world: Cli, db: Path, tmp_path: Path, row: dict, code: str,
+                                           start: str) -> None:
+    path = tmp_path / "orders.ndjson"
+    good = {"buyer": "al", "seller": "acme", "item": "Lamp", "amount": "5"}
+    path.write_text(json.dumps(good) + "\n" + json.dumps({**good, **row}) + "\n")
+    err = refused_unchanged(world, db, "orders", "import", str(path), code=2)
+    assert err["code"] == code and err["message"].startswith(start), err
+
+
+def test_the_python_api_trims_and_refuses_as_the_cli() -> None:
+    from ordercli import Sandbox
+    from ordercli.errors import UsageError
+
+    sandbox = Sandbox(start="2030-03-04T09:00:00Z")
+    assert sandbox.place(" alice", "acme ", "Lamp", "5")["buyer"] == "alice"
+    for buyer, seller, code in (("bob ", "bob", "same_party"), ("platform", "bob", "reserved_name")):
+        with pytest.raises(UsageError) as caught:
+            sandbox.place(buyer, seller, "Lamp", "5")
+        assert caught.value.code == code
+    assert len(sandbox.orders()) == 1

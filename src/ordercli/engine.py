@@ -57,8 +57,8 @@ def new_order(
 ) -> dict:
     """Validate and add one order (placed, and paid unless `unpaid`) without firing."""
     label = labels or {}
-    buyer = validate.name(buyer, label.get("buyer", "buyer"))
-    seller = validate.name(seller, label.get("seller", "seller"))
+    buyer = validate.party(buyer, label.get("buyer", "buyer"))
+    seller = validate.party(seller, label.get("seller", "seller"))
     item = validate.name(item, label.get("item", "item"))
     currency = validate.currency(currency, label.get("currency", "currency"))
     amount = validate.amount(amount, label.get("amount", "amount"), currency)

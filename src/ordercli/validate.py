@@ -92,6 +92,25 @@ def name(value: object, option: str, limit: int = 200) -> str:
     return value
 
 
+# The system's own actors in the history (engine.PLATFORM, engine.SUPPORT): a party of that name
+# would read there as the system.
+RESERVED_PARTIES = ("platform", "support")
+
+
+def party(value: object, option: str) -> str:
+    """A buyer's or seller's name: as `name`, without the spaces around it (so "a " and "a" are
+    one party), and not a name of the system's own actors, in any case."""
+    trimmed = name(value, option).strip()
+    if trimmed.casefold() in RESERVED_PARTIES:
+        raise UsageError(
+            f"{option}: {trimmed!r} is reserved: the history names the system's own actors "
+            f"{' and '.join(RESERVED_PARTIES)}",
+            "reserved_name",
+            field=option,
+        )
+    return trimmed
+
+
 def text(value: object, option: str, limit: int = 1000) -> str | None:
     """Free text (notes, messages, tracking): optional, else as `name` with a longer limit."""
     if value is None:
