@@ -127,3 +127,54 @@ def test_the_python_api_trims_and_refuses_as_the_cli() -> None:
             sandbox.place(buyer, seller, "Lamp", "5")
         assert caught.value.code == code
     assert len(sandbox.orders()) == 1
+
+
+# ------------------------------------------------------------------------------------------------ money
+
+
+@pytest.mark.parametrize(("amount", "currency", "stored"), [
+    ("5.123", "KWD", "5.123"),  # 3 minor units: refused before issue 17 ("at most 2 decimal places")
+    ("5.1", "KWD", "5.100"),  # fewer places are padded
+    ("0.001", "BHD", "0.001"),
+    ("1.2345", "CLF", "1.2345"),  # 4 minor units
+    ("7", "UYW", "7.0000"),
+    ("500", "JPY", "500"),
+    ("19.99", "USD", "19.99"),
+])
+def test_amounts_take_exactly_the_currencys_minor_units_and_fit_the_schemas(
+        world: Cli, amount: str, currency: str, stored: str) -> None:
+    from jsonschema import Draft202012Validator
+
+    order = world.place("--currency", currency, amount=amount)
+    assert order["amount"] == stored
+    world.json("cancel", "request", order["id"], "--reason", "other")
+    world.json("seller", "respond", order["id"], "accept")
+    move = world.json("clock", "tick", "30d")  # the refund is paid: an event carrying the amount
+    outputs = {"order": world.json("orders", "show", order["id"]),
+               "refund": world.json("refund", "status", order["id"]), "clock-move": move}
+    assert outputs["refund"]["amount"] == stored
+    for event in world.json("events", "list", "--order", order["id"]):
+        outputs.setdefault("event", event)
+        errors = list(Draft202012Validator(world.json("schema", "event")).iter_errors(event))
+        assert not errors, errors[0].message
+    for name, value in outputs.items():
+        errors = list(Draft202012Validator(world.json("schema", name)).iter_errors(value))
+        assert not errors, f"{name}: {errors[0].message}"
+
+
+@pytest.mark.parametrize(("amount", "currency", "places"), [
+    ("5.1234", "KWD", 3), ("1.234", "USD", 2), ("5.5", "JPY", 0), ("1.23456", "CLF", 4)])
+def test_a_finer_amount_than_the_currency_is_refused_with_its_places(
+        world: Cli, db: Path, amount: str, currency: str, places: int) -> None:
+    err = refused_unchanged(world, db, "orders", "place", "--buyer", "al", "--seller", "acme", "--item", "Lamp",
+                            "--amount", amount, "--currency", currency, code=2)
+    assert err["code"] == "bad_amount"
+    assert err["message"] == (f"--amount: {amount!r} has more decimal places than {currency} has minor units "
+                              f"({places})")
+
+
+def test_import_takes_a_3_place_amount_in_kwd(world: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "orders.ndjson"
+    path.write_text('{"buyer": "al", "seller": "acme", "item": "Lamp", "amount": 5.125, "currency": "KWD"}\n')
+    world.json("orders", "import", str(path))
+    assert world.json("orders", "show", "ORD-0001")["amount"] == "5.125"

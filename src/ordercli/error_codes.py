@@ -11,7 +11,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     # 2: usage
     "usage": (2, "the command line itself: an unknown command or option, a missing or malformed argument"),
     "bad_value": (2, "a name, item or free text that is empty, too long, has control characters or is not UTF-8"),
-    "bad_amount": (2, "--amount is not a positive decimal with at most 2 places that fits the currency"),
+    "bad_amount": (2, "--amount is not a positive decimal, or has more decimal places than the currency's minor units"),
     "bad_currency": (2, "--currency is not an ISO 4217 code of a currency orders can be paid in"),
     "bad_quantity": (2, "--quantity is not an integer of at least 1"),
     "bad_payment": (2, "--payment is not card, paypal, alipay or bank-transfer"),
