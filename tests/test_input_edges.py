@@ -178,3 +178,105 @@ def test_import_takes_a_3_place_amount_in_kwd(world: Cli, tmp_path: Path) -> Non
     path.write_text('{"buyer": "al", "seller": "acme", "item": "Lamp", "amount": 5.125, "currency": "KWD"}\n')
     world.json("orders", "import", str(path))
     assert world.json("orders", "show", "ORD-0001")["amount"] == "5.125"
+
+
+# ---------------------------------------------------------------------- numbers in policy and behaviour files
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+HUGE = "99999999999999999999999"
+
+
+def _policy(tmp_path: Path, value: str) -> Path:
+    preset = Path(__file__).resolve().parent.parent / "src" / "ordercli" / "presets" / "aliexpress.toml"
+    lines = [line for line in preset.read_text().splitlines() if not line.startswith("name")]
+    text = "\n".join(f"cancel_requests_max = {value}" if line.startswith("cancel_requests_max") else line
+                     for line in lines)
+    path = tmp_path / "p.toml"
+    path.write_text(text + "\n")
+    return path
+
+
+def _scenario(tmp_path: Path, policy: Path | str) -> Path:
+    path = tmp_path / f"{Path(policy).stem}.yaml"
+    path.write_text(f"name: x\nstart: 2030-03-04T09:00:00Z\npolicy: {policy}\nsteps:\n"
+                    "  - run: orders place --buyer alice --seller acme --item Lamp --amount 5\n"
+                    "  - run: clock tick 30d\n")
+    return path
+
+
+@pytest.mark.parametrize("value", [HUGE, str(2**63), "0", "-1", "1.5", '"3"', "true"])
+@pytest.mark.parametrize("how", ["policy use", "demo --policy", "scenario policy", "policy compare"])
+def test_an_out_of_range_cancel_requests_max_is_bad_policy_everywhere(
+        world: Cli, db: Path, tmp_path: Path, value: str, how: str) -> None:
+    path = _policy(tmp_path, value)
+    args = {"policy use": ["policy", "use", str(path)],
+            "demo --policy": ["demo", "--policy", str(path)],
+            "scenario policy": ["scenario", "run", str(_scenario(tmp_path, path))],
+            "policy compare": ["policy", "compare", "aliexpress", str(path), "--scenario",
+                               str(_scenario(tmp_path, "aliexpress"))]}[how]
+    err = refused_unchanged(world, db, *args, code=2)
+    assert err["code"] == "bad_policy", err
+    assert "'cancel_requests_max'" in err["message"] and "from 1 to 9223372036854775807" in err["message"]
+
+
+def test_the_largest_cancel_requests_max_is_taken_and_saved(world: Cli, tmp_path: Path) -> None:
+    world.json("policy", "use", str(_policy(tmp_path, str(2**63 - 1))))
+    assert world.json("policy", "show")["values"]["cancel_requests_max"]["value"] == 2**63 - 1
+
+
+def _behaviour(tmp_path: Path, old: str, new: str) -> Path:
+    text = (EXAMPLES / "marketplace.behaviour.yaml").read_text()
+    assert old in text
+    path = tmp_path / "b.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+SIMULATE = ["--policy", "aliexpress", "--orders", "50", "--workers", "1"]
+
+
+@pytest.mark.parametrize(("old", "new", "key"), [
+    ("start: 2030-03-04T00:00:00Z", "start: 2030-02-30T00:00:00Z", "orders.start"),  # ValueError before
+    ("start: 2030-03-04T00:00:00Z", "start: 9999-12-30T00:00:00Z", "orders.start"),  # OverflowError before
+    ("start: 2030-03-04T00:00:00Z", "start: 2030-13-01", "orders.start"),
+    ("per_day: 1000 ", f"per_day: {HUGE} ", "orders.per_day"),
+    ("per_day: 1000 ", f"per_day: 1{'0' * 400} ", "orders.per_day"),  # OverflowError before
+    ("[1.0, 0.95,", f"[{HUGE}, 0.95,", "orders.weekday_profile[0]"),
+    ("amount: {lognormal: {median: 24, sigma: 0.9}}", "amount: {fixed: 1.0e30}", "orders.amount.fixed"),
+    ("sigma: 0.9", f"sigma: {HUGE}", "orders.amount.lognormal.sigma"),
+    ("share: 0.7", f"share: {HUGE}", "sellers.prompt.share"),
+    ("second-thought: 0.35", f"second-thought: {HUGE}", "cancel.reasons.second-thought"),
+    ("card: 0.55", f"card: {HUGE}", "payment.methods.card"),
+    ("ship_delay: {uniform: [0.5, 4]}", "ship_delay: {uniform: [0.5, 1.0e12]}", "sellers.prompt.ship_delay.uniform.high"),
+    ("pay_delay: {exponential: {mean: 8h}}", "pay_delay: 99999999w", "payment.pay_delay"),  # OverflowError before
+    ("pay_delay: {exponential: {mean: 8h}}", "pay_delay: {exponential: {mean: 9999w}}",
+     "payment.pay_delay.exponential.mean"),
+    ("probability: 0.12 ", f"probability: {HUGE} ", "cancel.probability"),
+    ("days: 28", f"days: {HUGE}", "orders.days"),
+])
+def test_out_of_range_behaviour_values_are_bad_behaviour_naming_the_key(
+        world: Cli, db: Path, tmp_path: Path, old: str, new: str, key: str) -> None:
+    path = _behaviour(tmp_path, old, new)
+    err = refused_unchanged(world, db, "simulate", str(path), *SIMULATE, code=2)
+    assert err["code"] == "bad_behaviour", err
+    assert err["message"].startswith(f"behaviour file {path}: {key}: "), err["message"]
+
+
+def test_a_default_order_count_beyond_simulates_limit_is_refused(world: Cli, tmp_path: Path) -> None:
+    path = _behaviour(tmp_path, "per_day: 1000 ", "per_day: 10000000 ")  # 28 days of ten million
+    err = fail(world, "simulate", str(path), "--policy", "aliexpress", "--workers", "1", code=2)
+    assert err["code"] == "bad_behaviour" and "orders.per_day" in err["message"] and "--orders" in err["message"]
+    report = world.json("simulate", str(path), *SIMULATE)  # --orders picks the number: the file is fine
+    assert report
+
+
+def test_heavy_tailed_delays_stay_within_the_clock(world: Cli, tmp_path: Path) -> None:
+    """A lognormal with the largest sigma draws delays of thousands of years: they stop at ten years,
+    instead of overflowing the clock (OverflowError) somewhere in the simulation."""
+    path = _behaviour(tmp_path, "answer_delay: {lognormal: {median: 6h, sigma: 1.0}}",
+                      "answer_delay: {lognormal: {median: 1000d, sigma: 10}}")
+    text = path.read_text().replace("probability: 0.12 ", "probability: 1 ")
+    text = text.replace("release_delay: {lognormal: {median: 20d, sigma: 0.5}}",
+                        "release_delay: {lognormal: {median: 3000d, sigma: 10}}")
+    path.write_text(text.replace("held_share: 0.03", "held_share: 1"))
+    world.json("simulate", str(path), "--policy", "aliexpress", "--orders", "300", "--workers", "1")
