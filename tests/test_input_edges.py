@@ -247,7 +247,8 @@ SIMULATE = ["--policy", "aliexpress", "--orders", "50", "--workers", "1"]
     ("share: 0.7", f"share: {HUGE}", "sellers.prompt.share"),
     ("second-thought: 0.35", f"second-thought: {HUGE}", "cancel.reasons.second-thought"),
     ("card: 0.55", f"card: {HUGE}", "payment.methods.card"),
-    ("ship_delay: {uniform: [0.5, 4]}", "ship_delay: {uniform: [0.5, 1.0e12]}", "sellers.prompt.ship_delay.uniform.high"),
+    ("ship_delay: {uniform: [0.5, 4]}", "ship_delay: {uniform: [0.5, 1.0e12]}",
+     "sellers.prompt.ship_delay.uniform.high"),
     ("pay_delay: {exponential: {mean: 8h}}", "pay_delay: 99999999w", "payment.pay_delay"),  # OverflowError before
     ("pay_delay: {exponential: {mean: 8h}}", "pay_delay: {exponential: {mean: 9999w}}",
      "payment.pay_delay.exponential.mean"),
