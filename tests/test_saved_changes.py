@@ -185,3 +185,23 @@ def test_the_first_write_of_a_new_world_is_reported_as_saved_too(db: Path, monke
     err = fail(cli, "clock", "set", START, code=5)
     assert err["code"] == "saved_output_failed"
     assert db.exists()
+
+
+@needs_dev_full
+def test_a_kept_demo_world_and_a_restore_are_reported_as_saved(world: Cli, db: Path, tmp_path: Path) -> None:
+    kept = tmp_path / "demo.json"
+    proc = _to_dev_full("demo", "--db", str(kept))
+    assert proc.returncode == 5
+    assert "saved in" in proc.stderr.decode() and f"`ordercli --db {kept} events list`" in proc.stderr.decode()
+    assert kept.exists()
+    proc = _to_dev_full("demo")  # a world of its own, thrown away: nothing was kept
+    assert proc.stderr.decode() == "error: could not write the output: No space left on device\n"
+
+    world.place()
+    backup = tmp_path / "backup.json"
+    world.json("db", "backup", str(backup))
+    world.place()
+    proc = _to_dev_full("db", "restore", str(backup))
+    assert proc.returncode == 5
+    assert "saved in" in proc.stderr.decode() and "`ordercli db check`" in proc.stderr.decode()
+    assert [o["id"] for o in world.json("orders", "list")] == ["ORD-0001"]  # restored

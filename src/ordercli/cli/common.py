@@ -119,16 +119,22 @@ def sandbox(ctx: typer.Context) -> Sandbox:
     from ordercli.sandbox import Sandbox
 
     found = Sandbox(db_path(e))
-    found.saving = lambda world: _saving(ctx, e, cast(Path, found.path), world)
+    watch_saves(ctx, found, e.db)
     return found
 
 
+def watch_saves(ctx: typer.Context, found: Sandbox, db: str | None) -> None:
+    """Let this invocation know when `found` saves a change in its data file (`db`: the --db it was
+    given, for the command line that reads the change back)."""
+    path = cast(Path, found.path)
+    found.saving = lambda world: saving(env(ctx), path, _read_back(ctx, db, world))
+
+
 @contextmanager
-def _saving(ctx: typer.Context, e: Env, path: Path, world: World) -> Iterator[None]:
+def saving(e: Env, path: Path, read_back: tuple[str, ...]) -> Iterator[None]:
     """Around the write of this command's change: once the file has it, `e.saved` says so. A
     Ctrl-C meanwhile waits for the write to end, so it can't land between the rename and the
     moment the change is known to be saved (and be reported as nothing done)."""
-    read_back = _read_back(ctx, e, world)
     with _ctrl_c_held():
         yield
         e.saved = Saved(path, read_back)
@@ -158,11 +164,9 @@ def _ctrl_c_held() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def _read_back(ctx: typer.Context, e: Env, world: World) -> tuple[str, ...]:
+def _read_back(ctx: typer.Context, db: str | None, world: World) -> tuple[str, ...]:
     """The command lines that show what this command changed."""
-    import shlex
-
-    program = "ordercli" if e.db is None else f"ordercli --db {shlex.quote(e.db)}"
+    program = reader(db)
     order_id = ctx.params.get("order_id")
     words = ctx.command_path.split()[1:]  # e.g. ["orders", "place"]
     if isinstance(order_id, str):
@@ -178,6 +182,13 @@ def _read_back(ctx: typer.Context, e: Env, world: World) -> tuple[str, ...]:
     if words == ["policy", "use"]:
         return (f"{program} policy show",)
     return (f"{program} events list",)
+
+
+def reader(db: str | None) -> str:
+    """`ordercli`, with the --db that names the data file when one was given."""
+    import shlex
+
+    return "ordercli" if db is None else f"ordercli --db {shlex.quote(db)}"
 
 
 def store(e: Env, path: Path | None = None) -> Store:
