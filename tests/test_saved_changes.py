@@ -56,6 +56,30 @@ def test_saved_output_failed_as_json_names_the_order(world: Cli, db: Path) -> No
 
 
 @needs_dev_full
+@pytest.mark.parametrize(("command", "read_back"), [
+    (["orders", "pay", "ORD-0001"], "ordercli orders show ORD-0001"),
+    (["refund", "hold", "ORD-0002"], "ordercli refund status ORD-0002"),
+    (["messages", "send", "ORD-0001", "hello", "--as", "alice"], "ordercli messages list ORD-0001"),
+    (["policy", "use", "ebay"], "ordercli policy show"),
+    (["orders", "import", "-"], "ordercli orders list"),
+])
+def test_the_read_back_fits_the_command(db: Path, command: list[str], read_back: str) -> None:
+    if command[0] != "policy":
+        cli = Cli()
+        cli.json("clock", "set", START)
+        unpaid = cli.place("--unpaid")["id"]
+        cancelled = cli.place()["id"]
+        cli.json("cancel", "request", cancelled, "--reason", "other")
+        cli.json("seller", "respond", cancelled, "accept")
+        assert (unpaid, cancelled) == ("ORD-0001", "ORD-0002")
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "ordercli", *command], stdout=full, stderr=subprocess.PIPE,
+                              input=_orders_ndjson(2), timeout=60)
+    assert proc.returncode == 5, proc.stderr
+    assert proc.stderr.decode().rstrip().endswith(f"read the change with `{read_back}`"), proc.stderr
+
+
+@needs_dev_full
 def test_the_read_back_names_the_db_option(tmp_path: Path) -> None:
     path = tmp_path / "other world.json"
     proc = _to_dev_full("--db", str(path), "clock", "tick", "1d")
@@ -205,3 +229,18 @@ def test_a_kept_demo_world_and_a_restore_are_reported_as_saved(world: Cli, db: P
     assert proc.returncode == 5
     assert "saved in" in proc.stderr.decode() and "`ordercli db check`" in proc.stderr.decode()
     assert [o["id"] for o in world.json("orders", "list")] == ["ORD-0001"]  # restored
+
+
+def test_a_bug_after_the_save_still_says_the_change_was_saved(world: Cli, db: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import ordercli.render
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ordercli.render, "emit_json", broken)
+    err = fail(world, "orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Lamp", "--amount", "5",
+               code=1)
+    assert err["code"] == "internal_error"
+    assert err["message"] == (f"internal error: RuntimeError: boom (the change was saved in {db} before this: "
+                              "read it with `ordercli orders show ORD-0001`)")

@@ -139,11 +139,12 @@ def _unexpected(exc: Exception, env: common.Env, as_json: bool) -> int:
         import traceback
 
         traceback.print_exception(exc)
-    damage = _blame_the_file(env)
+    damage = _blame_the_file(env) if env.saved is None else None
     if damage is not None:  # a hand-edited or damaged file, not a bug
         emit_error(damage, as_json)
         return damage.exit_code
-    emit_error(OrderCliError(f"internal error: {type(exc).__name__}: {exc}", "internal_error"), as_json)  # a bug
+    bug = OrderCliError(f"internal error: {type(exc).__name__}: {exc}", "internal_error")
+    emit_error(_after_the_save(bug, env), as_json)
     return 1
 
 
@@ -166,6 +167,11 @@ def _after_the_save(exc: OrderCliError, env: common.Env) -> OrderCliError:
             f"read the change with {saved.how_to_read()}",
             "saved_interrupted",
         )
+    # anything else after the save (a bug, say) keeps its code, and still says what was done
+    exc.message = (
+        f"{exc.message} (the change was saved in {saved.path} before this: read it with {saved.how_to_read()})"
+    )
+    exc.args = (exc.message,)
     return exc
 
 

@@ -170,6 +170,10 @@ def _read_back(ctx: typer.Context, db: str | None, world: World) -> tuple[str, .
     order_id = ctx.params.get("order_id")
     words = ctx.command_path.split()[1:]  # e.g. ["orders", "place"]
     if isinstance(order_id, str):
+        if words[:1] == ["refund"]:
+            return (f"{program} refund status {order_id}",)
+        if words[:1] == ["messages"]:
+            return (f"{program} messages list {order_id}",)
         return (f"{program} orders show {order_id}",)
     if words == ["orders", "place"]:
         from ordercli.world import order_id_for
