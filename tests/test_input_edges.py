@@ -282,3 +282,13 @@ def test_heavy_tailed_delays_stay_within_the_clock(world: Cli, tmp_path: Path) -
                         "release_delay: {lognormal: {median: 3000d, sigma: 10}}")
     path.write_text(text.replace("held_share: 0.03", "held_share: 1"))
     world.json("simulate", str(path), "--policy", "aliexpress", "--orders", "300", "--workers", "1")
+
+
+def test_acting_as_a_party_ignores_the_spaces_around_the_name(world: Cli) -> None:
+    oid = world.place("--unpaid", "--as", "alice ", buyer=" alice")["id"]
+    assert world.json("orders", "pay", oid, "--as", " alice")["status"] == "awaiting_shipment"
+    assert world.json("seller", "ship", oid, "--as", "acme ")["status"] == "shipped"
+    message = world.json("messages", "send", oid, "thanks", "--as", " alice ")
+    assert (message["from"], message["role"]) == ("alice", "buyer")
+    err = fail(world, "orders", "confirm", oid, "--as", "acme", code=4)
+    assert err["code"] == "not_party"

@@ -67,7 +67,8 @@ def new_order(
     if buyer == seller:
         where = label.get("seller", "seller")
         raise UsageError(f"{where}: the seller must not be the buyer ({buyer})", "same_party", field=where)
-    if _as(actor) is not None and actor != buyer:
+    acting = _as(actor)
+    if acting is not None and acting.strip() != buyer:
         raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
     now = world.now
     pol = world.policy
@@ -695,7 +696,7 @@ def _move(world: World, target: datetime, progress: Progress | None = None) -> d
 def send_message(world: World, order_id: str, text: str, actor: str) -> dict:
     """One message in the order's thread, from its buyer or its seller; the other party is
     notified (R18) and the history records it (R19). The order's state does not change."""
-    who = validate.name(actor, "actor")
+    who = validate.name(actor, "actor").strip()  # as the parties' names are kept
     text = validate.name(text, "text", limit=2000)
     order = world.order(order_id)
     role = P.message_role(order, who)

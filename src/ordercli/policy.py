@@ -510,14 +510,14 @@ def actions(order: dict, policy: Policy, now: datetime) -> dict[str, list[str]]:
 def check_party(order: dict, role: str, actor: str | None) -> str:
     """R20: returns the acting name; refuses acting for someone else."""
     entitled = order[role]
-    if actor is None or actor == entitled:
+    if actor is None or actor.strip() == entitled:  # names are kept without spaces around them
         return entitled
     raise Refused(f"{actor} is not the {role} of order {order['id']}: only {entitled} may do this", "not_party")
 
 
 def check_role(role: str, actor: str | None) -> str:
     """For the platform's and support's own actions."""
-    if actor is None or actor == role:
+    if actor is None or actor.strip() == role:
         return role
     raise Refused(f"only {role} may do this, not {actor}", "not_party")
 
