@@ -244,3 +244,30 @@ def test_a_bug_after_the_save_still_says_the_change_was_saved(world: Cli, db: Pa
     assert err["code"] == "internal_error"
     assert err["message"] == (f"internal error: RuntimeError: boom (the change was saved in {db} before this: "
                               "read it with `ordercli orders show ORD-0001`)")
+
+
+def test_the_python_api_after_the_write_as_documented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/python-api.md: an OrderCliError means nothing was written; only a KeyboardInterrupt can come
+    after the write, and then the change is in the file."""
+    from ordercli import Sandbox
+    from ordercli.errors import OrderCliError
+
+    path = tmp_path / "shop.json"
+    shop = Sandbox(path, start=START)
+    shop.place("alice", "acme", "Lamp", "5")
+    before = path.read_bytes()
+    with pytest.raises(OrderCliError):
+        shop.place("alice", "alice", "Lamp", "5")
+    assert path.read_bytes() == before
+    real_replace = os.replace
+
+    def replace_then_ctrl_c(src: object, dst: object, **kw: object) -> None:
+        real_replace(src, dst, **kw)  # type: ignore[arg-type]
+        if str(dst) == str(path):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", replace_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        shop.place("bob", "acme", "Lamp", "5")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert [o["buyer"] for o in Sandbox(path).orders()] == ["alice", "bob"]
