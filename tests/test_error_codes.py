@@ -159,6 +159,8 @@ RECIPES: dict[str, Recipe] = {
     "bad_currency": lambda c, d, t, m: [*P, "--amount", "5", "--currency", "XYZ"],
     "bad_quantity": lambda c, d, t, m: [*P, "--amount", "5", "--quantity", "0"],
     "bad_payment": lambda c, d, t, m: [*P, "--amount", "5", "--payment", "cash"],
+    "reserved_name": lambda c, d, t, m: ["orders", "place", "--buyer", "support", "--seller", "bo", "--item", "x",
+                                         "--amount", "1"],
     "same_party": lambda c, d, t, m: ["orders", "place", "--buyer", "bo", "--seller", "bo", "--item", "x",
                                       "--amount", "1"],
     "bad_status": lambda c, d, t, m: ["orders", "list", "--status", "lost"],
@@ -166,7 +168,7 @@ RECIPES: dict[str, Recipe] = {
     "bad_answer": lambda c, d, t, m: ["seller", "respond", place(c), "maybe"],
     "bad_outcome": lambda c, d, t, m: ["dispute", "resolve", place(c), "maybe"],
     "bad_format": lambda c, d, t, m: ["orders", "list", "--format", "xml"],
-    "unknown_field": lambda c, d, t, m: ["orders", "list", "--format", "csv", "--fields", "id,colour"],
+    "unknown_field": lambda c, d, t, m: ["orders", "list", "--format", "json", "--fields", "id"],  # --json is added
     "unknown_schema": lambda c, d, t, m: ["schema", "orders"],
     "bad_duration": lambda c, d, t, m: ["clock", "tick", "5x"],
     "bad_instant": lambda c, d, t, m: ["clock", "set", "2030-03-04T09:00:00.5Z"],
@@ -207,6 +209,10 @@ RECIPES: dict[str, Recipe] = {
     "not_a_file": lambda c, d, t, m: ["--db", str(t), "orders", "list"],  # a folder, not a file
     "read_only": lambda c, d, t, m: (m.setattr("os.access", lambda *a, **k: False), [*P, "--amount", "1"])[1],
     "output_failed": lambda c, d, t, m: (m.setattr(ordercli.render, "sys", _FullStdout()), ["orders", "list"])[1],
+    "saved_output_failed": lambda c, d, t, m: (m.setattr(ordercli.render, "sys", _FullStdout()),
+                                               [*P, "--amount", "1"])[1],
+    "saved_interrupted": lambda c, d, t, m: (m.setattr(ordercli.render, "emit_json",
+                                                       raise_in_pay(KeyboardInterrupt())), [*P, "--amount", "1"])[1],
     "no_such_file": lambda c, d, t, m: ["db", "restore", str(t / "nothing.json")],
     "bad_restore_path": lambda c, d, t, m: (place(c), ["db", "restore", str(d)])[1],
     "not_ordercli_data": lambda c, d, t, m: (d.write_text('{"hello": 1}'), ["orders", "list"])[1],

@@ -1,5 +1,5 @@
-"""Money in the currency's minor units (ISO 4217: USD 2, JPY 0, KWD 3), within CLI.md's input rule (a
-positive decimal with at most 2 places); orders import reads JSON numbers the same way. And the small
+"""Money in the currency's minor units (ISO 4217: USD 2, JPY 0, KWD 3, CLF 4): a positive decimal with at
+most that many places (docs/rules.md#money); orders import reads JSON numbers the same way. And the small
 holes: buyer = seller, "imported 1 order", instants with fractional seconds."""
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def test_refund_carries_the_normalised_amount(world):
 @pytest.mark.parametrize(("amount", "currency", "code"), [
     ("5.5", "JPY", "bad_amount"),      # yen has no minor unit
     ("0.01", "JPY", "bad_amount"),
-    ("1.234", "KWD", "bad_amount"),    # CLI.md: at most 2 places, whatever the currency
+    ("1.2345", "KWD", "bad_amount"),   # KWD has 3 minor units (issue 17: no longer 2 for every currency)
+    ("1.234", "USD", "bad_amount"),
+    ("1.23456", "CLF", "bad_amount"),  # CLF has 4
     ("5", "XYZ", "bad_currency"),      # not in ISO 4217
     ("5", "XAU", "bad_currency"),      # gold: no minor unit, not a currency of payment
 ])

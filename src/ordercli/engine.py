@@ -57,8 +57,8 @@ def new_order(
 ) -> dict:
     """Validate and add one order (placed, and paid unless `unpaid`) without firing."""
     label = labels or {}
-    buyer = validate.name(buyer, label.get("buyer", "buyer"))
-    seller = validate.name(seller, label.get("seller", "seller"))
+    buyer = validate.party(buyer, label.get("buyer", "buyer"))
+    seller = validate.party(seller, label.get("seller", "seller"))
     item = validate.name(item, label.get("item", "item"))
     currency = validate.currency(currency, label.get("currency", "currency"))
     amount = validate.amount(amount, label.get("amount", "amount"), currency)
@@ -67,7 +67,8 @@ def new_order(
     if buyer == seller:
         where = label.get("seller", "seller")
         raise UsageError(f"{where}: the seller must not be the buyer ({buyer})", "same_party", field=where)
-    if _as(actor) is not None and actor != buyer:
+    acting = _as(actor)
+    if acting is not None and acting.strip() != buyer:
         raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
     now = world.now
     pol = world.policy
@@ -695,7 +696,7 @@ def _move(world: World, target: datetime, progress: Progress | None = None) -> d
 def send_message(world: World, order_id: str, text: str, actor: str) -> dict:
     """One message in the order's thread, from its buyer or its seller; the other party is
     notified (R18) and the history records it (R19). The order's state does not change."""
-    who = validate.name(actor, "actor")
+    who = validate.name(actor, "actor").strip()  # as the parties' names are kept
     text = validate.name(text, "text", limit=2000)
     order = world.order(order_id)
     role = P.message_role(order, who)

@@ -10,7 +10,14 @@ def main() -> None:
     if sys.argv[1:] == ["--version"]:
         from ordercli import __version__
 
-        sys.stdout.write(f"ordercli {__version__}\n")
+        try:
+            sys.stdout.write(f"ordercli {__version__}\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away: not an error, as for every command
+            return
+        except OSError as exc:  # a full disk: exit 5 output_failed, as for every command
+            sys.stderr.write(f"error: could not write the output: {exc.strerror or exc}\n")
+            raise SystemExit(5) from None
         return
     from ordercli.cli.app import main as run
 

@@ -11,16 +11,17 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     # 2: usage
     "usage": (2, "the command line itself: an unknown command or option, a missing or malformed argument"),
     "bad_value": (2, "a name, item or free text that is empty, too long, has control characters or is not UTF-8"),
-    "bad_amount": (2, "--amount is not a positive decimal with at most 2 places that fits the currency"),
+    "bad_amount": (2, "--amount is not a positive decimal, or has more decimal places than the currency's minor units"),
     "bad_currency": (2, "--currency is not an ISO 4217 code of a currency orders can be paid in"),
     "bad_quantity": (2, "--quantity is not an integer of at least 1"),
     "bad_payment": (2, "--payment is not card, paypal, alipay or bank-transfer"),
-    "same_party": (2, "the buyer and the seller of an order are the same name"),
+    "same_party": (2, "the buyer and the seller of an order are the same name (spaces around a name don't count)"),
+    "reserved_name": (2, "--buyer or --seller is platform or support, the system's own actors in the history"),
     "bad_status": (2, "--status is not an order status"),
     "unknown_reason": (2, "--reason is not a cancellation reason (cancel) or a dispute reason (dispute)"),
     "bad_answer": (2, "the seller's answer is not accept or reject"),
     "bad_outcome": (2, "the dispute outcome is not refund or reject"),
-    "bad_format": (2, "--format is not table, json, ndjson or csv"),
+    "bad_format": (2, "--format is not table, json, ndjson or csv, or is another format than --json's"),
     "unknown_field": (2, "--fields names a column the object type does not have, or is used with json/ndjson"),
     "unknown_schema": (2, "ordercli schema NAME names no shipped schema"),
     "bad_duration": (2, "a duration is not <int><unit>... with units w d h m s, or is too large"),
@@ -104,8 +105,18 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "write_failed": (5, "the data file (or a backup or report) could not be written; nothing was changed"),
     "bad_backup_path": (5, "db backup was asked to overwrite the data file itself"),
     "output_failed": (5, "stdout could not be written (e.g. > /dev/full); a reader that went away is not an error"),
+    "saved_output_failed": (
+        5,
+        "the change IS saved in the data file, only the output could not be written: do not run the command "
+        "again (the message says how to read the change)",
+    ),
     # interrupted by the user
-    "interrupted": (130, "interrupted (Ctrl-C)"),
+    "interrupted": (130, "interrupted (Ctrl-C) before anything was written"),
+    "saved_interrupted": (
+        130,
+        "interrupted (Ctrl-C) after the change was saved in the data file: do not run the command again "
+        "(the message says how to read the change)",
+    ),
 }
 
 

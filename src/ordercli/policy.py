@@ -131,6 +131,10 @@ def _add_working(instant: datetime, days: int, zone: str, calendar: str) -> date
     return add_duration(instant, WorkingDays(days), _zone(zone), _calendar(calendar))
 
 
+# The data file (JSON through orjson) holds 64-bit integers; TOML's own integers are unbounded.
+CANCEL_REQUESTS_MAX_LIMIT = 2**63 - 1
+
+
 def policy_from_mapping(values: dict[str, Any], name: str) -> Policy:
     """Build a Policy from fully resolved values (every key present); refuses bad values
     with exit 2 naming the key."""
@@ -177,9 +181,11 @@ def policy_from_mapping(values: dict[str, Any], name: str) -> Policy:
             f"policy: bad value for 'on_seller_silence': {silence!r} (expected cancel or lapse)", "bad_policy"
         )
     limit = need("cancel_requests_max")
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= CANCEL_REQUESTS_MAX_LIMIT:
         raise UsageError(
-            f"policy: bad value for 'cancel_requests_max': {limit!r} (expected an integer >= 1)", "bad_policy"
+            f"policy: bad value for 'cancel_requests_max': {limit!r} "
+            f"(expected an integer from 1 to {CANCEL_REQUESTS_MAX_LIMIT})",
+            "bad_policy",
         )
     ewallets = need("ewallets")
     if not isinstance(ewallets, list) or any(m not in PAYMENT_METHODS for m in ewallets):
@@ -504,14 +510,14 @@ def actions(order: dict, policy: Policy, now: datetime) -> dict[str, list[str]]:
 def check_party(order: dict, role: str, actor: str | None) -> str:
     """R20: returns the acting name; refuses acting for someone else."""
     entitled = order[role]
-    if actor is None or actor == entitled:
+    if actor is None or actor.strip() == entitled:  # names are kept without spaces around them
         return entitled
     raise Refused(f"{actor} is not the {role} of order {order['id']}: only {entitled} may do this", "not_party")
 
 
 def check_role(role: str, actor: str | None) -> str:
     """For the platform's and support's own actions."""
-    if actor is None or actor == role:
+    if actor is None or actor.strip() == role:
         return role
     raise Refused(f"only {role} may do this, not {actor}", "not_party")
 

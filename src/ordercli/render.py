@@ -172,9 +172,14 @@ def emit_object(value: Any, as_json: bool, text: Callable[[Any], str]) -> None:
 
 
 def choose_format(fmt: str | None, as_json: bool) -> str:
-    """`--json` is `--format json`; a bad --format is refused either way."""
+    """`--json` is `--format json`; a bad --format is refused either way, and so is another
+    format with --json (which of the two was meant can't be told)."""
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}", "bad_format")
+    if as_json and fmt not in (None, "json"):
+        raise UsageError(
+            f"--json and --format {fmt} ask for two formats: use one of them (--json is --format json)", "bad_format"
+        )
     if as_json:
         return "json"
     return fmt or "table"

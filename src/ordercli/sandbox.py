@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -526,7 +526,19 @@ class Sandbox(Commands):
     Every method that changes the world takes `idempotency_key=`: with a key already used, the
     call changes nothing and returns the first call's answer, and `replayed` says so
     (docs/python-api.md#safe-retries).
+
+    On a data file, a method works out its answer before it writes, and after the write it only
+    returns: an `OrderCliError` always means that nothing was written. Only an exception from
+    outside can come after the write, a `KeyboardInterrupt` (Ctrl-C) that lands between the file's
+    rename and the return: the change is then in the file, so a caller that catches it should
+    read the world again before doing the call again. (The CLI holds Ctrl-C while it writes and
+    reports it as `saved_interrupted`: see `saving`.)
     """
+
+    # Set by the CLI (cli/common.py): entered around the write of a changed world, with that world,
+    # and left normally once the change is in the file; so it knows the change is saved (a failure
+    # after it is reported as such, never as nothing done) and can hold a Ctrl-C meanwhile.
+    saving: Callable[[World], AbstractContextManager[None]] | None = None
 
     def __init__(
         self,
@@ -603,14 +615,18 @@ class Sandbox(Commands):
             finally:
                 session._open = False
             if session._world.dirty:
-                self._again_for_real(orjson.dumps(session._world.tables), log, replayable=not session._direct)
+                with self._saving(session._world):
+                    self._again_for_real(orjson.dumps(session._world.tables), log, replayable=not session._direct)
         elif self._store is not None:
-            with self._store.writing() as world:
-                session = Session(world)
-                try:
-                    yield session
-                finally:
-                    session._open = False
+            with ExitStack() as saved:
+                with self._store.writing() as world:
+                    session = Session(world)
+                    try:
+                        yield session
+                    finally:
+                        session._open = False
+                    if world.dirty:  # the store writes it as this block is left
+                        saved.enter_context(self._saving(world))
         else:
             with self._all_or_nothing():
                 session = Session(cast(World, self._world))
@@ -618,6 +634,9 @@ class Sandbox(Commands):
                     yield session
                 finally:
                     session._open = False
+
+    def _saving(self, world: World) -> AbstractContextManager[None]:
+        return self.saving(world) if self.saving is not None else nullcontext()
 
     def _again_for_real(self, done: bytes, log: list[tuple[Callable[[World], Any], bytes]], replayable: bool) -> None:
         """A block that succeeded on a stand-in new world, now on the data file, under the lock.

@@ -8,23 +8,21 @@ from decimal import Decimal, InvalidOperation
 from ordercli.errors import UsageError
 from ordercli.policy import PAYMENT_METHODS
 
-_AMOUNT_RE = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")  # ASCII digits only
+_AMOUNT_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # ASCII digits only
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def amount(value: object, name: str = "amount", currency_code: str | None = None) -> str:
-    """A positive decimal with at most 2 places. With a currency, it must fit the currency's
-    minor units (no cents in JPY) and is written with exactly that many places (5 USD is
-    "5.00", 5 JPY is "5"). Numbers from JSON (imports) are taken by their text, so 19.99
-    stays 19.99 and 5 is 5.00."""
+    """A positive decimal. With a currency, a whole number of the currency's minor units (ISO 4217:
+    JPY 0 decimal places, USD 2, KWD 3, CLF 4), written with exactly that many places (5 USD is
+    "5.00", 5.1 KWD is "5.100", 5 JPY is "5"). Numbers from JSON (imports) are taken by their text,
+    so 19.99 stays 19.99 and 5 is 5.00."""
     if isinstance(value, float):
         value = repr(value)
     text = str(value).strip() if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool) else None
     if text is None or not _AMOUNT_RE.fullmatch(text):
-        raise UsageError(
-            f"{name}: {value!r} is not a positive decimal with at most 2 decimal places", "bad_amount", field=name
-        )
+        raise UsageError(f"{name}: {value!r} is not a positive decimal number (e.g. 19.99)", "bad_amount", field=name)
     try:
         dec = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the regex already rules this out
@@ -35,14 +33,14 @@ def amount(value: object, name: str = "amount", currency_code: str | None = None
         return str(dec)
     from ordercli.currency import places
 
-    unit = Decimal(1).scaleb(-places(currency_code))
+    digits = places(currency_code)
     try:
-        exact = dec.quantize(unit)
+        exact = dec.quantize(Decimal(1).scaleb(-digits))
     except InvalidOperation:  # more digits than a decimal holds: not an amount anyone pays
         raise UsageError(f"{name}: {value!r} is too large", "bad_amount", field=name) from None
-    if dec != exact:
+    if dec != exact:  # by value: "5.00" JPY is 5 yen, "5.5" JPY is no amount
         raise UsageError(
-            f"{name}: {value!r} has more decimal places than {currency_code} has minor units ({places(currency_code)})",
+            f"{name}: {value!r} has more decimal places than {currency_code} has minor units ({digits})",
             "bad_amount",
             field=name,
         )
@@ -90,6 +88,25 @@ def name(value: object, option: str, limit: int = 200) -> str:
     except UnicodeEncodeError:  # bytes the terminal could not decode arrive as surrogates
         raise UsageError(f"{option}: is not valid UTF-8 text", "bad_value", field=option) from None
     return value
+
+
+# The system's own actors in the history (engine.PLATFORM, engine.SUPPORT): a party of that name
+# would read there as the system.
+RESERVED_PARTIES = ("platform", "support")
+
+
+def party(value: object, option: str) -> str:
+    """A buyer's or seller's name: as `name`, without the spaces around it (so "a " and "a" are
+    one party), and not a name of the system's own actors, in any case."""
+    trimmed = name(value, option).strip()
+    if trimmed.casefold() in RESERVED_PARTIES:
+        raise UsageError(
+            f"{option}: {trimmed!r} is reserved: the history names the system's own actors "
+            f"{' and '.join(RESERVED_PARTIES)}",
+            "reserved_name",
+            field=option,
+        )
+    return trimmed
 
 
 def text(value: object, option: str, limit: int = 1000) -> str | None:

@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from ordercli import __version__
 from ordercli.cli import common
-from ordercli.errors import Interrupted, OrderCliError, UsageError
+from ordercli.errors import Interrupted, OrderCliError, StorageError, UsageError
 
 try:  # typer >= 0.22 vendors click
     from typer._click import exceptions as click_exc
@@ -88,38 +88,125 @@ class OrderCliGroup(TyperGroup):
             )
             code = rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
         except click_exc.NoArgsIsHelpError as exc:
-            sys.stdout.write(exc.ctx.get_help() + "\n")  # type: ignore[union-attr]
-            code = 0
+            try:
+                _print(exc.ctx.get_help() + "\n")  # type: ignore[union-attr]
+                code = 0
+            except StorageError as failed:
+                code = _report_and_mute(failed, as_json)
+            except BrokenPipeError:
+                _silence_stdout()
+                code = 0
         except click_exc.ClickException as exc:  # bad options and values: all usage (exit 2)
             emit_error(UsageError(exc.format_message(), "usage"), as_json)
             code = 2
         except OrderCliError as exc:
             exc.relabel(common.OPTION_NAMES)
             exc.hint("ordercli")
-            emit_error(exc, as_json)
-            code = exc.exit_code
-            if exc.code == "output_failed":
-                _silence_stdout()
+            exc = _after_the_save(exc, env)
+            if exc.code in ("output_failed", "saved_output_failed", "interrupted", "saved_interrupted"):
+                code = _report_and_mute(exc, as_json)
+            else:
+                emit_error(exc, as_json)
+                code = exc.exit_code
         except (typer.Abort, KeyboardInterrupt):
-            emit_error(Interrupted("interrupted", "interrupted"), as_json)
-            code = Interrupted.exit_code
+            code = _report_and_mute(_after_the_save(Interrupted("interrupted", "interrupted"), env), as_json)
         except BrokenPipeError:
             # the reader went away (e.g. `| head`): nothing more to say to it
             _silence_stdout()
             code = 0
+        except SystemExit as exc:
+            if not isinstance(exc.__context__, BrokenPipeError):
+                raise
+            # click's own answer to a reader that went away (in --help, or around a command) is
+            # exit 1: it is not an error here either
+            _silence_stdout()
+            code = 0
+        except OSError as exc:
+            if _from_echo(exc):  # click's own --help output hit a full disk
+                code = _report_and_mute(StorageError(_could_not_write(exc), "output_failed"), as_json)
+            else:
+                code = _unexpected(exc, env, as_json)
         except Exception as exc:
-            if os.environ.get("ORDERCLI_DEBUG"):
-                import traceback
-
-                traceback.print_exc()
-            damage = _blame_the_file(env)
-            if damage is not None:  # a hand-edited or damaged file, not a bug
-                emit_error(damage, as_json)
-                code = damage.exit_code
-            else:  # a bug: say so, exit 1
-                emit_error(OrderCliError(f"internal error: {type(exc).__name__}: {exc}", "internal_error"), as_json)
-                code = 1
+            code = _unexpected(exc, env, as_json)
         sys.exit(code)
+
+
+def _unexpected(exc: Exception, env: common.Env, as_json: bool) -> int:
+    """A damaged file's fault (exit 5), else a bug (exit 1)."""
+    from ordercli.render import emit_error
+
+    if os.environ.get("ORDERCLI_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    damage = _blame_the_file(env) if env.saved is None else None
+    if damage is not None:  # a hand-edited or damaged file, not a bug
+        emit_error(damage, as_json)
+        return damage.exit_code
+    bug = OrderCliError(f"internal error: {type(exc).__name__}: {exc}", "internal_error")
+    emit_error(_after_the_save(bug, env), as_json)
+    return 1
+
+
+def _after_the_save(exc: OrderCliError, env: common.Env) -> OrderCliError:
+    """An output failure or a Ctrl-C once the change is in the data file is not "nothing done": it
+    gets a code of its own, and says how to read the change back (a script must not do it again)."""
+    saved = env.saved
+    if saved is None:
+        return exc
+    if exc.code == "output_failed":
+        return StorageError(
+            f"the change is saved in {saved.path}, but the output could not be written "
+            f"({exc.message.removeprefix('could not write the output: ')}): do not run the command again; "
+            f"read the change with {saved.how_to_read()}",
+            "saved_output_failed",
+        )
+    if exc.code == "interrupted":
+        return Interrupted(
+            f"interrupted after the change was saved in {saved.path}: do not run the command again; "
+            f"read the change with {saved.how_to_read()}",
+            "saved_interrupted",
+        )
+    # anything else after the save (a bug, say) keeps its code, and still says what was done
+    exc.message = (
+        f"{exc.message} (the change was saved in {saved.path} before this: read it with {saved.how_to_read()})"
+    )
+    exc.args = (exc.message,)
+    return exc
+
+
+def _could_not_write(exc: OSError) -> str:
+    return f"could not write the output: {exc.strerror or exc}"  # as render's, for commands
+
+
+def _print(text: str) -> None:
+    """Help and the version on stdout; a full disk is exit 5, as for every command."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise StorageError(_could_not_write(exc), "output_failed") from None
+
+
+def _from_echo(exc: OSError) -> bool:
+    """Whether click's `echo` raised it: help text (or completion) failing to reach stdout."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code if tb is not None else None
+    return code is not None and code.co_name == "echo" and "click" in code.co_filename
+
+
+def _report_and_mute(exc: OrderCliError, as_json: bool) -> int:
+    """The error, then stdout muted: output that failed (or was cut short by Ctrl-C) is not
+    tried again at exit."""
+    from ordercli.render import emit_error
+
+    emit_error(exc, as_json)
+    _silence_stdout()
+    return exc.exit_code
 
 
 def _silence_stdout() -> None:
@@ -155,7 +242,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"ordercli {__version__}\n")
+        _print(f"ordercli {__version__}\n")
         raise typer.Exit(0)
 
 

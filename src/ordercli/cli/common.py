@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 if TYPE_CHECKING:
     from ordercli.sandbox import Sandbox, Session
     from ordercli.store import Store
+    from ordercli.world import World
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout.")]
 
@@ -77,12 +78,25 @@ OPTION_NAMES = {
 
 
 @dataclass
+class Saved:
+    """A change this invocation put in the data file: a failure after it (the output, Ctrl-C) is
+    reported as saved, with the command that reads the change back, so a script does not do it twice."""
+
+    path: Path
+    read_back: tuple[str, ...]  # e.g. ("ordercli orders show ORD-0003",)
+
+    def how_to_read(self) -> str:
+        return " and ".join(f"`{line}`" for line in self.read_back)
+
+
+@dataclass
 class Env:
     """One invocation's setting, kept in Typer's context (`ctx.obj`)."""
 
     db: str | None = None  # --db
     # a scenario step's own world: the command runs on it, and may not leave it
     sandbox: Sandbox | None = None
+    saved: Saved | None = None  # set once this invocation's change is in the data file
 
     @property
     def in_scenario(self) -> bool:
@@ -115,7 +129,81 @@ def sandbox(ctx: typer.Context) -> Sandbox:
     # imported here so that `--version` and `--help` never load the storage stack
     from ordercli.sandbox import Sandbox
 
-    return Sandbox(db_path(e))
+    found = Sandbox(db_path(e))
+    watch_saves(ctx, found, e.db)
+    return found
+
+
+def watch_saves(ctx: typer.Context, found: Sandbox, db: str | None) -> None:
+    """Let this invocation know when `found` saves a change in its data file (`db`: the --db it was
+    given, for the command line that reads the change back)."""
+    path = cast(Path, found.path)
+    found.saving = lambda world: saving(env(ctx), path, _read_back(ctx, db, world))
+
+
+@contextmanager
+def saving(e: Env, path: Path, read_back: tuple[str, ...]) -> Iterator[None]:
+    """Around the write of this command's change: once the file has it, `e.saved` says so. A
+    Ctrl-C meanwhile waits for the write to end, so it can't land between the rename and the
+    moment the change is known to be saved (and be reported as nothing done)."""
+    with _ctrl_c_held():
+        yield
+        e.saved = Saved(path, read_back)
+
+
+@contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Ctrl-C (SIGINT) is held until the block is over, then raised as it would have been; a
+    block that fails drops it (its own error says what happened). Only the main thread can, and
+    only Python's own handler is replaced (not one a caller installed, nor SIG_IGN)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    held: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if held:
+        raise KeyboardInterrupt
+
+
+def _read_back(ctx: typer.Context, db: str | None, world: World) -> tuple[str, ...]:
+    """The command lines that show what this command changed."""
+    program = reader(db)
+    order_id = ctx.params.get("order_id")
+    words = ctx.command_path.split()[1:]  # e.g. ["orders", "place"]
+    if isinstance(order_id, str):
+        if words[:1] == ["refund"]:
+            return (f"{program} refund status {order_id}",)
+        if words[:1] == ["messages"]:
+            return (f"{program} messages list {order_id}",)
+        return (f"{program} orders show {order_id}",)
+    if words == ["orders", "place"]:
+        from ordercli.world import order_id_for
+
+        return (f"{program} orders show {order_id_for(world.meta['next_order'] - 1)}",)
+    if words == ["orders", "import"]:
+        return (f"{program} orders list",)
+    if words[:1] == ["clock"]:
+        return (f"{program} clock show", f"{program} events list")
+    if words == ["policy", "use"]:
+        return (f"{program} policy show",)
+    return (f"{program} events list",)
+
+
+def reader(db: str | None) -> str:
+    """`ordercli`, with the --db that names the data file when one was given."""
+    import shlex
+
+    return "ordercli" if db is None else f"ordercli --db {shlex.quote(db)}"
 
 
 def store(e: Env, path: Path | None = None) -> Store:

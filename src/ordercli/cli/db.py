@@ -71,7 +71,12 @@ def restore(
     The world it replaces is kept beside the data file as NAME.bak."""
     from ordercli.validate import path
 
-    result = common.store(common.env(ctx)).restore(Path(path(source, "FILE")))
+    e = common.env(ctx)
+    store = common.store(e)
+    # a retry after a failed output would restore again, and keep the restored world as NAME.bak
+    # in place of the one it replaced: a failure after the restore is reported as saved
+    with common.saving(e, store.path, (f"{common.reader(e.db)} db check",)):
+        result = store.restore(Path(path(source, "FILE")))
     render.emit_object(
         result,
         json_,

@@ -20,7 +20,7 @@ app = common.group()
 
 
 @contextmanager
-def _demo_world(db: str | None, policy: str | None) -> Iterator[World]:
+def _demo_world(ctx: typer.Context, db: str | None, policy: str | None) -> Iterator[World]:
     """The demo's own world: a temporary file, or `--db PATH`. Never the user's working world
     (ORDERCLI_DB or the global --db), nor a scenario's."""
     from ordercli import presets
@@ -30,7 +30,10 @@ def _demo_world(db: str | None, policy: str | None) -> Iterator[World]:
     loaded = presets.load(policy or "aliexpress")
     with tempfile.TemporaryDirectory(prefix="ordercli-demo-") as tmp:
         path = checked_path(db, "--db") if db is not None else Path(tmp) / "demo.json"
-        with Sandbox(path, policy=policy, durable=db is not None).transaction() as session:
+        sandbox = Sandbox(path, policy=policy, durable=db is not None)
+        if db is not None:  # a kept world: a failure after its write is reported as saved
+            common.watch_saves(ctx, sandbox, db)
+        with sandbox.transaction() as session:
             w = session.world
             if policy is not None and w.policy.name != loaded.policy.name:
                 engine.use_policy(w, loaded.meta(), loaded.policy)  # refused once the world has orders
@@ -39,6 +42,7 @@ def _demo_world(db: str | None, policy: str | None) -> Iterator[World]:
 
 @app.command("demo")
 def demo(
+    ctx: typer.Context,
     db: Annotated[
         str | None,
         typer.Option(
@@ -57,7 +61,7 @@ def demo(
     def step(says: str, out: Any) -> None:
         story.append({"step": len(story) + 1, "says": says, "now": fmt(w.now), "output": out})
 
-    with _demo_world(db, policy) as w:
+    with _demo_world(ctx, db, policy) as w:
         # the world may already have history and any policy: the story reads what happens
         pol = w.policy
         order = engine.place_order(w, buyer="alice", seller="acme", item="Blue headset", amount="19.99")

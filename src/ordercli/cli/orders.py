@@ -23,7 +23,9 @@ def place(
     amount: Annotated[
         str,
         typer.Option(
-            "--amount", help="The paid amount, at most 2 decimals, in the currency's units.", metavar="DECIMAL"
+            "--amount",
+            help="The paid amount, with at most the currency's decimal places (JPY 0, USD 2, KWD 3).",
+            metavar="DECIMAL",
         ),
     ],
     currency: Annotated[str, typer.Option("--currency", help="ISO 4217 code, e.g. EUR, JPY.", metavar="CODE")] = "USD",

@@ -29,6 +29,15 @@ FAULTS = ("buyer", "seller")
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 WEEKDAYS = 7
 
+# The bounds of a behaviour file's numbers: past them a value is a typo, not a population, and
+# would overflow the clock (past the year 9999) or run for ever.
+MAX_ORDERS = 100_000_000  # as `simulate --orders`
+MAX_DELAY = 3660 * 86400.0  # ten years, in seconds: a longer delay is "never" to a simulation
+MAX_WORKING_DAYS = 2610.0  # ten years of Monday-to-Friday
+MAX_AMOUNT = 1e9  # currency units
+MAX_WEIGHT = 1e6  # shares, mix and weekday weights (relative)
+LATEST_START = datetime(9900, 1, 1, tzinfo=UTC)  # the period and its deadlines end before the year 9999
+
 
 @dataclass(frozen=True)
 class Dist:
@@ -38,11 +47,12 @@ class Dist:
     a: float = 0.0
     b: float = 0.0
     values: tuple[float, ...] = ()
+    high: float = math.inf  # the unbounded kinds' draws stop there (their parameters are bounded)
 
     def sampler(self, r: Callable[[], float]) -> Callable[[], float]:
         """A draw function on the uniform source `r`. Each kind takes exactly one uniform, so
         every order consumes the same number of draws whatever its behaviour's shape."""
-        a, b, values = self.a, self.b, self.values
+        a, b, values, high = self.a, self.b, self.values, self.high
         if self.kind == "fixed":
             return lambda: (r(), a)[1]
         if self.kind == "uniform":
@@ -50,10 +60,10 @@ class Dist:
             return lambda: a + span * r()
         if self.kind == "exponential":
             log = math.log
-            return lambda: -a * log(1.0 - r())
+            return lambda: min(-a * log(1.0 - r()), high)
         if self.kind == "lognormal":
             exp = math.exp
-            return lambda: a * exp(b * _normal_quantile(r()))
+            return lambda: min(a * exp(b * _normal_quantile(r())), high)
         n = len(values)
         return lambda: values[min(int(r() * n), n - 1)]
 
@@ -121,11 +131,17 @@ class Behaviour:
     confirm_delay: Dist
 
     def default_orders(self) -> int:
-        """Orders per day times the weekday profile, over the period."""
+        """Orders per day times the weekday profile, over the period (at most MAX_ORDERS: a
+        bigger default is refused naming orders.per_day; `--orders` may still pick a number)."""
         total = 0.0
         for day in range(self.days):
             weekday = (self.start.weekday() + day) % WEEKDAYS
             total += self.per_day * self.weekday_profile[weekday]
+        if total > MAX_ORDERS:
+            raise _Reader(Path(self.path)).bad(
+                "orders.per_day",
+                f"the period would place {total:,.0f} orders, more than {MAX_ORDERS:,} (lower it, or give --orders)",
+            )
         return max(1, round(total))
 
     def day_weights(self) -> tuple[float, ...]:
@@ -135,6 +151,10 @@ class Behaviour:
 
 
 # -- reading -------------------------------------------------------------------------------
+
+
+def _show(bound: float) -> str:
+    return f"{bound:,.0f}" if bound == int(bound) else f"{bound:g}"
 
 
 class _Reader:
@@ -161,12 +181,9 @@ class _Reader:
                 raise self.bad(f"{key}.{k}" if key else k, "is required")
         return value
 
-    def number(self, value: Any, key: str, low: float = 0.0, high: float = math.inf) -> float:
+    def number(self, value: Any, key: str, low: float = 0.0, high: float = MAX_WEIGHT) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high):
-            bounds = f"between {low:g} and {high:g}" if high != math.inf else f"a number >= {low:g}"
-            raise self.bad(key, f"{value!r} is not {bounds}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.bad(key, f"{value!r} is not a finite number")
+            raise self.bad(key, f"{value!r} is not a number between {_show(low)} and {_show(high)}")
         return float(value)
 
     def probability(self, value: Any, key: str) -> float:
@@ -176,15 +193,21 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, str):
             raise self.bad(key, f"{value!r} is not a duration like 30m, 6h, 2d or 1d12h")
         try:
-            return parse_duration(value, key).total_seconds()
+            seconds = parse_duration(value, key).total_seconds()
         except UsageError:
             raise self.bad(key, f"{value!r} is not a duration like 30m, 6h, 2d or 1d12h") from None
+        if seconds > MAX_DELAY:
+            raise self.bad(key, f"{value!r} is longer than {MAX_DELAY / 86400:.0f}d (ten years)")
+        return seconds
 
-    def dist(self, value: Any, key: str, days: bool = False) -> Dist:
-        """A duration distribution (seconds), or with `days` one of plain numbers (working days)."""
+    def dist(self, value: Any, key: str, days: bool = False, high: float = MAX_WORKING_DAYS) -> Dist:
+        """A duration distribution (seconds, at most MAX_DELAY), or with `days` one of plain
+        numbers (working days, or money) from 0 to `high`."""
+        if not days:
+            high = MAX_DELAY
 
         def scalar(v: Any, k: str) -> float:
-            return self.number(v, k) if days else self.seconds(v, k)
+            return self.number(v, k, 0.0, high) if days else self.seconds(v, k)
 
         if not isinstance(value, dict):
             return Dist("fixed", scalar(value, key))
@@ -209,22 +232,22 @@ class _Reader:
             mean = scalar(spec["mean"], f"{k}.mean")
             if mean <= 0:
                 raise self.bad(f"{k}.mean", "must be positive")
-            return Dist("exponential", mean)
+            return Dist("exponential", mean, high=high)
         if kind == "lognormal":
             spec = self.section(spec, k, ("median", "sigma"), ("median", "sigma"))
             median = scalar(spec["median"], f"{k}.median")
             if median <= 0:
                 raise self.bad(f"{k}.median", "must be positive")
-            return Dist("lognormal", median, self.number(spec["sigma"], f"{k}.sigma", 0.0, 10.0))
+            return Dist("lognormal", median, self.number(spec["sigma"], f"{k}.sigma", 0.0, 10.0), high=high)
         if kind == "empirical":
-            return self.empirical(spec, k, days)
+            return self.empirical(spec, k, days, high)
         raise UsageError(
             f"behaviour file {self.path}: unknown key {k!r} "
             "(expected one of fixed, uniform, exponential, lognormal, empirical)",
             "bad_behaviour",
         )
 
-    def empirical(self, spec: Any, key: str, days: bool) -> Dist:
+    def empirical(self, spec: Any, key: str, days: bool, high: float) -> Dist:
         spec = self.section(spec, key, ("csv", "column", "unit"), ("csv", "column"))
         if not isinstance(spec["csv"], str) or not spec["csv"]:
             raise self.bad(f"{key}.csv", "expected a file name")
@@ -256,6 +279,8 @@ class _Reader:
                 raise self.bad(f"{key}.column", f"{str(file)!r} line {line}: {text!r} is not a number") from None
             if not math.isfinite(v) or v < 0:
                 raise self.bad(f"{key}.column", f"{str(file)!r} line {line}: {text!r} is not a duration >= 0")
+            if v * scale > high:
+                raise self.bad(f"{key}.column", f"{str(file)!r} line {line}: {text!r} is more than {high / scale:g}")
             values.append(v * scale)
         if not values:
             raise self.bad(f"{key}.column", f"{column!r} of {str(file)!r} has no values")
@@ -273,16 +298,28 @@ class _Reader:
 
 def _instant(r: _Reader, value: Any, key: str) -> datetime:
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, str):
-        try:
+        found = value if value.tzinfo else value.replace(tzinfo=UTC)
+    elif isinstance(value, date):
+        found = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    elif isinstance(value, str):
+        try:  # also an impossible date (2030-02-30): timestamps reach here as text, see load
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise r.bad(key, f"{value!r} is not an ISO 8601 instant") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise r.bad(key, f"{value!r} is not an ISO 8601 instant")
+            raise r.bad(key, f"{value!r} is not an ISO 8601 instant (a real date and time)") from None
+        found = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    else:
+        raise r.bad(key, f"{value!r} is not an ISO 8601 instant")
+    try:
+        late = found > LATEST_START
+    except OverflowError:  # pragma: no cover - an offset that moves 9999-12-31 past the year 9999
+        late = True
+    if late:
+        raise r.bad(
+            key,
+            f"{value!r} is too late: the period and its deadlines must end before the year 9999 "
+            f"(at most {LATEST_START.date()})",
+        )
+    return found
 
 
 TOP_KEYS = ("name", "description", "orders", "payment", "cancel", "sellers", "refunds", "disputes", "confirm")
@@ -300,7 +337,9 @@ def load(path_text: str) -> Behaviour:
             f"behaviour file {path}: cannot be read: {getattr(exc, 'strerror', None) or exc}", "bad_behaviour"
         ) from None
     try:
-        data = safeyaml.load(text)
+        # timestamps kept as text: PyYAML would build them itself, and an impossible date
+        # (2030-02-30) would fail there, naming no key
+        data = safeyaml.load(text, timestamps=False)
     except safeyaml.YamlRefused as exc:
         raise UsageError(f"behaviour file {path}: {exc}", "bad_behaviour") from None
     return parse(data, path)
@@ -315,7 +354,7 @@ def parse(data: Any, path: Path) -> Behaviour:
     days = o.get("days", 28)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3660:
         raise r.bad("orders.days", f"{days!r} is not a whole number of days between 1 and 3660")
-    per_day = r.number(o.get("per_day", 1000), "orders.per_day")
+    per_day = r.number(o.get("per_day", 1000), "orders.per_day", 0.0, MAX_ORDERS)
     profile = o.get("weekday_profile", [1.0] * WEEKDAYS)
     if not isinstance(profile, list) or len(profile) != WEEKDAYS:
         raise r.bad("orders.weekday_profile", "expected 7 weights, Monday first")
@@ -324,7 +363,7 @@ def parse(data: Any, path: Path) -> Behaviour:
         raise r.bad("orders.per_day", "no orders would be placed (per_day and the weekday profile must be positive)")
     if not any(weights[(start.weekday() + d) % WEEKDAYS] > 0 for d in range(days)):
         raise r.bad("orders.weekday_profile", f"every day of the {days}-day period weighs 0: no orders would be placed")
-    amount = r.dist(o.get("amount", 20), "orders.amount", days=True)  # plain numbers: money
+    amount = r.dist(o.get("amount", 20), "orders.amount", days=True, high=MAX_AMOUNT)  # plain numbers: money
 
     p = r.section(
         top.get("payment"),
