@@ -71,11 +71,11 @@ def test_a_scenario_that_expands_too_far_is_bad_scenario(tmp_path: Path, text: s
     f.write_text(text)
     other = tmp_path / "other.yaml"
     other.write_text(f"start: 2030-03-04T09:00:00Z\nsteps:\n  - run: {PLACE}\n")
-    kept = tmp_path / "kept.json"
-    error = refused("scenario", "run", str(other), str(f), "--db", str(kept))
+    report = tmp_path / "junit.xml"
+    error = refused("scenario", "run", str(other), str(f), "--junit", str(report))
     assert error["code"] == "bad_scenario"
     assert error["message"].startswith(f"scenario {f}: {says}")
-    assert not kept.exists()  # nothing ran, the file before it neither
+    assert not report.exists()  # nothing ran, the file before it neither
 
 
 def test_anchors_as_people_use_them_still_work(tmp_path: Path) -> None:
