@@ -139,3 +139,23 @@ def test_a_behaviour_file_that_expands_too_far_is_bad_behaviour(tmp_path: Path, 
     error = refused("simulate", str(f), "--policy", "aliexpress", "--orders", "50", "--workers", "1")
     assert error["code"] == "bad_behaviour"
     assert error["message"].startswith(f"behaviour file {f}: {says}")
+
+
+
+def test_nesting_is_bounded_whatever_the_recursion_limit() -> None:
+    """Another library in the process may raise the recursion limit (then PyYAML builds a deep value
+    and only a later reader would fail): the bound is the loader's own."""
+    import sys
+
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)
+    try:
+        with pytest.raises(safeyaml.YamlRefused, match="nests its values too deep"):
+            safeyaml.load("x: " + "[" * 150 + "]" * 150 + "\n")
+    finally:
+        sys.setrecursionlimit(before)
+    value = safeyaml.load("x: " + "[" * 50 + "]" * 50 + "\n")["x"]
+    depth = 0
+    while value:
+        value, depth = value[0], depth + 1
+    assert depth == 49  # 50 brackets: 49 lists inside the outer one

@@ -16,6 +16,9 @@ from typing import Any
 
 # Values a document may gain by expanding its aliases, beyond those it spells out.
 ALIAS_BUDGET = 100_000
+# Levels of nesting: far beyond any scenario or behaviour file, and within what every reader of the
+# value (orjson's 255 levels, Python's recursion limit, whatever another library set it to) can walk.
+MAX_DEPTH = 100
 
 
 class YamlRefused(ValueError):
@@ -62,7 +65,9 @@ def _check_expansion(root: Any) -> None:
     expanded: dict[int, int] = {}  # id(node) -> values it stands for, itself included
     walking: set[int] = set()
 
-    def size(node: Any) -> int:
+    def size(node: Any, depth: int = 1) -> int:
+        if depth > MAX_DEPTH:
+            raise YamlRefused("nests its values too deep")
         key = id(node)
         if key in expanded:
             return expanded[key]
@@ -71,7 +76,7 @@ def _check_expansion(root: Any) -> None:
         walking.add(key)
         total = 1
         if isinstance(node.value, list):  # a sequence's nodes, or a mapping's (key, value) pairs
-            total += sum(size(v) for item in node.value for v in (item if isinstance(item, tuple) else (item,)))
+            total += sum(size(v, depth + 1) for item in node.value for v in (item if isinstance(item, tuple) else (item,)))
         walking.discard(key)
         expanded[key] = total
         return total
