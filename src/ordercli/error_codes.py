@@ -37,7 +37,12 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "bad_behaviour": (2, "simulate: the behaviour file is unreadable, not YAML, or has an unknown key or a bad value"),
     "bad_scheduler": (2, "simulate --scheduler: no Dask scheduler answers at that address"),
     "missing_extra": (2, "simulate --plot or --scheduler needs its optional extra: ordercli[plot] or ordercli[dask]"),
-    "file_exists": (2, "simulate --save-sample names a file that already exists (it is never overwritten)"),
+    "file_exists": (
+        2,
+        "simulate --save-sample or --events-out, or behaviour fit --out, names a file that already exists "
+        "(it is never overwritten)",
+    ),
+    "bad_sweep": (2, "simulate --sweep: not KEY=V1,V2,..., an unknown, list- or table-valued key, or a bad value"),
     # 3: not found
     "order_not_found": (3, "no order with that id"),
     "refund_not_found": (3, "the order has no refund"),
@@ -66,7 +71,11 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "world_has_orders": (4, "policy use (or demo --policy on a --db world) once the world has orders"),
     # 5: storage
     "storage_unreadable": (5, "the data file can't be read (no permission, not JSON)"),
-    "not_a_file": (5, "--db names a folder, device, FIFO or socket, ends in /, or has a file for a folder"),
+    "not_a_file": (
+        5,
+        "--db (or an output file such as simulate --events-out) names a folder, device, FIFO or socket, ends in /, "
+        "or has a file for a folder",
+    ),
     "read_only": (5, "the data file's folder can't be written (permissions, a read-only file system)"),
     "not_ordercli_data": (5, "the data file is JSON but not ordercli data"),
     "newer_schema": (5, "the data file was written by a newer ordercli"),

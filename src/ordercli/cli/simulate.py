@@ -51,6 +51,31 @@ def simulate(
             "--save-sample", help="Also write a few hundred simulated orders as a world file.", metavar="FILE"
         ),
     ] = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sweep",
+            help="Run the one --policy at each value of a scalar key (dotted for a table entry: "
+            "refund_within.card=5d,10d); repeat for a grid. The first point is the baseline.",
+            metavar="KEY=V1,V2,...",
+        ),
+    ] = None,
+    events_out: Annotated[
+        str | None,
+        typer.Option(
+            "--events-out",
+            help="Also write every simulated order's events (as `events list --format ndjson`) to this new file.",
+            metavar="FILE",
+        ),
+    ] = None,
+    events_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--events-policy",
+            help="With --events-out: the events under this policy (its label in the report; default the first).",
+            metavar="LABEL",
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """What policies do to a population of orders, on the real engine (common random numbers)."""
@@ -70,31 +95,65 @@ def simulate(
     if plot_path is not None and plot_path.suffix.lower() != ".png":
         raise UsageError(f"--plot: {plot!r} is not a .png file", "usage")
     sample_path = Path(checked(save_sample, "--save-sample")) if save_sample is not None else None
+    if sweep and len(policy) != 1:
+        raise UsageError(f"--sweep: give exactly one --policy to sweep (got {len(policy)})", "bad_sweep")
+    if events_policy is not None and events_out is None:
+        raise UsageError("--events-policy: needs --events-out", "usage")
+    events_path = Path(checked(events_out, "--events-out")) if events_out is not None else None
+    if events_path is not None:
+        from ordercli.simulate import events_out as ev
+
+        ev.check_target(events_path)
     b = behaviour.load(checked(behaviour_file, "BEHAVIOUR_FILE"))
     loaded = [presets.load(p) for p in policy]
     labels: list[str] = []
     for item in loaded:  # the same policy twice stays two columns
         label = item.name if item.name not in labels else f"{item.name}#{labels.count(item.name) + 1}"
         labels.append(label)
+    policies = [(label, item.meta()) for label, item in zip(labels, loaded, strict=True)]
+    swept = None
+    if sweep:
+        from ordercli.simulate import sweep as sw
+
+        swept = sw.Sweep.of(labels[0], policies[0][1], sweep)
+        policies = swept.policies()
+    events_of = None
+    if events_path is not None:
+        events_of = ev.policy_index([label for label, _ in policies], events_policy)
     run = runner.Run(
         behaviour=b,
-        policies=[(label, item.meta()) for label, item in zip(labels, loaded, strict=True)],
+        policies=policies,
         orders=orders if orders is not None else b.default_orders(),
         seed=seed,
         workers=workers if workers is not None else runner.default_workers(),
         scheduler=scheduler,
     )
     with _Progress() as progress:
-        report, totals = runner.execute(run, progress)
+        if events_path is not None:
+            assert events_of is not None
+            report, totals = ev.execute_writing(run, events_of, events_path, progress)
+        else:
+            report, totals = runner.execute(run, progress)
+    if swept is not None:
+        swept.annotate(report)
     if sample_path is not None:
         report["sample"] = runner.save_sample(run, sample_path)
     if plot_path is not None:
-        from ordercli.simulate.plot import write_png
+        if swept is not None:
+            from ordercli.simulate.sweep_report import write_png as write_sweep_png
 
-        write_png(report, totals, plot_path)
+            write_sweep_png(report, plot_path)
+        else:
+            from ordercli.simulate.plot import write_png
+
+            write_png(report, totals, plot_path)
         report["plot"] = str(plot_path)
     if json_:
         render.emit_json(report)
+    elif swept is not None:
+        from ordercli.simulate.sweep_report import text as sweep_text
+
+        render.echo(sweep_text(report))
     else:
         render.echo(text(report))
 

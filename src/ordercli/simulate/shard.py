@@ -73,6 +73,7 @@ class ShardTask:
     seed: int
     shard: int
     size: int
+    events_of: int | None = None  # --events-out: also return this policy's events
 
 
 class Plan:
@@ -377,8 +378,11 @@ def run_shard(task: ShardTask) -> list[dict]:
     b = task.behaviour
     plans = draw_plans(b, task.seed, task.shard, task.size)
     out = []
-    for _, meta in task.policies:
-        orders, end = run_policy(plans, b.start, meta, task.shard)
+    for i, (_, meta) in enumerate(task.policies):
+        world = new_world(b.start, meta) if i == task.events_of else None
+        orders, end = run_policy(plans, b.start, meta, task.shard, world=world)
         out.append(aggregate(orders, end))
-        del orders  # the world goes with it: memory stays flat in N
+        if world is not None:
+            out[-1]["events"] = list(world.events.values())
+        del orders, world  # the world goes with it: memory stays flat in N
     return out
