@@ -258,6 +258,9 @@ def _missing_extra(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]
 RECIPES["bad_behaviour"] = lambda c, d, t, m: ["simulate", str(t / "none.yaml"), "--policy", "aliexpress"]
 RECIPES["bad_scheduler"] = _bad_scheduler
 RECIPES["missing_extra"] = _missing_extra
+RECIPES["bad_log"] = lambda c, d, t, m: [
+    "behaviour", "fit", str((t / "log.ndjson", (t / "log.ndjson").write_text("{nope\n"))[0]),
+    "--out", str(t / "f.yaml")]
 RECIPES["bad_sweep"] = lambda c, d, t, m: [*SIM, "--sweep", "ewallets=card"]
 RECIPES["file_exists"] = lambda c, d, t, m: [
     *SIM, "--save-sample", str((t / "s.json", (t / "s.json").write_text(""))[0])

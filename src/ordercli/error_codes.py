@@ -42,6 +42,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
         "simulate --save-sample or --events-out, or behaviour fit --out, names a file that already exists "
         "(it is never overwritten)",
     ),
+    "bad_log": (2, "behaviour fit: the event log is unreadable, or a line of it is malformed (the message names it)"),
     "bad_sweep": (2, "simulate --sweep: not KEY=V1,V2,..., an unknown, list- or table-valued key, or a bad value"),
     # 3: not found
     "order_not_found": (3, "no order with that id"),

@@ -29,25 +29,25 @@ from ordercli.simulate import runner
 OPTION = "--events-out"
 
 
-def check_target(path: Path) -> None:
+def check_target(path: Path, option: str = OPTION) -> None:
     """Refuse before any work: an existing target (never overwritten), or one that is not a file."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
         st = None
     except NotADirectoryError:
-        raise StorageError(f"{OPTION}: {str(path)!r}: a part of the path is not a folder", "not_a_file") from None
+        raise StorageError(f"{option}: {str(path)!r}: a part of the path is not a folder", "not_a_file") from None
     except OSError as exc:
-        raise StorageError(f"{OPTION}: cannot use {str(path)!r}: {exc.strerror or exc}", "write_failed") from None
+        raise StorageError(f"{option}: cannot use {str(path)!r}: {exc.strerror or exc}", "write_failed") from None
     if st is not None:
         if not stat.S_ISREG(st.st_mode):
-            raise StorageError(f"{OPTION}: {str(path)!r} exists and is not a regular file", "not_a_file")
-        raise UsageError(f"{OPTION}: {str(path)!r} already exists: choose a new file", "file_exists")
+            raise StorageError(f"{option}: {str(path)!r} exists and is not a regular file", "not_a_file")
+        raise UsageError(f"{option}: {str(path)!r} already exists: choose a new file", "file_exists")
     if str(path).endswith(os.sep):
-        raise StorageError(f"{OPTION}: {str(path)!r} names a folder, not a file", "not_a_file")
+        raise StorageError(f"{option}: {str(path)!r} names a folder, not a file", "not_a_file")
     parent = path.parent
     if not parent.is_dir():
-        raise StorageError(f"{OPTION}: the folder {str(parent)!r} does not exist", "write_failed")
+        raise StorageError(f"{option}: the folder {str(parent)!r} does not exist", "write_failed")
 
 
 def policy_index(labels: list[str], wanted: str | None) -> int:
@@ -132,17 +132,54 @@ def execute_writing(
     return report, totals
 
 
-def _publish(tmp: Path, path: Path) -> None:
+def write_new(files: dict[Path, bytes], option: str) -> None:
+    """Each file written whole beside its target, then all published (never replacing a file);
+    on a failure nothing new is left behind."""
+    temps: list[tuple[Path, Path]] = []
+    published: list[Path] = []
+    try:
+        for path, data in files.items():
+            try:
+                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            except OSError as exc:
+                message = f"{option}: cannot write in {str(path.parent)!r}: {exc.strerror or exc}"
+                raise StorageError(message, "write_failed") from None
+            temps.append((Path(name), path))
+            mask = os.umask(0)
+            os.umask(mask)
+            os.fchmod(fd, 0o666 & ~mask)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except OSError as exc:
+                message = f"{option}: cannot write {str(path)!r}: {exc.strerror or exc}"
+                raise StorageError(message, "write_failed") from None
+        for temp, target in temps:
+            _publish(temp, target, option)
+            published.append(target)
+    except BaseException:
+        for temp, _ in temps:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+        for target in published:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
+        raise
+
+
+def _publish(tmp: Path, path: Path, option: str = OPTION) -> None:
     """The temporary file becomes `path`, never replacing a file that appeared meanwhile."""
     try:
         os.link(tmp, path)  # fails if `path` exists: no clobbering
     except FileExistsError:
-        raise UsageError(f"{OPTION}: {str(path)!r} already exists: choose a new file", "file_exists") from None
+        raise UsageError(f"{option}: {str(path)!r} already exists: choose a new file", "file_exists") from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-            raise StorageError(f"{OPTION}: cannot write {str(path)!r}: {exc.strerror or exc}", "write_failed") from None
+            raise StorageError(f"{option}: cannot write {str(path)!r}: {exc.strerror or exc}", "write_failed") from None
         if os.path.lexists(path):  # no hard links here: check, then rename (a narrow window)
-            raise UsageError(f"{OPTION}: {str(path)!r} already exists: choose a new file", "file_exists") from None
+            raise UsageError(f"{option}: {str(path)!r} already exists: choose a new file", "file_exists") from None
         os.replace(tmp, path)
         return
     os.unlink(tmp)
