@@ -176,6 +176,9 @@ def test_a_data_file_and_a_json_array_of_events_fit(cli: Cli, tmp_path: Path, wo
          "line 1: unknown event kind 'order_teleported'"),
         ('{"at":"2030-03-04T00:00:00Z","order_id":"ORD-0001","kind":"order_paid","details":{}}\n',
          "line 1: order_paid for order ORD-0001, which the log never placed"),
+        ('{"at":"2030-03-04T09:00:00Z","order_id":"ORD-0001","kind":"order_placed","details":{"payment_method":"card"}}'
+         '\n{"at":"2030-03-04T08:00:00Z","order_id":"ORD-0001","kind":"order_paid","details":{}}\n',
+         "line 2: order ORD-0001's events are not in time order"),
         (CSV_HEAD + "O1,2030-03-04T10:00:00Z,card,5,,,,,,,,,,,,\nO2,2030-03-04T10:00:00Z,card,-5,,,,,,,,,,,,\n",
          "line 3: amount '-5' is not a positive number"),
         (CSV_HEAD + "O1,2030-03-04T10:00:00Z,card,5,,2030-03-04T11:00:00Z,because,,,,,,,,,\n",

@@ -179,9 +179,10 @@ def _json_events(fh: Any, path: Path) -> Iterator[tuple[str, dict]]:
 
 
 def _from_events(events: Iterable[tuple[str, dict]], path: Path) -> tuple[list[OrderLog], datetime]:
+    """Streamed: memory holds one record per order, not the events. An order's events must come in
+    time order (as every ordercli log has them: `events list` and --events-out alike)."""
     orders: dict[str, OrderLog] = {}
     end: datetime | None = None
-    pending: list[tuple[str, dict, datetime]] = []
     for where, ev in events:
         if not isinstance(ev, dict):
             raise _bad(where, "an event must be a JSON object")
@@ -195,12 +196,9 @@ def _from_events(events: Iterable[tuple[str, dict]], path: Path) -> tuple[list[O
             raise _bad(where, "'details' must be an object")
         at = _instant(ev["at"], f"{where}: at")
         end = at if end is None or at > end else end
-        pending.append((where, ev, at))
+        _apply(orders, where, ev, at)
     if end is None:
         raise _bad(f"log {path}", "has no events")
-    pending.sort(key=lambda x: x[2])  # stable: a log's own order within an instant is kept
-    for where, ev, at in pending:
-        _apply(orders, where, ev, at)
     return list(orders.values()), end
 
 
@@ -221,6 +219,8 @@ def _apply(orders: dict[str, OrderLog], where: str, ev: dict, at: datetime) -> N
     o = orders.get(oid)
     if o is None:
         raise _bad(where, f"{kind} for order {oid}, which the log never placed")
+    if o.last is not None and at < o.last:
+        raise _bad(where, f"order {oid}'s events are not in time order ({ev['at']} after {o.last.isoformat()})")
     o.last = at
     if kind == "order_paid":
         o.paid = at
