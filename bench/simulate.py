@@ -15,6 +15,7 @@ Writes bench/simulate_results.json and the plot bench/simulate_scaling.png (time
   python bench/simulate.py                 # everything (the 1M run takes a minute or two)
   python bench/simulate.py --only throughput speedup
   python bench/simulate.py --before        # also today's main (4ad4ead), side by side, in the same run
+  python bench/simulate.py --only simpy    # a SimPy toy order model, for scale (pip install 'ordercli[bench]')
 
 --before [REV|SRC] runs every measurement twice, interleaved, a second time with the ordercli of
 REV (a git revision of this repository, extracted with `git archive`; default 4ad4ead, the main the
@@ -179,6 +180,8 @@ def main() -> None:
     results["machine"] = machine()
     one = ["aliexpress"]
     two = ["aliexpress", str(POLICY_48H)]
+    if "simpy" in opts.only:
+        results["simpy_toy"] = simpy_figure(opts.throughput_orders, opts.repeat)
     if opts.before is not None:
         side_by_side(opts, before_src(opts.before), one, two, results)
         OUT.write_text(json.dumps(results, indent=2) + "\n")
@@ -212,6 +215,18 @@ def main() -> None:
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     if "scale" in results:
         plot(results["scale"])
+
+
+def simpy_figure(orders: int, repeat: int) -> dict:
+    """bench/simpy_toy.py in a fresh process, best of `repeat`: a much simpler order model in SimPy."""
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, str(ROOT / "bench" / "simpy_toy.py"), str(orders)], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        runs.append(__import__("ast").literal_eval(out.stdout.strip()))
+    best = max(runs, key=lambda r: r["orders_per_cpu_s"])
+    print("simpy toy", best["orders_per_cpu_s"], "orders/s/core (CPU)", flush=True)
+    return {"runs": runs, "orders_per_cpu_s": best["orders_per_cpu_s"]}
 
 
 def side_by_side(opts: argparse.Namespace, old: str, one: list[str], two: list[str], results: dict) -> None:
