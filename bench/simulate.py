@@ -14,6 +14,14 @@ Writes bench/simulate_results.json and the plot bench/simulate_scaling.png (time
 
   python bench/simulate.py                 # everything (the 1M run takes a minute or two)
   python bench/simulate.py --only throughput speedup
+  python bench/simulate.py --before        # also today's main (4ad4ead), side by side, in the same run
+  python bench/simulate.py --only simpy    # a SimPy toy order model, for scale (pip install 'ordercli[bench]')
+
+--before [REV|SRC] runs every measurement twice, interleaved, a second time with the ordercli of
+REV (a git revision of this repository, extracted with `git archive`; default 4ad4ead, the main the
+speed goal of issue 20 is measured against) or of SRC (a folder holding the `ordercli` package)
+first on PYTHONPATH, and records both and their ratio (after / before, in orders per CPU second and
+in wall time). The machine's absolute figures drift from hour to hour; the ratio of one run does not.
 """
 
 from __future__ import annotations
@@ -74,7 +82,22 @@ def _rss_kib(pid: int) -> int:
         return 0
 
 
-def run(orders: int, policies: list[str], workers: int, seed: int = 1) -> dict:
+BEFORE_REV = "4ad4ead"
+
+
+def before_src(spec: str) -> str:
+    """The folder to put first on PYTHONPATH for the `before` runs."""
+    import tempfile
+
+    if Path(spec).is_dir():
+        return str(Path(spec).resolve())
+    folder = Path(tempfile.mkdtemp(prefix="ordercli-before-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", spec, "src"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return str(folder / "src")
+
+
+def run(orders: int, policies: list[str], workers: int, seed: int = 1, src: str | None = None) -> dict:
     """`ordercli simulate` as a fresh process: wall time, CPU time (the kernel's rusage of the
     reaped command: exact for --workers 1), peak resident memory of its process tree (sampled
     every 20 ms: the sum over its processes, and the largest single process)."""
@@ -84,6 +107,8 @@ def run(orders: int, policies: list[str], workers: int, seed: int = 1) -> dict:
     for p in policies:
         args += ["--policy", p]
     env = {**os.environ, "ORDERCLI_DB": "/nonexistent/never-written.json"}
+    src = src or str(ROOT / "src")  # this checkout's ordercli, whatever the venv has installed
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "ordercli", "simulate", *args], stdout=out, stderr=err, env=env)
@@ -120,6 +145,7 @@ def run(orders: int, policies: list[str], workers: int, seed: int = 1) -> dict:
         "peak_rss_one_mib": round(peak_one / 1024, 1),
         "maxrss_main_mib": round(usage.ru_maxrss / 1024, 1),
         "completed": report["policies"][0]["end_reasons"]["completed"]["count"],
+        "src": src,
         "load_after": round(os.getloadavg()[0], 2),
     }
 
@@ -148,11 +174,18 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="*", type=int, default=[10_000, 100_000, 1_000_000])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--throughput-orders", type=int, default=100_000)
+    ap.add_argument("--before", nargs="?", const=BEFORE_REV, default=None, metavar="REV|SRC")
     opts = ap.parse_args()
     results: dict = json.loads(OUT.read_text()) if OUT.exists() else {}
     results["machine"] = machine()
     one = ["aliexpress"]
     two = ["aliexpress", str(POLICY_48H)]
+    if "simpy" in opts.only:
+        results["simpy_toy"] = simpy_figure(opts.throughput_orders, opts.repeat)
+    if opts.before is not None:
+        side_by_side(opts, before_src(opts.before), one, two, results)
+        OUT.write_text(json.dumps(results, indent=2) + "\n")
+        return
     if "throughput" in opts.only:
         runs = [run(opts.throughput_orders, one, 1) for _ in range(opts.repeat)]
         best = min(runs, key=lambda r: r["cpu_s"])
@@ -182,6 +215,47 @@ def main() -> None:
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     if "scale" in results:
         plot(results["scale"])
+
+
+def simpy_figure(orders: int, repeat: int) -> dict:
+    """bench/simpy_toy.py in a fresh process, best of `repeat`: a much simpler order model in SimPy."""
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, str(ROOT / "bench" / "simpy_toy.py"), str(orders)], capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        runs.append(__import__("ast").literal_eval(out.stdout.strip()))
+    best = max(runs, key=lambda r: r["orders_per_cpu_s"])
+    print("simpy toy", best["orders_per_cpu_s"], "orders/s/core (CPU)", flush=True)
+    return {"runs": runs, "orders_per_cpu_s": best["orders_per_cpu_s"]}
+
+
+def side_by_side(opts: argparse.Namespace, old: str, one: list[str], two: list[str], results: dict) -> None:
+    """Before and after, interleaved run by run, so that a busy machine slows both alike."""
+    out: dict = {"before": {"rev_or_src": opts.before, "src": old}, "after": {"src": str(ROOT / "src")}}
+    if "throughput" in opts.only:
+        pairs = [(run(opts.throughput_orders, one, 1, src=old), run(opts.throughput_orders, one, 1))
+                 for _ in range(opts.repeat)]  # fmt: skip
+        b = min((p[0] for p in pairs), key=lambda r: r["cpu_s"])
+        a = min((p[1] for p in pairs), key=lambda r: r["cpu_s"])
+        assert b["completed"] == a["completed"], "before and after must simulate the same orders"
+        out["throughput"] = {
+            "runs": pairs,
+            "before_orders_per_cpu_s": round(b["orders"] / b["cpu_s"]),
+            "after_orders_per_cpu_s": round(a["orders"] / a["cpu_s"]),
+            "ratio": round(b["cpu_s"] / a["cpu_s"], 3),
+        }
+        print("throughput before", out["throughput"]["before_orders_per_cpu_s"], "after",
+              out["throughput"]["after_orders_per_cpu_s"], "orders/s/core (CPU); ratio",
+              out["throughput"]["ratio"], flush=True)  # fmt: skip
+    if "scale" in opts.only:
+        n = max(opts.sizes)
+        b, a = run(n, two, 2, src=old), run(n, two, 2)
+        out["scale"] = {"orders": n, "policies": 2, "workers": 2, "before": b, "after": a,
+                        "wall_ratio": round(b["wall_s"] / a["wall_s"], 3),
+                        "tree_cpu_ratio": round(b["tree_cpu_s"] / a["tree_cpu_s"], 3)}  # fmt: skip
+        print("scale", n, "before", b["wall_s"], "s", b["tree_cpu_s"], "CPU s; after", a["wall_s"], "s",
+              a["tree_cpu_s"], "CPU s", flush=True)  # fmt: skip
+    results["before_after"] = out
 
 
 def plot(scale: list[dict]) -> None:

@@ -104,6 +104,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "schema": (["--list"], "schema-entry[]"),
     "simulate": ([str(ROOT / "examples" / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--policy", "ebay",
                   "--orders", "200", "--workers", "1"], "simulation"),
+    "behaviour fit": (["LOG", "--out", "FITTED"], "behaviour-fit"),
 }
 
 
@@ -134,6 +135,10 @@ def test_output_matches_its_schema(full, command, tmp_path, monkeypatch):
     if args == ["RESTORE"]:
         full.json("db", "backup", str(tmp_path / "saved.json"))
         args = [str(tmp_path / "saved.json")]
+    if command == "behaviour fit":  # the full world's own history, as events list --format ndjson prints it
+        log = tmp_path / "log.ndjson"
+        log.write_text(full("events", "list", "--format", "ndjson").stdout)
+        args = [str(log) if a == "LOG" else str(tmp_path / "fitted.yaml") if a == "FITTED" else a for a in args]
     if command == "policy use":  # only an empty world may change its policy
         monkeypatch.setenv("ORDERCLI_DB", str(tmp_path / "empty.json"))
     if command == "demo":

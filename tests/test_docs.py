@@ -41,5 +41,5 @@ def test_links_stay_inside_the_repository_and_resolve(page):
 
 def test_readme_links_the_docs():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    for page in ("docs/rules.md", "docs/cli.md", "docs/errors.md", "docs/schemas.md"):
+    for page in ("docs/rules.md", "docs/cli.md", "docs/errors.md", "docs/schemas.md", "docs/simulate.md"):
         assert f"]({page})" in text

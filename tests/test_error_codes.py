@@ -281,6 +281,10 @@ def _dangling(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
 
 
 RECIPES["dangling_link"] = _dangling
+RECIPES["bad_log"] = lambda c, d, t, m: [
+    "behaviour", "fit", str((t / "log.ndjson", (t / "log.ndjson").write_text("{nope\n"))[0]),
+    "--out", str(t / "f.yaml")]
+RECIPES["bad_sweep"] = lambda c, d, t, m: [*SIM, "--sweep", "ewallets=card"]
 RECIPES["file_exists"] = lambda c, d, t, m: [
     *SIM, "--save-sample", str((t / "s.json", (t / "s.json").write_text(""))[0])
 ]

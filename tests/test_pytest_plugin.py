@@ -198,7 +198,8 @@ def test_a_bad_policy_is_a_one_line_collection_error_and_nothing_runs(pytester: 
     errors = lines[lines.index(next(x for x in lines if "ERRORS" in x)) : lines.index(
         next(x for x in lines if "short test summary info" in x))]
     assert [x for x in errors[1:] if not x.startswith("_")] == [
-        "scenario bad.scenario.yaml: policy: bad value for 'cancel_requests_max': 'many' (expected an integer from 1 to 9223372036854775807)",
+        "scenario bad.scenario.yaml: policy: bad value for 'cancel_requests_max': 'many' "
+        "(expected an integer from 1 to 9223372036854775807)",
         "scenario missing.scenario.yaml: policy file 'nowhere.toml' does not exist, here or beside the scenario "
         "(presets: aliexpress, ebay)",
     ]

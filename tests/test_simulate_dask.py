@@ -40,3 +40,16 @@ def test_an_unreachable_scheduler_is_exit_2(cli: Cli, monkeypatch: pytest.Monkey
     monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
     err = fail(cli, "simulate", *ARGS[:-1], "--scheduler", "tcp://127.0.0.1:9", code=2)
     assert err["code"] == "bad_scheduler" and "tcp://127.0.0.1:9" in err["message"]
+
+
+def test_a_sweep_and_its_events_on_a_cluster_are_the_local_ones(cli: Cli, tmp_path: Path) -> None:
+    args = [str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--sweep",
+            "seller_response_within=24h,72h", "--orders", "600", "--seed", "3", "--events-policy",
+            "seller_response_within=72h", "--json"]
+    local = cli("simulate", *args, "--workers", "1", "--events-out", str(tmp_path / "local.ndjson")).stdout
+    cluster_options = {"n_workers": 2, "threads_per_worker": 1, "processes": False, "dashboard_address": None}
+    with distributed.LocalCluster(**cluster_options) as cluster:
+        remote = cli("simulate", *args, "--scheduler", cluster.scheduler_address, "--events-out",
+                     str(tmp_path / "remote.ndjson")).stdout
+    assert remote.replace("remote.ndjson", "local.ndjson") == local
+    assert (tmp_path / "remote.ndjson").read_bytes() == (tmp_path / "local.ndjson").read_bytes()

@@ -41,7 +41,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "missing_extra": (2, "simulate --plot or --scheduler needs its optional extra: ordercli[plot] or ordercli[dask]"),
     "file_exists": (
         2,
-        "simulate --save-sample, or scenario run --db without --overwrite, names a file that already exists "
+        "simulate --save-sample or --events-out, behaviour fit --out, or scenario run --db without --overwrite, "
+        "names a file that already exists "
         "(it is never overwritten)",
     ),
     "output_is_input": (
@@ -58,6 +59,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
         2,
         "--idempotency-key: the key was first used for another command or other values (nothing was done)",
     ),
+    "bad_log": (2, "behaviour fit: the event log is unreadable, or a line of it is malformed (the message names it)"),
+    "bad_sweep": (2, "simulate --sweep: not KEY=V1,V2,..., an unknown, list- or table-valued key, or a bad value"),
     # 3: not found
     "order_not_found": (3, "no order with that id"),
     "refund_not_found": (3, "the order has no refund"),
@@ -88,8 +91,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "storage_unreadable": (5, "the data file can't be read (no permission, not JSON)"),
     "not_a_file": (
         5,
-        "--db, or a file ordercli would write (a backup, --junit, --plot, --save-sample), is a folder, device, "
-        "FIFO or socket, ends in /, or has a file for a folder",
+        "--db, or a file ordercli would write (a backup, --junit, --plot, --save-sample, --events-out), is a "
+        "folder, device, FIFO or socket, ends in /, or has a file for a folder",
     ),
     "dangling_link": (5, "the data file is a symlink whose target's folder does not exist: nothing is created"),
     "read_only": (5, "the data file's folder can't be written (permissions, a read-only file system)"),

@@ -76,7 +76,9 @@ def _check_expansion(root: Any) -> None:
         walking.add(key)
         total = 1
         if isinstance(node.value, list):  # a sequence's nodes, or a mapping's (key, value) pairs
-            total += sum(size(v, depth + 1) for item in node.value for v in (item if isinstance(item, tuple) else (item,)))
+            total += sum(
+                size(v, depth + 1) for item in node.value for v in (item if isinstance(item, tuple) else (item,))
+            )
         walking.discard(key)
         expanded[key] = total
         return total

@@ -30,7 +30,7 @@ _ORDER_ID_RE = re.compile(r"ORD-\d+")
 # A step works on its scenario's own world and nothing else: no other data file, no world of
 # its own (demo). (Nested runs, `scenario run` and `policy compare`, fail as steps instead, with
 # nested_scenario: they would not leave the world, only run others.)
-OUT_OF_WORLD_OPTIONS = ("--db", "--save-sample", "--plot")  # the last two write files outside the world
+OUT_OF_WORLD_OPTIONS = ("--db", "--save-sample", "--plot", "--events-out")  # files outside the world
 OUT_OF_WORLD_COMMANDS = {"db": "the data file", "demo": "a world of its own"}
 
 Invoke = Callable[[list[str]], tuple[int, str, str]]

@@ -282,6 +282,7 @@ SUBCOMMANDS: dict[str, str] = {
     "errors": "ordercli.cli.errors",
     "schema": "ordercli.cli.schema",
     "simulate": "ordercli.cli.simulate",
+    "behaviour": "ordercli.cli.behaviour",
 }
 
 

@@ -51,6 +51,31 @@ def simulate(
         str | None,
         typer.Option("--save-sample", help="Also write 300 simulated orders as a new world file.", metavar="FILE"),
     ] = None,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sweep",
+            help="Run the one --policy at each value of a scalar key (dotted for a table entry: "
+            "refund_within.card=5d,10d); repeat for a grid. The first point is the baseline.",
+            metavar="KEY=V1,V2,...",
+        ),
+    ] = None,
+    events_out: Annotated[
+        str | None,
+        typer.Option(
+            "--events-out",
+            help="Also write every simulated order's events (as `events list --format ndjson`) to this new file.",
+            metavar="FILE",
+        ),
+    ] = None,
+    events_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--events-policy",
+            help="With --events-out: the events under this policy (its label in the report; default the first).",
+            metavar="LABEL",
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """What policies do to a population of orders, on the real engine (common random numbers)."""
@@ -67,7 +92,7 @@ def simulate(
     if scheduler is not None and not scheduler.strip():
         raise UsageError("--scheduler: must not be empty", "usage")
     if common.env(ctx).in_scenario:
-        for option, value in (("--save-sample", save_sample), ("--plot", plot)):
+        for option, value in (("--save-sample", save_sample), ("--plot", plot), ("--events-out", events_out)):
             if value is not None:
                 raise UsageError(
                     f"{option} is not allowed in a scenario step: a step writes nothing outside the scenario's "
@@ -78,10 +103,20 @@ def simulate(
     if plot_path is not None and plot_path.suffix.lower() != ".png":
         raise UsageError(f"--plot: {plot!r} is not a .png file", "usage")
     sample_path = Path(checked(save_sample, "--save-sample")) if save_sample is not None else None
+    if sweep and len(policy) != 1:
+        raise UsageError(f"--sweep: give exactly one --policy to sweep (got {len(policy)})", "bad_sweep")
+    if events_policy is not None and events_out is None:
+        raise UsageError("--events-policy: needs --events-out", "usage")
+    events_path = Path(checked(events_out, "--events-out")) if events_out is not None else None
     # SIGTERM stops it as Ctrl-C does, from here to the end of the command
     ctx.with_resource(runner.stopping())
     check_before_running(
-        behaviour_file=Path(behaviour_file), policies=policy, plot=plot_path, sample=sample_path, scheduler=scheduler
+        behaviour_file=Path(behaviour_file),
+        policies=policy,
+        plot=plot_path,
+        sample=sample_path,
+        events=events_path,
+        scheduler=scheduler,
     )
     b = behaviour.load(checked(behaviour_file, "BEHAVIOUR_FILE"))
     loaded = [presets.load(p) for p in policy]
@@ -89,25 +124,52 @@ def simulate(
     for item in loaded:  # the same policy twice stays two columns
         label = item.name if item.name not in labels else f"{item.name}#{labels.count(item.name) + 1}"
         labels.append(label)
+    policies = [(label, item.meta()) for label, item in zip(labels, loaded, strict=True)]
+    swept = None
+    if sweep:
+        from ordercli.simulate import sweep as sw
+
+        swept = sw.Sweep.of(labels[0], policies[0][1], sweep)
+        policies = swept.policies()
+    events_of = None
+    if events_path is not None:
+        from ordercli.simulate import events_out as ev
+
+        events_of = ev.policy_index([label for label, _ in policies], events_policy)
     run = runner.Run(
         behaviour=b,
-        policies=[(label, item.meta()) for label, item in zip(labels, loaded, strict=True)],
+        policies=policies,
         orders=orders if orders is not None else b.default_orders(),
         seed=seed,
         workers=workers if workers is not None else runner.default_workers(),
         scheduler=scheduler,
     )
     with _Progress() as progress:
-        report, totals = runner.execute(run, progress)
+        if events_path is not None:
+            assert events_of is not None
+            report, totals = ev.execute_writing(run, events_of, events_path, progress)
+        else:
+            report, totals = runner.execute(run, progress)
+    if swept is not None:
+        swept.annotate(report)
     if sample_path is not None:
         report["sample"] = runner.save_sample(run, sample_path)
     if plot_path is not None:
-        from ordercli.simulate.plot import write_png
+        if swept is not None:
+            from ordercli.simulate.sweep_report import write_png as write_sweep_png
 
-        write_png(report, totals, plot_path)
+            write_sweep_png(report, plot_path)
+        else:
+            from ordercli.simulate.plot import write_png
+
+            write_png(report, totals, plot_path)
         report["plot"] = str(plot_path)
     if json_:
         render.emit_json(report)
+    elif swept is not None:
+        from ordercli.simulate.sweep_report import text as sweep_text
+
+        render.echo(sweep_text(report))
     else:
         render.echo(text(report))
 
@@ -116,7 +178,13 @@ def simulate(
 
 
 def check_before_running(
-    *, behaviour_file: Path, policies: list[str], plot: Path | None, sample: Path | None, scheduler: str | None
+    *,
+    behaviour_file: Path,
+    policies: list[str],
+    plot: Path | None,
+    sample: Path | None,
+    events: Path | None = None,
+    scheduler: str | None,
 ) -> None:
     """What would fail once the orders are simulated fails now instead, with nothing written:
     the optional extras --plot and --scheduler need, and the output files (a --save-sample that
@@ -134,14 +202,20 @@ def check_before_running(
             import matplotlib  # noqa: F401
         except ImportError:
             raise UsageError("--plot needs matplotlib: pip install 'ordercli[plot]'", "missing_extra") from None
-    if plot is not None and sample is not None and os.path.abspath(plot) == os.path.abspath(sample):
-        raise UsageError("--plot and --save-sample name the same file: give each its own", "usage")
+    outputs = [(o, p) for o, p in (("--plot", plot), ("--save-sample", sample), ("--events-out", events)) if p]
+    for i, (option, path) in enumerate(outputs):
+        for other, other_path in outputs[:i]:
+            if os.path.abspath(path) == os.path.abspath(other_path):
+                raise UsageError(f"{other} and {option} name the same file: give each its own", "usage")
     from ordercli.store import check_output
 
     inputs = [(behaviour_file, "the behaviour file")] + [(Path(p), "a policy file") for p in policies]
     if sample is not None:
         check_output(sample, what="--save-sample", inputs=inputs, existing="refuse")
         inputs.append((sample, "the --save-sample file"))
+    if events is not None:
+        check_output(events, what="--events-out", inputs=inputs, existing="refuse")
+        inputs.append((events, "the --events-out file"))
     if plot is not None:
         check_output(plot, what="--plot", inputs=inputs)
 

@@ -48,14 +48,23 @@ class Run:
     seed: int
     workers: int = 1
     scheduler: str | None = None
+    events_of: int | None = None  # --events-out: the policy whose events the shards return
 
     def tasks(self) -> list[ShardTask]:
         pols = tuple(self.policies)
-        return [ShardTask(self.behaviour, pols, self.seed, i, n) for i, n in enumerate(shard_sizes(self.orders))]
+        return [
+            ShardTask(self.behaviour, pols, self.seed, i, n, self.events_of)
+            for i, n in enumerate(shard_sizes(self.orders))
+        ]
 
 
-def execute(run: Run, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Any], list[dict]]:
+def execute(
+    run: Run,
+    progress: Callable[[int, int], None] | None = None,
+    events: Callable[[list[dict]], None] | None = None,
+) -> tuple[dict[str, Any], list[dict]]:
     """Run every shard; the report and each policy's merged aggregates (for --plot).
+    `events` gets each shard's events (with `run.events_of`), in shard order.
     Ctrl-C or SIGTERM stops the workers (or cancels the Dask work) and raises KeyboardInterrupt."""
     tasks = run.tasks()
     totals = [agg.empty() for _ in run.policies]
@@ -64,6 +73,10 @@ def execute(run: Run, progress: Callable[[int, int], None] | None = None) -> tup
     with stopping(), shards as results:
         for done, shard in enumerate(results, start=1):  # in shard order, whatever finished first
             for i, a in enumerate(shard):
+                if "events" in a:
+                    shard_events = a.pop("events")
+                    if events is not None:
+                        events(shard_events)
                 agg.merge_into(totals[i], a)
                 per_shard[i].append(agg.scalars(a))
             if progress is not None:

@@ -73,6 +73,7 @@ class ShardTask:
     seed: int
     shard: int
     size: int
+    events_of: int | None = None  # --events-out: also return this policy's events
 
 
 class Plan:
@@ -243,6 +244,7 @@ def run_policy(
     ship_waiting = [False] * n
     tie = 0
     advance = engine.advance
+    set_now = world.set_now
 
     def later(at: datetime, pos: int, action: int) -> None:
         nonlocal tie
@@ -359,7 +361,9 @@ def run_policy(
             continue
         at, _, pos, action = heappop(actions)
         if at > world.now:
-            advance(world, at, [])  # every deadline before `at` has fired: only the clock moves
+            # every deadline before `at` has fired (the heap above): only the clock moves, which is
+            # what engine.advance(world, at, []) would do, without building an empty deadline index
+            set_now(at)
         try:
             act(at, pos, action)
         except Refused:
@@ -377,8 +381,11 @@ def run_shard(task: ShardTask) -> list[dict]:
     b = task.behaviour
     plans = draw_plans(b, task.seed, task.shard, task.size)
     out = []
-    for _, meta in task.policies:
-        orders, end = run_policy(plans, b.start, meta, task.shard)
+    for i, (_, meta) in enumerate(task.policies):
+        world = new_world(b.start, meta) if i == task.events_of else None
+        orders, end = run_policy(plans, b.start, meta, task.shard, world=world)
         out.append(aggregate(orders, end))
-        del orders  # the world goes with it: memory stays flat in N
+        if world is not None:
+            out[-1]["events"] = list(world.events.values())
+        del orders, world  # the world goes with it: memory stays flat in N
     return out

@@ -28,6 +28,7 @@ from ordercli.store.file import (
     default_path,
     lock_timeout,
     not_ordercli_data,
+    streamed_output,
     write_output,
 )
 from ordercli.store.migrations import MIGRATIONS, migrate
@@ -48,6 +49,7 @@ __all__ = [
     "default_path",
     "lock_timeout",
     "new_world_tables",
+    "streamed_output",
     "write_output",
 ]
 

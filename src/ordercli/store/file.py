@@ -397,6 +397,64 @@ def _give(fd: int, like: os.stat_result | None, mode: int | None) -> None:
         os.fchmod(fd, mode & 0o777)  # set-id bits never outlive the owner they were for
 
 
+@contextmanager
+def streamed_output(path: Path, *, what: str, exclusive: bool = True) -> Iterator[Any]:
+    """The careful writer for an output too big to hold (simulate --events-out): yields a binary
+    file to write to, a temporary file in the same folder; on a normal exit it is fsynced and
+    given `path` (as a new file only with `exclusive`), with the umask's mode; on an exception it
+    is removed and nothing is left behind. An OSError is a StorageError naming `what`."""
+    import tempfile  # writers only
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _output_error(path, exc, what) from None
+    try:
+        try:
+            with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+                _give(fd, None, None)
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+            if exclusive:
+                _link_new(tmp, path)
+            else:
+                os.replace(tmp, path)
+        except FileExistsError:
+            raise UsageError(
+                f"{what}: {path} already exists (created meanwhile): choose a new file", "file_exists"
+            ) from None
+        except OSError as exc:
+            raise _output_error(path, exc, what) from None
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_folder(path.parent)
+
+
+def _output_error(path: Path, exc: OSError, what: str) -> StorageError:
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return _os_error(path, exc, f"write {what}")
+    return StorageError(f"could not write {what} {path}: {exc.strerror or exc}", "write_failed")
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on a directory; the rename is done either way
+    finally:
+        os.close(dir_fd)
+
+
 def atomic_write(
     path: Path,
     data: bytes | dict[str, Any],
@@ -444,18 +502,8 @@ def atomic_write(
         except OSError:
             pass
         raise
-    if not durable:
-        return
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on a directory; the rename is done either way
-    finally:
-        os.close(dir_fd)
+    if durable:
+        _fsync_folder(folder)
 
 
 def _link_new(tmp: str, path: Path) -> None:
@@ -604,9 +652,7 @@ def write_output(
             f"{what}: {path} already exists (created meanwhile): choose a new file", "file_exists"
         ) from None
     except OSError as exc:
-        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise _os_error(path, exc, f"write {what}") from None
-        raise StorageError(f"could not write {what} {path}: {exc.strerror or exc}", "write_failed") from None
+        raise _output_error(path, exc, what) from None
 
 
 def _write_tables(out: _Sealing, tables: dict[str, Any], seal: bool) -> None:
