@@ -32,6 +32,7 @@ from ordercli.timecalc import add_working_days, parse_stored
 from ordercli.world import World
 
 DAY = 86400
+ITEM = "simulated item"
 
 # actions, in the order they are tried when two fall on the same instant for one order
 (
@@ -104,6 +105,7 @@ class Plan:
         "resolve_after",
         "resolve_refund",
         "confirm_after",
+        "fields",
     )
 
     n: int  # position in the shard's draw order
@@ -129,6 +131,7 @@ class Plan:
     resolve_after: int
     resolve_refund: bool
     confirm_after: int | None
+    fields: dict[str, Any]  # the order's fields, validated once (engine.order_fields) for every policy
 
 
 def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
@@ -194,6 +197,9 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
         confirms = r() < b.confirm_probability
         confirm_after = _secs(confirm_delay())
         p.confirm_after = confirm_after if confirms else None
+        p.fields = engine.order_fields(
+            buyer=f"buyer-{shard}-{i}", seller=p.seller, item=ITEM, amount=p.amount, payment=p.method
+        )
         plans.append(p)
     plans.sort(key=lambda p: (p.placed, p.n))
     return plans
@@ -280,15 +286,7 @@ def run_policy(
         p = plans[pos]
         order = orders[pos]
         if action == PLACE:
-            order = orders[pos] = engine.place_order(
-                world,
-                buyer=f"buyer-{shard}-{p.n}",
-                seller=p.seller,
-                item="simulated item",
-                amount=p.amount,
-                payment=p.method,
-                unpaid=p.unpaid,
-            )
+            order = orders[pos] = engine.place_valid_order(world, p.fields, p.unpaid)
             if p.unpaid:
                 if p.pay_after is not None:
                     later(at + timedelta(seconds=p.pay_after), pos, PAY)
