@@ -703,11 +703,14 @@ def advance(
 
 def settle_now(world: World, order: dict) -> None:
     """After a command: whatever it made due at this very instant fires now."""
-    if world not in _INDEXES:
+    if not _INDEXES or world not in _INDEXES:
         # no index (one CLI process, a simulated world): only this order can be due, and most often
         # nothing of it is; advance would build a one-order index only to find that out
         now = world.now
-        if not any(at <= now for _, at in P.pending_deadlines(order)):
+        for _, at in P.pending_deadlines(order):
+            if at <= now:
+                break
+        else:
             return
     advance(world, world.now, [order])
 

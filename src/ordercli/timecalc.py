@@ -140,6 +140,12 @@ def add_working_days(
 ) -> datetime:
     """POLICY.md: a non-working start moves to 00:00 of the next working day, then count
     working days one calendar day at a time, keeping the time of day (in the policy zone)."""
+    if tz is UTC and instant.tzinfo is UTC:
+        # the same sum without the zone conversions, combine and replace (a simulation pays it per order)
+        day, moved = _walk_working_days(instant.date(), n, is_holiday)
+        if moved:
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return instant + timedelta(days=day.toordinal() - instant.toordinal())
     local = instant.astimezone(tz)
     day, moved = _walk_working_days(local.date(), n, is_holiday)
     tod = time(0, 0) if moved else local.time().replace(tzinfo=None)
