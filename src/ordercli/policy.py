@@ -267,7 +267,12 @@ Refusal = Refused  # the refusal, not raised: the gate raises it
 
 def _refuse(refusal: Refusal | None) -> None:
     if refusal is not None:
-        raise refusal
+        try:
+            raise refusal
+        finally:
+            # else this frame holds the refusal and the refusal's traceback holds this frame (and
+            # every frame above it, with their worlds): a cycle only the cycle collector frees
+            refusal = None
 
 
 def _final(order: dict) -> Refusal | None:
