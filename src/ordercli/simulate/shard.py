@@ -255,7 +255,11 @@ def run_policy(
         world = new_world(start, policy_meta)
     n = len(plans)
     orders: list[Any] = [None] * n
-    actions: list[tuple[datetime, int, int, int]] = []  # (at, tie, position, action)
+    # Placements come in plan order (plans are sorted by placement), so they are a queue of their
+    # own beside the heap of follow-ups; on a tie a placement goes first (it was planned first).
+    placed_at = [start + timedelta(seconds=p.placed) for p in plans]
+    placing = 0  # the position of the next placement
+    actions: list[tuple[datetime, int, int, int]] = []  # follow-ups: (at, tie, position, action)
     deadlines: list[tuple[datetime, int]] = []  # (at, position); superseded entries are skipped
     pushed: list[Any] = [()] * n  # the pending deadlines last pushed, per order
     refund_seen = [False] * n
@@ -263,14 +267,12 @@ def run_policy(
     tie = 0
     advance = engine.advance
     set_now = world.set_now
+    place = engine.place_valid_order
 
     def later(at: datetime, pos: int, action: int) -> None:
         nonlocal tie
         tie += 1
         heappush(actions, (at, tie, pos, action))
-
-    for pos, p in enumerate(plans):
-        later(start + timedelta(seconds=p.placed), pos, PLACE)
 
     def paid(pos: int, now: datetime) -> None:
         p = plans[pos]
@@ -295,31 +297,11 @@ def run_policy(
                 heappush(deadlines, (at, pos))
 
     def act(at: datetime, pos: int, action: int) -> None:
+        """Every action but a placement, the most frequent first."""
         p = plans[pos]
         order = orders[pos]
-        if action == PLACE:
-            order = orders[pos] = engine.place_valid_order(world, p.fields, p.unpaid)
-            if p.unpaid:
-                if p.pay_after is not None:
-                    later(at + timedelta(seconds=p.pay_after), pos, PAY)
-                elif p.abandon_after is not None:
-                    later(at + timedelta(seconds=p.abandon_after), pos, ABANDON)
-            else:
-                paid(pos, at)
-            return
         oid = order["id"]
-        if action == PAY:
-            engine.pay(world, oid)
-            paid(pos, at)
-        elif action == REQUEST:
-            engine.cancel_request(world, oid, p.reason)
-            if p.answer_after is not None:
-                later(at + timedelta(seconds=p.answer_after), pos, RESPOND)
-        elif action == RESPOND:
-            engine.seller_respond(world, oid, "accept" if p.accept else "reject")
-            if not p.accept and p.rejected_dispute_after is not None and CANCEL_REASONS[p.reason][1] == "seller":
-                later(at + timedelta(seconds=p.rejected_dispute_after), pos, DISPUTE_REJECTED)
-        elif action == SHIP:
+        if action == SHIP:
             try:
                 engine.seller_ship(world, oid)
             except Refused as exc:
@@ -330,6 +312,19 @@ def run_policy(
                 later(at + timedelta(seconds=p.shipped_dispute_after), pos, DISPUTE_SHIPPED)
             if p.confirm_after is not None:
                 later(at + timedelta(seconds=p.confirm_after), pos, CONFIRM)
+        elif action == CONFIRM:
+            engine.confirm(world, oid)
+        elif action == REQUEST:
+            engine.cancel_request(world, oid, p.reason)
+            if p.answer_after is not None:
+                later(at + timedelta(seconds=p.answer_after), pos, RESPOND)
+        elif action == RESPOND:
+            engine.seller_respond(world, oid, "accept" if p.accept else "reject")
+            if not p.accept and p.rejected_dispute_after is not None and CANCEL_REASONS[p.reason][1] == "seller":
+                later(at + timedelta(seconds=p.rejected_dispute_after), pos, DISPUTE_REJECTED)
+        elif action == PAY:
+            engine.pay(world, oid)
+            paid(pos, at)
         elif action == HOLD:
             engine.refund_hold(world, oid)
             later(at + timedelta(seconds=p.release_after), pos, RELEASE)
@@ -350,34 +345,54 @@ def run_policy(
             later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
         elif action == RESOLVE:
             engine.dispute_resolve(world, oid, "refund" if p.resolve_refund else "reject")
-        elif action == CONFIRM:
-            engine.confirm(world, oid)
         elif action == ABANDON:
             engine.cancel_request(world, oid, p.reason)
 
-    while actions or deadlines:
-        if deadlines and (not actions or deadlines[0][0] <= actions[0][0]):
-            at = deadlines[0][0]
+    while True:
+        # the next action: the next placement or the first follow-up, whichever comes first
+        placement = placing < n and (not actions or placed_at[placing] <= actions[0][0])
+        if placement:
+            at: datetime | None = placed_at[placing]
+        else:
+            at = actions[0][0] if actions else None
+        if deadlines and (at is None or deadlines[0][0] <= at):
+            # deadlines first: an action at the very instant of a deadline comes too late
+            when = deadlines[0][0]
             due: dict[int, None] = {}
-            while deadlines and deadlines[0][0] == at:
+            while deadlines and deadlines[0][0] == when:
                 pos = heappop(deadlines)[1]
-                if any(when == at for _, when in pushed[pos]):  # else superseded (the order shipped...)
+                if any(t == when for _, t in pushed[pos]):  # else superseded (the order shipped...)
                     due[pos] = None
-            if not due:
-                continue
-            advance(world, at, [orders[pos] for pos in due])
-            for pos in due:
-                after(pos, at)
+            if due:
+                advance(world, when, [orders[pos] for pos in due])
+                for pos in due:
+                    after(pos, when)
             continue
-        at, _, pos, action = heappop(actions)
+        if at is None:
+            break
         if at > world.now:
-            # every deadline before `at` has fired (the heap above): only the clock moves, which is
-            # what engine.advance(world, at, []) would do, without building an empty deadline index
+            # every deadline before `at` has fired (above): only the clock moves, which is what
+            # engine.advance(world, at, []) would do, without building an empty deadline index
             set_now(at)
-        try:
-            act(at, pos, action)
-        except Refused:
-            continue  # as in life: the rules said no, so it did not happen
+        if placement:
+            pos = placing
+            placing += 1
+            action = PLACE
+            p = plans[pos]
+            orders[pos] = place(world, p.fields, p.unpaid)
+            if p.unpaid:
+                if p.pay_after is not None:
+                    later(at + timedelta(seconds=p.pay_after), pos, PAY)
+                elif p.abandon_after is not None:
+                    later(at + timedelta(seconds=p.abandon_after), pos, ABANDON)
+            else:
+                paid(pos, at)
+        else:
+            _, _, pos, action = heappop(actions)
+            try:
+                act(at, pos, action)
+            except Refused:
+                continue  # as in life: the rules said no, so it did not happen
         if trace is not None:
             trace.append((at, action, pos))
         after(pos, at)
