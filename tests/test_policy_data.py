@@ -198,15 +198,17 @@ def test_the_example_of_policy_md_every_key_set_comes_from_the_file(world, tmp_p
 
 BAD_FILES = [
     ("unknown key", 'extends = "ebay"\nrespond_whenever = "1d"\n', "respond_whenever"),
-    ("unknown refund method", '[refund_within]\ncash = "1d"\n', "refund_within.cash"),
+    # issue 19: refund_within may name any payment method, spelt as a name (lowercase words joined by -)
+    ("bad refund method name", '[refund_within]\nCash = "1d"\n', "refund_within.Cash"),
     ("bad duration", 'pay_within = "5x"\n', "pay_within"),
     ("bad working days", 'ship_within = "7 workdays"\n', "ship_within"),
     ("bad refund duration", '[refund_within]\ncard = "soon"\n', "refund_within.card"),
     ("silence maybe", 'on_seller_silence = "maybe"\n', "on_seller_silence"),
-    ("zero requests", "cancel_requests_max = 0\n", "cancel_requests_max"),
+    # issue 19: 0 is allowed (only the seller cancels, R24); below it is not
+    ("negative requests", "cancel_requests_max = -1\n", "cancel_requests_max"),
     ("unknown timezone", 'timezone = "Mars/Olympus_Mons"\n', "timezone"),
     ("unknown holiday country", 'holidays = "ZZ"\n', "holidays"),
-    ("unknown extends", 'extends = "amazon"\n', "extends"),
+    ("unknown extends", 'extends = "wish"\n', "extends"),
     ("refund_within not a table", 'refund_within = "7d"\n', "refund_within"),
     ("ewallets not a list", 'ewallets = "alipay"\n', "ewallets"),
     ("unknown ewallet", 'ewallets = ["bitcoin"]\n', "ewallets"),
@@ -832,6 +834,6 @@ def test_policy_compare_bad_policy_name_is_exit_2(world, bad):
 
 
 def test_policy_compare_bad_policy_file_is_exit_2_naming_the_key(world, tmp_path):
-    f = policy_file(tmp_path, "cancel_requests_max = 0\n")
+    f = policy_file(tmp_path, "cancel_requests_max = -1\n")
     err = world.json("policy", "compare", "aliexpress", str(f), "--scenario", SILENT, code=2)
     assert "cancel_requests_max" in err["message"]

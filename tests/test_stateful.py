@@ -73,6 +73,8 @@ REQUIRED_FIELDS = {
     "cancellation", "refund", "dispute", "next_deadline", "actions",
 }
 ALLOWED_EXTRA_FIELDS = {"pay_by", "tracking"}
+# issue 19: packing (R22), the ship-by grace (R25), the seller's own cancellation (R26)
+ALLOWED_EXTRA_FIELDS |= {"packed_at", "shipped_late", "auto_cancel_by", "seller_cancel"}
 INSTANT_FIELDS = ("placed_at", "paid_at", "ship_by", "shipped_at", "completed_at", "cancelled_at")
 CANCELLATION_FIELDS = {"reason", "fault", "note", "requested_at", "respond_by", "status", "responded_at", "requests"}
 CANCELLATION_STATUSES = {"pending", "accepted", "rejected", "withdrawn", "timed_out"}

@@ -169,6 +169,18 @@ class Commands:
         """`seller ship`: R12."""
         return self._apply(True, lambda w: views.order(w, engine.seller_ship(w, order_id, tracking, actor)))
 
+    def seller_pack(self, order_id: str, *, actor: str | None = None) -> Order:
+        """`seller pack`: R22 (only where the policy uses packing)."""
+        return self._apply(True, lambda w: views.order(w, engine.seller_pack(w, order_id, actor)))
+
+    def seller_cancel(
+        self, order_id: str, reason: str, *, message: str | None = None, actor: str | None = None
+    ) -> Order:
+        """`seller cancel`: R26 (only where the policy lets sellers cancel)."""
+        return self._apply(
+            True, lambda w: views.order(w, engine.seller_cancel(w, order_id, reason, message, actor))
+        )
+
     # -- the clock
     def clock(self) -> Clock:
         """`clock show`."""

@@ -1,4 +1,4 @@
-"""ordercli seller respond|ship"""
+"""ordercli seller respond|ship|pack|cancel"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 from ordercli.cli import common, complete, output
 from ordercli.cli.common import AsOpt, JsonOpt, OrderArg
 
-app = common.group(help="The seller answers cancellation requests and ships.")
+app = common.group(help="The seller answers cancellation requests, packs, ships and cancels.")
 
 
 @app.command("respond")
@@ -47,4 +47,32 @@ def ship(
     """Ship a paid order (refused while a cancellation request is pending, R12)."""
     with common.writing(ctx) as s:
         show = output.order_printer(s, s.seller_ship(order_id, tracking=tracking, actor=as_), json_)
+    show()
+
+
+@app.command("pack")
+def pack(ctx: typer.Context, order_id: OrderArg, as_: AsOpt = None, json_: JsonOpt = False) -> None:
+    """Mark a paid order packed, ready to ship (R22: only where the policy uses packing)."""
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.seller_pack(order_id, actor=as_), json_)
+    show()
+
+
+@app.command("cancel")
+def cancel(
+    ctx: typer.Context,
+    order_id: OrderArg,
+    reason: Annotated[
+        str,
+        typer.Option("--reason", help="One of the policy's seller cancel reasons (policy show).", metavar="CODE"),
+    ],
+    message: Annotated[
+        str | None, typer.Option("--message", help="A word to the buyer, in their notification.", metavar="TEXT")
+    ] = None,
+    as_: AsOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Cancel an order before shipment, for a reason (R26: only where the policy lets sellers cancel)."""
+    with common.writing(ctx) as s:
+        show = output.order_printer(s, s.seller_cancel(order_id, reason, message=message, actor=as_), json_)
     show()
