@@ -104,6 +104,11 @@ _NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 NAME_PATTERN = _NAME_RE.pattern
 
 
+def is_name(text: str) -> bool:
+    """A payment method or seller reason code as policies spell them."""
+    return _NAME_RE.fullmatch(text) is not None
+
+
 @dataclass(frozen=True)
 class Policy:
     name: str

@@ -20,7 +20,7 @@ from ordercli.errors import NotFound, StorageError, UsageError
 from ordercli.policy import Policy, policy_from_mapping
 from ordercli.timecalc import fmt, parse_stored
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APP = "ordercli"
 TABLES = ("meta", "orders", "events", "notifications")
 _ID_RE = re.compile(r"ORD-(\d+)")
