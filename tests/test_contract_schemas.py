@@ -94,6 +94,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "notifications list": ([], "notification[]"),
     "events list": ([], "event[]"),
     "policy show": ([], "policy"),
+    "policy list": ([], "policy-preset[]"),
     "policy use": (["ebay"], "policy"),
     "policy compare": (["aliexpress", "ebay", "--scenario", EXAMPLE], "policy-compare"),
     "scenario run": ([EXAMPLE], "scenario-result"),

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from ordercli.errors import Refused, UsageError
@@ -134,12 +134,12 @@ class Policy:
     seller_cancel_rate_max: float | None = None
     late_shipment_rate_max: float | None = None
 
-    @property
+    @cached_property
     def uses_packing(self) -> bool:
         """`seller pack` exists only where a rule reads packed_at (R22)."""
         return self.free_cancel_until_packed or self.pack_before_ship
 
-    @property
+    @cached_property
     def has_free_cancel(self) -> bool:
         return self.free_cancel_until_packed or self.free_cancel_within != ZERO
 
@@ -328,25 +328,21 @@ def refund_is_pending(refund: dict | None) -> bool:
     return refund is not None and refund["status"] == "pending"
 
 
-def _shipping_deadline(order: dict) -> tuple[str, datetime]:
-    """R4, or R25's cancellation once ship_by has passed under a grace (auto_cancel_by is set then)."""
-    grace_end = order.get("auto_cancel_by")
-    if grace_end is not None:
-        return ("auto_cancel_by", parse_stored(grace_end))  # type: ignore[return-value]
-    return ("ship_by", parse_stored(order["ship_by"]))  # type: ignore[return-value]
-
-
 def pending_deadlines(order: dict) -> list[tuple[str, datetime]]:
     """The deadlines of an order still waiting to fire, as (kind, instant)."""
     out: list[tuple[str, datetime]] = []
     status = order["status"]
     if status == AWAITING_PAYMENT and order.get("pay_by"):
         out.append(("pay_by", parse_stored(order["pay_by"])))  # type: ignore[arg-type]
-    elif status == AWAITING_SHIPMENT:
-        out.append(_shipping_deadline(order))
-    elif status == CANCEL_REQUESTED:
-        out.append(("respond_by", parse_stored(order["cancellation"]["respond_by"])))  # type: ignore[arg-type]
-        out.append(_shipping_deadline(order))
+    elif status == AWAITING_SHIPMENT or status == CANCEL_REQUESTED:
+        if status == CANCEL_REQUESTED:
+            out.append(("respond_by", parse_stored(order["cancellation"]["respond_by"])))  # type: ignore[arg-type]
+        # R25: once ship_by has passed under a grace, auto_cancel_by is set and is the deadline
+        grace_end = order.get("auto_cancel_by")  # _shipping_deadline, inlined: a hot path
+        if grace_end is None:
+            out.append(("ship_by", parse_stored(order["ship_by"])))  # type: ignore[arg-type]
+        else:
+            out.append(("auto_cancel_by", parse_stored(grace_end)))  # type: ignore[arg-type]
     refund = order.get("refund")
     if refund is not None and refund["status"] == "pending":  # refund_is_pending, inlined: a hot path
         out.append(("due_by", parse_stored(refund["due_by"])))  # type: ignore[arg-type]

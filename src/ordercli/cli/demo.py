@@ -67,7 +67,9 @@ def demo(
             f"acme must ship by {order['ship_by']} ({pol.raw['ship_within']})",
             views.order(w, order),
         )
-        step("a day later alice has second thoughts", engine.clock_tick(w, "24h"))
+        # a day later, unless the policy closes requests sooner (ebay: 1 hour, R23)
+        later = ("half an hour", "30m") if pol.cancel_request_within is not None else ("a day", "24h")
+        step(f"{later[0]} later alice has second thoughts", engine.clock_tick(w, later[1]))
         order = engine.cancel_request(w, oid, "second-thought", "found it cheaper elsewhere")
         respond_by = order["cancellation"]["respond_by"]
         step(
