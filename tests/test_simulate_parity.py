@@ -31,7 +31,7 @@ payment:
   abandon_delay: {uniform: [1h, 30h]}
 cancel:
   probability: 0.6
-  delay: {exponential: {mean: 1d}}
+  delay: {exponential: {mean: 30m}}  # most inside ebay's 1-hour request window (issue 19)
   reasons: {second-thought: 1, shipping-delay: 1, seller-unresponsive: 1, other: 1}
 sellers:
   prompt: {share: 1, answer_probability: 0.8, answer_delay: {uniform: [1h, 90h]},
