@@ -77,6 +77,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "cancel reasons": ([], "reason[]"),
     "seller respond": (["ORD-0004", "reject", "--message", "already packed"], "order"),
     "seller ship": (["ORD-0003"], "order"),
+    "seller stats": ([], "seller-stats[]"),
     "seller pack": (["ORD-0001"], "order"),  # in a world of its own, under a policy that packs
     "seller cancel": (["ORD-0001", "--reason", "out-of-stock", "--message", "sold out"], "order"),  # likewise
     "clock show": ([], "clock"),

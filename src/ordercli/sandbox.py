@@ -271,6 +271,22 @@ class Commands:
         """`notifications list`: oldest first, only those sent to `to` when given."""
         return self._apply(False, lambda w: self._rows(w.find_notifications(to)))
 
+    def seller_stats(self, seller: str | None = None, *, window: str = "60d") -> list[dict[str, Any]]:
+        """`seller stats`: per seller, over the orders paid in the window ending now: seller-fault
+        cancellations, late shipments and requests answered in time, each rate against the policy's
+        ceiling (docs/rules.md "Seller metrics")."""
+        from ordercli.metrics import seller_stats
+        from ordercli.timecalc import parse_duration
+
+        span = parse_duration(window, "--window")
+        if seller is not None:
+            validate.name(seller, "seller")
+
+        def run(w: World) -> list[dict[str, Any]]:
+            return seller_stats(w.iter_orders(), w.find_events, w.policy, w.now, span, seller)
+
+        return self._rows(self._apply(False, run))
+
     def events(self, *, order_id: str | None = None) -> list[Event]:
         """`events list`: the history, oldest first; only one order's with `order_id` (NotFound
         for an unknown id)."""

@@ -1,4 +1,4 @@
-"""ordercli seller respond|ship|pack|cancel"""
+"""ordercli seller respond|ship|pack|cancel|stats"""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ordercli.cli import common, complete, output
-from ordercli.cli.common import AsOpt, JsonOpt, OrderArg
+from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="The seller answers cancellation requests, packs, ships and cancels.")
 
@@ -76,3 +76,23 @@ def cancel(
     with common.writing(ctx) as s:
         show = output.order_printer(s, s.seller_cancel(order_id, reason, message=message, actor=as_), json_)
     show()
+
+
+@app.command("stats")
+def stats(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="Only this seller.", metavar="NAME", show_default=False)] = None,
+    window: Annotated[
+        str, typer.Option("--window", help="The orders paid in this span up to now (e.g. 60d, 12w).", metavar="DURATION")
+    ] = "60d",
+    fmt: FormatOpt = None,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Each seller's cancellation, late-shipment and answer rates, against the policy's ceilings."""
+    from ordercli import render
+
+    out = render.choose_format(fmt, json_)
+    rows = common.sandbox(ctx).seller_stats(name, window=window)
+    render.emit_rows(rows, out, "seller-stats", fields, not no_headers, empty="no paid orders in the window")
