@@ -72,6 +72,14 @@ def simulate(
     sample_path = Path(checked(save_sample, "--save-sample")) if save_sample is not None else None
     b = behaviour.load(checked(behaviour_file, "BEHAVIOUR_FILE"))
     loaded = [presets.load(p) for p in policy]
+    for item in loaded:  # R27: every method the buyers pay with must be one the policy refunds
+        missing = [m for m in b.payment.used() if m not in item.policy.payment_methods]
+        if missing:
+            raise UsageError(
+                f"behaviour file {behaviour_file}: payment method '{missing[0]}' is not one the policy {item.name} "
+                f"knows ({', '.join(item.policy.payment_methods)})",
+                "bad_payment",
+            )
     labels: list[str] = []
     for item in loaded:  # the same policy twice stays two columns
         label = item.name if item.name not in labels else f"{item.name}#{labels.count(item.name) + 1}"

@@ -22,7 +22,7 @@ from statistics import NormalDist
 from typing import Any
 
 from ordercli.errors import UsageError
-from ordercli.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS
+from ordercli.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS, is_name
 from ordercli.timecalc import parse_duration
 
 FAULTS = ("buyer", "seller")
@@ -72,6 +72,10 @@ class Mix:
 
     codes: tuple[str, ...]
     cum: tuple[float, ...]
+
+    def used(self) -> tuple[str, ...]:
+        """The codes with a weight above zero."""
+        return tuple(c for c, lo, hi in zip(self.codes, (0.0, *self.cum), self.cum, strict=False) if hi > lo)
 
     def sampler(self, r: Callable[[], float]) -> Callable[[], str]:
         codes, cum, total, last = self.codes, self.cum, self.cum[-1], len(self.codes) - 1
@@ -333,7 +337,14 @@ def parse(data: Any, path: Path) -> Behaviour:
         "payment",
         ("methods", "unpaid_share", "pay_probability", "pay_delay", "abandon_probability", "abandon_delay"),
     )
-    methods = r.mix(p.get("methods", {"card": 1}), "payment.methods", PAYMENT_METHODS)
+    # any payment method a policy may name (R27): the aliexpress four first, in their order, then the
+    # others in the file's order, so a file of the four draws exactly as before
+    given = p.get("methods", {"card": 1})
+    extra = tuple(m for m in given if m not in PAYMENT_METHODS) if isinstance(given, dict) else ()
+    for m in extra:
+        if not isinstance(m, str) or not is_name(m):
+            raise r.bad(f"payment.methods.{m}", "is not a payment method name (lowercase words joined by -)")
+    methods = r.mix(given, "payment.methods", (*PAYMENT_METHODS, *extra))
     unpaid = r.probability(p.get("unpaid_share", 0.0), "payment.unpaid_share")
     pay_probability = r.probability(p.get("pay_probability", 0.0), "payment.pay_probability")
     pay_delay = r.dist(p.get("pay_delay", "1h"), "payment.pay_delay")

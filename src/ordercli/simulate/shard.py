@@ -243,6 +243,7 @@ def run_policy(
     ship_waiting = [False] * n
     tie = 0
     advance = engine.advance
+    packs_first = world.policy.pack_before_ship
 
     def later(at: datetime, pos: int, action: int) -> None:
         nonlocal tie
@@ -309,6 +310,9 @@ def run_policy(
                 later(at + timedelta(seconds=p.rejected_dispute_after), pos, DISPUTE_REJECTED)
         elif action == SHIP:
             try:
+                if packs_first and order["packed_at"] is None:
+                    # pack_before_ship (R22): with no packing delay in the behaviour, the seller packs as it ships
+                    engine.seller_pack(world, oid)
                 engine.seller_ship(world, oid)
             except Refused as exc:
                 if exc.code == "request_pending":
