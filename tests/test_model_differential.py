@@ -387,9 +387,10 @@ def random_command(rng: random.Random, model: Model) -> list[str]:
     extra = [party] if party else []
     pick = rng.random()
     if pick < 0.14 or not model.orders:
+        all_methods = (*METHODS, *OTHER_METHODS, *dict(model.rules.refund_within))
         words = ["orders", "place", "--buyer", rng.choice(["alice", "bob"]), "--seller", rng.choice(["acme", "zed"]),
                  "--item", "thing", "--amount", "12.50",
-                 "--payment", rng.choice(METHODS if rng.random() < 0.7 else (*METHODS, *OTHER_METHODS, *dict(model.rules.refund_within)))]
+                 "--payment", rng.choice(METHODS if rng.random() < 0.7 else all_methods)]
         if rng.random() < 0.3:
             words.append("--unpaid")
         return words

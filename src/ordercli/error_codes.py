@@ -16,7 +16,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "bad_quantity": (2, "--quantity is not an integer of at least 1"),
     "bad_payment": (
         2,
-        "--payment is not a method of the policy in force (its refund_within; aliexpress: card, paypal, alipay, bank-transfer)",
+        "--payment is not a method of the policy in force (its refund_within keys; aliexpress: card, paypal, "
+        "alipay, bank-transfer)",
     ),
     "same_party": (2, "the buyer and the seller of an order are the same name"),
     "bad_status": (2, "--status is not an order status"),

@@ -311,7 +311,7 @@ def _seller_cancel_reasons(raw: Any) -> dict[str, tuple[str, bool]]:
             raise UsageError(f"policy: bad reason code {where!r} (expected lowercase words joined by -)", "bad_policy")
         if not isinstance(entry, dict) or set(entry) - {"meaning", "counts"} or "counts" not in entry:
             raise UsageError(
-                f"policy: bad value for {where!r}: {entry!r} (expected meaning = \"...\" and counts = true|false)",
+                f'policy: bad value for {where!r}: {entry!r} (expected meaning = "..." and counts = true|false)',
                 "bad_policy",
             )
         meaning, counts = entry.get("meaning", ""), entry["counts"]
@@ -498,9 +498,7 @@ def why_not_seller_cancel(order: dict, policy: Policy, now: datetime) -> Refusal
         return Refused(f"the policy {policy.name} does not let sellers cancel orders", "seller_cancel_not_allowed")
     status = order["status"]
     if status == SHIPPED:
-        return Refused(
-            f"order {order['id']} has shipped: a seller can cancel only before shipment", "already_shipped"
-        )
+        return Refused(f"order {order['id']} has shipped: a seller can cancel only before shipment", "already_shipped")
     if status in (CANCELLED, COMPLETED):
         return _final(order)
     if _open_dispute(order) is not None:

@@ -90,7 +90,7 @@ def load(name_or_file: str) -> Loaded:
     return Loaded(name, source, values, origins, policy_from_mapping(values, name))
 
 
-def describe_presets() -> list[dict[str, str]]:
+def describe_presets() -> list[dict[str, Any]]:
     """`policy list`: every preset with its one-line description."""
     out = []
     for name in PRESETS:

@@ -177,9 +177,7 @@ class Commands:
         self, order_id: str, reason: str, *, message: str | None = None, actor: str | None = None
     ) -> Order:
         """`seller cancel`: R26 (only where the policy lets sellers cancel)."""
-        return self._apply(
-            True, lambda w: views.order(w, engine.seller_cancel(w, order_id, reason, message, actor))
-        )
+        return self._apply(True, lambda w: views.order(w, engine.seller_cancel(w, order_id, reason, message, actor)))
 
     # -- the clock
     def clock(self) -> Clock:

@@ -46,7 +46,10 @@ def use(
     name_or_file: Annotated[
         str,
         typer.Argument(
-            help="A preset (ordercli policy list) or a TOML file.", metavar="NAME|FILE", show_default=False, autocompletion=_presets
+            help="A preset (ordercli policy list) or a TOML file.",
+            metavar="NAME|FILE",
+            show_default=False,
+            autocompletion=_presets,
         ),
     ],
     json_: JsonOpt = False,

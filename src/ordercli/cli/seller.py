@@ -83,7 +83,8 @@ def stats(
     ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(help="Only this seller.", metavar="NAME", show_default=False)] = None,
     window: Annotated[
-        str, typer.Option("--window", help="The orders paid in this span up to now (e.g. 60d, 12w).", metavar="DURATION")
+        str,
+        typer.Option("--window", help="The orders paid in this span up to now (e.g. 60d, 12w).", metavar="DURATION"),
     ] = "60d",
     fmt: FormatOpt = None,
     fields: FieldsOpt = None,

@@ -343,7 +343,9 @@ def parse(data: Any, path: Path) -> Behaviour:
     extra = tuple(m for m in given if m not in PAYMENT_METHODS) if isinstance(given, dict) else ()
     for m in extra:
         if not isinstance(m, str) or not is_name(m):
-            raise r.bad("payment.methods", f"'payment.methods.{m}' is not a payment method name (lowercase words joined by -)")
+            raise r.bad(
+                "payment.methods", f"'payment.methods.{m}' is not a payment method name (lowercase words joined by -)"
+            )
     methods = r.mix(given, "payment.methods", (*PAYMENT_METHODS, *extra))
     unpaid = r.probability(p.get("unpaid_share", 0.0), "payment.unpaid_share")
     pay_probability = r.probability(p.get("pay_probability", 0.0), "payment.pay_probability")
