@@ -47,3 +47,20 @@ def test_a_method_only_one_preset_knows(cli: Cli, tmp_path: Path) -> None:
     bad.write_text(text.replace("methods: {card: 1}", "methods: {Gift Card: 1}"))
     assert _simulate(cli, str(bad), "amazon", code=2)["code"] == "bad_behaviour"
     assert json.dumps(report)  # plain JSON
+
+
+def test_a_seller_reason_the_policy_lacks_is_exit_2_naming_it(cli: Cli, tmp_path: Path) -> None:
+    text = (ROOT / "examples" / "every-preset.behaviour.yaml").read_text()
+    odd = tmp_path / "odd.behaviour.yaml"
+    odd.write_text(text.replace("cancel_reasons: {out-of-stock: 3, buyer-asked: 1}", "cancel_reasons: {bored: 1}"))
+    err = _simulate(cli, str(odd), "amazon", code=2)
+    assert err["code"] == "bad_behaviour" and "'bored'" in err["message"]
+    assert _simulate(cli, str(odd), "temu")["policies"][0]["orders"] == 300  # temu sellers can't cancel anyway
+
+
+def test_sellers_cancel_and_pack_where_the_policy_has_it(cli: Cli) -> None:
+    report = _simulate(cli, EVERY, "aliexpress", "walmart", "shopee-my")
+    ends = {p["policy"]: p["end_reasons"] for p in report["policies"]}
+    assert ends["aliexpress"]["seller_cancelled"]["count"] == 0
+    assert ends["walmart"]["seller_cancelled"]["count"] > 0
+    assert ends["shopee-my"]["buyer_cancelled"]["count"] > 0

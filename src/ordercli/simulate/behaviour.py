@@ -89,6 +89,11 @@ class SellerType:
     answer_delay: Dist
     accept_probability: dict[str, float]  # fault -> probability
     ship_delay: Dist  # working days
+    # issue 19, none by default: packing (R22) and the seller's own cancellations (R26)
+    pack_delay: Dist | None = None  # after payment; None: packs as it ships where the policy wants packing
+    cancel_share: float = 0.0  # of paid orders the seller cancels, where the policy lets them
+    cancel_delay: Dist | None = None  # after payment
+    cancel_reasons: Mix | None = None  # the seller's reasons (the policy's seller_cancel_reasons)
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,14 @@ class Behaviour:
     resolve_refund_probability: float
     confirm_probability: float
     confirm_delay: Dist
+
+    @property
+    def seller_steps(self) -> bool:
+        """Whether any seller type packs or cancels (issue 19): only then are they drawn."""
+        return any(s.pack_delay is not None or s.cancel_share for s in self.sellers)
+
+    def seller_cancel_reasons(self) -> tuple[str, ...]:
+        return tuple(c for s in self.sellers if s.cancel_share and s.cancel_reasons for c in s.cancel_reasons.used())
 
     def default_orders(self) -> int:
         """Orders per day times the weekday profile, over the period."""
@@ -368,9 +381,24 @@ def parse(data: Any, path: Path) -> Behaviour:
         s = r.section(
             spec,
             k,
-            ("share", "answer_probability", "answer_delay", "accept_probability", "ship_delay"),
+            (
+                "share",
+                "answer_probability",
+                "answer_delay",
+                "accept_probability",
+                "ship_delay",
+                "pack_delay",
+                "cancel_share",
+                "cancel_delay",
+                "cancel_reasons",
+            ),
             ("share",),
         )
+        given_reasons = s.get("cancel_reasons", {"out-of-stock": 1})
+        for code in given_reasons if isinstance(given_reasons, dict) else ():
+            if not isinstance(code, str) or not is_name(code):
+                raise r.bad(f"{k}.cancel_reasons", f"{code!r} is not a reason code (lowercase words joined by -)")
+        cancel_share = r.probability(s.get("cancel_share", 0.0), f"{k}.cancel_share")
         shares.append(r.number(s["share"], f"{k}.share"))
         accept = r.section(s.get("accept_probability", {}), f"{k}.accept_probability", FAULTS)
         sellers.append(
@@ -382,6 +410,12 @@ def parse(data: Any, path: Path) -> Behaviour:
                     f: r.probability(accept.get(f, 0.5), f"{k}.accept_probability.{f}") for f in FAULTS
                 },
                 ship_delay=r.dist(s.get("ship_delay", 3), f"{k}.ship_delay", days=True),
+                pack_delay=r.dist(s["pack_delay"], f"{k}.pack_delay") if "pack_delay" in s else None,
+                cancel_share=cancel_share,
+                cancel_delay=r.dist(s.get("cancel_delay", "1d"), f"{k}.cancel_delay") if cancel_share else None,
+                cancel_reasons=(
+                    r.mix(given_reasons, f"{k}.cancel_reasons", tuple(given_reasons)) if cancel_share else None
+                ),
             )
         )
     if sum(shares) <= 0:
