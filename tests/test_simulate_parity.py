@@ -74,7 +74,8 @@ def command(action: int, plan: sh.Plan, order: dict) -> str:
 
 # issue 19: a market that packs (free cancel until packed, pack before ship) and whose sellers cancel
 SHOPEE = (
-    BUSY.replace("methods: {card: 0.4, alipay: 0.3, paypal: 0.2, bank-transfer: 0.1}", "methods: {card: 0.6, shopeepay: 0.4}")
+    BUSY.replace("methods: {card: 0.4, alipay: 0.3, paypal: 0.2, bank-transfer: 0.1}",
+                 "methods: {card: 0.6, shopeepay: 0.4}")
     .replace("answer_delay: {uniform: [1h, 90h]}", "answer_delay: {uniform: [1h, 20h]}")  # within shopee's 1 day
     .replace("ship_delay: {uniform: [0.5, 9]}}", "ship_delay: {uniform: [0.5, 9]},\n"
              "           pack_delay: {uniform: [5m, 40m]}, cancel_share: 0.5, cancel_delay: {uniform: [1h, 2d]},\n"
