@@ -140,6 +140,16 @@ class Policy:
         return self.free_cancel_until_packed or self.pack_before_ship
 
     @cached_property
+    def actions_key(self) -> tuple[bool, bool, bool]:
+        """What of the policy itself decides which actions exist (R22, R26)."""
+        return (self.uses_packing, self.seller_can_cancel, self.pack_before_ship)
+
+    @cached_property
+    def reads_order_extras(self) -> bool:
+        """Whether an order's actions depend on its payment time or packing (R21-R23)."""
+        return self.has_free_cancel or self.cancel_request_within is not None or self.uses_packing
+
+    @cached_property
     def has_free_cancel(self) -> bool:
         return self.free_cancel_until_packed or self.free_cancel_within != ZERO
 
@@ -685,28 +695,27 @@ Situation = tuple[Any, ...]
 
 def _situation(order: dict, policy: Policy, now: datetime) -> Situation:
     """Everything the checks above read of an order, the policy and now (besides the id, which
-    only their messages name). Keep it so when a check starts reading something else. The policy's
-    issue-19 keys are read only when set, so the default policy does no work for them."""
+    only their messages name). Keep it so when a check starts reading something else. The issue-19
+    keys that read the order (R21-R23) are asked only where the policy sets them: the default policy
+    does no more per order than before."""
     made = (order.get("cancellation") or {}).get("requests", 0)
     disputed = _open_dispute(order) is not None
-    # one number for what R21-R24 make of a request: 0 nothing, 1 a free cancel, 2 window closed
+    base = (
+        order["status"],
+        disputed,
+        made >= policy.cancel_requests_max,
+        not disputed and refund_overdue(order.get("refund"), now),  # read only when no dispute is open
+        policy.actions_key,
+    )
+    if not policy.reads_order_extras:
+        return base
+    # one number for what R21-R23 make of a request: 0 nothing, 1 a free cancel, 2 window closed
     request = 0
     if policy.has_free_cancel and is_free_cancel(order, policy, now):
         request = 1
     elif policy.cancel_request_within is not None and request_window_closed(order, policy, now):
         request = 2
-    packing = policy.uses_packing
-    return (
-        order["status"],
-        disputed,
-        made >= policy.cancel_requests_max,
-        not disputed and refund_overdue(order.get("refund"), now),  # read only when no dispute is open
-        request,
-        packing,
-        policy.seller_can_cancel,
-        policy.pack_before_ship,
-        packing and order.get("packed_at") is not None,
-    )  # type: ignore[return-value]
+    return (*base, request, order.get("packed_at") is not None)
 
 
 _ACTIONS: dict[Situation, tuple[tuple[str, ...], tuple[str, ...]]] = {}
