@@ -391,11 +391,12 @@ def test_policy_use_file_with_unknown_key_names_the_key(world, tmp_path):
     assert world.json("policy", "show")["seller_response_within"] == "72h"
 
 
-def test_policy_use_file_with_unknown_refund_method_names_it(world, tmp_path):
+def test_policy_use_file_with_a_badly_spelt_refund_method_names_it(world, tmp_path):
+    # issue 19 (R27): any payment method may be named, as lowercase words joined by -
     f = tmp_path / "mine.toml"
-    f.write_text('[refund_within]\nbitcoin = "1d"\n')
+    f.write_text('[refund_within]\n"Bit Coin" = "1d"\n')
     err = world.json("policy", "use", str(f), code=2)
-    assert "bitcoin" in err["message"]
+    assert "Bit Coin" in err["message"]
 
 
 def test_policy_use_file_with_bad_value_names_the_key(world, tmp_path):

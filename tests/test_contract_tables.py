@@ -20,7 +20,9 @@ ORDER_CSV = (
     "refund.order_id,refund.amount,refund.currency,refund.method,refund.status,refund.initiated_at,refund.due_by,"
     "refund.refunded_at,refund.overdue,"
     "dispute.reason,dispute.status,dispute.opened_at,dispute.resolved_at,dispute.outcome,"
-    "next_deadline.kind,next_deadline.at,actions.buyer,actions.seller"
+    "next_deadline.kind,next_deadline.at,actions.buyer,actions.seller,"
+    # issue 19: packing (R22), the ship-by grace (R25) and the seller's own cancellation (R26)
+    "packed_at,shipped_late,auto_cancel_by,seller_cancel.reason,seller_cancel.counts,seller_cancel.message"
 )
 HEADERS = {
     ("orders", "list"): ORDER_CSV,
@@ -50,9 +52,9 @@ def test_orders_csv_has_the_same_columns_with_and_without_disputes(world):
     world.json("cancel", "request", world.place()["id"], "--reason", "other")
     after = world("orders", "list", "--format", "csv").stdout.splitlines()
     assert before == after[0] == ORDER_CSV
-    assert len(ORDER_CSV.split(",")) == 44
+    assert len(ORDER_CSV.split(",")) == 50  # issue 19 added 6
     rows = list(csv.reader(io.StringIO("\n".join(after))))
-    assert all(len(r) == 44 for r in rows)
+    assert all(len(r) == 50 for r in rows)
     disputed = dict(zip(rows[0], rows[1], strict=True))
     assert (disputed["dispute.reason"], disputed["dispute.status"]) == ("damaged", "open")
     assert disputed["refund.status"] == ""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATED = ["docs/cli.md", "docs/errors.md", "docs/schemas.md"]
+GENERATED = ["docs/cli.md", "docs/errors.md", "docs/schemas.md", "docs/marketplaces.md"]
 PAGES = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 COG_CODE = re.compile(r"\[\[\[cog.*?\]\]\]", re.S)

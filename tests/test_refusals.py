@@ -103,7 +103,7 @@ CASES: list[tuple[str, list[str], str, int, str]] = [
     ("note with a control character", [PLACE], "cancel request {id} --reason other --note 'a\x01'", 2,
      "bad_value"),
     ("refund --as empty", ACCEPTED, "refund hold {id} --as ''", 2, "bad_value"),
-    ("unknown preset", [], "policy use amazon", 2, "bad_policy"),
+    ("unknown preset", [], "policy use wish", 2, "bad_policy"),  # amazon is a preset since issue 19
 ]  # fmt: skip
 
 

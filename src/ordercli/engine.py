@@ -18,7 +18,7 @@ from ordercli import policy as P
 from ordercli import validate
 from ordercli.errors import NotFound, Refused, UsageError
 from ordercli.records import EndReason, EventKind, NotificationKind
-from ordercli.timecalc import fmt, parse_duration
+from ordercli.timecalc import fmt, parse_duration, parse_stored
 from ordercli.world import World
 
 PLATFORM = "platform"
@@ -62,7 +62,8 @@ def new_order(
     item = validate.name(item, label.get("item", "item"))
     currency = validate.currency(currency, label.get("currency", "currency"))
     amount = validate.amount(amount, label.get("amount", "amount"), currency)
-    payment = validate.payment(payment, label.get("payment", "payment"))
+    pol = world.policy  # R27: the methods accepted are the policy's
+    payment = validate.payment(payment, label.get("payment", "payment"), pol.payment_methods)
     quantity = validate.quantity(quantity, label.get("quantity", "quantity"))
     if buyer == seller:
         where = label.get("seller", "seller")
@@ -71,7 +72,6 @@ def new_order(
     if acting is not None and acting.strip() != buyer:
         raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
     now = world.now
-    pol = world.policy
     order: dict[str, Any] = {
         "id": None,
         "buyer": buyer,
@@ -94,6 +94,10 @@ def new_order(
         "cancellation": None,
         "refund": None,
         "disputes": [],
+        "packed_at": None,
+        "shipped_late": False,
+        "auto_cancel_by": None,
+        "seller_cancel": None,
     }
     world.add_order(order)
     world.event(
@@ -195,8 +199,10 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
     fault = P.CANCEL_REASONS[reason][1]
     made = (order.get("cancellation") or {}).get("requests", 0) + 1
     now = world.now_text
-    if order["status"] == P.AWAITING_PAYMENT:
-        # R1: granted at once, no seller involved, nothing to refund.
+    free = order["status"] == P.AWAITING_PAYMENT or (pol.has_free_cancel and P.is_free_cancel(order, pol, world.now))
+    if free:
+        # R1 (unpaid): granted at once, no seller involved, nothing to refund. R21/R22 (paid, within
+        # the free window or unpacked): the same, then the refund starts and the seller is told.
         order["cancellation"] = {
             "reason": reason,
             "fault": fault,
@@ -210,7 +216,16 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
         world.event(
             EventKind.CANCEL_REQUESTED, order, who, {"reason": reason, "fault": fault, "note": note, "request": made}
         )
-        _cancel(world, order, EndReason.UNPAID_CANCELLED, who)
+        if order["paid_at"] is None:
+            _cancel(world, order, EndReason.UNPAID_CANCELLED, who)
+        else:
+            world.notify(
+                order,
+                "seller",
+                NotificationKind.BUYER_CANCELLED,
+                f"{order['buyer']} cancelled order {order['id']} ({reason}): do not ship it",
+            )
+            _cancel(world, order, EndReason.BUYER_CANCELLED, who)
         settle_now(world, order)
         return order
     respond_by = fmt(pol.add(world.now, pol.seller_response_within))
@@ -310,8 +325,57 @@ def seller_ship(world: World, order_id: str, tracking: str | None = None, actor:
     P.gate_ship(order, world.policy, world.now)
     order["status"] = P.SHIPPED
     order["shipped_at"] = world.now_text
+    if order.get("auto_cancel_by") is not None:  # R25: only a grace lets an order ship after ship_by
+        order["shipped_late"] = True
     order["tracking"] = tracking
     world.event(EventKind.ORDER_SHIPPED, order, who, {"tracking": tracking})
+    settle_now(world, order)
+    return order
+
+
+def seller_pack(world: World, order_id: str, actor: str | None = None) -> dict:
+    """R22: the seller marks the order packed (ready to ship): no more free cancel under
+    free_cancel_until_packed, and shipping allowed under pack_before_ship."""
+    _as(actor)
+    order = world.order(order_id)
+    who = P.check_party(order, "seller", actor)
+    P.gate_pack(order, world.policy, world.now)
+    order["packed_at"] = world.now_text
+    world.event(EventKind.ORDER_PACKED, order, who)
+    settle_now(world, order)
+    return order
+
+
+def seller_cancel(
+    world: World, order_id: str, reason: str, message: str | None = None, actor: str | None = None
+) -> dict:
+    """R26: the seller cancels an order not yet shipped, for one of the policy's reasons; a pending
+    request is answered by it (accepted). Paid orders are refunded; both parties are told."""
+    _as(actor)
+    pol = world.policy
+    validate.choice(reason, tuple(pol.seller_cancel_reasons), "seller cancel reason", "unknown_reason")
+    message = validate.text(message, "message")
+    order = world.order(order_id)
+    who = P.check_party(order, "seller", actor)
+    P.gate_seller_cancel(order, pol, world.now)
+    counts = pol.seller_cancel_reasons[reason][1]
+    if order["status"] == P.CANCEL_REQUESTED:
+        c = order["cancellation"]
+        c["status"] = "accepted"
+        c["responded_at"] = world.now_text
+    order["seller_cancel"] = {"reason": reason, "counts": counts, "message": message}
+    world.event(EventKind.SELLER_CANCELLED, order, who, {"reason": reason, "counts": counts, "message": message})
+    said = f" ({reason})" + (f": {message}" if message else "")
+    world.notify(
+        order, "buyer", NotificationKind.SELLER_CANCELLED, f"{order['seller']} cancelled order {order['id']}{said}"
+    )
+    world.notify(
+        order,
+        "seller",
+        NotificationKind.SELLER_CANCELLED,
+        f"You cancelled order {order['id']}{said}" + ("; it counts in your cancellation rate" if counts else ""),
+    )
+    _cancel(world, order, EndReason.SELLER_CANCELLED, who)
     settle_now(world, order)
     return order
 
@@ -507,7 +571,19 @@ def _fire(world: World, order: dict, kind: str) -> None:
             PLATFORM,
             (NotificationKind.AUTO_CANCELLED, f"Order {order['id']} was cancelled: it was not paid in time"),
         )
-    elif kind == "ship_by":  # R4; a request still pending is closed with it
+    elif kind == "ship_by" and world.policy.auto_cancel_after_ship_by != P.ZERO:
+        # R25: the grace starts; a pending request stays pending, the seller may still answer and ship
+        pol = world.policy
+        grace_end = fmt(pol.add(parse_stored(order["ship_by"]), pol.auto_cancel_after_ship_by))  # type: ignore[arg-type]
+        order["auto_cancel_by"] = grace_end
+        world.event(EventKind.SHIP_BY_PASSED, order, PLATFORM, {"auto_cancel_by": grace_end})
+        world.notify(
+            order,
+            "seller",
+            NotificationKind.SHIP_OVERDUE,
+            f"Order {order['id']} was due to ship by {order['ship_by']}: ship it by {grace_end} or it is cancelled",
+        )
+    elif kind in ("ship_by", "auto_cancel_by"):  # R4 (R25 after its grace); a request still pending closes
         if order["status"] == P.CANCEL_REQUESTED:
             order["cancellation"]["status"] = "timed_out"
         _cancel(

@@ -48,7 +48,9 @@ DAY = 86400
     CONFIRM,
     ABANDON,
     DISPUTE_REJECTED,
-) = range(13)
+    PACK,
+    SELLER_CANCEL,
+) = range(15)
 ACTION_NAMES = (
     "place",
     "pay",
@@ -63,6 +65,8 @@ ACTION_NAMES = (
     "confirm",
     "abandon",  # the buyer of an unpaid order cancels it (R1)
     "dispute_rejected",  # the seller refused a seller-fault request: the buyer disputes (R13a)
+    "pack",  # the seller packs (R22), where the policy uses packing
+    "seller_cancel",  # the seller cancels (R26), where the policy lets them
 )
 
 
@@ -104,6 +108,9 @@ class Plan:
         "resolve_after",
         "resolve_refund",
         "confirm_after",
+        "pack_after",
+        "seller_cancel_after",
+        "seller_cancel_reason",
     )
 
     n: int  # position in the shard's draw order
@@ -129,6 +136,9 @@ class Plan:
     resolve_after: int
     resolve_refund: bool
     confirm_after: int | None
+    pack_after: int | None  # issue 19: drawn only when the behaviour's sellers pack or cancel
+    seller_cancel_after: int | None
+    seller_cancel_reason: str
 
 
 def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
@@ -149,6 +159,18 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
     shipped_delay, shipped_reason = b.shipped_dispute_delay.sampler(r), b.shipped_dispute_reasons.sampler(r)
     resolve_delay, confirm_delay = b.resolve_delay.sampler(r), b.confirm_delay.sampler(r)
     sellers = {s.name: (s, s.answer_delay.sampler(r), s.ship_delay.sampler(r), s.accept_probability) for s in b.sellers}
+    # issue 19: drawn after everything else, and only when some seller packs or cancels, so a behaviour
+    # without them draws exactly what it drew before
+    steps = b.seller_steps
+    seller_steps = {
+        s.name: (
+            s.pack_delay.sampler(r) if s.pack_delay is not None else None,
+            s.cancel_share,
+            s.cancel_delay.sampler(r) if s.cancel_delay is not None else None,
+            s.cancel_reasons.sampler(r) if s.cancel_reasons is not None else None,
+        )
+        for s in b.sellers
+    }
     plans = []
     for i in range(size):
         p = Plan()
@@ -194,6 +216,17 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
         confirms = r() < b.confirm_probability
         confirm_after = _secs(confirm_delay())
         p.confirm_after = confirm_after if confirms else None
+        p.pack_after = p.seller_cancel_after = None
+        p.seller_cancel_reason = ""
+        if steps:
+            seller_pack, seller_share, seller_delay, seller_reason = seller_steps[stype]
+            if seller_pack is not None:
+                p.pack_after = _secs(seller_pack())
+            if seller_delay is not None and seller_reason is not None:
+                cancels = r() < seller_share
+                seller_after = _secs(seller_delay())
+                p.seller_cancel_after = seller_after if cancels else None
+                p.seller_cancel_reason = seller_reason()
         plans.append(p)
     plans.sort(key=lambda p: (p.placed, p.n))
     return plans
@@ -245,6 +278,10 @@ def run_policy(
     tie = 0
     advance = engine.advance
     set_now = world.set_now
+    pol = world.policy
+    packs_first = pol.pack_before_ship
+    packs, seller_cancels = pol.uses_packing, pol.seller_can_cancel
+    pack_waiting = [False] * n
 
     def later(at: datetime, pos: int, action: int) -> None:
         nonlocal tie
@@ -259,6 +296,10 @@ def run_policy(
         later(_ship_at(now, p.ship_days), pos, SHIP)
         if p.request_after is not None:
             later(now + timedelta(seconds=p.request_after), pos, REQUEST)
+        if packs and p.pack_after is not None:
+            later(now + timedelta(seconds=p.pack_after), pos, PACK)
+        if seller_cancels and p.seller_cancel_after is not None:
+            later(now + timedelta(seconds=p.seller_cancel_after), pos, SELLER_CANCEL)
 
     def after(pos: int, now: datetime) -> None:
         """Whatever the engine just did to this order: follow-ups and fresh deadlines."""
@@ -269,6 +310,9 @@ def run_policy(
                 later(now, pos, HOLD)
         if ship_waiting[pos] and order["status"] == AWAITING_SHIPMENT:
             ship_waiting[pos] = False  # the request that stopped the seller is gone
+            later(now, pos, SHIP)
+        if pack_waiting[pos] and order["packed_at"] is not None and order["status"] == AWAITING_SHIPMENT:
+            pack_waiting[pos] = False  # packed at last: the parcel that was ready goes out
             later(now, pos, SHIP)
         due = pending_deadlines(order)
         if due != pushed[pos]:
@@ -311,6 +355,14 @@ def run_policy(
                 later(at + timedelta(seconds=p.rejected_dispute_after), pos, DISPUTE_REJECTED)
         elif action == SHIP:
             try:
+                if packs_first and order["packed_at"] is None:
+                    if p.pack_after is not None:  # the seller packs later: the parcel waits for it
+                        pack_waiting[pos] = True
+                        raise Refused("not packed yet", "not_packed")
+                    # pack_before_ship (R22) with no packing delay: the seller packs as it ships
+                    engine.seller_pack(world, oid)
+                    if trace is not None:
+                        trace.append((at, PACK, pos))
                 engine.seller_ship(world, oid)
             except Refused as exc:
                 if exc.code == "request_pending":
@@ -344,6 +396,10 @@ def run_policy(
             engine.confirm(world, oid)
         elif action == ABANDON:
             engine.cancel_request(world, oid, p.reason)
+        elif action == PACK:
+            engine.seller_pack(world, oid)
+        elif action == SELLER_CANCEL:
+            engine.seller_cancel(world, oid, p.seller_cancel_reason)
 
     while actions or deadlines:
         if deadlines and (not actions or deadlines[0][0] <= actions[0][0]):
