@@ -1,5 +1,5 @@
-"""Output formats (CLI.md "Output", "Errors"), the policy commands, and the two histories:
-notifications (POLICY.md R18) and events (R19).
+"""Output formats (docs/cli.md "Output", "Errors"), the policy commands, and the two histories:
+notifications (docs/rules.md R18) and events (R19).
 
 The world starts on Monday 2030-03-04T09:00:00Z.
 """
@@ -218,7 +218,7 @@ def test_bad_format_is_a_usage_error(busy, command, bad):
 
 
 def test_bad_format_is_a_usage_error_even_with_json(busy):
-    # CLI.md: a bad value is exit 2; --json must not make a bad --format acceptable
+    # docs/cli.md: a bad value is exit 2; --json must not make a bad --format acceptable
     accepted = []
     for command in LIST_COMMANDS:
         result = busy.runner.invoke(app, [*command, "--format", "xml", "--json"])
@@ -244,7 +244,7 @@ def test_json_output_is_exactly_one_value_and_hints_go_to_stderr(world):
     result = world("cancel", "request", o["id"], "--reason", "shipping-delay", "--json")
     order = json.loads(result.stdout)  # raises on anything but one JSON value
     assert order["status"] == "cancel_requested"
-    assert "dispute" in result.stderr  # the hint of POLICY.md "A request with a seller-fault reason"
+    assert "dispute" in result.stderr  # the hint of docs/rules.md "A request with a seller-fault reason"
     assert "hint" not in result.stdout
 
 

@@ -1,4 +1,4 @@
-"""Stable tables: one fixed column set per object type whatever the data (CLI.md: csv has a header row
+"""Stable tables: one fixed column set per object type whatever the data (docs/cli.md: csv has a header row
 and nested objects flattened to dotted names), an empty csv is the header alone, table and csv share
 column names and order, --fields picks columns (unknown: exit 2 naming it), --no-headers drops the header."""
 
@@ -9,8 +9,8 @@ import io
 
 import pytest
 
-# The order object of CLI.md, flattened: every field, then cancellation, refund and dispute's own fields
-# (CLI.md "The order object" and "The refund object"), next_deadline and actions; plus the two extra
+# The order object of docs/cli.md, flattened: every field, then cancellation, refund and dispute's own fields
+# (docs/cli.md "The order object" and "The refund object"), next_deadline and actions; plus the two extra
 # fields the README documents (pay_by, tracking).
 ORDER_CSV = (
     "id,buyer,seller,item,quantity,amount,currency,payment_method,status,placed_at,pay_by,paid_at,ship_by,"

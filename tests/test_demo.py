@@ -10,7 +10,7 @@ import pytest
 def test_demo_tells_the_silent_seller_story(cli, tmp_path):
     """On a world whose clock stands at Monday 2030-03-04 09:00: a day later the request (Tuesday
     09:00), 72 h of silence (Friday 8th 09:00: cancelled), the card refund paid 15 working days
-    later (Friday 29th): instants written from POLICY.md, not read back from the demo."""
+    later (Friday 29th): instants written from docs/rules.md, not read back from the demo."""
     demo_db = str(tmp_path / "demo.json")
     cli.json("--db", demo_db, "clock", "set", "2030-03-04T09:00:00Z")
     story = cli.json("demo", "--db", demo_db)

@@ -1,4 +1,4 @@
-"""A differential check: a tiny model of the core rules, written from POLICY.md (and the README's
+"""A differential check: a tiny model of the core rules, written from docs/rules.md (and the README's
 documented choices where it is silent), against the real CLI (CliRunner, --json).
 
 Seeded random command sequences run through both; after every command the exit code must agree,
@@ -32,7 +32,7 @@ KIND_ORDER = ("auto_cancel_by", "due_by", "pay_by", "respond_by", "ship_by")  # 
 
 
 def plus_working_days(t: datetime, n: int, zone: str = "UTC", country: str = "") -> datetime:
-    """POLICY.md: a non-working start moves to 00:00 of the next working day; then count n working
+    """docs/rules.md: a non-working start moves to 00:00 of the next working day; then count n working
     days one calendar day at a time, keeping the time of day (in `zone`, minus `country`'s holidays)."""
     if country:
         import holidays

@@ -1,4 +1,4 @@
-"""Unit tests of the pure policy module (POLICY.md R1-R20), with orders built by the engine
+"""Unit tests of the pure policy module (docs/rules.md R1-R20), with orders built by the engine
 on an in-memory World."""
 
 from __future__ import annotations

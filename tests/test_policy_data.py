@@ -1,4 +1,4 @@
-"""Policy as data (POLICY.md "Policy as data", README "Policies"), through the CLI:
+"""Policy as data (docs/rules.md "Policy as data", README "Policies"), through the CLI:
 `policy show` with where each value came from, `policy use NAME|FILE` and its refusals, every rule
 reading the policy in force, holiday calendars, `actions` agreeing with enforcement, the text view of
 `orders show`, and `policy compare`."""
@@ -217,7 +217,7 @@ BAD_FILES = [
     ("one unknown ewallet among known ones", 'ewallets = ["alipay", "bitcoin"]\n', "ewallets"),
     ("requests as text", 'cancel_requests_max = "3"\n', "cancel_requests_max"),
     ("duration as a number", "pay_within = 24\n", "pay_within"),
-    # POLICY.md lists every key a policy file may set; `name` is not among them
+    # docs/rules.md lists every key a policy file may set; `name` is not among them
     ("name is not a policy key", 'name = "mine"\n', "name"),
 ]
 

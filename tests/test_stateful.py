@@ -1,5 +1,5 @@
 """Stateful property test: random sequences of every command and clock move, run in-process
-through the engine, with the invariants of POLICY.md and CLI.md checked after every step.
+through the engine, with the invariants of docs/rules.md and docs/cli.md checked after every step.
 
 A command that raises (exit 2-4 in the real program) writes nothing, so the machine snapshots the
 world's tables before each command and puts the snapshot back when the command raises.
@@ -18,7 +18,7 @@ Checked after every step:
   and every new event has its change; a paid refund never changes again and no order has two
   refund_completed events (R14);
 - the stored world is plain JSON data;
-- every order's CLI view has exactly CLI.md's order fields, with the right types;
+- every order's CLI view has exactly docs/cli.md's order fields, with the right types;
 - the `actions` of the order last touched: each action offered succeeds (on a copy of the
   world) and each action not offered is refused (exit 4) for every argument.
 """
@@ -73,7 +73,7 @@ POLICY_NAMES = sorted(POLICIES) + ["ebay-preset", *PRESETS]
 ALL_METHODS = tuple(dict.fromkeys(m for name in presets.PRESETS for m in presets.load(name).policy.payment_methods))
 SELLER_REASONS = tuple(P.DEFAULT_SELLER_CANCEL_REASONS)
 
-# CLI.md: the order object
+# docs/cli.md: the order object
 REQUIRED_FIELDS = {
     "id", "buyer", "seller", "item", "quantity", "amount", "currency", "payment_method", "status",
     "placed_at", "paid_at", "ship_by", "shipped_at", "completed_at", "cancelled_at", "end_reason",
@@ -91,7 +91,7 @@ DISPUTE_FIELDS = {"reason", "status", "opened_at", "resolved_at", "outcome"}
 TERMS = ("id", "buyer", "seller", "item", "quantity", "amount", "currency", "payment_method", "placed_at")
 AMOUNT_RE = re.compile(r"\d+(\.\d{1,2})?")
 
-# The action names of CLI.md's `actions`, each with the ways to try it (every argument it takes).
+# The action names of docs/cli.md's `actions`, each with the ways to try it (every argument it takes).
 Attempt = Callable[[World, str], Any]
 BUYER_ACTIONS: dict[str, list[Attempt]] = {
     "orders pay": [lambda w, i: engine.pay(w, i)],
@@ -608,7 +608,7 @@ ANSWERS = {"accepted": "cancel_accepted", "rejected": "cancel_rejected", "withdr
 
 
 def transitions(before: dict | None, now: dict, o: dict) -> set[str]:
-    """The event kinds R19 requires for the change from `before` to `now` (POLICY.md)."""
+    """The event kinds R19 requires for the change from `before` to `now` (docs/rules.md)."""
     want: set[str] = set()
     if before is None:
         want.add("order_placed")

@@ -1,5 +1,5 @@
 """The data file under stress: concurrent writers, the lock timeout, SIGKILL at any moment, failing writes,
-damaged and foreign files, schema migrations, and `db check` / `db backup` (CLI.md: exit 5 = storage).
+damaged and foreign files, schema migrations, and `db check` / `db backup` (docs/cli.md: exit 5 = storage).
 
 The multi-process tests run `python -m ordercli` as real processes on one data file; everything else runs
 in-process through the `cli` fixture. Damaged files in subprocesses are covered by test_process.py.

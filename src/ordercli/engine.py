@@ -27,7 +27,7 @@ _KIND_RANK: dict[str, int] = {k: i for i, k in enumerate(P.DEADLINE_KINDS)}
 
 
 def _as(actor: str | None) -> str | None:
-    """The acting party follows the input rules of CLI.md (exit 2) before any lookup."""
+    """The acting party follows the input rules of docs/cli.md (exit 2) before any lookup."""
     return None if actor is None else validate.name(actor, "actor")
 
 

@@ -1,4 +1,4 @@
-"""The rulebook of POLICY.md as pure functions: values, reasons, gates, deadlines, actions.
+"""The rulebook of docs/rules.md as pure functions: values, reasons, gates, deadlines, actions.
 
 Nothing here reads a clock or a file: every function that needs the time takes `now`.
 The engine asks these gates before acting, and `actions()` asks the very same gates,

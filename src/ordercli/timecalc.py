@@ -123,7 +123,7 @@ def add_working_days(
     tz: tzinfo = UTC,
     is_holiday: Callable[[date], bool] | None = None,
 ) -> datetime:
-    """POLICY.md: a non-working start moves to 00:00 of the next working day, then count
+    """docs/rules.md: a non-working start moves to 00:00 of the next working day, then count
     working days one calendar day at a time, keeping the time of day (in the policy zone)."""
     local = instant.astimezone(tz)
     day, moved = _walk_working_days(local.date(), n, is_holiday)

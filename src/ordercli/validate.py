@@ -1,4 +1,4 @@
-"""Input rules of CLI.md, shared by the CLI, imports and scenarios. Broken input is exit 2."""
+"""Input rules of docs/cli.md, shared by the CLI, imports and scenarios. Broken input is exit 2."""
 
 from __future__ import annotations
 

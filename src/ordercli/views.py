@@ -1,4 +1,4 @@
-"""The JSON objects of CLI.md, built from the stored world. Derived fields (next_deadline,
+"""The JSON objects of docs/cli.md, built from the stored world. Derived fields (next_deadline,
 actions, overdue) are computed here against the virtual now, never stored."""
 
 from __future__ import annotations
