@@ -86,11 +86,11 @@ def run_process(*args: str, env: dict | None = None, input: bytes | None = None)
                           input=input, timeout=60)
 
 
-# -- the error contract of CLI.md, shared by the CLI test modules -----------------------------------
+# -- the error contract of docs/cli.md, shared by the CLI test modules -----------------------------------
 
 
 def fail(cli: Cli, *args: str, code: int) -> dict:
-    """Runs a command that must fail with --json and checks the error contract of CLI.md:
+    """Runs a command that must fail with --json and checks the error contract of docs/cli.md:
     stdout empty, stderr exactly one JSON object {"error": {code, message, exit}}, exit matching."""
     result = cli(*args, "--json", code=code)
     assert result.stdout == ""

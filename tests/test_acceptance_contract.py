@@ -1,4 +1,4 @@
-"""The acceptance pass's contract checks: the objects of CLI.md field by field with their types,
+"""The acceptance pass's contract checks: the objects of docs/cli.md field by field with their types,
 and a sweep of every acting command over orders in every state, with odd ids and values, holding
 the error contract (exit 2-5, stdout empty, one `error:` line or the JSON error object, the data
 file untouched) and never exit 1."""

@@ -1,4 +1,4 @@
-"""CLI.md: `${ID.PATH}` is replaced in expect values, nested ones included (a mapping or a list
+"""docs/cli.md: `${ID.PATH}` is replaced in expect values, nested ones included (a mapping or a list
 compared whole)."""
 
 from __future__ import annotations

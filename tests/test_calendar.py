@@ -1,4 +1,4 @@
-"""Unit tests of timecalc: durations, instants and POLICY.md's working-day arithmetic."""
+"""Unit tests of timecalc: durations, instants and docs/rules.md's working-day arithmetic."""
 
 from __future__ import annotations
 

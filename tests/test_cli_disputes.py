@@ -1,4 +1,4 @@
-"""Disputes through the CLI (POLICY.md R13, R14, R18, R20; CLI.md `dispute open|resolve|list`).
+"""Disputes through the CLI (docs/rules.md R13, R14, R18, R20; docs/cli.md `dispute open|resolve|list`).
 
 The world starts on Monday 2030-03-04T09:00:00Z; a card refund started on Tuesday
 2030-03-05T09:00 is due 15 working days later, Tuesday 2030-03-26T09:00.
@@ -458,7 +458,7 @@ def test_dispute_notifies_seller_on_open_and_buyer_on_outcome(world, outcome):
 
 @pytest.mark.parametrize("bad", ["", "x" * 201, "ali\x07ce"], ids=["empty", "too-long", "control-char"])
 def test_dispute_commands_with_a_broken_as_name_are_usage_errors(world, bad):
-    # CLI.md "Input rules": --as must be non-empty, at most 200 characters, no control characters: exit 2
+    # docs/cli.md "Input rules": --as must be non-empty, at most 200 characters, no control characters: exit 2
     o = world.place()
     err = world.json("dispute", "open", o["id"], "--reason", "shipping-delay", "--as", bad, code=2)
     assert "--as" in err["message"]

@@ -1,5 +1,5 @@
 """`orders place|pay|list|show|confirm` and `clock show|set|tick|next` through the CLI:
-exact exit codes, the JSON fields of CLI.md and the rules of POLICY.md (R2, R3, R17, R20)."""
+exact exit codes, the JSON fields of docs/cli.md and the rules of docs/rules.md (R2, R3, R17, R20)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def test_place_ids_are_sequential(world):
 @pytest.mark.parametrize(
     "start, ship_by",
     [
-        # POLICY.md's own example: Friday 15:00 + 7 working days = the Tuesday 11 days later, 15:00
+        # docs/rules.md's own example: Friday 15:00 + 7 working days = the Tuesday 11 days later, 15:00
         ("2030-03-08T15:00:00Z", "2030-03-19T15:00:00+00:00"),
         # a non-working start moves to 00:00 of the next working day first
         ("2030-03-09T10:00:00Z", "2030-03-20T00:00:00+00:00"),

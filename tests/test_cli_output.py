@@ -1,5 +1,5 @@
-"""Output formats (CLI.md "Output", "Errors"), the policy commands, and the two histories:
-notifications (POLICY.md R18) and events (R19).
+"""Output formats (docs/cli.md "Output", "Errors"), the policy commands, and the two histories:
+notifications (docs/rules.md R18) and events (R19).
 
 The world starts on Monday 2030-03-04T09:00:00Z.
 """
@@ -218,7 +218,7 @@ def test_bad_format_is_a_usage_error(busy, command, bad):
 
 
 def test_bad_format_is_a_usage_error_even_with_json(busy):
-    # CLI.md: a bad value is exit 2; --json must not make a bad --format acceptable
+    # docs/cli.md: a bad value is exit 2; --json must not make a bad --format acceptable
     accepted = []
     for command in LIST_COMMANDS:
         result = busy.runner.invoke(app, [*command, "--format", "xml", "--json"])
@@ -244,7 +244,7 @@ def test_json_output_is_exactly_one_value_and_hints_go_to_stderr(world):
     result = world("cancel", "request", o["id"], "--reason", "shipping-delay", "--json")
     order = json.loads(result.stdout)  # raises on anything but one JSON value
     assert order["status"] == "cancel_requested"
-    assert "dispute" in result.stderr  # the hint of POLICY.md "A request with a seller-fault reason"
+    assert "dispute" in result.stderr  # the hint of docs/rules.md "A request with a seller-fault reason"
     assert "hint" not in result.stdout
 
 
@@ -391,11 +391,12 @@ def test_policy_use_file_with_unknown_key_names_the_key(world, tmp_path):
     assert world.json("policy", "show")["seller_response_within"] == "72h"
 
 
-def test_policy_use_file_with_unknown_refund_method_names_it(world, tmp_path):
+def test_policy_use_file_with_a_badly_spelt_refund_method_names_it(world, tmp_path):
+    # issue 19 (R27): any payment method may be named, as lowercase words joined by -
     f = tmp_path / "mine.toml"
-    f.write_text('[refund_within]\nbitcoin = "1d"\n')
+    f.write_text('[refund_within]\n"Bit Coin" = "1d"\n')
     err = world.json("policy", "use", str(f), code=2)
-    assert "bitcoin" in err["message"]
+    assert "Bit Coin" in err["message"]
 
 
 def test_policy_use_file_with_bad_value_names_the_key(world, tmp_path):

@@ -1,7 +1,7 @@
-"""Refunds through the CLI (POLICY.md R14-R16, CLI.md "The refund object").
+"""Refunds through the CLI (docs/rules.md R14-R16, docs/cli.md "The refund object").
 
 The world starts on Monday 2030-03-04T09:00:00Z. Hand-computed dates used below
-(working days = Mon-Fri, UTC, no holidays; POLICY.md "Adding N working days"):
+(working days = Mon-Fri, UTC, no holidays; docs/rules.md "Adding N working days"):
 
   cancelled Tue 2030-03-05T09:00 + 15 working days = Tue 2030-03-26T09:00
   cancelled Wed 2030-03-06T09:00 + 15 working days = Wed 2030-03-27T09:00
@@ -444,7 +444,7 @@ def test_refund_actions_as_someone_else_are_refused(world, action, who):
 
 @pytest.mark.parametrize("action", ["hold", "release", "settle"])
 def test_refund_actions_with_an_empty_as_name_are_usage_errors(world, action):
-    # CLI.md "Input rules": --as must be non-empty: exit 2, naming the option
+    # docs/cli.md "Input rules": --as must be non-empty: exit 2, naming the option
     oid = cancel_by_silence(world)["id"]
     if action == "release":
         world.json("refund", "hold", oid)

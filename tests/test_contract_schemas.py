@@ -77,6 +77,9 @@ CASES: dict[str, tuple[list[str], str]] = {
     "cancel reasons": ([], "reason[]"),
     "seller respond": (["ORD-0004", "reject", "--message", "already packed"], "order"),
     "seller ship": (["ORD-0003"], "order"),
+    "seller stats": ([], "seller-stats[]"),
+    "seller pack": (["ORD-0001"], "order"),  # in a world of its own, under a policy that packs
+    "seller cancel": (["ORD-0001", "--reason", "out-of-stock", "--message", "sold out"], "order"),  # likewise
     "clock show": ([], "clock"),
     "clock set": (["2030-05-01T00:00:00Z"], "clock-move"),
     "clock tick": (["40d"], "clock-move"),
@@ -92,6 +95,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "notifications list": ([], "notification[]"),
     "events list": ([], "event[]"),
     "policy show": ([], "policy"),
+    "policy list": ([], "policy-preset[]"),
     "policy use": (["ebay"], "policy"),
     "policy compare": (["aliexpress", "ebay", "--scenario", EXAMPLE], "policy-compare"),
     "scenario run": ([EXAMPLE], "scenario-result"),
@@ -143,6 +147,11 @@ def test_output_matches_its_schema(full, command, tmp_path, monkeypatch):
         monkeypatch.setenv("ORDERCLI_DB", str(tmp_path / "empty.json"))
     if command == "demo":
         monkeypatch.setenv("ORDERCLI_DB", str(tmp_path / "demo.json"))
+    if command in ("seller pack", "seller cancel"):  # issue 19: only where the policy has them
+        monkeypatch.setenv("ORDERCLI_DB", str(tmp_path / "packs.json"))
+        (tmp_path / "packs.toml").write_text("pack_before_ship = true\nseller_can_cancel = true\n")
+        full.json("policy", "use", str(tmp_path / "packs.toml"))
+        full.place()
     if command == "orders import":
         line = json.dumps({"buyer": "a", "seller": "b", "item": "c", "amount": 5})
         result = full.runner.invoke(app, ["orders", "import", "-", "--json"], input=line + "\n")

@@ -1,4 +1,4 @@
-"""Stable tables: one fixed column set per object type whatever the data (CLI.md: csv has a header row
+"""Stable tables: one fixed column set per object type whatever the data (docs/cli.md: csv has a header row
 and nested objects flattened to dotted names), an empty csv is the header alone, table and csv share
 column names and order, --fields picks columns (unknown: exit 2 naming it), --no-headers drops the header."""
 
@@ -9,8 +9,8 @@ import io
 
 import pytest
 
-# The order object of CLI.md, flattened: every field, then cancellation, refund and dispute's own fields
-# (CLI.md "The order object" and "The refund object"), next_deadline and actions; plus the two extra
+# The order object of docs/cli.md, flattened: every field, then cancellation, refund and dispute's own fields
+# (docs/cli.md "The order object" and "The refund object"), next_deadline and actions; plus the two extra
 # fields the README documents (pay_by, tracking).
 ORDER_CSV = (
     "id,buyer,seller,item,quantity,amount,currency,payment_method,status,placed_at,pay_by,paid_at,ship_by,"
@@ -20,7 +20,9 @@ ORDER_CSV = (
     "refund.order_id,refund.amount,refund.currency,refund.method,refund.status,refund.initiated_at,refund.due_by,"
     "refund.refunded_at,refund.overdue,"
     "dispute.reason,dispute.status,dispute.opened_at,dispute.resolved_at,dispute.outcome,"
-    "next_deadline.kind,next_deadline.at,actions.buyer,actions.seller"
+    "next_deadline.kind,next_deadline.at,actions.buyer,actions.seller,"
+    # issue 19: packing (R22), the ship-by grace (R25) and the seller's own cancellation (R26)
+    "packed_at,shipped_late,auto_cancel_by,seller_cancel.reason,seller_cancel.counts,seller_cancel.message"
 )
 HEADERS = {
     ("orders", "list"): ORDER_CSV,
@@ -50,9 +52,9 @@ def test_orders_csv_has_the_same_columns_with_and_without_disputes(world):
     world.json("cancel", "request", world.place()["id"], "--reason", "other")
     after = world("orders", "list", "--format", "csv").stdout.splitlines()
     assert before == after[0] == ORDER_CSV
-    assert len(ORDER_CSV.split(",")) == 44
+    assert len(ORDER_CSV.split(",")) == 50  # issue 19 added 6
     rows = list(csv.reader(io.StringIO("\n".join(after))))
-    assert all(len(r) == 44 for r in rows)
+    assert all(len(r) == 50 for r in rows)
     disputed = dict(zip(rows[0], rows[1], strict=True))
     assert (disputed["dispute.reason"], disputed["dispute.status"]) == ("damaged", "open")
     assert disputed["refund.status"] == ""

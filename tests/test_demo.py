@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 
 def test_demo_tells_the_silent_seller_story(cli, tmp_path):
     """On a world whose clock stands at Monday 2030-03-04 09:00: a day later the request (Tuesday
     09:00), 72 h of silence (Friday 8th 09:00: cancelled), the card refund paid 15 working days
-    later (Friday 29th): instants written from POLICY.md, not read back from the demo."""
+    later (Friday 29th): instants written from docs/rules.md, not read back from the demo."""
     demo_db = str(tmp_path / "demo.json")
     cli.json("--db", demo_db, "clock", "set", "2030-03-04T09:00:00Z")
     story = cli.json("demo", "--db", demo_db)
@@ -82,3 +84,17 @@ def test_demo_policy_on_a_kept_world_goes_through_the_rule_of_policy_use(cli, tm
     assert err["code"] == "world_has_orders"
     assert empty.read_bytes() == before
     assert cli.json("demo", "--db", str(empty), "--policy", "ebay")[0]["output"]["id"] == "ORD-0002"
+
+
+@pytest.mark.parametrize("preset", ["amazon", "etsy", "temu"])
+def test_demo_tells_its_story_under_the_new_presets(cli, preset):
+    """issue 19: a free cancel (amazon within 30 minutes is missed a day later; temu before packing), and a
+    seller-only policy (etsy: alice writes, acme cancels) end in a told story, not an error."""
+    story = cli.json("demo", "--policy", preset)
+    final = story[-1]["output"]
+    want = {"amazon": "awaiting_shipment", "etsy": "cancelled", "temu": "cancelled"}[preset]
+    assert final["status"] == want
+    if preset == "temu":
+        assert final["end_reason"] == "buyer_cancelled" and final["refund"]["status"] == "refunded"
+    if preset == "etsy":
+        assert final["end_reason"] == "seller_cancelled" and final["seller_cancel"]["counts"] is False

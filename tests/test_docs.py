@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATED = ["docs/cli.md", "docs/errors.md", "docs/schemas.md"]
+GENERATED = ["docs/cli.md", "docs/errors.md", "docs/schemas.md", "docs/marketplaces.md"]
 PAGES = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 COG_CODE = re.compile(r"\[\[\[cog.*?\]\]\]", re.S)
+# The engineers' own spec files, which users don't have: the project cites its docs/ pages instead.
+SPEC_FILES = re.compile(r"\b(?:" + "POLICY" + "|" + "CLI" + r")\.md\b")
 
 
 @pytest.mark.parametrize("page", GENERATED)
@@ -27,7 +29,7 @@ def test_generated_docs_are_up_to_date(page):
 @pytest.mark.parametrize("page", PAGES)
 def test_links_stay_inside_the_repository_and_resolve(page):
     text = COG_CODE.sub("", (ROOT / page).read_text(encoding="utf-8"))  # the generator, not the output
-    assert "shared/" not in text and "POLICY.md" not in text and "CLI.md" not in text
+    assert "shared/" not in text and not SPEC_FILES.search(text)
     for target in LINK.findall(text):
         if target.startswith(("http://", "https://", "mailto:")):
             continue
@@ -43,3 +45,16 @@ def test_readme_links_the_docs():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     for page in ("docs/rules.md", "docs/cli.md", "docs/errors.md", "docs/schemas.md", "docs/simulate.md"):
         assert f"]({page})" in text
+
+
+def test_the_code_and_tests_cite_the_docs_not_the_engineers_spec_files() -> None:
+    """What a contributor reads in src/ and tests/ points at docs/ (docs/rules.md, docs/cli.md)."""
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in ("src", "tests", "examples", "bench", "tools")
+        for path in sorted((ROOT / folder).rglob("*"))
+        if path.is_file() and path.suffix in {".py", ".toml", ".yaml", ".yml", ".md", ".json", ".txt"}
+        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1)
+        if SPEC_FILES.search(line)
+    ]
+    assert found == []

@@ -242,6 +242,25 @@ def _nested(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
 
 
 RECIPES["request_limit"] = _request_limit
+
+
+def _under(c: Cli, t: Path, text: str) -> None:
+    """The world's policy from a policy file (issue 19's keys)."""
+    (t / "p.toml").write_text(text)
+    c.json("policy", "use", str(t / "p.toml"))
+
+
+RECIPES["cancel_window_closed"] = lambda c, d, t, m: (
+    _under(c, t, 'cancel_request_within = "1h"\n'), oid := place(c), c.json("clock", "tick", "1h"),
+    ["cancel", "request", oid, "--reason", "other"])[-1]
+RECIPES["seller_only_cancel"] = lambda c, d, t, m: (
+    _under(c, t, "cancel_requests_max = 0\n"), ["cancel", "request", place(c), "--reason", "other"])[-1]
+RECIPES["packing_not_used"] = lambda c, d, t, m: ["seller", "pack", place(c)]
+RECIPES["already_packed"] = lambda c, d, t, m: (
+    _under(c, t, "pack_before_ship = true\n"), c.json("seller", "pack", oid := place(c)), ["seller", "pack", oid])[-1]
+RECIPES["not_packed"] = lambda c, d, t, m: (
+    _under(c, t, "pack_before_ship = true\n"), ["seller", "ship", place(c)])[-1]
+RECIPES["seller_cancel_not_allowed"] = lambda c, d, t, m: ["seller", "cancel", place(c), "--reason", "out-of-stock"]
 RECIPES["nested_scenario"] = _nested
 
 

@@ -1,7 +1,7 @@
 """R19 and R18 story by story: the exact events (kind, actor, instant) and notifications
 (recipient, kind) each story produces, in order.
 
-Every expectation here is written from POLICY.md and CLI.md alone, never read back from the
+Every expectation here is written from docs/rules.md and docs/cli.md alone, never read back from the
 program: the world starts on a Monday, 2030-03-04 09:00 UTC, with the aliexpress preset
 (pay_within 24 h, ship_within 7 working days, seller_response_within 72 h, card refunds
 within 15 working days, alipay within 7 days). The actors: the buyer and seller by name,
@@ -323,7 +323,7 @@ def test_a_bad_tick_says_why(world, duration, says):
 
 
 def test_respond_by_and_ship_by_at_one_instant_fire_respond_by_first(world):
-    """Ties at one instant go by kind (POLICY.md): respond_by before ship_by, so the silent
+    """Ties at one instant go by kind (docs/rules.md): respond_by before ship_by, so the silent
     seller's request decides the end (seller_silent), and ship_by finds the order cancelled."""
     oid = run_story(world, ["orders place"])  # ship_by Wednesday 13th 09:00
     world.json("clock", "set", "2030-03-10T09:00:00Z")

@@ -1,7 +1,7 @@
 """Fuzzing the CLI with hostile input, in-process through Typer's CliRunner.
 
 (a) random argument lists (real command words and options mixed with random text, unicode, empty
-    strings, numbers and very long strings): the exit code is one of CLI.md's (0, 2-5; 1 is a bug),
+    strings, numbers and very long strings): the exit code is one of docs/cli.md's (0, 2-5; 1 is a bug),
     no traceback is ever shown, and a failure prints nothing on stdout and one error on stderr;
 (b) random data files (random bytes, random JSON values, and a real world file with a key deleted,
     a value of another type, or cut short): reading and writing commands exit 0, 2-5, never 1, never
@@ -192,7 +192,7 @@ def a_step_failed(stdout: str) -> bool:
 
 
 def check_run(run: Run, allow_scenario_failure: bool = False) -> None:
-    """CLI.md's exit codes and error output; exit 1 means an internal error, a bug."""
+    """docs/cli.md's exit codes and error output; exit 1 means an internal error, a bug."""
     output = run.stdout + run.stderr
     assert "Traceback" not in output, f"a traceback is shown\n{run}"
     assert run.exception is None or isinstance(run.exception, SystemExit), f"an exception escaped\n{run}"

@@ -1,5 +1,6 @@
 """Safe retries (docs/cli.md#safe-retries): `--idempotency-key KEY` and `idempotency_key=`, and the
-data-file schema 4 that keeps the keys (migrated from every older schema, on real old files)."""
+data-file schema 4 that keeps the keys (migrated from every older schema, on real old files; schema 5,
+issue 19's order fields, keeps them)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ from ordercli.world import KEYS, SCHEMA_VERSION
 
 DATA = Path(__file__).parent / "data"
 OLD_WORLDS = {1: DATA / "schema1", 2: DATA / "v010", 3: DATA / "schema3"}
+# The order fields schema 5 added (docs/rules.md R22, R25, R26): an older order shows them as "none of that".
+SCHEMA_5_FIELDS = {"packed_at": None, "shipped_late": False, "auto_cancel_by": None, "seller_cancel": None}
+
+
+def _as_listed_before_5(rows: list[dict]) -> list[dict]:
+    """Orders as an ordercli before schema 5 listed them: the schema-5 fields, "none of that", left out."""
+    for row in rows:
+        if "status" in row and "buyer" in row:
+            assert {k: row[k] for k in SCHEMA_5_FIELDS} == SCHEMA_5_FIELDS
+    return [{k: v for k, v in row.items() if k not in SCHEMA_5_FIELDS} for row in rows]
 PLACE = ["orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "Mug", "--amount", "19.99"]
 
 
@@ -92,6 +103,12 @@ def _shipped(c: Cli, t: Path) -> None:
     c.json("seller", "ship", "ORD-0001")
 
 
+def _shopee(c: Cli, t: Path) -> None:
+    """A policy that uses packing and lets sellers cancel (docs/rules.md R22, R26)."""
+    c.json("policy", "use", "shopee-my")
+    _place(c, t)
+
+
 def _ndjson(c: Cli, t: Path) -> None:
     rows = [{"buyer": "bob", "seller": "acme", "item": "Cup", "amount": "3"}] * 3
     (t / "in.ndjson").write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -106,6 +123,8 @@ COMMANDS: dict[str, tuple[Setup, list[str]]] = {
     "cancel withdraw": (_requested, ["cancel", "withdraw", "ORD-0001"]),
     "seller respond": (_requested, ["seller", "respond", "ORD-0001", "accept", "--message", "ok"]),
     "seller ship": (_place, ["seller", "ship", "ORD-0001", "--tracking", "TRK1"]),
+    "seller pack": (_shopee, ["seller", "pack", "ORD-0001"]),
+    "seller cancel": (_shopee, ["seller", "cancel", "ORD-0001", "--reason", "out-of-stock", "--message", "sorry"]),
     "clock set": (lambda c, t: _place(c, t, "--unpaid"), ["clock", "set", "2030-03-10T09:00:00Z"]),
     "clock tick": (lambda c, t: _place(c, t, "--unpaid"), ["clock", "tick", "2d"]),
     "clock next": (lambda c, t: _place(c, t, "--unpaid"), ["clock", "next"]),
@@ -271,7 +290,7 @@ def test_db_check_counts_the_keys_and_names_a_damaged_one(world: Cli, db: Path) 
     world.json("clock", "tick", "1h", "--idempotency-key", "b")
     _replayed(world, ["clock", "tick", "1h"], "b")
     report = world.json("db", "check")
-    assert report["idempotency_keys"] == 2 and report["schema"] == SCHEMA_VERSION == 4
+    assert report["idempotency_keys"] == 2 and report["schema"] == SCHEMA_VERSION == 5
     assert world("db", "check").stdout.endswith(", 2 idempotency keys\n")
     data = json.loads(db.read_bytes())
     data["meta"]["1"].pop("seal", None)
@@ -286,8 +305,10 @@ def test_db_check_counts_the_keys_and_names_a_damaged_one(world: Cli, db: Path) 
 
 
 def test_the_checks_name_malformed_key_records() -> None:
+    from ordercli.store.migrations import migrate
+
     tables = json.loads((DATA / "schema3" / "world.json").read_text())
-    tables["meta"]["1"]["schema"] = 4
+    migrate(tables)  # to the current schema: its orders as the checks want them, and a keys table
     good = {
         "command": "orders pay",
         "fingerprint": "0" * 64,
@@ -377,7 +398,7 @@ def test_a_world_of_every_older_schema_reads_as_it_did_and_migrates_on_a_write(s
         for what in ("events", "notifications") + (("orders",) if schema != 2 else ())
     }
     for what, rows in listed.items():
-        assert cli.json(what, "list") == rows
+        assert _as_listed_before_5(cli.json(what, "list")) == rows
     report = cli.json("db", "check")
     assert report["ok"] and report["schema"] == schema and report["idempotency_keys"] == 0
     assert db.read_bytes() == before, "reading an older file leaves it byte for byte"
@@ -386,24 +407,54 @@ def test_a_world_of_every_older_schema_reads_as_it_did_and_migrates_on_a_write(s
 
     placed = cli.json(*PLACE, "--idempotency-key", "K")
     data = json.loads(db.read_bytes())
-    assert data["meta"]["1"]["schema"] == SCHEMA_VERSION == 4
+    assert data["meta"]["1"]["schema"] == SCHEMA_VERSION == 5
     assert list(data[KEYS]["1"]) == ["K"]
     assert problems(data) == []
     for what, rows in listed.items():
-        assert cli.json(what, "list")[: len(rows)] == rows, f"{what}: the migration keeps the old history"
+        now = _as_listed_before_5(cli.json(what, "list"))
+        assert now[: len(rows)] == rows, f"{what}: the migration keeps the old history"
     migrated = db.read_bytes()
     again, _ = _replayed(cli, PLACE, "K")
     assert again == placed and db.read_bytes() == migrated
     assert cli.json("db", "check")["idempotency_keys"] == 1
 
 
-def test_migrations_reach_schema_4_in_one_list() -> None:
+def test_migrations_reach_the_current_schema_in_one_list() -> None:
     from ordercli.store.migrations import MIGRATIONS, migrate
 
-    assert len(MIGRATIONS) == SCHEMA_VERSION - 1 == 3
+    assert len(MIGRATIONS) == SCHEMA_VERSION - 1 == 4
     tables = json.loads((DATA / "schema3" / "world.json").read_text())
     migrate(tables)
-    assert tables["meta"]["1"]["schema"] == 4 and tables[KEYS] == {}
+    assert tables["meta"]["1"]["schema"] == 5 and tables[KEYS] == {}
+
+
+def test_a_schema_4_world_keeps_its_keys_through_the_migration_and_they_still_replay(cli: Cli, db: Path) -> None:
+    folder = DATA / "schema4"
+    shutil.copyfile(folder / "world.json", db)
+    before = db.read_bytes()
+    listed = {what: json.loads((folder / f"{what}.json").read_text()) for what in ("orders", "events", "notifications")}
+    for what, rows in listed.items():
+        assert _as_listed_before_5(cli.json(what, "list")) == rows
+    report = cli.json("db", "check")
+    assert report["ok"] and report["schema"] == 4 and report["idempotency_keys"] == 3
+    assert db.read_bytes() == before, "reading an older file leaves it byte for byte"
+    # a keyed replay changes nothing in the world (a writing command on an older file may still save
+    # the migration, as every writing command does)
+    listed_before = cli.json("events", "list"), cli.json("clock", "show")
+    replayed = cli.json(*PLACE, "--idempotency-key", "first-mug")
+    assert replayed["id"] == "ORD-0001" and replayed["status"] == "cancelled"  # as it is now
+    assert (cli.json("events", "list"), cli.json("clock", "show")) == listed_before
+    cli.json("clock", "tick", "1h", "--idempotency-key", "new-tick")
+    data = json.loads(db.read_bytes())
+    assert data["meta"]["1"]["schema"] == SCHEMA_VERSION == 5
+    assert list(data[KEYS]["1"]) == ["first-mug", "accept-1", "tick-4d", "new-tick"]
+    assert problems(data) == []
+    moved = cli.json("clock", "tick", "4d", "--idempotency-key", "tick-4d")  # replayed from schema 4's record
+    assert (moved["from"], moved["to"]) == ("2030-03-04T09:00:00+00:00", "2030-03-08T09:00:00+00:00")
+    assert moved["fired"] == [e for e in listed["events"] if 15 <= e["seq"] < 19]  # its stored range [15, 19)
+    assert [e["seq"] for e in moved["fired"]] == [15, 16, 17, 18]
+    conflict = refused_unchanged(cli, db, "clock", "tick", "5d", "--idempotency-key", "tick-4d", code=2)
+    assert conflict["code"] == "idempotency_conflict"
 
 
 def test_a_schema_4_file_without_its_keys_table_is_not_ordercli_data(cli: Cli, db: Path) -> None:

@@ -213,7 +213,7 @@ def test_a_file_that_cant_be_collected_is_a_valid_error_testcase(
     error = root.find(".//testcase/error")
     assert error is not None and (error.text or "").strip() == (
         "scenario nopolicy.scenario.yaml: policy file 'nowhere.toml' does not exist, here or beside the scenario "
-        "(presets: aliexpress, ebay)"
+        "(presets: aliexpress, aliexpress-2020, ebay, amazon, etsy, shopee-my, walmart, temu)"
     )
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of the pure policy module (POLICY.md R1-R20), with orders built by the engine
+"""Unit tests of the pure policy module (docs/rules.md R1-R20), with orders built by the engine
 on an in-memory World."""
 
 from __future__ import annotations
@@ -129,6 +129,7 @@ def test_dispute_reasons():
 def test_end_reasons_and_statuses():
     assert set(P.END_REASONS) == {
         "unpaid_cancelled", "payment_timeout", "cancel_accepted", "seller_silent", "ship_timeout", "dispute_refund",
+        "buyer_cancelled", "seller_cancelled",  # issue 19: R21/R22 free cancels, R26 seller cancels
     }
     assert set(P.STATUSES) == {
         "awaiting_payment", "awaiting_shipment", "cancel_requested", "shipped", "completed", "cancelled",
@@ -696,7 +697,6 @@ def test_policy_from_mapping_refuses_an_unknown_key():
         ("seller_response_within", "72 h"),
         ("on_seller_silence", "ignore"),
         ("on_seller_silence", None),
-        ("cancel_requests_max", 0),
         ("cancel_requests_max", -1),
         ("cancel_requests_max", True),
         ("cancel_requests_max", "3"),
@@ -727,7 +727,7 @@ def test_policy_from_mapping_refuses_a_bad_value_naming_the_key(key, value):
     [
         ({"card": "soon"}, "refund_within.card"),
         ({"alipay": "7 days"}, "refund_within.alipay"),
-        ({"cash": "1d"}, "refund_within.cash"),
+        ({"Cash": "1d"}, "refund_within.Cash"),  # issue 19: any method, spelt as a name
     ],
 )
 def test_policy_from_mapping_refund_within_names_the_method(change, named):
@@ -739,12 +739,21 @@ def test_policy_from_mapping_refund_within_names_the_method(change, named):
     assert repr(named) in exc.value.message
 
 
-def test_policy_from_mapping_refund_within_missing_method_is_named():
+def test_policy_from_mapping_refund_within_names_the_payment_methods():
+    # issue 19 (R27): the methods orders may be paid with are the keys of refund_within
     values = base_values()
     del values["refund_within"]["paypal"]
+    values["refund_within"]["gift-card"] = "3h"
+    pol = P.policy_from_mapping(values, "x")
+    assert pol.payment_methods == ("alipay", "card", "bank-transfer", "gift-card")
+
+
+def test_policy_from_mapping_refund_within_empty_is_refused():
+    values = base_values()
+    values["refund_within"] = {}
     with pytest.raises(UsageError) as exc:
         P.policy_from_mapping(values, "x")
-    assert "refund_within.paypal" in exc.value.message
+    assert "refund_within" in exc.value.message
 
 
 def test_policy_file_unknown_key_is_refused_naming_it(tmp_path):

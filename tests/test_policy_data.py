@@ -1,4 +1,4 @@
-"""Policy as data (POLICY.md "Policy as data", README "Policies"), through the CLI:
+"""Policy as data (docs/rules.md "Policy as data", README "Policies"), through the CLI:
 `policy show` with where each value came from, `policy use NAME|FILE` and its refusals, every rule
 reading the policy in force, holiday calendars, `actions` agreeing with enforcement, the text view of
 `orders show`, and `policy compare`."""
@@ -97,6 +97,7 @@ def test_policy_show_after_use_ebay_says_which_values_come_from_ebay(world):
     expected = {k: "preset aliexpress" for k in ALL_SOURCE_KEYS}
     expected["seller_response_within"] = "preset ebay"
     expected["on_seller_silence"] = "preset ebay"
+    expected["cancel_request_within"] = "preset ebay"  # issue 19: eBay's 1-hour request window
     assert p["sources"] == expected
 
 
@@ -145,6 +146,7 @@ def test_policy_use_file_extending_ebay_values_and_sources(world, tmp_path):
             "refund_within.card": f"file {f}",
             "refund_within.paypal": "preset aliexpress",
             "refund_within.bank-transfer": "preset aliexpress",
+            "cancel_request_within": "preset ebay",  # issue 19: eBay's 1-hour request window
         }
 
 
@@ -198,22 +200,24 @@ def test_the_example_of_policy_md_every_key_set_comes_from_the_file(world, tmp_p
 
 BAD_FILES = [
     ("unknown key", 'extends = "ebay"\nrespond_whenever = "1d"\n', "respond_whenever"),
-    ("unknown refund method", '[refund_within]\ncash = "1d"\n', "refund_within.cash"),
+    # issue 19: refund_within may name any payment method, spelt as a name (lowercase words joined by -)
+    ("bad refund method name", '[refund_within]\nCash = "1d"\n', "refund_within.Cash"),
     ("bad duration", 'pay_within = "5x"\n', "pay_within"),
     ("bad working days", 'ship_within = "7 workdays"\n', "ship_within"),
     ("bad refund duration", '[refund_within]\ncard = "soon"\n', "refund_within.card"),
     ("silence maybe", 'on_seller_silence = "maybe"\n', "on_seller_silence"),
-    ("zero requests", "cancel_requests_max = 0\n", "cancel_requests_max"),
+    # issue 19: 0 is allowed (only the seller cancels, R24); below it is not
+    ("negative requests", "cancel_requests_max = -1\n", "cancel_requests_max"),
     ("unknown timezone", 'timezone = "Mars/Olympus_Mons"\n', "timezone"),
     ("unknown holiday country", 'holidays = "ZZ"\n', "holidays"),
-    ("unknown extends", 'extends = "amazon"\n', "extends"),
+    ("unknown extends", 'extends = "wish"\n', "extends"),
     ("refund_within not a table", 'refund_within = "7d"\n', "refund_within"),
     ("ewallets not a list", 'ewallets = "alipay"\n', "ewallets"),
     ("unknown ewallet", 'ewallets = ["bitcoin"]\n', "ewallets"),
     ("one unknown ewallet among known ones", 'ewallets = ["alipay", "bitcoin"]\n', "ewallets"),
     ("requests as text", 'cancel_requests_max = "3"\n', "cancel_requests_max"),
     ("duration as a number", "pay_within = 24\n", "pay_within"),
-    # POLICY.md lists every key a policy file may set; `name` is not among them
+    # docs/rules.md lists every key a policy file may set; `name` is not among them
     ("name is not a policy key", 'name = "mine"\n', "name"),
 ]
 
@@ -474,7 +478,7 @@ def _place(cli) -> str:
 
 def _requested(cli) -> str:
     oid = _place(cli)
-    cli.json("clock", "tick", "1d")
+    cli.json("clock", "tick", "30m")  # inside ebay's 1-hour request window (issue 19, R23)
     cli.json("cancel", "request", oid, "--reason", "second-thought")
     return oid
 
@@ -608,8 +612,9 @@ STATES = {
     "paid": (st_paid, "awaiting_shipment", BEFORE_SHIPMENT),
     "requested": (st_requested, "cancel_requested", (["cancel withdraw"], ["seller respond"])),
     "rejected": (st_rejected, "awaiting_shipment", BEFORE_SHIPMENT),
+    # ebay: the request lapsed, and by then its 1-hour request window has closed (issue 19, R23)
     "seller_silent": (st_seller_silent, {"aliexpress": "cancelled", "ebay": "awaiting_shipment"},
-                      {"aliexpress": NOTHING, "ebay": BEFORE_SHIPMENT}),
+                      {"aliexpress": NOTHING, "ebay": (["dispute open"], ["seller ship"])}),
     "request_limit": (st_request_limit, "awaiting_shipment", (["dispute open"], ["seller ship"])),
     "shipped": (st_shipped, "shipped", (["orders confirm", "dispute open"], [])),
     "completed": (st_completed, "completed", (["dispute open"], [])),
@@ -824,7 +829,7 @@ def test_policy_compare_with_itself_text_says_so(world):
     assert "0 differences" in out
 
 
-@pytest.mark.parametrize("bad", [("amazon", "ebay"), ("aliexpress", "amazon")])
+@pytest.mark.parametrize("bad", [("wish", "ebay"), ("aliexpress", "wish")])  # amazon is a preset since issue 19
 def test_policy_compare_bad_policy_name_is_exit_2(world, bad):
     err = world.json("policy", "compare", *bad, "--scenario", SILENT, code=2)
     assert err["exit"] == 2
@@ -832,6 +837,6 @@ def test_policy_compare_bad_policy_name_is_exit_2(world, bad):
 
 
 def test_policy_compare_bad_policy_file_is_exit_2_naming_the_key(world, tmp_path):
-    f = policy_file(tmp_path, "cancel_requests_max = 0\n")
+    f = policy_file(tmp_path, "cancel_requests_max = -1\n")
     err = world.json("policy", "compare", "aliexpress", str(f), "--scenario", SILENT, code=2)
     assert "cancel_requests_max" in err["message"]

@@ -1,6 +1,6 @@
 """ordercli as a real process: the stdout/stderr split, exit codes, which data file is used, damaged and
 missing data files, the lock, --version/--help and colour. Worlds are set up in-process (cheap) and the
-behaviour under test is run through `python -m ordercli` (see CLI.md: Invocation, Output, Errors)."""
+behaviour under test is run through `python -m ordercli` (see docs/cli.md: Invocation, Output, Errors)."""
 
 from __future__ import annotations
 
@@ -223,7 +223,7 @@ def _damage(kind: str, real: bytes) -> bytes:
     raise AssertionError(kind)
 
 
-# the words a message must use to name each problem (the categories of CLI.md exit 5)
+# the words a message must use to name each problem (the categories of docs/cli.md exit 5)
 PROBLEM_WORDS = {
     "truncated": ("json", "unreadable", "corrupt", "damaged", "invalid"),
     "garbage": ("json", "unreadable", "corrupt", "damaged", "invalid"),

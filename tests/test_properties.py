@@ -1,6 +1,6 @@
 """Property tests (hypothesis), in-process on the engine:
 
-(a) POLICY.md "A 30-day tick gives exactly the history that thirty 1-day ticks give": one long
+(a) docs/rules.md "A 30-day tick gives exactly the history that thirty 1-day ticks give": one long
     clock move and many short ones covering the same span leave identical worlds;
 (b) add_working_days lands on a working day, keeps the time of day, is monotonic and composes;
 (c) after any clock move (and any command), no pending deadline is at or before the clock.
@@ -452,7 +452,7 @@ def test_add_working_days_with_holidays(data, start, n, tz):
 @given(start=instants, n=st.integers(1, 30))
 def test_five_working_days_are_a_week_from_a_weekday_or_the_next_monday(start, n):
     """5n working days (UTC, no holidays) are n weeks on from a weekday start; from a Saturday
-    or Sunday they are n weeks on from the next Monday 00:00 (POLICY.md's move)."""
+    or Sunday they are n weeks on from the next Monday 00:00 (docs/rules.md's move)."""
     if start.weekday() < 5:
         expected = start + timedelta(weeks=n)
     else:
@@ -461,7 +461,7 @@ def test_five_working_days_are_a_week_from_a_weekday_or_the_next_monday(start, n
     assert add_working_days(start, 5 * n) == expected
 
 
-# An oracle for (a) written from POLICY.md alone, so that a long tick is compared with the rules
+# An oracle for (a) written from docs/rules.md alone, so that a long tick is compared with the rules
 # and not only with itself: UTC, no holidays, the aliexpress defaults.
 
 def naive_working_days(t: datetime, n: int) -> datetime:

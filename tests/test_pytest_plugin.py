@@ -199,9 +199,9 @@ def test_a_bad_policy_is_a_one_line_collection_error_and_nothing_runs(pytester: 
         next(x for x in lines if "short test summary info" in x))]
     assert [x for x in errors[1:] if not x.startswith("_")] == [
         "scenario bad.scenario.yaml: policy: bad value for 'cancel_requests_max': 'many' "
-        "(expected an integer from 1 to 9223372036854775807)",
+        "(expected an integer from 0 to 9223372036854775807)",
         "scenario missing.scenario.yaml: policy file 'nowhere.toml' does not exist, here or beside the scenario "
-        "(presets: aliexpress, ebay)",
+        "(presets: aliexpress, aliexpress-2020, ebay, amazon, etsy, shopee-my, walmart, temu)",
     ]
     assert len(errors) == 5  # the heading, and a title and one line per file
 

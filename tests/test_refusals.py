@@ -1,4 +1,4 @@
-"""Every error code the program raises, asserted exactly, with its exit code (CLI.md) and
+"""Every error code the program raises, asserted exactly, with its exit code (docs/cli.md) and
 the file left as it was.
 
 Scripts branch on `error.code`: a renamed code breaks them as surely as a renamed field.
@@ -103,7 +103,7 @@ CASES: list[tuple[str, list[str], str, int, str]] = [
     ("note with a control character", [PLACE], "cancel request {id} --reason other --note 'a\x01'", 2,
      "bad_value"),
     ("refund --as empty", ACCEPTED, "refund hold {id} --as ''", 2, "bad_value"),
-    ("unknown preset", [], "policy use amazon", 2, "bad_policy"),
+    ("unknown preset", [], "policy use wish", 2, "bad_policy"),  # amazon is a preset since issue 19
 ]  # fmt: skip
 
 
@@ -157,7 +157,7 @@ def test_import_of_a_missing_file_is_bad_import(world: Cli, db: Path, tmp_path: 
 
 
 def test_import_defaults_are_those_of_orders_place(world: Cli, tmp_path: Path):
-    """CLI.md: currency, payment, quantity and unpaid are optional: USD, card, 1, paid at once."""
+    """docs/cli.md: currency, payment, quantity and unpaid are optional: USD, card, 1, paid at once."""
     f = tmp_path / "orders.ndjson"
     f.write_text(GOOD + "\n" + '{"buyer": "b", "seller": "t", "item": "y", "amount": 7.5, "currency": "EUR", '
                  '"payment": "alipay", "quantity": 3, "unpaid": true}\n')  # fmt: skip
@@ -292,7 +292,7 @@ AS_COMMANDS = [
 @pytest.mark.parametrize("command", AS_COMMANDS)
 @pytest.mark.parametrize("order", ["placed", "missing"])
 def test_a_bad_as_is_exit_2_before_any_lookup_or_rule(world: Cli, db: Path, command, order):
-    """CLI.md's input rules come first: an empty --as is exit 2 whatever the order's state, or
+    """docs/cli.md's input rules come first: an empty --as is exit 2 whatever the order's state, or
     whether it exists at all (not 4 for acting as someone else, not 3 for a missing order)."""
     oid = _run(world, [PLACE]) if order == "placed" else "ORD-0099"
     err = refused_unchanged(world, db, *shlex.split(command.format(id=oid)), "--as", "", code=2)

@@ -1,4 +1,4 @@
-"""`scenario run` (CLI.md "Scenario files"): every file in examples/ passes, and the runner's own
+"""`scenario run` (docs/cli.md "Scenario files"): every file in examples/ passes, and the runner's own
 rules (references, matching, exit codes, reports, malformed files); plus `orders import` and
 `orders place -q`, the other commands meant for scripts."""
 
@@ -258,7 +258,7 @@ def test_a_reference_to_a_path_not_in_the_output_fails_the_step(tmp_path: Path) 
     assert steps[2]["passed"] is True
 
 
-# -- matching scalars (CLI.md: "equals the JSON value or reads the same as text") ---------------------
+# -- matching scalars (docs/cli.md: "equals the JSON value or reads the same as text") ---------------------
 
 
 @pytest.mark.parametrize("path, value", [

@@ -41,7 +41,7 @@ def test_the_first_write_saves_a_0_1_0_world_as_schema_3(cli: Cli, db: Path) -> 
     listed = json.loads((V010 / "notifications.json").read_text())
     cli.json("clock", "tick", "1h")
     data = json.loads(db.read_bytes())
-    assert data["meta"]["1"]["schema"] == SCHEMA_VERSION == 4  # schema 3's notices, and schema 4's keys
+    assert data["meta"]["1"]["schema"] == SCHEMA_VERSION == 5  # schema 3's notices, 4's keys, 5's order fields
     notices = data["notifications"]
     assert list(notices) == [str(i) for i in range(1, 10)], "18 rows, two per notice, become 9 notices"
     assert all(n["channels"] == ["email", "app"] and "channel" not in n for n in notices.values())

@@ -177,8 +177,9 @@ def test_the_table_for_people(cli: Cli) -> None:
          "'cancel.delay.gamma'"),
         ("orders: {start: 2030-03-04T00:00:00Z}\nsellers: {a: {share: 1}}\ncancel: {reasons: {because: 1}}\n",
          "'cancel.reasons.because'"),
-        ("orders: {start: 2030-03-04T00:00:00Z}\nsellers: {a: {share: 1}}\npayment: {methods: {cash: 1}}\n",
-         "'payment.methods.cash'"),
+        # issue 19: any method spelt as a name (a policy lacking it is bad_payment), not a badly spelt one
+        ("orders: {start: 2030-03-04T00:00:00Z}\nsellers: {a: {share: 1}}\npayment: {methods: {Cash: 1}}\n",
+         "'payment.methods.Cash'"),
         ("orders: {start: 2030-03-04T00:00:00Z}\nsellers: {a: {share: 1, ship_delay: {uniform: [5, 2]}}}\n",
          "sellers.a.ship_delay.uniform"),
         ("orders: {start: 2030-03-04T00:00:00Z}\n", "sellers"),
@@ -241,6 +242,7 @@ def test_a_missing_behaviour_file_is_exit_2(cli: Cli, tmp_path: Path) -> None:
 def test_the_shipped_examples_are_valid(cli: Cli) -> None:
     files = sorted(EXAMPLES.glob("*.behaviour.yaml"))
     assert [f.name for f in files] == [
+        "every-preset.behaviour.yaml",  # issue 19
         "ewallet-market.behaviour.yaml", "marketplace.behaviour.yaml", "sales-peak.behaviour.yaml",
     ]
     for f in files:

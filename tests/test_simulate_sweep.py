@@ -219,7 +219,7 @@ def test_plot_draws_each_metric_against_the_value(cli: Cli, tmp_path: Path) -> N
         (["--sweep", "seller_response_within=24h,24h"], "given twice"),
         (["--sweep", "seller_response_within=24h,soon"], "seller_response_within=soon"),
         (["--sweep", "cancel_requests_max=1,two"], "'two' is not an integer"),
-        (["--sweep", "cancel_requests_max=0,1"], "cancel_requests_max=0"),
+        (["--sweep", "cancel_requests_max=-1,1"], "cancel_requests_max=-1"),
         (["--sweep", "on_seller_silence=cancel,maybe"], "on_seller_silence=maybe"),
         (["--sweep", "pay_within=1h,2h", "--sweep", "pay_within=3h"], "swept twice"),
         (["--policy", "ebay", "--sweep", "pay_within=1h,2h"], "exactly one --policy"),

@@ -1,5 +1,5 @@
 """Stateful property test: random sequences of every command and clock move, run in-process
-through the engine, with the invariants of POLICY.md and CLI.md checked after every step.
+through the engine, with the invariants of docs/rules.md and docs/cli.md checked after every step.
 
 A command that raises (exit 2-4 in the real program) writes nothing, so the machine snapshots the
 world's tables before each command and puts the snapshot back when the command raises.
@@ -18,7 +18,7 @@ Checked after every step:
   and every new event has its change; a paid refund never changes again and no order has two
   refund_completed events (R14);
 - the stored world is plain JSON data;
-- every order's CLI view has exactly CLI.md's order fields, with the right types;
+- every order's CLI view has exactly docs/cli.md's order fields, with the right types;
 - the `actions` of the order last touched: each action offered succeeds (on a copy of the
   world) and each action not offered is refused (exit 4) for every argument.
 """
@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from ordercli import engine, views
+from ordercli import engine, presets, views
 from ordercli import policy as P
 from ordercli.errors import NotFound, OrderCliError, Refused, UsageError
 from ordercli.store import new_world_tables
@@ -66,13 +66,22 @@ POLICIES: dict[str, dict[str, Any]] = {
     },
 }
 
-# CLI.md: the order object
+# issue 19: every preset as it ships (its whole resolved table), rotated with the policies above
+PRESETS = tuple(p for p in presets.PRESETS if p not in ("aliexpress", "ebay"))
+POLICY_NAMES = sorted(POLICIES) + ["ebay-preset", *PRESETS]
+# every payment method some preset knows: under a policy that lacks one, placing with it is exit 2 (R27)
+ALL_METHODS = tuple(dict.fromkeys(m for name in presets.PRESETS for m in presets.load(name).policy.payment_methods))
+SELLER_REASONS = tuple(P.DEFAULT_SELLER_CANCEL_REASONS)
+
+# docs/cli.md: the order object
 REQUIRED_FIELDS = {
     "id", "buyer", "seller", "item", "quantity", "amount", "currency", "payment_method", "status",
     "placed_at", "paid_at", "ship_by", "shipped_at", "completed_at", "cancelled_at", "end_reason",
     "cancellation", "refund", "dispute", "next_deadline", "actions",
 }
 ALLOWED_EXTRA_FIELDS = {"pay_by", "tracking"}
+# issue 19: packing (R22), the ship-by grace (R25), the seller's own cancellation (R26)
+ALLOWED_EXTRA_FIELDS |= {"packed_at", "shipped_late", "auto_cancel_by", "seller_cancel"}
 INSTANT_FIELDS = ("placed_at", "paid_at", "ship_by", "shipped_at", "completed_at", "cancelled_at")
 CANCELLATION_FIELDS = {"reason", "fault", "note", "requested_at", "respond_by", "status", "responded_at", "requests"}
 CANCELLATION_STATUSES = {"pending", "accepted", "rejected", "withdrawn", "timed_out"}
@@ -82,7 +91,7 @@ DISPUTE_FIELDS = {"reason", "status", "opened_at", "resolved_at", "outcome"}
 TERMS = ("id", "buyer", "seller", "item", "quantity", "amount", "currency", "payment_method", "placed_at")
 AMOUNT_RE = re.compile(r"\d+(\.\d{1,2})?")
 
-# The action names of CLI.md's `actions`, each with the ways to try it (every argument it takes).
+# The action names of docs/cli.md's `actions`, each with the ways to try it (every argument it takes).
 Attempt = Callable[[World, str], Any]
 BUYER_ACTIONS: dict[str, list[Attempt]] = {
     "orders pay": [lambda w, i: engine.pay(w, i)],
@@ -94,6 +103,8 @@ BUYER_ACTIONS: dict[str, list[Attempt]] = {
 SELLER_ACTIONS: dict[str, list[Attempt]] = {
     "seller ship": [lambda w, i: engine.seller_ship(w, i)],
     "seller respond": [partial(engine.seller_respond, answer=a) for a in P.RESPONSES],
+    "seller pack": [lambda w, i: engine.seller_pack(w, i)],
+    "seller cancel": [partial(engine.seller_cancel, reason=r) for r in SELLER_REASONS],
 }
 # Actions for which one working argument is enough (the others may be refused for their own reason).
 ANY_ARGUMENT_WILL_DO = {"dispute open"}
@@ -155,15 +166,18 @@ class OrderWorld(RuleBasedStateMachine):
 
     # -- helpers ----------------------------------------------------------------------------
 
-    @initialize(policy=st.sampled_from(sorted(POLICIES)),
+    @initialize(policy=st.sampled_from(POLICY_NAMES),
                 seed=st.lists(st.tuples(st.sampled_from(BUYERS), st.sampled_from(SELLERS), amounts(),
-                                        st.sampled_from(P.PAYMENT_METHODS), st.booleans()), max_size=3))
+                                        st.sampled_from(ALL_METHODS), st.booleans()), max_size=3))
     def choose_policy_and_place(self, policy: str, seed: list) -> None:
         """The world's policy (set while it is empty), and a few first orders."""
-        self.world.tables["meta"]["1"]["policy"]["values"].update(copy_tables(POLICIES[policy]))
+        if policy in POLICIES:
+            self.world.tables["meta"]["1"]["policy"]["values"].update(copy_tables(POLICIES[policy]))
+        else:  # a preset as it ships
+            self.world.tables["meta"]["1"]["policy"] = copy_tables(presets.load(policy.removesuffix("-preset")).meta())
         self.world = World(self.world.tables)
         for buyer, seller, amount, payment, unpaid in seed:
-            if buyer == seller:  # refused (exit 2): one party can't be both
+            if buyer == seller or payment not in self.world.policy.payment_methods:  # refused (exit 2)
                 continue
             place = partial(engine.place_order, buyer=buyer, seller=seller, item="Mug", amount=amount,
                             payment=payment, unpaid=unpaid)
@@ -203,12 +217,12 @@ class OrderWorld(RuleBasedStateMachine):
     # -- orders ------------------------------------------------------------------------------
 
     @rule(buyer=st.sampled_from(BUYERS), seller=st.sampled_from(SELLERS), amount=amounts(),
-          currency=st.sampled_from(["USD", "EUR", "CNY"]), payment=st.sampled_from(P.PAYMENT_METHODS),
+          currency=st.sampled_from(["USD", "EUR", "CNY"]), payment=st.sampled_from(ALL_METHODS),
           quantity=st.integers(1, 5), unpaid=st.booleans(), actor=actors)
     def place(self, buyer: str, seller: str, amount: str, currency: str, payment: str, quantity: int,
               unpaid: bool, actor: str | None) -> None:
         wrong = actor is not None and actor != buyer
-        same = buyer == seller
+        same = buyer == seller or payment not in self.world.policy.payment_methods  # exit 2 (R27)
         out = self.run(
             lambda w: engine.place_order(w, buyer=buyer, seller=seller, item="Blue headset", amount=amount,
                                          currency=currency, payment=payment, quantity=quantity, unpaid=unpaid,
@@ -220,7 +234,7 @@ class OrderWorld(RuleBasedStateMachine):
             assert out["status"] in (P.AWAITING_PAYMENT if unpaid else P.AWAITING_SHIPMENT, P.CANCELLED)
             self.focus = out["id"]
 
-    @rule(rows=st.lists(st.tuples(st.sampled_from(BUYERS), amounts(), st.sampled_from(P.PAYMENT_METHODS),
+    @rule(rows=st.lists(st.tuples(st.sampled_from(BUYERS), amounts(), st.sampled_from(ALL_METHODS),
                                   st.booleans()), min_size=1, max_size=3),
           broken=st.booleans())
     def import_orders(self, rows: list, broken: bool) -> None:
@@ -228,6 +242,7 @@ class OrderWorld(RuleBasedStateMachine):
                  for n, (b, a, p, u) in enumerate(rows, start=1)]
         if broken:  # all or nothing: one bad line, nothing imported
             lines.append((len(lines) + 1, {"buyer": "alice", "seller": "acme", "item": "Cable", "amount": "1.234"}))
+        broken = broken or any(p not in self.world.policy.payment_methods for _, _, p, _ in rows)  # R27
         before = len(self.world.orders)
         self.run(lambda w: engine.import_orders(w, lines), UsageError if broken else None)
         assert len(self.world.orders) == before + (0 if broken else len(rows))
@@ -271,6 +286,22 @@ class OrderWorld(RuleBasedStateMachine):
     def ship(self, n: int, tracking: str | None, actor: str | None) -> None:
         oid = self.pick(n, lambda o: o["status"] == P.AWAITING_SHIPMENT)
         self.act_as(oid, "seller", actor, lambda w: engine.seller_ship(w, oid, tracking, actor))
+
+    @precondition(lambda self: self.world.orders)
+    @rule(n=order_picks, actor=actors)
+    def pack(self, n: int, actor: str | None) -> None:
+        oid = self.pick(n, lambda o: o["status"] == P.AWAITING_SHIPMENT and o["packed_at"] is None)
+        self.act_as(oid, "seller", actor, lambda w: engine.seller_pack(w, oid, actor))
+
+    @precondition(lambda self: self.world.orders)
+    @rule(n=order_picks, reason=st.one_of(st.sampled_from(SELLER_REASONS), st.just("bored")),
+          message=st.one_of(st.none(), st.just("sorry")), actor=actors)
+    def seller_cancel(self, n: int, reason: str, message: str | None, actor: str | None) -> None:
+        oid = self.pick(n, lambda o: o["status"] in (P.AWAITING_PAYMENT, P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED))
+        if reason not in SELLER_REASONS:  # exit 2 before anything else is looked at
+            self.run(lambda w: engine.seller_cancel(w, oid, reason, message, actor), UsageError)
+            return
+        self.act_as(oid, "seller", actor, lambda w: engine.seller_cancel(w, oid, reason, message, actor))
 
     # -- refunds ---------------------------------------------------------------------------------
 
@@ -564,6 +595,9 @@ def summary(o: dict) -> dict:
         "refund": None if r is None else r["status"],
         "disputes": len(o["disputes"]),
         "resolved": sum(d["status"] == "resolved" for d in o["disputes"]),
+        "packed": o["packed_at"] is not None,
+        "grace": o["auto_cancel_by"] is not None,
+        "seller_cancel": o["seller_cancel"] is not None,
     }
 
 
@@ -574,12 +608,19 @@ ANSWERS = {"accepted": "cancel_accepted", "rejected": "cancel_rejected", "withdr
 
 
 def transitions(before: dict | None, now: dict, o: dict) -> set[str]:
-    """The event kinds R19 requires for the change from `before` to `now` (POLICY.md)."""
+    """The event kinds R19 requires for the change from `before` to `now` (docs/rules.md)."""
     want: set[str] = set()
     if before is None:
         want.add("order_placed")
         before = {"status": None, "paid": False, "requests": 0, "request": None, "refund": None, "disputes": 0,
-                  "resolved": 0}
+                  "resolved": 0, "packed": False, "grace": False, "seller_cancel": False}
+    if now["packed"] and not before["packed"]:
+        want.add("order_packed")  # R22
+    if now["grace"] and not before["grace"]:
+        want.add("ship_by_passed")  # R25
+    if now["seller_cancel"] and not before["seller_cancel"]:
+        want.add("seller_cancelled")  # R26: it answers a pending request too, without cancel_accepted
+        now = {**now, "request": before["request"]} if before["request"] == "pending" else now
     if now["paid"] and not before["paid"]:
         want.add("order_paid")
     if now["status"] != before["status"]:
@@ -621,7 +662,7 @@ def check_view(v: dict) -> None:
     assert isinstance(v["quantity"], int) and not isinstance(v["quantity"], bool) and v["quantity"] >= 1
     assert isinstance(v["amount"], str) and AMOUNT_RE.fullmatch(v["amount"]) and Decimal(v["amount"]) > 0, v["amount"]
     assert isinstance(v["currency"], str) and re.fullmatch(r"[A-Z]{3}", v["currency"])
-    assert v["payment_method"] in P.PAYMENT_METHODS
+    assert v["payment_method"] in ALL_METHODS  # issue 19: any preset's (R27)
     status = v["status"]
     assert status in P.STATUSES
     for k in INSTANT_FIELDS + tuple(ALLOWED_EXTRA_FIELDS & {"pay_by"}):

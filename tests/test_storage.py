@@ -1,5 +1,5 @@
 """The data file under stress: concurrent writers, the lock timeout, SIGKILL at any moment, failing writes,
-damaged and foreign files, schema migrations, and `db check` / `db backup` (CLI.md: exit 5 = storage).
+damaged and foreign files, schema migrations, and `db check` / `db backup` (docs/cli.md: exit 5 = storage).
 
 The multi-process tests run `python -m ordercli` as real processes on one data file; everything else runs
 in-process through the `cli` fixture. Damaged files in subprocesses are covered by test_process.py.
@@ -614,7 +614,7 @@ def _downgrade_to_v1(data: dict) -> dict:
 
 
 def test_migrations_list_covers_every_schema_step() -> None:
-    assert SCHEMA_VERSION == 4
+    assert SCHEMA_VERSION == 5  # 4: the idempotency keys; 5: the order fields of R22, R25, R26
     assert len(ordercli.store.MIGRATIONS) == SCHEMA_VERSION - 1
     assert all(callable(m) for m in ordercli.store.MIGRATIONS)
 
@@ -652,7 +652,7 @@ def test_schema_1_file_is_read_as_is_and_migrated_by_a_write(world: Cli, db: Pat
     assert world.place()["id"] == "ORD-0002"
     after = load(db)
     meta = after["meta"]["1"]
-    assert meta["schema"] == SCHEMA_VERSION == 4
+    assert meta["schema"] == SCHEMA_VERSION == 5
     assert meta["policy"]["source"] == "preset"
     assert isinstance(meta["policy"]["origins"], dict)
     assert meta["policy"]["values"] == v2["meta"]["1"]["policy"]["values"]

@@ -64,7 +64,7 @@ def complete(words: str, env: dict[str, str] | None = None) -> list[str]:
     ("ordercli dispute resolve ORD-0001 ", ["refund", "reject"]),
     ("ordercli dispute open ORD-0001 --reason not", ["not-received", "not-as-described"]),
     ("ordercli events list --format n", ["ndjson"]),
-    ("ordercli policy use e", ["ebay"]),
+    ("ordercli policy use e", ["ebay", "etsy"]),  # etsy: a preset since issue 19
 ])
 def test_completion_offers_the_choices(words, expected):
     assert complete(words) == expected

@@ -45,6 +45,11 @@ def _count(value: Any) -> bool:
     return type(value) is int and value >= 0
 
 
+def _method(value: Any) -> bool:
+    """A payment method is a name (R27: any the policy's refund_within names)."""
+    return isinstance(value, str) and P.is_name(value)
+
+
 class _OneOf:
     def __init__(self, *allowed: str):
         self.allowed = allowed
@@ -90,7 +95,7 @@ REFUND = {
     "order_id": _text,
     "amount": _decimal,
     "currency": _text,
-    "method": _one_of(*P.PAYMENT_METHODS),
+    "method": _method,
     "status": _one_of("pending", "held", "refunded"),
     "initiated_at": _instant,
     "due_by": _instant,
@@ -103,6 +108,11 @@ DISPUTE = {
     "resolved_at": _optional(_instant),
     "outcome": _optional(_one_of(*P.DISPUTE_OUTCOMES)),
 }
+SELLER_CANCEL = {
+    "reason": lambda v: isinstance(v, str) and P.is_name(v),
+    "counts": lambda v: type(v) is bool,
+    "message": _optional(_text),
+}
 ORDER: dict[str, Check] = {
     "id": _text,
     "buyer": _text,
@@ -111,7 +121,7 @@ ORDER: dict[str, Check] = {
     "quantity": _count,
     "amount": _decimal,
     "currency": _text,
-    "payment_method": _one_of(*P.PAYMENT_METHODS),
+    "payment_method": _method,
     "status": _one_of(*P.STATUSES),
     "placed_at": _instant,
     "pay_by": _optional(_instant),
@@ -125,6 +135,11 @@ ORDER: dict[str, Check] = {
     "cancellation": _optional(_shape(CANCELLATION)),
     "refund": _optional(_shape(REFUND)),
     "disputes": lambda v: isinstance(v, list) and all(_shape(DISPUTE)(d) for d in v),
+    # schema 4 (issue 19)
+    "packed_at": _optional(_instant),
+    "shipped_late": lambda v: type(v) is bool,
+    "auto_cancel_by": _optional(_instant),
+    "seller_cancel": _optional(_shape(SELLER_CANCEL)),
 }
 MESSAGE = {  # an order's thread (messages send); older files have no thread
     "n": _count,
@@ -235,7 +250,17 @@ _SOUND_LIMIT = 200_000
 _STATUSES = frozenset(P.STATUSES)
 _METHODS = frozenset(P.PAYMENT_METHODS)
 _END_REASONS = frozenset(P.END_REASONS)
-_OPTIONAL_INSTANTS = ("pay_by", "paid_at", "ship_by", "shipped_at", "completed_at", "cancelled_at")
+_OPTIONAL_INSTANTS = (
+    "pay_by",
+    "paid_at",
+    "ship_by",
+    "shipped_at",
+    "completed_at",
+    "cancelled_at",
+    "packed_at",
+    "auto_cancel_by",
+)
+_SELLER_CANCEL_OK = _shape(SELLER_CANCEL)
 _CANCELLATION_OK = _shape(CANCELLATION)
 _REFUND_OK = _shape(REFUND)
 _DISPUTE_OK = _shape(DISPUTE)
@@ -263,7 +288,11 @@ def _order_shape_ok(o: dict) -> bool:
             return False
         if not (_sound(o["amount"], _decimal) and _sound(o["placed_at"], _instant)):
             return False
-        if o["payment_method"] not in _METHODS or o["status"] not in _STATUSES:
+        method = o["payment_method"]
+        if (method not in _METHODS and not _method(method)) or o["status"] not in _STATUSES:
+            return False
+        seller_cancel = o["seller_cancel"]
+        if type(o["shipped_late"]) is not bool or (seller_cancel is not None and not _SELLER_CANCEL_OK(seller_cancel)):
             return False
         for key in _OPTIONAL_INSTANTS:
             value = o[key]

@@ -27,6 +27,16 @@ TABLE_FIELDS: dict[str, tuple[str, ...]] = {
         "next_deadline.at",
     ),
     "event": ("seq", "at", "order_id", "kind", "actor", "details"),
+    "seller-stats": (
+        "seller",
+        "orders",
+        "seller_cancellations",
+        "cancel_rate",
+        "cancel_rate_status",
+        "late_shipment_rate",
+        "late_shipment_rate_status",
+        "answered_in_time_rate",
+    ),
 }
 
 

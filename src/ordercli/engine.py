@@ -18,7 +18,7 @@ from ordercli import policy as P
 from ordercli import validate
 from ordercli.errors import NotFound, Refused, UsageError
 from ordercli.records import EndReason, EventKind, NotificationKind
-from ordercli.timecalc import fmt, parse_duration
+from ordercli.timecalc import fmt, parse_duration, parse_stored
 from ordercli.world import World
 
 PLATFORM = "platform"
@@ -27,7 +27,7 @@ _KIND_RANK: dict[str, int] = {k: i for i, k in enumerate(P.DEADLINE_KINDS)}
 
 
 def _as(actor: str | None) -> str | None:
-    """The acting party follows the input rules of CLI.md (exit 2) before any lookup."""
+    """The acting party follows the input rules of docs/cli.md (exit 2) before any lookup."""
     return None if actor is None else validate.name(actor, "actor")
 
 
@@ -65,6 +65,7 @@ def new_order(
         payment=payment,
         quantity=quantity,
         labels=labels,
+        methods=world.policy.payment_methods,  # R27: the methods accepted are the policy's
     )
     acting = _as(actor)
     if acting is not None and acting.strip() != fields["buyer"]:
@@ -82,15 +83,17 @@ def order_fields(
     payment: Any = "card",
     quantity: Any = 1,
     labels: dict[str, str] | None = None,
+    methods: tuple[str, ...] = P.PAYMENT_METHODS,
 ) -> dict[str, Any]:
-    """The input rules of an order's fields (exit 2), applied: the values as the order keeps them."""
+    """The input rules of an order's fields (exit 2), applied: the values as the order keeps them.
+    `methods`: the payment methods the world's policy accepts (R27)."""
     label = labels or {}
     buyer = validate.party(buyer, label.get("buyer", "buyer"))
     seller = validate.party(seller, label.get("seller", "seller"))
     item = validate.name(item, label.get("item", "item"))
     currency = validate.currency(currency, label.get("currency", "currency"))
     amount = validate.amount(amount, label.get("amount", "amount"), currency)
-    payment = validate.payment(payment, label.get("payment", "payment"))
+    payment = validate.payment(payment, label.get("payment", "payment"), methods)
     quantity = validate.quantity(quantity, label.get("quantity", "quantity"))
     if buyer == seller:
         where = label.get("seller", "seller")
@@ -108,7 +111,9 @@ def order_fields(
 
 def place_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> dict:
     """`place_order` for fields `order_fields` already returned (the simulation validates each
-    drawn order once, then places it under every policy): the same rules, without the input checks."""
+    drawn order once, then places it under every policy): the same rules, without the input checks
+    but the one that depends on the policy (R27: its payment methods)."""
+    validate.payment(fields["payment_method"], "payment", world.policy.payment_methods)
     order = add_valid_order(world, fields, unpaid)
     settle_now(world, order)
     return order
@@ -140,6 +145,10 @@ def add_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) 
         "cancellation": None,
         "refund": None,
         "disputes": [],
+        "packed_at": None,
+        "shipped_late": False,
+        "auto_cancel_by": None,
+        "seller_cancel": None,
     }
     world.add_order(order)
     world.event(
@@ -247,8 +256,10 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
     fault = P.CANCEL_REASONS[reason][1]
     made = (order.get("cancellation") or {}).get("requests", 0) + 1
     now = world.now_text
-    if order["status"] == P.AWAITING_PAYMENT:
-        # R1: granted at once, no seller involved, nothing to refund.
+    free = order["status"] == P.AWAITING_PAYMENT or (pol.has_free_cancel and P.is_free_cancel(order, pol, world.now))
+    if free:
+        # R1 (unpaid): granted at once, no seller involved, nothing to refund. R21/R22 (paid, within
+        # the free window or unpacked): the same, then the refund starts and the seller is told.
         order["cancellation"] = {
             "reason": reason,
             "fault": fault,
@@ -262,7 +273,16 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
         world.event(
             EventKind.CANCEL_REQUESTED, order, who, {"reason": reason, "fault": fault, "note": note, "request": made}
         )
-        _cancel(world, order, EndReason.UNPAID_CANCELLED, who)
+        if order["paid_at"] is None:
+            _cancel(world, order, EndReason.UNPAID_CANCELLED, who)
+        else:
+            world.notify(
+                order,
+                "seller",
+                NotificationKind.BUYER_CANCELLED,
+                f"{order['buyer']} cancelled order {order['id']} ({reason}): do not ship it",
+            )
+            _cancel(world, order, EndReason.BUYER_CANCELLED, who)
         settle_now(world, order)
         return order
     respond_by = fmt(pol.add(world.now, pol.seller_response_within))
@@ -362,8 +382,57 @@ def seller_ship(world: World, order_id: str, tracking: str | None = None, actor:
     P.gate_ship(order, world.policy, world.now)
     order["status"] = P.SHIPPED
     order["shipped_at"] = world.now_text
+    if order.get("auto_cancel_by") is not None:  # R25: only a grace lets an order ship after ship_by
+        order["shipped_late"] = True
     order["tracking"] = tracking
     world.event(EventKind.ORDER_SHIPPED, order, who, {"tracking": tracking})
+    settle_now(world, order)
+    return order
+
+
+def seller_pack(world: World, order_id: str, actor: str | None = None) -> dict:
+    """R22: the seller marks the order packed (ready to ship): no more free cancel under
+    free_cancel_until_packed, and shipping allowed under pack_before_ship."""
+    _as(actor)
+    order = world.order(order_id)
+    who = P.check_party(order, "seller", actor)
+    P.gate_pack(order, world.policy, world.now)
+    order["packed_at"] = world.now_text
+    world.event(EventKind.ORDER_PACKED, order, who)
+    settle_now(world, order)
+    return order
+
+
+def seller_cancel(
+    world: World, order_id: str, reason: str, message: str | None = None, actor: str | None = None
+) -> dict:
+    """R26: the seller cancels an order not yet shipped, for one of the policy's reasons; a pending
+    request is answered by it (accepted). Paid orders are refunded; both parties are told."""
+    _as(actor)
+    pol = world.policy
+    validate.choice(reason, tuple(pol.seller_cancel_reasons), "seller cancel reason", "unknown_reason")
+    message = validate.text(message, "message")
+    order = world.order(order_id)
+    who = P.check_party(order, "seller", actor)
+    P.gate_seller_cancel(order, pol, world.now)
+    counts = pol.seller_cancel_reasons[reason][1]
+    if order["status"] == P.CANCEL_REQUESTED:
+        c = order["cancellation"]
+        c["status"] = "accepted"
+        c["responded_at"] = world.now_text
+    order["seller_cancel"] = {"reason": reason, "counts": counts, "message": message}
+    world.event(EventKind.SELLER_CANCELLED, order, who, {"reason": reason, "counts": counts, "message": message})
+    said = f" ({reason})" + (f": {message}" if message else "")
+    world.notify(
+        order, "buyer", NotificationKind.SELLER_CANCELLED, f"{order['seller']} cancelled order {order['id']}{said}"
+    )
+    world.notify(
+        order,
+        "seller",
+        NotificationKind.SELLER_CANCELLED,
+        f"You cancelled order {order['id']}{said}" + ("; it counts in your cancellation rate" if counts else ""),
+    )
+    _cancel(world, order, EndReason.SELLER_CANCELLED, who)
     settle_now(world, order)
     return order
 
@@ -559,7 +628,19 @@ def _fire(world: World, order: dict, kind: str) -> None:
             PLATFORM,
             (NotificationKind.AUTO_CANCELLED, f"Order {order['id']} was cancelled: it was not paid in time"),
         )
-    elif kind == "ship_by":  # R4; a request still pending is closed with it
+    elif kind == "ship_by" and world.policy.auto_cancel_after_ship_by != P.ZERO:
+        # R25: the grace starts; a pending request stays pending, the seller may still answer and ship
+        pol = world.policy
+        grace_end = fmt(pol.add(parse_stored(order["ship_by"]), pol.auto_cancel_after_ship_by))  # type: ignore[arg-type]
+        order["auto_cancel_by"] = grace_end
+        world.event(EventKind.SHIP_BY_PASSED, order, PLATFORM, {"auto_cancel_by": grace_end})
+        world.notify(
+            order,
+            "seller",
+            NotificationKind.SHIP_OVERDUE,
+            f"Order {order['id']} was due to ship by {order['ship_by']}: ship it by {grace_end} or it is cancelled",
+        )
+    elif kind in ("ship_by", "auto_cancel_by"):  # R4 (R25 after its grace); a request still pending closes
         if order["status"] == P.CANCEL_REQUESTED:
             order["cancellation"]["status"] = "timed_out"
         _cancel(

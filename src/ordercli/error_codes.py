@@ -14,7 +14,11 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "bad_amount": (2, "--amount is not a positive decimal, or has more decimal places than the currency's minor units"),
     "bad_currency": (2, "--currency is not an ISO 4217 code of a currency orders can be paid in"),
     "bad_quantity": (2, "--quantity is not an integer of at least 1"),
-    "bad_payment": (2, "--payment is not card, paypal, alipay or bank-transfer"),
+    "bad_payment": (
+        2,
+        "--payment is not a method of the policy in force (its refund_within keys; aliexpress: card, paypal, "
+        "alipay, bank-transfer)",
+    ),
     "same_party": (2, "the buyer and the seller of an order are the same name (spaces around a name don't count)"),
     "reserved_name": (2, "--buyer or --seller is platform or support, the system's own actors in the history"),
     "bad_status": (2, "--status is not an order status"),
@@ -77,6 +81,15 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "request_pending": (4, "a cancellation request is pending: answer or withdraw it first (R12)"),
     "no_pending_request": (4, "withdraw or respond without a pending cancellation request"),
     "request_limit": (4, "the order has had cancel_requests_max requests (R9)"),
+    "cancel_window_closed": (4, "a cancellation request after cancel_request_within from payment (R23)"),
+    "seller_only_cancel": (
+        4,
+        "a buyer's request where cancel_requests_max = 0: only the seller cancels; write to them (R24)",
+    ),
+    "packing_not_used": (4, "seller pack under a policy that does not use packing (R22)"),
+    "already_packed": (4, "seller pack on an order that is already packed (R22)"),
+    "not_packed": (4, "seller ship on an unpacked order under pack_before_ship (R22)"),
+    "seller_cancel_not_allowed": (4, "seller cancel under a policy where seller_can_cancel is false (R26)"),
     "dispute_open": (4, "the order has an open dispute: one at a time, and no requests meanwhile (R13)"),
     "no_open_dispute": (4, "dispute resolve on an order without an open dispute"),
     "wrong_dispute_reason": (4, "a pre-shipment dispute reason on a shipped order (R13)"),

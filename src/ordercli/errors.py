@@ -1,4 +1,4 @@
-"""One error hierarchy, each class carrying the exit code of CLI.md and a snake_case `code`.
+"""One error hierarchy, each class carrying the exit code of docs/cli.md and a snake_case `code`.
 
 The API raises these; the CLI turns them into an `error:` line (or a JSON error object) and
 its exit status."""

@@ -32,6 +32,8 @@ COMMANDS: dict[str, str] = {
     "cancel withdraw": "order",
     "seller respond": "order",
     "seller ship": "order",
+    "seller pack": "order",
+    "seller cancel": "order",
     "clock set": "move",
     "clock tick": "move",
     "clock next": "move",

@@ -1,4 +1,4 @@
-"""The rulebook of POLICY.md as pure functions: values, reasons, gates, deadlines, actions.
+"""The rulebook of docs/rules.md as pure functions: values, reasons, gates, deadlines, actions.
 
 Nothing here reads a clock or a file: every function that needs the time takes `now`.
 The engine asks these gates before acting, and `actions()` asks the very same gates,
@@ -7,10 +7,11 @@ so what an order's `actions` offers is exactly what the engine accepts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from ordercli.errors import Refused, UsageError
@@ -73,8 +74,39 @@ POLICY_KEYS = (
     "cancel_requests_max",
     "ewallets",
     "refund_within",
+    # issue 19: optional, each default keeps the rules above as they were (docs/rules.md R21-R28)
+    "free_cancel_within",
+    "free_cancel_until_packed",
+    "pack_before_ship",
+    "cancel_request_within",
+    "auto_cancel_after_ship_by",
+    "seller_can_cancel",
+    "seller_cancel_reasons",
+    "seller_cancel_rate_max",
+    "late_shipment_rate_max",
 )
+# The keys a policy may leave out even where it states its whole table (older data files, the
+# aliexpress preset): their defaults are today's rules.
+OPTIONAL_KEYS = POLICY_KEYS[POLICY_KEYS.index("free_cancel_within") :]
 SILENCE_BEHAVIOURS = ("cancel", "lapse")
+ZERO = timedelta(0)
+
+# R26: the seller's reasons when a policy names none: code -> (meaning, counts against the seller)
+DEFAULT_SELLER_CANCEL_REASONS: dict[str, tuple[str, bool]] = {
+    "out-of-stock": ("the item is out of stock", True),
+    "pricing-error": ("the listed price was wrong", True),
+    "buyer-asked": ("the buyer asked the seller to cancel", False),
+    "address-problem": ("the delivery address is unusable", False),
+    "other": ("anything else", True),
+}
+# payment methods and seller reasons are names: lowercase words joined by hyphens
+_NAME_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+NAME_PATTERN = _NAME_RE.pattern
+
+
+def is_name(text: str) -> bool:
+    """A payment method or seller reason code as policies spell them."""
+    return _NAME_RE.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
@@ -90,6 +122,41 @@ class Policy:
     ewallets: tuple[str, ...]
     refund_within: dict[str, Duration] = field(hash=False)
     raw: dict[str, Any] = field(hash=False, compare=False, repr=False)
+    free_cancel_within: Duration = ZERO
+    free_cancel_until_packed: bool = False
+    pack_before_ship: bool = False
+    cancel_request_within: Duration | None = None
+    auto_cancel_after_ship_by: Duration = ZERO
+    seller_can_cancel: bool = False
+    seller_cancel_reasons: dict[str, tuple[str, bool]] = field(
+        default_factory=lambda: dict(DEFAULT_SELLER_CANCEL_REASONS), hash=False
+    )
+    seller_cancel_rate_max: float | None = None
+    late_shipment_rate_max: float | None = None
+
+    @cached_property
+    def uses_packing(self) -> bool:
+        """`seller pack` exists only where a rule reads packed_at (R22)."""
+        return self.free_cancel_until_packed or self.pack_before_ship
+
+    @cached_property
+    def actions_key(self) -> tuple[bool, bool, bool]:
+        """What of the policy itself decides which actions exist (R22, R26)."""
+        return (self.uses_packing, self.seller_can_cancel, self.pack_before_ship)
+
+    @cached_property
+    def reads_order_extras(self) -> bool:
+        """Whether an order's actions depend on its payment time or packing (R21-R23)."""
+        return self.has_free_cancel or self.cancel_request_within is not None or self.uses_packing
+
+    @cached_property
+    def has_free_cancel(self) -> bool:
+        return self.free_cancel_until_packed or self.free_cancel_within != ZERO
+
+    @property
+    def payment_methods(self) -> tuple[str, ...]:
+        """R27: the methods orders may be paid with are the ones the policy knows how to refund."""
+        return tuple(self.refund_within)
 
     @property
     def tz(self) -> tzinfo:
@@ -181,26 +248,48 @@ def policy_from_mapping(values: dict[str, Any], name: str) -> Policy:
             f"policy: bad value for 'on_seller_silence': {silence!r} (expected cancel or lapse)", "bad_policy"
         )
     limit = need("cancel_requests_max")
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= CANCEL_REQUESTS_MAX_LIMIT:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= CANCEL_REQUESTS_MAX_LIMIT:
         raise UsageError(
             f"policy: bad value for 'cancel_requests_max': {limit!r} "
-            f"(expected an integer from 1 to {CANCEL_REQUESTS_MAX_LIMIT})",
+            f"(expected an integer from 0 to {CANCEL_REQUESTS_MAX_LIMIT})",
             "bad_policy",
         )
-    ewallets = need("ewallets")
-    if not isinstance(ewallets, list) or any(m not in PAYMENT_METHODS for m in ewallets):
-        raise UsageError(f"policy: bad value for 'ewallets': {ewallets!r}", "bad_policy")
     refund_raw = need("refund_within")
-    if not isinstance(refund_raw, dict):
+    if not isinstance(refund_raw, dict) or not refund_raw:
         raise UsageError(f"policy: bad value for 'refund_within': {refund_raw!r}", "bad_policy")
     refund_within: dict[str, Duration] = {}
-    for method in PAYMENT_METHODS:
-        if method not in refund_raw:
-            raise UsageError(f"policy: missing key 'refund_within.{method}'", "bad_policy")
     for method, value in refund_raw.items():
-        if method not in PAYMENT_METHODS:
-            raise UsageError(f"policy: unknown key 'refund_within.{method}'", "bad_policy")
+        if not isinstance(method, str) or not _NAME_RE.fullmatch(method):
+            raise UsageError(
+                f"policy: bad payment method 'refund_within.{method}' (expected lowercase words joined by -)",
+                "bad_policy",
+            )
         refund_within[method] = duration(f"refund_within.{method}", value)
+    ewallets = need("ewallets")
+    if not isinstance(ewallets, list) or any(m not in refund_within for m in ewallets):
+        raise UsageError(
+            f"policy: bad value for 'ewallets': {ewallets!r} (each must be a method of refund_within)", "bad_policy"
+        )
+
+    def flag(key: str) -> bool:
+        value = values.get(key, False)
+        if not isinstance(value, bool):
+            raise UsageError(f"policy: bad value for {key!r}: {value!r} (expected true or false)", "bad_policy")
+        return value
+
+    def rate(key: str) -> float | None:
+        value = values.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise UsageError(
+                f"policy: bad value for {key!r}: {value!r} (expected a fraction from 0 to 1, e.g. 0.025)",
+                "bad_policy",
+            )
+        return float(value)
+
+    window = values.get("cancel_request_within")
+    reasons = _seller_cancel_reasons(values.get("seller_cancel_reasons"))
     return Policy(
         name=name,
         timezone=tzname,
@@ -213,7 +302,39 @@ def policy_from_mapping(values: dict[str, Any], name: str) -> Policy:
         ewallets=tuple(ewallets),
         refund_within=refund_within,
         raw=dict(values),
+        free_cancel_within=duration("free_cancel_within", values.get("free_cancel_within", "0s")),
+        free_cancel_until_packed=flag("free_cancel_until_packed"),
+        pack_before_ship=flag("pack_before_ship"),
+        cancel_request_within=None if window is None else duration("cancel_request_within", window),
+        auto_cancel_after_ship_by=duration("auto_cancel_after_ship_by", values.get("auto_cancel_after_ship_by", "0s")),
+        seller_can_cancel=flag("seller_can_cancel"),
+        seller_cancel_reasons=reasons,
+        seller_cancel_rate_max=rate("seller_cancel_rate_max"),
+        late_shipment_rate_max=rate("late_shipment_rate_max"),
     )
+
+
+def _seller_cancel_reasons(raw: Any) -> dict[str, tuple[str, bool]]:
+    """R26: `[seller_cancel_reasons.CODE] meaning = "..." counts = true|false`; absent: the defaults."""
+    if raw is None:
+        return dict(DEFAULT_SELLER_CANCEL_REASONS)
+    if not isinstance(raw, dict) or not raw:
+        raise UsageError(f"policy: bad value for 'seller_cancel_reasons': {raw!r}", "bad_policy")
+    out: dict[str, tuple[str, bool]] = {}
+    for code, entry in raw.items():
+        where = f"seller_cancel_reasons.{code}"
+        if not isinstance(code, str) or not _NAME_RE.fullmatch(code):
+            raise UsageError(f"policy: bad reason code {where!r} (expected lowercase words joined by -)", "bad_policy")
+        if not isinstance(entry, dict) or set(entry) - {"meaning", "counts"} or "counts" not in entry:
+            raise UsageError(
+                f'policy: bad value for {where!r}: {entry!r} (expected meaning = "..." and counts = true|false)',
+                "bad_policy",
+            )
+        meaning, counts = entry.get("meaning", ""), entry["counts"]
+        if not isinstance(meaning, str) or not isinstance(counts, bool):
+            raise UsageError(f"policy: bad value for {where!r}: {entry!r}", "bad_policy")
+        out[code] = (meaning, counts)
+    return out
 
 
 # -- deadlines ------------------------------------------------------------------------------
@@ -229,11 +350,15 @@ def pending_deadlines(order: dict) -> list[tuple[str, datetime]]:
     status = order["status"]
     if status == AWAITING_PAYMENT and order.get("pay_by"):
         out.append(("pay_by", parse_stored(order["pay_by"])))  # type: ignore[arg-type]
-    elif status == AWAITING_SHIPMENT:
-        out.append(("ship_by", parse_stored(order["ship_by"])))  # type: ignore[arg-type]
-    elif status == CANCEL_REQUESTED:
-        out.append(("respond_by", parse_stored(order["cancellation"]["respond_by"])))  # type: ignore[arg-type]
-        out.append(("ship_by", parse_stored(order["ship_by"])))  # type: ignore[arg-type]
+    elif status == AWAITING_SHIPMENT or status == CANCEL_REQUESTED:
+        if status == CANCEL_REQUESTED:
+            out.append(("respond_by", parse_stored(order["cancellation"]["respond_by"])))  # type: ignore[arg-type]
+        # R25: once ship_by has passed under a grace, auto_cancel_by is set and is the deadline
+        grace_end = order.get("auto_cancel_by")  # _shipping_deadline, inlined: a hot path
+        if grace_end is None:
+            out.append(("ship_by", parse_stored(order["ship_by"])))  # type: ignore[arg-type]
+        else:
+            out.append(("auto_cancel_by", parse_stored(grace_end)))  # type: ignore[arg-type]
     refund = order.get("refund")
     if refund is not None and refund["status"] == "pending":  # refund_is_pending, inlined: a hot path
         out.append(("due_by", parse_stored(refund["due_by"])))  # type: ignore[arg-type]
@@ -314,11 +439,91 @@ def why_not_cancel_request(order: dict, policy: Policy, now: datetime) -> Refusa
         return Refused(f"order {order['id']} already has a pending cancellation request", "request_pending")
     if _open_dispute(order) is not None:
         return Refused(f"order {order['id']} has an open dispute: wait for support to resolve it", "dispute_open")
+    # docs/rules.md "How the cancellation rules compose": a free cancel is not a request, so
+    # neither the request window nor the request count applies to it
+    if policy.has_free_cancel and is_free_cancel(order, policy, now):
+        return None
+    if policy.cancel_request_within is not None and request_window_closed(order, policy, now):
+        return Refused(
+            f"order {order['id']} was paid at {order['paid_at']}: the policy lets buyers ask to cancel only within "
+            f"{policy.raw['cancel_request_within']} of payment",
+            "cancel_window_closed",
+            remedy="messages send",
+        )
+    if policy.cancel_requests_max == 0:
+        return Refused(
+            f"order {order['id']}: under this policy only the seller can cancel a paid order; ask the seller",
+            "seller_only_cancel",
+            remedy="messages send",
+        )
     made = (order.get("cancellation") or {}).get("requests", 0)
     if made >= policy.cancel_requests_max:
         return Refused(
             f"order {order['id']} has had {made} cancellation requests, the most the policy allows", "request_limit"
         )
+    return None
+
+
+def is_free_cancel(order: dict, policy: Policy, now: datetime) -> bool:
+    """R21/R22: a paid order awaiting shipment that the buyer may cancel at once, without the
+    seller: within free_cancel_within of payment (the window closes at its end), or while unpacked
+    under free_cancel_until_packed."""
+    if order["status"] != AWAITING_SHIPMENT:
+        return False
+    if policy.free_cancel_until_packed and order.get("packed_at") is None:
+        return True
+    if policy.free_cancel_within != ZERO:
+        paid = parse_stored(order["paid_at"])
+        return now < policy.add(paid, policy.free_cancel_within)  # type: ignore[arg-type]
+    return False
+
+
+def request_window_closed(order: dict, policy: Policy, now: datetime) -> bool:
+    """R23: after cancel_request_within from payment a buyer may no longer ask (unset: never closes)."""
+    if policy.cancel_request_within is None or order.get("paid_at") is None:
+        return False
+    paid = parse_stored(order["paid_at"])
+    return now >= policy.add(paid, policy.cancel_request_within)  # type: ignore[arg-type]
+
+
+def why_not_pack(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+    """R22: `seller pack` exists only where the policy reads packing; once, before shipment, with
+    no request pending (answer it first, as R12)."""
+    if not policy.uses_packing:
+        return Refused(
+            f"the policy {policy.name} does not use packing (free_cancel_until_packed, pack_before_ship)",
+            "packing_not_used",
+        )
+    status = order["status"]
+    if status == AWAITING_SHIPMENT:
+        if order.get("packed_at") is not None:
+            return Refused(f"order {order['id']} is already packed", "already_packed")
+        return None
+    if status == CANCEL_REQUESTED:
+        return Refused(
+            f"order {order['id']} has a pending cancellation request: answer it first",
+            "request_pending",
+            remedy="seller respond",
+        )
+    if status == AWAITING_PAYMENT:
+        return Refused(f"order {order['id']} is not paid yet", "not_paid")
+    if status == SHIPPED:
+        return Refused(f"order {order['id']} has already shipped", "already_shipped")
+    return _final(order)
+
+
+def why_not_seller_cancel(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+    """R26: where the policy allows it, the seller cancels an order not yet shipped, with no
+    dispute open; a pending request is answered by it."""
+    if not policy.seller_can_cancel:
+        return Refused(f"the policy {policy.name} does not let sellers cancel orders", "seller_cancel_not_allowed")
+    status = order["status"]
+    if status == SHIPPED:
+        return Refused(f"order {order['id']} has shipped: a seller can cancel only before shipment", "already_shipped")
+    if status in (CANCELLED, COMPLETED):
+        return _final(order)
+    if _open_dispute(order) is not None:
+        return Refused(f"order {order['id']} has an open dispute: wait for support to resolve it", "dispute_open")
     return None
 
 
@@ -333,6 +538,12 @@ def why_not_ship(order: dict, policy: Policy, now: datetime) -> Refusal | None:
     """R12: a pending request must be answered first."""
     status = order["status"]
     if status == AWAITING_SHIPMENT:
+        if policy.pack_before_ship and order.get("packed_at") is None:
+            return Refused(
+                f"order {order['id']} is not packed: the policy wants it packed before it ships",
+                "not_packed",
+                remedy="seller pack",
+            )
         return None
     if status == CANCEL_REQUESTED:
         return Refused(
@@ -446,6 +657,14 @@ def gate_ship(order: dict, policy: Policy, now: datetime) -> None:
     _refuse(why_not_ship(order, policy, now))
 
 
+def gate_pack(order: dict, policy: Policy, now: datetime) -> None:
+    _refuse(why_not_pack(order, policy, now))
+
+
+def gate_seller_cancel(order: dict, policy: Policy, now: datetime) -> None:
+    _refuse(why_not_seller_cancel(order, policy, now))
+
+
 def gate_dispute_open(order: dict, reason: str, policy: Policy, now: datetime) -> None:
     _refuse(why_not_dispute_open(order, reason, policy, now))
 
@@ -478,23 +697,39 @@ _BUYER_CHECKS = (
 _SELLER_CHECKS = (
     ("seller ship", why_not_ship),
     ("seller respond", why_not_pending_request),
+    ("seller pack", why_not_pack),
+    ("seller cancel", why_not_seller_cancel),
 )
 
+Situation = tuple[Any, ...]
 
-def _situation(order: dict, policy: Policy, now: datetime) -> tuple[str, bool, bool, bool]:
+
+def _situation(order: dict, policy: Policy, now: datetime) -> Situation:
     """Everything the checks above read of an order, the policy and now (besides the id, which
-    only their messages name). Keep it so when a check starts reading something else."""
+    only their messages name). Keep it so when a check starts reading something else. The issue-19
+    keys that read the order (R21-R23) are asked only where the policy sets them: the default policy
+    does no more per order than before."""
     made = (order.get("cancellation") or {}).get("requests", 0)
     disputed = _open_dispute(order) is not None
-    return (
+    base = (
         order["status"],
         disputed,
         made >= policy.cancel_requests_max,
         not disputed and refund_overdue(order.get("refund"), now),  # read only when no dispute is open
+        policy.actions_key,
     )
+    if not policy.reads_order_extras:
+        return base
+    # one number for what R21-R23 make of a request: 0 nothing, 1 a free cancel, 2 window closed
+    request = 0
+    if policy.has_free_cancel and is_free_cancel(order, policy, now):
+        request = 1
+    elif policy.cancel_request_within is not None and request_window_closed(order, policy, now):
+        request = 2
+    return (*base, request, order.get("packed_at") is not None)
 
 
-_ACTIONS: dict[tuple[str, bool, bool, bool], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_ACTIONS: dict[Situation, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def actions(order: dict, policy: Policy, now: datetime) -> dict[str, list[str]]:

@@ -10,7 +10,8 @@ from ordercli.errors import UsageError
 from ordercli.policy import POLICY_KEYS, Policy, policy_from_mapping
 from ordercli.validate import path as validate_path
 
-PRESETS = ("aliexpress", "ebay")
+PRESETS = ("aliexpress", "aliexpress-2020", "ebay", "amazon", "etsy", "shopee-my", "walmart", "temu")
+_PRESET_ONLY_KEYS = ("name", "description")  # a preset file names and describes itself
 _DIR = Path(__file__).parent / "presets"
 
 
@@ -45,18 +46,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def _resolve(raw: dict[str, Any], origin: str, seen: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
     """Fill every key a policy leaves out from the preset it extends (default aliexpress)."""
     if origin.startswith("preset "):
-        raw = {k: v for k, v in raw.items() if k != "name"}  # a preset file names itself
+        raw = {k: v for k, v in raw.items() if k not in _PRESET_ONLY_KEYS}
     for key in raw:
         if key not in POLICY_KEYS:
             raise UsageError(f"policy: unknown key {key!r}", "bad_policy")
-    parent = raw.pop("extends", "aliexpress")
-    if parent not in PRESETS:
+    # a policy file extends aliexpress unless it says otherwise; a preset without `extends` states
+    # its whole table (its payment methods are its own, not aliexpress's plus its own)
+    default_parent = None if origin.startswith("preset ") else "aliexpress"
+    parent = raw.pop("extends", default_parent)
+    if parent is not None and parent not in PRESETS:
         raise UsageError(
             f"policy: bad value for 'extends': {parent!r} (expected one of {', '.join(PRESETS)})", "bad_policy"
         )
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
-    if parent not in seen:
+    if parent is not None and parent not in seen:
         values, origins = _resolve(_read_toml(_DIR / f"{parent}.toml"), f"preset {parent}", seen + (parent,))
     for key, value in raw.items():
         if key == "refund_within" and isinstance(value, dict):
@@ -84,6 +88,31 @@ def load(name_or_file: str) -> Loaded:
         source, origin = "file", f"file {path}"
     values, origins = _resolve(raw, origin, (name,) if source == "preset" else ())
     return Loaded(name, source, values, origins, policy_from_mapping(values, name))
+
+
+def describe_presets() -> list[dict[str, Any]]:
+    """`policy list`: every preset with its one-line description."""
+    out = []
+    for name in PRESETS:
+        raw = _read_toml(_DIR / f"{name}.toml")
+        out.append({"name": name, "description": str(raw.get("description", "")), "extends": raw.get("extends")})
+    return out
+
+
+def value_sources(name: str) -> dict[str, str]:
+    """The comment beside each value of a preset file (its source, or "modelling choice"), by dotted
+    key: what docs/marketplaces.md shows next to every number."""
+    out: dict[str, str] = {}
+    table = ""
+    for line in (_DIR / f"{name}.toml").read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if text.startswith("[") and text.endswith("]"):
+            table = text[1:-1] + "."
+        elif "=" in text and not text.startswith("#"):
+            key = text.split("=", 1)[0].strip().strip('"')
+            comment = text.split("#", 1)[1].strip() if "#" in text else ""
+            out[table + key] = comment
+    return out
 
 
 def default() -> Loaded:

@@ -26,9 +26,13 @@ class EndReason(StrEnum):
     SELLER_SILENT = "seller_silent"
     SHIP_TIMEOUT = "ship_timeout"
     DISPUTE_REFUND = "dispute_refund"
+    BUYER_CANCELLED = "buyer_cancelled"
+    SELLER_CANCELLED = "seller_cancelled"
 
 
 class PaymentMethod(StrEnum):
+    """The methods of the `aliexpress` preset; a policy's `refund_within` may name others (R27)."""
+
     CARD = "card"
     PAYPAL = "paypal"
     ALIPAY = "alipay"
@@ -57,6 +61,7 @@ class DisputeStatus(StrEnum):
 class DeadlineKind(StrEnum):
     """Named after the fields that hold them; ties at one instant fire in this (alphabetical) order."""
 
+    AUTO_CANCEL_BY = "auto_cancel_by"
     DUE_BY = "due_by"
     PAY_BY = "pay_by"
     RESPOND_BY = "respond_by"
@@ -66,7 +71,10 @@ class DeadlineKind(StrEnum):
 class EventKind(StrEnum):
     ORDER_PLACED = "order_placed"
     ORDER_PAID = "order_paid"
+    ORDER_PACKED = "order_packed"
     ORDER_SHIPPED = "order_shipped"
+    SHIP_BY_PASSED = "ship_by_passed"
+    SELLER_CANCELLED = "seller_cancelled"
     ORDER_COMPLETED = "order_completed"
     ORDER_CANCELLED = "order_cancelled"
     CANCEL_REQUESTED = "cancel_requested"
@@ -88,6 +96,9 @@ class NotificationKind(StrEnum):
     REQUEST_ANSWERED = "request_answered"
     REQUEST_LAPSED = "request_lapsed"
     AUTO_CANCELLED = "auto_cancelled"
+    BUYER_CANCELLED = "buyer_cancelled"
+    SELLER_CANCELLED = "seller_cancelled"
+    SHIP_OVERDUE = "ship_overdue"
     REFUND_STARTED = "refund_started"
     REFUND_COMPLETED = "refund_completed"
     DISPUTE_OPENED = "dispute_opened"
@@ -137,6 +148,14 @@ class DisputeRow(Dispute):
     seller: str
 
 
+class SellerCancel(TypedDict):
+    """Why the seller cancelled (R26), and whether the reason counts against the seller."""
+
+    reason: str
+    counts: bool
+    message: str | None
+
+
 class Deadline(TypedDict):
     kind: str
     at: str
@@ -171,6 +190,10 @@ class Order(TypedDict):
     dispute: Dispute | None
     next_deadline: Deadline | None
     actions: Actions
+    packed_at: str | None
+    shipped_late: bool
+    auto_cancel_by: str | None
+    seller_cancel: SellerCancel | None
 
 
 class Event(TypedDict):

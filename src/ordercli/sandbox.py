@@ -280,6 +280,36 @@ class Commands:
             actor=actor,
         )
 
+    def seller_pack(self, order_id: str, *, actor: str | None = None, idempotency_key: str | None = None) -> Order:
+        """`seller pack`: R22 (only where the policy uses packing)."""
+        return self._write(
+            lambda w: views.order(w, engine.seller_pack(w, order_id, actor)),
+            idempotency_key,
+            "seller pack",
+            order_id=order_id,
+            actor=actor,
+        )
+
+    def seller_cancel(
+        self,
+        order_id: str,
+        reason: str,
+        *,
+        message: str | None = None,
+        actor: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Order:
+        """`seller cancel`: R26 (only where the policy lets sellers cancel)."""
+        return self._write(
+            lambda w: views.order(w, engine.seller_cancel(w, order_id, reason, message, actor)),
+            idempotency_key,
+            "seller cancel",
+            order_id=order_id,
+            reason=reason,
+            message=message,
+            actor=actor,
+        )
+
     # -- the clock
     def clock(self) -> Clock:
         """`clock show`."""
@@ -424,6 +454,22 @@ class Commands:
     def notifications(self, *, to: str | None = None) -> list[Notification]:
         """`notifications list`: oldest first, only those sent to `to` when given."""
         return self._apply(False, lambda w: self._rows(w.find_notifications(to)))
+
+    def seller_stats(self, seller: str | None = None, *, window: str = "60d") -> list[dict[str, Any]]:
+        """`seller stats`: per seller, over the orders paid in the window ending now: seller-fault
+        cancellations, late shipments and requests answered in time, each rate against the policy's
+        ceiling (docs/rules.md "Seller metrics")."""
+        from ordercli.metrics import seller_stats
+        from ordercli.timecalc import parse_duration
+
+        span = parse_duration(window, "--window")
+        if seller is not None:
+            validate.name(seller, "seller")
+
+        def run(w: World) -> list[dict[str, Any]]:
+            return seller_stats(w.iter_orders(), w.find_events, w.policy, w.now, span, seller)
+
+        return self._rows(self._apply(False, run))
 
     def events(self, *, order_id: str | None = None) -> list[Event]:
         """`events list`: the history, oldest first; only one order's with `order_id` (NotFound

@@ -1,4 +1,4 @@
-"""Scenario files (CLI.md "Scenario files"): parse, check, run in-process, report.
+"""Scenario files (docs/cli.md "Scenario files"): parse, check, run in-process, report.
 
 The runner never starts a process and knows no command-line syntax beyond splitting words: it
 is handed an `invoke(words) -> (exit, stdout, stderr)` (the CLI's, run in this process) bound
@@ -300,7 +300,7 @@ def _instant(value: Any) -> datetime | None:
 
 
 def matches(expected: Any, actual: Any) -> bool:
-    """CLI.md: equal as JSON, or reads the same as text; decimals by value; instants by moment."""
+    """docs/cli.md: equal as JSON, or reads the same as text; decimals by value; instants by moment."""
     if isinstance(expected, dict) and isinstance(actual, dict):
         return expected.keys() == actual.keys() and all(matches(v, actual[k]) for k, v in expected.items())
     if isinstance(expected, list) and isinstance(actual, list):

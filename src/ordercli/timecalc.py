@@ -138,7 +138,7 @@ def add_working_days(
     tz: tzinfo = UTC,
     is_holiday: Callable[[date], bool] | None = None,
 ) -> datetime:
-    """POLICY.md: a non-working start moves to 00:00 of the next working day, then count
+    """docs/rules.md: a non-working start moves to 00:00 of the next working day, then count
     working days one calendar day at a time, keeping the time of day (in the policy zone)."""
     if tz is UTC and instant.tzinfo is UTC:
         # the same sum without the zone conversions, combine and replace (a simulation pays it per order)

@@ -1,4 +1,4 @@
-"""Input rules of CLI.md, shared by the CLI, imports and scenarios. Broken input is exit 2."""
+"""Input rules of docs/cli.md, shared by the CLI, imports and scenarios. Broken input is exit 2."""
 
 from __future__ import annotations
 
@@ -142,9 +142,14 @@ def text(value: object, option: str, limit: int = 1000) -> str | None:
     return name(value, option, limit)
 
 
-def payment(value: object, option: str = "payment") -> str:
-    if value not in PAYMENT_METHODS:
-        raise UsageError(f"{option}: {value!r} is not one of {', '.join(PAYMENT_METHODS)}", "bad_payment", field=option)
+def payment(value: object, option: str = "payment", methods: tuple[str, ...] = PAYMENT_METHODS) -> str:
+    """One of the policy's payment methods (R27: the keys of its refund_within)."""
+    if value not in methods:
+        raise UsageError(
+            f"{option}: {value!r} is not one of the policy's payment methods: {', '.join(methods)}",
+            "bad_payment",
+            field=option,
+        )
     return value  # type: ignore[return-value]
 
 

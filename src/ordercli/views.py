@@ -1,4 +1,4 @@
-"""The JSON objects of CLI.md, built from the stored world. Derived fields (next_deadline,
+"""The JSON objects of docs/cli.md, built from the stored world. Derived fields (next_deadline,
 actions, overdue) are computed here against the virtual now, never stored."""
 
 from __future__ import annotations
@@ -51,6 +51,11 @@ def order(world: World, o: dict) -> Order:
     nd = P.next_deadline(o)
     out["next_deadline"] = {"kind": nd["kind"], "at": fmt(nd["at"])} if nd else None
     out["actions"] = P.actions(o, world.policy, now)
+    out["packed_at"] = o.get("packed_at")
+    out["shipped_late"] = o.get("shipped_late", False)
+    out["auto_cancel_by"] = o.get("auto_cancel_by")
+    sc = o.get("seller_cancel")
+    out["seller_cancel"] = dict(sc) if sc else None
     return cast(Order, out)
 
 

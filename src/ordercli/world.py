@@ -25,7 +25,7 @@ from ordercli.errors import NotFound, StorageError, UsageError
 from ordercli.policy import Policy, policy_from_mapping
 from ordercli.timecalc import fmt, parse_stored
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APP = "ordercli"
 KEYS = "idempotency"  # the table of idempotency keys (schema 4)
 TABLES = ("meta", "orders", "events", "notifications", KEYS)

@@ -71,7 +71,7 @@ class OrderCliGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         """Always non-standalone inside, so every failure comes here and leaves as one
-        `error:` line (or JSON object) and the exit code of CLI.md."""
+        `error:` line (or JSON object) and the exit code of docs/cli.md."""
         argv = list(sys.argv[1:] if args is None else args)
         as_json = _wants_json(argv)
         from ordercli.render import emit_error

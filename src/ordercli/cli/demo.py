@@ -71,28 +71,52 @@ def demo(
             f"acme must ship by {order['ship_by']} ({pol.raw['ship_within']})",
             views.order(w, order),
         )
-        step("a day later alice has second thoughts", engine.clock_tick(w, "24h"))
-        order = engine.cancel_request(w, oid, "second-thought", "found it cheaper elsewhere")
-        respond_by = order["cancellation"]["respond_by"]
-        step(
-            f"alice asks to cancel (second-thought): acme must answer by {respond_by} "
-            f"({pol.raw['seller_response_within']})",
-            views.order(w, order),
-        )
-        move = engine.clock_set(w, parse_stored(respond_by))  # type: ignore[arg-type]
-        if order["status"] != "cancelled":
-            step(
-                f"acme stays silent: under the {pol.name} policy the request lapses at {respond_by} "
-                f"and the order goes on ({order['status']})",
-                move,
-            )
+        # a day later, unless the policy closes requests sooner (ebay: 1 hour, R23)
+        later = ("half an hour", "30m") if pol.cancel_request_within is not None else ("a day", "24h")
+        step(f"{later[0]} later alice has second thoughts", engine.clock_tick(w, later[1]))
+        if pol.cancel_requests_max == 0 and not pol.has_free_cancel:
+            # R24: buyers can't ask; alice writes to acme, who cancels where the policy lets sellers (R26)
+            message = engine.send_message(w, oid, "please cancel, I found it cheaper elsewhere", "alice")
+            step(f"under the {pol.name} policy only the seller cancels: alice writes to acme", message)
+            if not pol.seller_can_cancel:
+                order = w.order(oid)
+            else:
+                order = engine.seller_cancel(w, oid, "buyer-asked", "cancelled as you asked")
+                step(
+                    f"acme cancels it (buyer-asked, which does not count against acme): {order['status']} "
+                    f"({order['end_reason']})",
+                    views.order(w, order),
+                )
         else:
-            refund = order["refund"]
+            order = engine.cancel_request(w, oid, "second-thought", "found it cheaper elsewhere")
+        if order["status"] == "cancelled" and order["end_reason"] == "buyer_cancelled":
             step(
-                f"acme stays silent: at {order['cancelled_at']} the platform cancels ({order['end_reason']}) "
-                f"and starts a refund due by {refund['due_by']}",
-                move,
+                f"alice cancels: under the {pol.name} policy that is free at this point (no seller involved), "
+                f"{order['status']} ({order['end_reason']})",
+                views.order(w, order),
             )
+        elif order["status"] == "cancel_requested":
+            respond_by = order["cancellation"]["respond_by"]
+            step(
+                f"alice asks to cancel (second-thought): acme must answer by {respond_by} "
+                f"({pol.raw['seller_response_within']})",
+                views.order(w, order),
+            )
+            move = engine.clock_set(w, parse_stored(respond_by))  # type: ignore[arg-type]
+            if order["status"] != "cancelled":
+                step(
+                    f"acme stays silent: under the {pol.name} policy the request lapses at {respond_by} "
+                    f"and the order goes on ({order['status']})",
+                    move,
+                )
+            else:
+                step(
+                    f"acme stays silent: at {order['cancelled_at']} the platform cancels ({order['end_reason']}) "
+                    f"and starts a refund due by {order['refund']['due_by']}",
+                    move,
+                )
+        refund = order["refund"]
+        if refund is not None and refund["status"] != "refunded":
             move = engine.clock_set(w, parse_stored(refund["due_by"]))  # type: ignore[arg-type]
             step(
                 f"the refund settles by itself on its due date: {refund['status']} at {refund['refunded_at']}",

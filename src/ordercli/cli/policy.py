@@ -1,4 +1,4 @@
-"""ordercli policy show|use|compare"""
+"""ordercli policy show|use|compare|list"""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ app = common.group(help="The policy in force: a preset or a TOML file.")
 
 
 def _presets(incomplete: str) -> list[str]:
-    return [p for p in ("aliexpress", "ebay") if p.startswith(incomplete)]
+    from ordercli.presets import PRESETS
+
+    return [p for p in PRESETS if p.startswith(incomplete)]
 
 
 def _text(p: dict) -> str:
@@ -44,7 +46,10 @@ def use(
     name_or_file: Annotated[
         str,
         typer.Argument(
-            help="aliexpress, ebay, or a TOML file.", metavar="NAME|FILE", show_default=False, autocompletion=_presets
+            help="A preset (ordercli policy list) or a TOML file.",
+            metavar="NAME|FILE",
+            show_default=False,
+            autocompletion=_presets,
         ),
     ],
     key: IdempotencyKeyOpt = None,
@@ -89,3 +94,16 @@ def compare(
         ],
         empty="same outcomes",
     )
+
+
+@app.command("list")
+def list_(ctx: typer.Context, json_: JsonOpt = False) -> None:
+    """The presets, each with a one-line description (docs/marketplaces.md compares them)."""
+    from ordercli.presets import describe_presets
+
+    rows = describe_presets()
+    if json_:
+        render.emit_json(rows)
+        return
+    width = max(len(r["name"]) for r in rows)
+    render.echo("\n".join(f"{r['name']:<{width}}  {r['description']}" for r in rows))

@@ -120,6 +120,22 @@ def simulate(
     )
     b = behaviour.load(checked(behaviour_file, "BEHAVIOUR_FILE"))
     loaded = [presets.load(p) for p in policy]
+    for item in loaded:  # R27: every method the buyers pay with must be one the policy refunds
+        missing = [m for m in b.payment.used() if m not in item.policy.payment_methods]
+        if missing:
+            raise UsageError(
+                f"behaviour file {behaviour_file}: payment method '{missing[0]}' is not one the policy {item.name} "
+                f"knows ({', '.join(item.policy.payment_methods)})",
+                "bad_payment",
+            )
+        if item.policy.seller_can_cancel:  # R26: the sellers' reasons must be the policy's
+            unknown = [c for c in b.seller_cancel_reasons() if c not in item.policy.seller_cancel_reasons]
+            if unknown:
+                raise UsageError(
+                    f"behaviour file {behaviour_file}: seller cancel reason '{unknown[0]}' is not one the policy "
+                    f"{item.name} knows ({', '.join(item.policy.seller_cancel_reasons)})",
+                    "bad_behaviour",
+                )
     labels: list[str] = []
     for item in loaded:  # the same policy twice stays two columns
         label = item.name if item.name not in labels else f"{item.name}#{labels.count(item.name) + 1}"

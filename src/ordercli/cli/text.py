@@ -11,6 +11,7 @@ from ordercli.timecalc import parse_stored
 _DEADLINE_WORDS = {
     "pay_by": "buyer must pay",
     "ship_by": "seller must ship",
+    "auto_cancel_by": "seller must ship (late) or the platform cancels",
     "respond_by": "seller must answer",
     "due_by": "refund will be paid",
 }

@@ -52,6 +52,9 @@ def aggregate(orders: list[dict], end: datetime) -> dict[str, Any]:
         status = o["status"]
         outcomes[o["end_reason"] if status == "cancelled" else status] += 1
         method = o["payment_method"]
+        if method not in req_times:  # a method of another policy (R27): timed, though the report lists the four
+            for t in TIMES:
+                agg["times"][t][method] = {"count": 0, "sum": 0, "hist": {}}
         c = o["cancellation"]
         if c is not None and c["respond_by"] is not None:  # a request to the seller (not R1)
             agg["requests"] += 1
@@ -88,8 +91,8 @@ def merge_into(total: dict[str, Any], shard: dict[str, Any]) -> None:
     for k, v in shard["outcomes"].items():
         total["outcomes"][k] += v
     for t in TIMES:
-        for m in PAYMENT_METHODS:
-            a, b = total["times"][t][m], shard["times"][t][m]
+        for m in shard["times"][t]:
+            a, b = total["times"][t].setdefault(m, {"count": 0, "sum": 0, "hist": {}}), shard["times"][t][m]
             a["count"] += b["count"]
             a["sum"] += b["sum"]
             hist = a["hist"]

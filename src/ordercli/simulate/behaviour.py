@@ -22,7 +22,7 @@ from statistics import NormalDist
 from typing import Any
 
 from ordercli.errors import UsageError
-from ordercli.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS
+from ordercli.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS, is_name
 from ordercli.timecalc import parse_duration
 
 FAULTS = ("buyer", "seller")
@@ -83,6 +83,10 @@ class Mix:
     codes: tuple[str, ...]
     cum: tuple[float, ...]
 
+    def used(self) -> tuple[str, ...]:
+        """The codes with a weight above zero."""
+        return tuple(c for c, lo, hi in zip(self.codes, (0.0, *self.cum), self.cum, strict=False) if hi > lo)
+
     def sampler(self, r: Callable[[], float]) -> Callable[[], str]:
         codes, cum, total, last = self.codes, self.cum, self.cum[-1], len(self.codes) - 1
         return lambda: codes[min(bisect_right(cum, r() * total), last)]
@@ -95,6 +99,11 @@ class SellerType:
     answer_delay: Dist
     accept_probability: dict[str, float]  # fault -> probability
     ship_delay: Dist  # working days
+    # issue 19, none by default: packing (R22) and the seller's own cancellations (R26)
+    pack_delay: Dist | None = None  # after payment; None: packs as it ships where the policy wants packing
+    cancel_share: float = 0.0  # of paid orders the seller cancels, where the policy lets them
+    cancel_delay: Dist | None = None  # after payment
+    cancel_reasons: Mix | None = None  # the seller's reasons (the policy's seller_cancel_reasons)
 
 
 @dataclass(frozen=True)
@@ -129,6 +138,14 @@ class Behaviour:
     resolve_refund_probability: float
     confirm_probability: float
     confirm_delay: Dist
+
+    @property
+    def seller_steps(self) -> bool:
+        """Whether any seller type packs or cancels (issue 19): only then are they drawn."""
+        return any(s.pack_delay is not None or s.cancel_share for s in self.sellers)
+
+    def seller_cancel_reasons(self) -> tuple[str, ...]:
+        return tuple(c for s in self.sellers if s.cancel_share and s.cancel_reasons for c in s.cancel_reasons.used())
 
     def default_orders(self) -> int:
         """Orders per day times the weekday profile, over the period (at most MAX_ORDERS: a
@@ -370,7 +387,16 @@ def parse(data: Any, path: Path) -> Behaviour:
         "payment",
         ("methods", "unpaid_share", "pay_probability", "pay_delay", "abandon_probability", "abandon_delay"),
     )
-    methods = r.mix(p.get("methods", {"card": 1}), "payment.methods", PAYMENT_METHODS)
+    # any payment method a policy may name (R27): the aliexpress four first, in their order, then the
+    # others in the file's order, so a file of the four draws exactly as before
+    given = p.get("methods", {"card": 1})
+    extra = tuple(m for m in given if m not in PAYMENT_METHODS) if isinstance(given, dict) else ()
+    for m in extra:
+        if not isinstance(m, str) or not is_name(m):
+            raise r.bad(
+                "payment.methods", f"'payment.methods.{m}' is not a payment method name (lowercase words joined by -)"
+            )
+    methods = r.mix(given, "payment.methods", (*PAYMENT_METHODS, *extra))
     unpaid = r.probability(p.get("unpaid_share", 0.0), "payment.unpaid_share")
     pay_probability = r.probability(p.get("pay_probability", 0.0), "payment.pay_probability")
     pay_delay = r.dist(p.get("pay_delay", "1h"), "payment.pay_delay")
@@ -392,9 +418,24 @@ def parse(data: Any, path: Path) -> Behaviour:
         s = r.section(
             spec,
             k,
-            ("share", "answer_probability", "answer_delay", "accept_probability", "ship_delay"),
+            (
+                "share",
+                "answer_probability",
+                "answer_delay",
+                "accept_probability",
+                "ship_delay",
+                "pack_delay",
+                "cancel_share",
+                "cancel_delay",
+                "cancel_reasons",
+            ),
             ("share",),
         )
+        given_reasons = s.get("cancel_reasons", {"out-of-stock": 1})
+        for code in given_reasons if isinstance(given_reasons, dict) else ():
+            if not isinstance(code, str) or not is_name(code):
+                raise r.bad(f"{k}.cancel_reasons", f"{code!r} is not a reason code (lowercase words joined by -)")
+        cancel_share = r.probability(s.get("cancel_share", 0.0), f"{k}.cancel_share")
         shares.append(r.number(s["share"], f"{k}.share"))
         accept = r.section(s.get("accept_probability", {}), f"{k}.accept_probability", FAULTS)
         sellers.append(
@@ -406,6 +447,12 @@ def parse(data: Any, path: Path) -> Behaviour:
                     f: r.probability(accept.get(f, 0.5), f"{k}.accept_probability.{f}") for f in FAULTS
                 },
                 ship_delay=r.dist(s.get("ship_delay", 3), f"{k}.ship_delay", days=True),
+                pack_delay=r.dist(s["pack_delay"], f"{k}.pack_delay") if "pack_delay" in s else None,
+                cancel_share=cancel_share,
+                cancel_delay=r.dist(s.get("cancel_delay", "1d"), f"{k}.cancel_delay") if cancel_share else None,
+                cancel_reasons=(
+                    r.mix(given_reasons, f"{k}.cancel_reasons", tuple(given_reasons)) if cancel_share else None
+                ),
             )
         )
     if sum(shares) <= 0:

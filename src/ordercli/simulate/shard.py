@@ -53,7 +53,9 @@ ITEM = "simulated item"
     CONFIRM,
     ABANDON,
     DISPUTE_REJECTED,
-) = range(13)
+    PACK,
+    SELLER_CANCEL,
+) = range(15)
 ACTION_NAMES = (
     "place",
     "pay",
@@ -68,6 +70,8 @@ ACTION_NAMES = (
     "confirm",
     "abandon",  # the buyer of an unpaid order cancels it (R1)
     "dispute_rejected",  # the seller refused a seller-fault request: the buyer disputes (R13a)
+    "pack",  # the seller packs (R22), where the policy uses packing
+    "seller_cancel",  # the seller cancels (R26), where the policy lets them
 )
 
 
@@ -110,6 +114,9 @@ class Plan:
         "resolve_refund",
         "confirm_after",
         "fields",
+        "pack_after",
+        "seller_cancel_after",
+        "seller_cancel_reason",
     )
 
     n: int  # position in the shard's draw order
@@ -136,6 +143,9 @@ class Plan:
     resolve_refund: bool
     confirm_after: int | None
     fields: dict[str, Any]  # the order's fields, validated once (engine.order_fields) for every policy
+    pack_after: int | None  # issue 19: drawn only when the behaviour's sellers pack or cancel
+    seller_cancel_after: int | None
+    seller_cancel_reason: str
 
 
 def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
@@ -163,6 +173,18 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
     confirm_probability = b.confirm_probability
     fault = {code: f for code, (_, f) in CANCEL_REASONS.items()}
     last_day = ndays - 1
+    # issue 19: drawn after everything else, and only when some seller packs or cancels, so a behaviour
+    # without them draws exactly what it drew before
+    steps = b.seller_steps
+    seller_steps = {
+        s.name: (
+            s.pack_delay.sampler(r) if s.pack_delay is not None else None,
+            s.cancel_share,
+            s.cancel_delay.sampler(r) if s.cancel_delay is not None else None,
+            s.cancel_reasons.sampler(r) if s.cancel_reasons is not None else None,
+        )
+        for s in b.sellers
+    }
     plans = []
     # Every draw is taken whether or not the order uses it (common random numbers); a delay is
     # turned into whole seconds (max(1, round(x)): an action never lands on its own cause) only
@@ -215,9 +237,24 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
         p.fields = engine.order_fields(
             buyer=f"buyer-{shard}-{i}", seller=p.seller, item=ITEM, amount=p.amount, payment=p.method
         )
+        p.pack_after = p.seller_cancel_after = None
+        p.seller_cancel_reason = ""
+        if steps:
+            seller_pack, seller_share, seller_delay, seller_reason = seller_steps[stype]
+            if seller_pack is not None:
+                p.pack_after = _secs(seller_pack())
+            if seller_delay is not None and seller_reason is not None:
+                cancels = r() < seller_share
+                seller_after = _secs(seller_delay())
+                p.seller_cancel_after = seller_after if cancels else None
+                p.seller_cancel_reason = seller_reason()
         plans.append(p)
     plans.sort(key=lambda p: (p.placed, p.n))
     return plans
+
+
+def _secs(x: float) -> int:
+    return max(1, round(x))  # whole seconds, and an action never lands on its own cause
 
 
 def _ship_at(paid: datetime, days: float) -> datetime:
@@ -268,6 +305,10 @@ def run_policy(
     advance = engine.advance
     set_now = world.set_now
     place = engine.place_valid_order
+    pol = world.policy
+    packs_first = pol.pack_before_ship
+    packs, seller_cancels = pol.uses_packing, pol.seller_can_cancel
+    pack_waiting = [False] * n
 
     def later(at: datetime, pos: int, action: int) -> None:
         nonlocal tie
@@ -279,6 +320,10 @@ def run_policy(
         later(_ship_at(now, p.ship_days), pos, SHIP)
         if p.request_after is not None:
             later(now + timedelta(seconds=p.request_after), pos, REQUEST)
+        if packs and p.pack_after is not None:
+            later(now + timedelta(seconds=p.pack_after), pos, PACK)
+        if seller_cancels and p.seller_cancel_after is not None:
+            later(now + timedelta(seconds=p.seller_cancel_after), pos, SELLER_CANCEL)
 
     def after(pos: int, now: datetime) -> None:
         """Whatever the engine just did to this order: follow-ups and fresh deadlines."""
@@ -289,6 +334,9 @@ def run_policy(
                 later(now, pos, HOLD)
         if ship_waiting[pos] and order["status"] == AWAITING_SHIPMENT:
             ship_waiting[pos] = False  # the request that stopped the seller is gone
+            later(now, pos, SHIP)
+        if pack_waiting[pos] and order["packed_at"] is not None and order["status"] == AWAITING_SHIPMENT:
+            pack_waiting[pos] = False  # packed at last: the parcel that was ready goes out
             later(now, pos, SHIP)
         due = pending_deadlines(order)
         if due != pushed[pos]:
@@ -303,6 +351,14 @@ def run_policy(
         oid = order["id"]
         if action == SHIP:
             try:
+                if packs_first and order["packed_at"] is None:
+                    if p.pack_after is not None:  # the seller packs later: the parcel waits for it
+                        pack_waiting[pos] = True
+                        raise Refused("not packed yet", "not_packed")
+                    # pack_before_ship (R22) with no packing delay: the seller packs as it ships
+                    engine.seller_pack(world, oid)
+                    if trace is not None:
+                        trace.append((at, PACK, pos))
                 engine.seller_ship(world, oid)
             except Refused as exc:
                 if exc.code == "request_pending":
@@ -347,6 +403,10 @@ def run_policy(
             engine.dispute_resolve(world, oid, "refund" if p.resolve_refund else "reject")
         elif action == ABANDON:
             engine.cancel_request(world, oid, p.reason)
+        elif action == PACK:
+            engine.seller_pack(world, oid)
+        elif action == SELLER_CANCEL:
+            engine.seller_cancel(world, oid, p.seller_cancel_reason)
 
     while True:
         # the next action: the next placement or the first follow-up, whichever comes first

@@ -2,7 +2,7 @@
 
 They run when an older file is opened: a reading command migrates in memory only, a writing
 command saves the migrated world with its own change. Files written by 0.1.0 are schema 2:
-they open as they are, and their first writing command saves them as the current schema (4).
+they open as they are, and their first writing command saves them as the current schema (5).
 """
 
 from __future__ import annotations
@@ -69,7 +69,23 @@ def _v3_to_v4(tables: dict[str, Any]) -> None:
     tables[KEYS] = {}
 
 
-MIGRATIONS: list[Callable[[dict[str, Any]], None]] = [_v1_to_v2, _v2_to_v3, _v3_to_v4]
+# What an order written before schema 5 lacks: it was never packed, never shipped late, never
+# given a ship-by grace and never cancelled by its seller (docs/rules.md R22, R25, R26).
+_V5_ORDER_FIELDS = {"packed_at": None, "shipped_late": False, "auto_cancel_by": None, "seller_cancel": None}
+
+
+def _v4_to_v5(tables: dict[str, Any]) -> None:
+    """Schema 5 stores issue 19's order fields on every order (packed_at, shipped_late,
+    auto_cancel_by, seller_cancel); older orders get the values that mean "none of that".
+    A row that is not an object is left for the store's checks to name."""
+    for order in tables["orders"].values():
+        if isinstance(order, dict):
+            for key, value in _V5_ORDER_FIELDS.items():
+                if key not in order:
+                    order[key] = value
+
+
+MIGRATIONS: list[Callable[[dict[str, Any]], None]] = [_v1_to_v2, _v2_to_v3, _v3_to_v4, _v4_to_v5]
 
 
 def migrate(tables: dict[str, Any]) -> None:

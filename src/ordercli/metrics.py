@@ -1,0 +1,121 @@
+"""Seller metrics (`seller stats`, docs/rules.md "Seller metrics"): pure, over orders and their
+events, against the policy's ceilings (R28). Reads no clock and no file: `now` is given."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from ordercli.policy import Policy
+from ordercli.timecalc import fmt, parse_stored
+
+# What a seller is blamed for: their own cancellations whose reason counts (R26), silence that
+# cancelled (R10), and orders they did not ship in time (R4, R25). A lapsed request is no cancellation.
+_FAULT_ENDS = ("seller_silent", "ship_timeout")
+_ANSWERS = ("cancel_accepted", "cancel_rejected", "seller_cancelled")
+_UNANSWERED = ("cancel_timed_out", "order_cancelled")  # the request closed without the seller's word
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part / whole, 4)
+
+
+def _against(rate: float | None, ceiling: float | None) -> str | None:
+    if rate is None or ceiling is None:
+        return None
+    return "over" if rate > ceiling else "ok"
+
+
+def seller_fault(order: dict) -> bool:
+    end = order.get("end_reason")
+    if end in _FAULT_ENDS:
+        return True
+    return end == "seller_cancelled" and bool((order.get("seller_cancel") or {}).get("counts"))
+
+
+def requests_answered(events: Iterable[dict]) -> tuple[int, int]:
+    """(requests the seller answered in time, requests decided) from one order's history: a paid
+    order's request is decided when the seller answers it (accept, reject, or cancelling the order),
+    or when it closes without an answer (timed out, the order cancelled); a withdrawn or still
+    pending request is not counted. The seller can only answer before respond_by, so an answer is
+    in time."""
+    answered = decided = 0
+    open_ = False
+    for e in events:
+        kind = e["kind"]
+        if kind == "cancel_requested":
+            open_ = e["details"].get("respond_by") is not None  # R1's instant cancels are no requests
+        elif not open_:
+            continue
+        elif kind in _ANSWERS:
+            answered += 1
+            decided += 1
+            open_ = False
+        elif kind in _UNANSWERED:
+            decided += 1
+            open_ = False
+        elif kind == "cancel_withdrawn":
+            open_ = False
+    return answered, decided
+
+
+def seller_stats(
+    orders: Iterable[dict],
+    events_of: Any,
+    policy: Policy,
+    now: datetime,
+    window: timedelta,
+    seller: str | None = None,
+) -> list[dict[str, Any]]:
+    """One row per seller (or only `seller`), over the orders paid in (now - window, now].
+    `events_of(order_id)` gives an order's events, oldest first."""
+    since = now - window
+    rows: dict[str, dict[str, Any]] = {}
+    for o in orders:
+        if seller is not None and o["seller"] != seller:
+            continue
+        paid = o.get("paid_at")
+        if paid is None:
+            continue
+        paid_at = parse_stored(paid)
+        if not since < paid_at <= now:  # type: ignore[operator]
+            continue
+        row = rows.setdefault(
+            o["seller"], {"orders": 0, "faults": 0, "shipments": 0, "late": 0, "requests": 0, "answered": 0}
+        )
+        row["orders"] += 1
+        row["faults"] += seller_fault(o)
+        if o.get("shipped_at") is not None:
+            row["shipments"] += 1
+            row["late"] += bool(o.get("shipped_late"))
+        if o.get("cancellation") is not None:
+            answered, decided = requests_answered(events_of(o["id"]))
+            row["answered"] += answered
+            row["requests"] += decided
+    out = []
+    for name in sorted(rows):
+        r = rows[name]
+        cancel_rate = _rate(r["faults"], r["orders"])
+        late_rate = _rate(r["late"], r["shipments"])
+        out.append(
+            {
+                "seller": name,
+                "from": fmt(since),
+                "to": fmt(now),
+                "orders": r["orders"],
+                "seller_cancellations": r["faults"],
+                "cancel_rate": cancel_rate,
+                "cancel_rate_max": policy.seller_cancel_rate_max,
+                "cancel_rate_status": _against(cancel_rate, policy.seller_cancel_rate_max),
+                "shipments": r["shipments"],
+                "late_shipments": r["late"],
+                "late_shipment_rate": late_rate,
+                "late_shipment_rate_max": policy.late_shipment_rate_max,
+                "late_shipment_rate_status": _against(late_rate, policy.late_shipment_rate_max),
+                "requests": r["requests"],
+                "requests_answered_in_time": r["answered"],
+                "answered_in_time_rate": _rate(r["answered"], r["requests"]),
+            }
+        )
+    return out
