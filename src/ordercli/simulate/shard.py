@@ -17,9 +17,9 @@ from __future__ import annotations
 import gc
 import random
 import threading
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
-from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -235,8 +235,8 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
         x = confirm_delay()
         p.confirm_after = max(1, round(x)) if confirms else None
         p.fields = engine.order_fields(
-            buyer=f"buyer-{shard}-{i}", seller=p.seller, item=ITEM, amount=p.amount, payment=p.method
-        )
+            buyer=f"buyer-{shard}-{i}", seller=p.seller, item=ITEM, amount=p.amount, payment=p.method, methods=None
+        )  # the payment method is checked per policy (R27), by engine.place_valid_order
         p.pack_after = p.seller_cancel_after = None
         p.seller_cancel_reason = ""
         if steps:
