@@ -107,6 +107,8 @@ def name(value: object, option: str, limit: int = 200) -> str:
         raise UsageError(f"{option}: must not be empty", "bad_value", field=option)
     if len(value) > limit:
         raise UsageError(f"{option}: at most {limit} characters, got {len(value)}", "bad_value", field=option)
+    if value.isascii() and value.isprintable():
+        return value  # no control character (in ASCII: exactly the unprintable ones) and no surrogate
     if _CONTROL_RE.search(value):
         raise UsageError(f"{option}: must not contain control characters", "bad_value", field=option)
     try:

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from heapq import heappop, heappush
-from itertools import accumulate
+from itertools import accumulate, count
+from operator import attrgetter
 from typing import Any
 
 from ordercli import engine
@@ -249,7 +250,7 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
                 p.seller_cancel_after = seller_after if cancels else None
                 p.seller_cancel_reason = seller_reason()
         plans.append(p)
-    plans.sort(key=lambda p: (p.placed, p.n))
+    plans.sort(key=attrgetter("placed", "n"))
     return plans
 
 
@@ -301,7 +302,7 @@ def run_policy(
     pushed: list[Any] = [()] * n  # the pending deadlines last pushed, per order
     refund_seen = [False] * n
     ship_waiting = [False] * n
-    tie = 0
+    ticket = count(1).__next__  # ties broken by the order the follow-ups were planned in
     advance = engine.advance
     set_now = world.set_now
     place = engine.place_valid_order
@@ -311,9 +312,7 @@ def run_policy(
     pack_waiting = [False] * n
 
     def later(at: datetime, pos: int, action: int) -> None:
-        nonlocal tie
-        tie += 1
-        heappush(actions, (at, tie, pos, action))
+        heappush(actions, (at, ticket(), pos, action))
 
     def paid(pos: int, now: datetime) -> None:
         p = plans[pos]
