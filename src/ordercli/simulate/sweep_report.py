@@ -74,17 +74,10 @@ def metrics(report: dict[str, Any]) -> Iterator[Metric]:
         if any(p[key] is not None and p[key]["count"] for p in pols):
             yield Metric(title, False, _at(key), _at(key))
     for key, title, ceiling, unit in SELLER_METRICS:
-        if any(p["seller_metrics"][key]["count"] for p in pols) or (
-            ceiling is not None and any(p["seller_metrics"][f"{ceiling}_max"] is not None for p in pols)
-        ):
-            yield Metric(
-                title,
-                False,
-                _at("seller_metrics", key),
-                _at("seller_metrics", key),
-                None if ceiling is None else _ceiling(ceiling),
-                unit,
-            )
+        limited = ceiling is not None and any(p["seller_metrics"][f"{ceiling}_max"] is not None for p in pols)
+        if limited or any(p["seller_metrics"][key]["count"] for p in pols):
+            mine = _at("seller_metrics", key)
+            yield Metric(title, False, mine, mine, _ceiling(ceiling) if limited and ceiling else None, unit)
     for key, title in (("request_to_outcome", "request -> outcome"), ("cancellation_to_refund", "cancel -> refund")):
         for method in dict.fromkeys(m for p in pols for m in p[key]):  # every method a point lists (R27)
             if any(p[key][method]["count"] for p in pols if method in p[key]):
