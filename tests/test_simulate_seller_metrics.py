@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Cli
+from conftest import Cli, fail
 
 from ordercli import presets
 from ordercli.metrics import ANSWERED, DECIDED, order_figures, requests_answered, seller_stats
@@ -99,7 +99,7 @@ def test_ship_timeouts_are_seller_faults_and_shipments_in_a_grace_are_late(cli: 
     assert d["seller_metrics"]["seller_cancellations"] == {"value": -1.0, "ci95": [-1.0, -1.0]}
     assert d["seller_metrics"]["late_shipments"] == {"value": None, "ci95": None}  # no shipment under aliexpress
     text = cli("simulate", b, "--policy", "aliexpress", "--policy", grace, "--orders", "70", "--workers", "1").stdout
-    block = text[text.index("seller metrics"):]
+    block = text[text.index("seller metrics") :]
     assert "seller-fault cancellations (of paid orders)" in block and "-100.00 pp [-100.00, -100.00]" in block
     assert "0 (0.00%) ok, max 2.00%" in block and "70 (100.00%) over, max 10.00%" in block
 
@@ -167,10 +167,10 @@ def test_seller_stats_on_the_saved_sample_agrees_with_simulate(cli: Cli, tmp_pat
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_the_aggregate_and_seller_stats_count_the_same_300_orders(preset: str) -> None:
+def test_the_aggregate_and_seller_stats_count_the_same_300_orders(tmp_path: Path, preset: str) -> None:
     """In process, every preset: one shard's orders through the real engine, counted by simulate's
     aggregate and by seller_stats over the world and its events."""
-    b = behaviour_file.load(str(_write(BUSY)))
+    b = behaviour_file.load(_file(tmp_path, "busy.behaviour.yaml", BUSY))
     meta = presets.load(preset).meta()
     world = new_world(b.start, meta)
     plans = draw_plans(b, 3, 0, 300)
@@ -196,20 +196,6 @@ def test_the_aggregate_and_seller_stats_count_the_same_300_orders(preset: str) -
         assert requests_answered(events[o["id"]]) == (bool(bits & ANSWERED), bool(bits & DECIDED)), o["id"]
 
 
-_written: dict[str, Path] = {}
-
-
-def _write(text: str) -> Path:
-    import tempfile
-
-    if text not in _written:
-        handle = tempfile.NamedTemporaryFile("w", suffix=".behaviour.yaml", delete=False)
-        handle.write(text)
-        handle.close()
-        _written[text] = Path(handle.name)
-    return _written[text]
-
-
 def test_seller_stats_reads_the_history_of_an_order_asked_twice(world: Cli) -> None:
     """The order keeps only its last request: the first (rejected, answered) comes from the events."""
     oid = world.place()["id"]
@@ -223,11 +209,14 @@ def test_seller_stats_reads_the_history_of_an_order_asked_twice(world: Cli) -> N
 
 def test_every_payment_method_of_the_policy_is_reported(cli: Cli, tmp_path: Path) -> None:
     """R27: amazon's gift-card is listed and timed beside the four first methods; the text prints it."""
-    b = _file(tmp_path, "gift.behaviour.yaml", LATE.replace("{card: 1}", "{card: 1, gift-card: 1}").replace(
-        "ship_delay: 8", "ship_delay: 30"))
+    b = _file(
+        tmp_path,
+        "gift.behaviour.yaml",
+        LATE.replace("{card: 1}", "{card: 1, gift-card: 1}").replace("ship_delay: 8", "ship_delay: 30"),
+    )
     args = ("simulate", b, "--policy", "amazon", "--policy", "walmart", "--orders", "100", "--workers", "1")
-    with pytest.raises(AssertionError):  # walmart has no gift-card: exit 2 naming it
-        cli.json(*args)
+    err = fail(cli, *args, code=2)  # walmart has no gift-card: exit 2 naming it
+    assert err["code"] == "bad_payment" and "'gift-card'" in err["message"]
     args = ("simulate", b, "--policy", "amazon", "--orders", "100", "--workers", "1")
     r = cli.json(*args)
     (p,) = r["policies"]
@@ -240,8 +229,20 @@ def test_every_payment_method_of_the_policy_is_reported(cli: Cli, tmp_path: Path
 def test_a_report_with_other_methods_and_ceilings_follows_the_schema(cli: Cli) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads(SCHEMA.read_text())
-    report = cli.json("simulate", str(EXAMPLES / "every-preset.behaviour.yaml"), "--policy", "amazon", "--policy",
-                      "temu", "--policy", "walmart", "--orders", "300", "--workers", "1")
+    report = cli.json(
+        "simulate",
+        str(EXAMPLES / "every-preset.behaviour.yaml"),
+        "--policy",
+        "amazon",
+        "--policy",
+        "temu",
+        "--policy",
+        "walmart",
+        "--orders",
+        "300",
+        "--workers",
+        "1",
+    )
     jsonschema.validate(report, schema)
     assert "temu-credit" in report["policies"][1]["cancellation_to_refund"]
     assert "temu-credit" not in report["differences"][0]["cancellation_to_refund"]  # amazon has none
@@ -257,17 +258,29 @@ def test_a_report_with_other_methods_and_ceilings_follows_the_schema(cli: Cli) -
 def test_a_sweep_tabulates_the_seller_metrics_with_their_ceilings(cli: Cli, tmp_path: Path) -> None:
     b = _file(tmp_path, "late.behaviour.yaml", LATE)
     grace = _file(tmp_path, "grace.toml", GRACE)
-    args = ("simulate", b, "--policy", grace, "--sweep", "auto_cancel_after_ship_by=0s,5d", "--orders", "70",
-            "--workers", "1")
+    args = (
+        "simulate",
+        b,
+        "--policy",
+        grace,
+        "--sweep",
+        "auto_cancel_after_ship_by=0s,5d",
+        "--orders",
+        "70",
+        "--workers",
+        "1",
+    )
     r = cli.json(*args)
     none, five = r["policies"]
-    assert (none["point"], none["seller_metrics"]["seller_cancellations"]["count"]) == ({
-        "auto_cancel_after_ship_by": "0s"}, 70)
+    assert (none["point"], none["seller_metrics"]["seller_cancellations"]["count"]) == (
+        {"auto_cancel_after_ship_by": "0s"},
+        70,
+    )
     assert none["seller_metrics"]["cancel_rate_status"] == "over"
     assert five["seller_metrics"]["late_shipments"]["share"] == 1.0
     assert r["differences"][0]["seller_metrics"]["seller_cancellations"]["value"] == -1.0
     out = cli(*args).stdout
-    table = out[out.index("seller-fault cancellations\n"):]
+    table = out[out.index("seller-fault cancellations\n") :]
     table = table[: table.index("\n\n")]
     assert "ceiling" in table.splitlines()[1]
     assert "100.00% [100.00, 100.00]" in table and "over, max 2.00%" in table and "ok, max 2.00%" in table

@@ -19,8 +19,16 @@ OUTCOMES = (*END_REASONS, "completed", "shipped", "awaiting_shipment", "cancel_r
 AUTO_CANCEL = ("seller_silent", "ship_timeout")
 TIMES = ("request_to_outcome", "cancellation_to_refund")
 # The seller metrics of the paid orders (metrics.order_figures: the definitions of `seller stats`)
-SELLER = ("paid", "seller_faults", "shipments", "late_shipments", "decided", "decided_answered", "buyer_asked",
-          "free_cancels")
+SELLER = (
+    "paid",
+    "seller_faults",
+    "shipments",
+    "late_shipments",
+    "decided",
+    "decided_answered",
+    "buyer_asked",
+    "free_cancels",
+)
 COUNTS = ("orders", "requests", "answered", "refunds", "overdue", "disputes", *SELLER)
 BIN = 60  # seconds per histogram bin
 

@@ -100,7 +100,7 @@ CEILINGS = {
 def methods(meta: dict[str, Any], total: dict[str, Any]) -> list[str]:
     """The payment methods a policy's entry lists: the four of the first policy language (always, so
     a report keeps its shape), then the policy's own (R27), then any other an order was paid with."""
-    out = list(PAYMENT_METHODS)
+    out: list[str] = list(PAYMENT_METHODS)
     for m in (*meta["values"].get("refund_within", {}), *total["times"][TIMES[0]]):
         if m not in out:
             out.append(m)
@@ -128,7 +128,7 @@ def _rates(shards: list[dict], methods: Sequence[str] = PAYMENT_METHODS) -> dict
 
 def _seller_metrics(meta: dict[str, Any], total: dict[str, Any], share: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"orders_paid": total["paid"]}
-    for key, num, den in SELLER_RATES:
+    for key, num, _ in SELLER_RATES:
         if key == "late_shipments":
             out["shipments"] = total["shipments"]
         elif key == "requests_answered_in_time":
