@@ -121,7 +121,7 @@ def seller_stats(
         )
         bits = order_figures(o)
         row["orders"] += 1
-        row["faults"] += bits & FAULT
+        row["faults"] += bool(bits & FAULT)
         row["shipments"] += bool(bits & SHIPPED)
         row["late"] += bool(bits & LATE)
         if (o.get("cancellation") or {}).get("requests", 1) > 1:  # earlier requests: only the events tell
