@@ -107,11 +107,16 @@ class _Stop:
         self.signalled = False
 
     def __call__(self, signum: int, frame: object) -> None:
+        first = not self.signalled
         self.signalled = True
         if self.holding:
             self.caught = True
             return
-        raise KeyboardInterrupt
+        # Only the first stops the run. A later one (a SIGTERM to the command, then to its group)
+        # found the stop under way, often before it held signals: raised there, it cut the stop
+        # short and left the pool's semaphores and the forkserver's folder behind.
+        if first:
+            raise KeyboardInterrupt
 
 
 _stop: _Stop | None = None
