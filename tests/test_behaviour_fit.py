@@ -185,7 +185,7 @@ def test_a_data_file_and_a_json_array_of_events_fit(cli: Cli, tmp_path: Path, wo
          "line 2: reason: 'because' is not a cancel reason"),
         ("order_id,placed_at,colour\nO1,2030-03-04T10:00:00Z,red\n", "line 1: unknown column 'colour'"),
         ("order_id,placed_at\nO1,2030-03-04T10:00:00Z\n", "line 1: no column 'payment_method'"),
-        (CSV_HEAD + "O1,2030-03-04T10:00:00Z,cash,5,,,,,,,,,,,,\n", "payment method 'cash'"),
+        (CSV_HEAD + "O1,2030-03-04T10:00:00Z,Cash!,5,,,,,,,,,,,,\n", "payment method 'Cash!'"),
     ],
 )
 def test_a_malformed_log_is_exit_2_naming_the_line(cli: Cli, tmp_path: Path, text: str, words: str) -> None:
@@ -207,3 +207,20 @@ def test_the_out_file_is_never_overwritten(cli: Cli, tmp_path: Path) -> None:
     err = fail(cli, "behaviour", "fit", str(log), "--out", str(tmp_path / "g.yaml"), code=2)
     assert err["code"] == "file_exists" and "g.delays.csv" in err["message"]
     assert not (tmp_path / "g.yaml").exists() and (tmp_path / "f.yaml").read_text() == "mine\n"
+
+
+def test_a_log_under_a_policy_with_methods_of_its_own_fits_them(cli: Cli, tmp_path: Path) -> None:
+    """Any policy's payment methods (docs/rules.md R27): temu's temu-credit is fitted like card."""
+    log, out = tmp_path / "log.ndjson", tmp_path / "temu.behaviour.yaml"
+    every = (ROOT / "examples" / "every-preset.behaviour.yaml").read_text()
+    assert "  methods: {card: 1}\n" in every
+    shoppers = tmp_path / "temu-shoppers.behaviour.yaml"
+    shoppers.write_text(every.replace("  methods: {card: 1}\n", "  methods: {card: 0.6, temu-credit: 0.4}\n"))
+    cli.json("simulate", str(shoppers), "--policy", "temu", "--orders", "600", "--workers", "1", "--events-out",
+             str(log))
+    used = {e["details"]["payment_method"] for e in events(log) if e["kind"] == "order_placed"}
+    assert "temu-credit" in used
+    fitted = cli.json("behaviour", "fit", str(log), "--out", str(out))
+    assert set(yaml.safe_load(out.read_text())["payment"]["methods"]) == used
+    assert "sellers.fitted.pack_delay" in fitted["defaults"]  # temu's packing is in the log, not fitted
+    cli.json("simulate", str(out), "--policy", "temu", "--orders", "200", "--workers", "1")

@@ -21,17 +21,52 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
-def _against(rate: float | None, ceiling: float | None) -> str | None:
+def against(rate: float | None, ceiling: float | None) -> str | None:
     if rate is None or ceiling is None:
         return None
     return "over" if rate > ceiling else "ok"
 
 
 def seller_fault(order: dict) -> bool:
+    return bool(order_figures(order) & FAULT)
+
+
+# A paid order's part in the seller metrics, as bits: seller stats and simulate's aggregate both
+# classify with order_figures, so the two can't define a figure differently.
+FAULT = 1  # a seller-fault cancellation
+SHIPPED = 2
+LATE = 4  # shipped after ship_by (R25)
+DECIDED = 8  # its request to the seller was decided: answered, or closed without an answer
+ANSWERED = 16  # ... answered by the seller (only possible before respond_by: in time)
+ASKED = 32  # the buyer asked to cancel it (a request to the seller, or a free cancel)
+FREE = 64  # the buyer cancelled it freely (R21, R22: end reason buyer_cancelled)
+
+
+def order_figures(order: dict) -> int:
+    """The bits above for one paid order. The request bits are its last request's (the order keeps
+    no more: seller stats reads the events of an order asked more than once, requests_answered)."""
+    bits = 0
     end = order.get("end_reason")
-    if end in _FAULT_ENDS:
-        return True
-    return end == "seller_cancelled" and bool((order.get("seller_cancel") or {}).get("counts"))
+    if end is not None:
+        if end in _FAULT_ENDS or (end == "seller_cancelled" and (order.get("seller_cancel") or {}).get("counts")):
+            bits = FAULT
+        elif end == "buyer_cancelled":
+            bits = FREE
+    if order.get("shipped_at") is not None:
+        bits |= SHIPPED | LATE if order.get("shipped_late") else SHIPPED
+    c = order.get("cancellation")
+    if c is not None:
+        bits |= ASKED
+        if c.get("respond_by") is not None:  # R1's and R21/R22's instant cancels are no requests
+            status = c["status"]
+            if status in _ANSWERED_STATUSES:
+                bits |= DECIDED | ANSWERED
+            elif status == "timed_out":  # respond_by passed, or ship_by closed it (R4)
+                bits |= DECIDED
+    return bits
+
+
+_ANSWERED_STATUSES = ("accepted", "rejected")  # accepted: by the seller, or by their own cancel (R26)
 
 
 def requests_answered(events: Iterable[dict]) -> tuple[int, int]:
@@ -84,15 +119,17 @@ def seller_stats(
         row = rows.setdefault(
             o["seller"], {"orders": 0, "faults": 0, "shipments": 0, "late": 0, "requests": 0, "answered": 0}
         )
+        bits = order_figures(o)
         row["orders"] += 1
-        row["faults"] += seller_fault(o)
-        if o.get("shipped_at") is not None:
-            row["shipments"] += 1
-            row["late"] += bool(o.get("shipped_late"))
-        if o.get("cancellation") is not None:
+        row["faults"] += bool(bits & FAULT)
+        row["shipments"] += bool(bits & SHIPPED)
+        row["late"] += bool(bits & LATE)
+        if (o.get("cancellation") or {}).get("requests", 1) > 1:  # earlier requests: only the events tell
             answered, decided = requests_answered(events_of(o["id"]))
-            row["answered"] += answered
-            row["requests"] += decided
+        else:
+            answered, decided = bool(bits & ANSWERED), bool(bits & DECIDED)
+        row["answered"] += answered
+        row["requests"] += decided
     out = []
     for name in sorted(rows):
         r = rows[name]
@@ -107,12 +144,12 @@ def seller_stats(
                 "seller_cancellations": r["faults"],
                 "cancel_rate": cancel_rate,
                 "cancel_rate_max": policy.seller_cancel_rate_max,
-                "cancel_rate_status": _against(cancel_rate, policy.seller_cancel_rate_max),
+                "cancel_rate_status": against(cancel_rate, policy.seller_cancel_rate_max),
                 "shipments": r["shipments"],
                 "late_shipments": r["late"],
                 "late_shipment_rate": late_rate,
                 "late_shipment_rate_max": policy.late_shipment_rate_max,
-                "late_shipment_rate_status": _against(late_rate, policy.late_shipment_rate_max),
+                "late_shipment_rate_status": against(late_rate, policy.late_shipment_rate_max),
                 "requests": r["requests"],
                 "requests_answered_in_time": r["answered"],
                 "answered_in_time_rate": _rate(r["answered"], r["requests"]),

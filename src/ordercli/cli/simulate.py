@@ -247,6 +247,35 @@ class _Progress(render.ProgressLine):
 
 # -- the table for people ------------------------------------------------------------------------
 
+# (key in seller_metrics, row title, the ceiling's field prefix)
+SELLER_ROWS = (
+    ("seller_cancellations", "seller-fault cancellations (of paid orders)", "cancel_rate"),
+    ("late_shipments", "late shipments (of shipments)", "late_shipment_rate"),
+    ("requests_answered_in_time", "requests answered in time (of requests)", None),
+    ("buyer_requests", "buyers asking to cancel (of paid orders)", None),
+    ("buyer_free_cancels", "buyer free cancels (of paid orders)", None),
+)
+
+
+def seller_rows(pols: list[dict[str, Any]], diffs: list[dict[str, Any]]) -> list[list[str]]:
+    """The seller metrics block: each rate, against the policy's ceiling where it has one."""
+    rows = []
+    for key, title, ceiling in SELLER_ROWS:
+        row = [title]
+        for p in pols:
+            m = p["seller_metrics"]
+            s = m[key]
+            cell = f"{s['count']:,} ({_pct(s['share'])})"
+            if ceiling is not None and m[f"{ceiling}_max"] is not None:
+                status = m[f"{ceiling}_status"] or "-"
+                cell += f" {status}, max {_pct(m[f'{ceiling}_max'])}"
+            row.append(cell)
+        for d in diffs:
+            v = d["seller_metrics"][key]
+            row.append("-" if v["value"] is None else f"{v['value'] * 100:+.2f} pp{_ci_pct(v['ci95'])}")
+        rows.append(row)
+    return rows
+
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x * 100:.2f}%"
@@ -292,18 +321,24 @@ def text(report: dict[str, Any]) -> str:
     share_row("disputes opened (per order)", lambda x: x["disputes_opened"])
 
     for key, title in (("request_to_outcome", "request -> outcome"), ("cancellation_to_refund", "cancel -> refund")):
-        for method in pols[0][key]:
-            if not any(p[key][method]["count"] for p in pols):
+        for method in dict.fromkeys(m for p in pols for m in p[key]):  # every method any policy lists (R27)
+            if not any(p[key][method]["count"] for p in pols if method in p[key]):
                 continue
             row = [f"{title}, {method}: mean | p50 / p90 / p99"]
             for p in pols:
-                t = p[key][method]
+                t = p[key].get(method)
+                if t is None:
+                    row.append("-")
+                    continue
                 row.append(
                     f"{_hours(t['mean_seconds'])} | {_hours(t['p50_seconds'])} / "
                     f"{_hours(t['p90_seconds'])} / {_hours(t['p99_seconds'])}"
                 )
             for d in diffs:
-                t = d[key][method]
+                t = d[key].get(method)
+                if t is None:  # a method only one of the two policies has
+                    row.append("-")
+                    continue
                 mean = "-" if t["mean_seconds"] is None else f"{t['mean_seconds'] / 3600:+.1f}h"
                 row.append(
                     f"{mean}{_ci_hours(t['mean_ci95'])} | "
@@ -314,12 +349,13 @@ def text(report: dict[str, Any]) -> str:
                 )
             rows.append(row)
     table = tabulate(rows, headers=head, tablefmt="simple", disable_numparse=True)
+    seller = tabulate(seller_rows(pols, diffs), headers=head, tablefmt="simple", disable_numparse=True)
     intro = (
         f"{report['orders']:,} orders from {report['behaviour']}, seed {report['seed']}, "
         f"{report['shards']} shard{'s' if report['shards'] != 1 else ''} of {report['shard_size']:,}; "
         "every policy saw the same orders and draws"
     )
-    lines = [intro, "", table]
+    lines = [intro, "", table, "", "seller metrics (of paid orders, as `seller stats` counts them)", seller]
     if report["shards"] < 2:
         lines.append("\n(one shard: no intervals; simulate more orders for them)")
     if "sample" in report:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ordercli.metrics import ANSWERED, ASKED, DECIDED, FAULT, FREE, LATE, SHIPPED, order_figures
 from ordercli.policy import END_REASONS, PAYMENT_METHODS
 from ordercli.timecalc import parse_stored
 
@@ -17,6 +18,18 @@ from ordercli.timecalc import parse_stored
 OUTCOMES = (*END_REASONS, "completed", "shipped", "awaiting_shipment", "cancel_requested", "awaiting_payment")
 AUTO_CANCEL = ("seller_silent", "ship_timeout")
 TIMES = ("request_to_outcome", "cancellation_to_refund")
+# The seller metrics of the paid orders (metrics.order_figures: the definitions of `seller stats`)
+SELLER = (
+    "paid",
+    "seller_faults",
+    "shipments",
+    "late_shipments",
+    "decided",
+    "decided_answered",
+    "buyer_asked",
+    "free_cancels",
+)
+COUNTS = ("orders", "requests", "answered", "refunds", "overdue", "disputes", *SELLER)
 BIN = 60  # seconds per histogram bin
 
 
@@ -29,6 +42,7 @@ def empty() -> dict[str, Any]:
         "refunds": 0,
         "overdue": 0,
         "disputes": 0,
+        **dict.fromkeys(SELLER, 0),
         "times": {t: {m: {"count": 0, "sum": 0, "hist": {}} for m in PAYMENT_METHODS} for t in TIMES},
     }
 
@@ -48,7 +62,11 @@ def aggregate(orders: list[dict], end: datetime) -> dict[str, Any]:
     req_times = agg["times"]["request_to_outcome"]
     refund_times = agg["times"]["cancellation_to_refund"]
     agg["orders"] = len(orders)
+    figures: dict[int, int] = {}  # how many paid orders have each combination of figures
     for o in orders:
+        if o["paid_at"] is not None:
+            bits = order_figures(o)
+            figures[bits] = figures.get(bits, 0) + 1
         status = o["status"]
         outcomes[o["end_reason"] if status == "cancelled" else status] += 1
         method = o["payment_method"]
@@ -81,12 +99,28 @@ def aggregate(orders: list[dict], end: datetime) -> dict[str, Any]:
             if cancelled is not None and refunded is not None:
                 _add(refund_times[method], int((refunded - cancelled).total_seconds()))
         agg["disputes"] += len(o["disputes"])
+    for bits, n in figures.items():
+        agg["paid"] += n
+        for key, bit in _SELLER_BITS:
+            if bits & bit:
+                agg[key] += n
     return agg
+
+
+_SELLER_BITS = (
+    ("seller_faults", FAULT),
+    ("shipments", SHIPPED),
+    ("late_shipments", LATE),
+    ("decided", DECIDED),
+    ("decided_answered", ANSWERED),
+    ("buyer_asked", ASKED),
+    ("free_cancels", FREE),
+)
 
 
 def merge_into(total: dict[str, Any], shard: dict[str, Any]) -> None:
     """Add a shard's aggregates to a running total (integers only: order does not matter)."""
-    for key in ("orders", "requests", "answered", "refunds", "overdue", "disputes"):
+    for key in COUNTS:
         total[key] += shard[key]
     for k, v in shard["outcomes"].items():
         total["outcomes"][k] += v
@@ -103,7 +137,7 @@ def merge_into(total: dict[str, Any], shard: dict[str, Any]) -> None:
 def scalars(shard: dict[str, Any]) -> dict[str, Any]:
     """What the intervals need of one shard: everything but the histograms."""
     return {
-        **{k: shard[k] for k in ("orders", "requests", "answered", "refunds", "overdue", "disputes")},
+        **{k: shard[k] for k in COUNTS},
         "outcomes": dict(shard["outcomes"]),
         "times": {t: {m: (s["count"], s["sum"]) for m, s in shard["times"][t].items()} for t in TIMES},
     }

@@ -35,29 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from ordercli.errors import UsageError
-from ordercli.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS
+from ordercli.policy import CANCEL_REASONS, POST_SHIPMENT_DISPUTE_REASONS, is_name
+from ordercli.records import EventKind
 
 QUANTILES = 400  # values written per fitted delay
 DAY = 86400.0
-KINDS = (
-    "order_placed",
-    "order_paid",
-    "order_shipped",
-    "order_completed",
-    "order_cancelled",
-    "cancel_requested",
-    "cancel_withdrawn",
-    "cancel_accepted",
-    "cancel_rejected",
-    "cancel_timed_out",
-    "refund_started",
-    "refund_held",
-    "refund_released",
-    "refund_completed",
-    "dispute_opened",
-    "dispute_resolved",
-    "message_sent",
-)
+# Every kind ordercli writes (docs/rules.md R19); those the fit does not model (packing, the ship-by
+# grace, seller cancels: issue 19's mechanisms) are read and left to the behaviour file's defaults.
+KINDS = tuple(str(kind) for kind in EventKind)
+UNMODELLED = {"order_packed": "sellers.fitted.pack_delay", "seller_cancelled": "sellers.fitted.cancel_share"}
 CSV_COLUMNS = (
     "order_id",
     "placed_at",
@@ -111,6 +97,7 @@ class OrderLog:
     refunded: datetime | None = None
     disputes: list[tuple[datetime, str, datetime | None, str | None]] = field(default_factory=list)
     last: datetime | None = None  # the order's last event
+    unmodelled: tuple[str, ...] = ()  # kinds of its events the fit leaves to the defaults (UNMODELLED)
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -222,6 +209,9 @@ def _apply(orders: dict[str, OrderLog], where: str, ev: dict, at: datetime) -> N
     if o.last is not None and at < o.last:
         raise _bad(where, f"order {oid}'s events are not in time order ({ev['at']} after {o.last.isoformat()})")
     o.last = at
+    if kind in UNMODELLED:
+        o.unmodelled += (kind,)
+        return
     if kind == "order_paid":
         o.paid = at
         if d.get("ship_by") is not None:
@@ -468,6 +458,8 @@ def fit(orders: list[OrderLog], end: datetime) -> tuple[dict[str, Any], dict[str
     """(behaviour data without the delays' files, the fitted delays by behaviour key, the notes)."""
     n = len(orders)
     notes: dict[str, Any] = {"orders": n, "log_end": end.isoformat(), "figures": {}, "defaults": []}
+    seen = {kind for o in orders for kind in o.unmodelled}
+    notes["defaults"] += [UNMODELLED[kind] for kind in sorted(seen)]  # in the log, but not fitted
     figures = notes["figures"]
     delays: dict[str, Fitted] = {}
 
@@ -519,9 +511,11 @@ def fit(orders: list[OrderLog], end: datetime) -> tuple[dict[str, Any], dict[str
     methods: dict[str, int] = {}
     for o in orders:
         methods[o.method] = methods.get(o.method, 0) + 1
-    unknown = sorted(m for m in methods if m not in PAYMENT_METHODS)
+    unknown = sorted(m for m in methods if not is_name(m))  # any policy's method (docs/rules.md R27)
     if unknown:
-        raise UsageError(f"log: payment method {unknown[0]!r} is not one ordercli simulates", "bad_log")
+        raise UsageError(
+            f"log: payment method {unknown[0]!r} is not a method name (lowercase words joined by -)", "bad_log"
+        )
     payment: dict[str, Any] = {"methods": {m: round(c / n, 6) for m, c in methods.items()}}
     figures["payment.methods"] = {"orders": n}
 

@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from ordercli.metrics import against
 from ordercli.policy import PAYMENT_METHODS
 from ordercli.simulate.aggregate import AUTO_CANCEL, OUTCOMES, TIMES, percentile
 
@@ -81,7 +82,32 @@ def _series(shards: list[dict], get: Any) -> list[float]:
     return [float(get(s)) for s in shards]
 
 
-def _rates(shards: list[dict]) -> dict[str, tuple[list[float], list[float]]]:
+# The seller metrics (docs/rules.md "Seller metrics"): (report key, numerator, denominator) in the aggregates
+SELLER_RATES = (
+    ("seller_cancellations", "seller_faults", "paid"),
+    ("late_shipments", "late_shipments", "shipments"),
+    ("requests_answered_in_time", "decided_answered", "decided"),
+    ("buyer_requests", "buyer_asked", "paid"),
+    ("buyer_free_cancels", "free_cancels", "paid"),
+)
+# (the policy's ceiling, the field names `seller stats` gives it)
+CEILINGS = {
+    "seller_cancellations": ("seller_cancel_rate_max", "cancel_rate"),
+    "late_shipments": ("late_shipment_rate_max", "late_shipment_rate"),
+}
+
+
+def methods(meta: dict[str, Any], total: dict[str, Any]) -> list[str]:
+    """The payment methods a policy's entry lists: the four of the first policy language (always, so
+    a report keeps its shape), then the policy's own (R27), then any other an order was paid with."""
+    out: list[str] = list(PAYMENT_METHODS)
+    for m in (*meta["values"].get("refund_within", {}), *total["times"][TIMES[0]]):
+        if m not in out:
+            out.append(m)
+    return out
+
+
+def _rates(shards: list[dict], methods: Sequence[str] = PAYMENT_METHODS) -> dict[str, tuple[list[float], list[float]]]:
     """Every rate of the report as (numerators, denominators) per shard."""
     n = _series(shards, lambda s: s["orders"])
     out = {f"end.{k}": (_series(shards, lambda s, k=k: s["outcomes"][k]), n) for k in OUTCOMES}
@@ -89,17 +115,36 @@ def _rates(shards: list[dict]) -> dict[str, tuple[list[float], list[float]]]:
     out["answered"] = (_series(shards, lambda s: s["answered"]), _series(shards, lambda s: s["requests"]))
     out["overdue"] = (_series(shards, lambda s: s["overdue"]), n)
     out["disputes"] = (_series(shards, lambda s: s["disputes"]), n)
+    for key, num, den in SELLER_RATES:
+        out[f"seller.{key}"] = (_series(shards, lambda s, k=num: s[k]), _series(shards, lambda s, k=den: s[k]))
     for t in TIMES:
-        for m in PAYMENT_METHODS:
+        for m in methods:
             out[f"{t}.{m}"] = (
-                _series(shards, lambda s, t=t, m=m: s["times"][t][m][1]),
-                _series(shards, lambda s, t=t, m=m: s["times"][t][m][0]),
+                _series(shards, lambda s, t=t, m=m: s["times"][t].get(m, (0, 0))[1]),
+                _series(shards, lambda s, t=t, m=m: s["times"][t].get(m, (0, 0))[0]),
             )
     return out
 
 
+def _seller_metrics(meta: dict[str, Any], total: dict[str, Any], share: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"orders_paid": total["paid"]}
+    for key, num, _ in SELLER_RATES:
+        if key == "late_shipments":
+            out["shipments"] = total["shipments"]
+        elif key == "requests_answered_in_time":
+            out["requests"] = total["decided"]
+        out[key] = share(f"seller.{key}", total[num])
+        if key in CEILINGS:
+            policy_key, name = CEILINGS[key]
+            ceiling = meta["values"].get(policy_key)
+            out[f"{name}_max"] = ceiling
+            out[f"{name}_status"] = against(out[key]["share"], ceiling)
+    return out
+
+
 def policy_report(label: str, meta: dict[str, Any], total: dict[str, Any], shards: list[dict]) -> dict[str, Any]:
-    rates = _rates(shards)
+    paid_with = methods(meta, total)
+    rates = _rates(shards, paid_with)
     n = total["orders"]
 
     def share(key: str, count: int) -> dict[str, Any]:
@@ -109,8 +154,8 @@ def policy_report(label: str, meta: dict[str, Any], total: dict[str, Any], shard
     times: dict[str, Any] = {}
     for t in TIMES:
         times[t] = {}
-        for m in PAYMENT_METHODS:
-            slot = total["times"][t][m]
+        for m in paid_with:
+            slot = total["times"][t].get(m) or {"count": 0, "sum": 0, "hist": {}}
             mean = rate(*rates[f"{t}.{m}"]) if slot["count"] else {"value": None, "ci95": None}
             times[t][m] = {
                 "count": slot["count"],
@@ -133,12 +178,14 @@ def policy_report(label: str, meta: dict[str, Any], total: dict[str, Any], shard
         "refunds": total["refunds"],
         "overdue_refunds": share("overdue", total["overdue"]),
         "disputes_opened": share("disputes", total["disputes"]),
+        "seller_metrics": _seller_metrics(meta, total, share),
     }
 
 
 def difference(label: str, base_label: str, mine: list[dict], base: list[dict], me: dict, them: dict) -> dict[str, Any]:
     """`label` minus `base_label`, paired by shard."""
-    a, b = _rates(base), _rates(mine)
+    paid_with = [m for m in them[TIMES[0]] if m in me[TIMES[0]]]  # the methods both policies list
+    a, b = _rates(base, paid_with), _rates(mine, paid_with)
 
     def d(key: str) -> dict[str, Any]:
         if sum(b[key][1]) == 0 or sum(a[key][1]) == 0:
@@ -148,7 +195,7 @@ def difference(label: str, base_label: str, mine: list[dict], base: list[dict], 
     times: dict[str, Any] = {}
     for t in TIMES:
         times[t] = {}
-        for m in PAYMENT_METHODS:
+        for m in paid_with:
             mean = d(f"{t}.{m}")
             row: dict[str, Any] = {"mean_seconds": mean["value"], "mean_ci95": mean["ci95"]}
             for name, _ in QUANTILES:
@@ -165,6 +212,7 @@ def difference(label: str, base_label: str, mine: list[dict], base: list[dict], 
         "cancellation_to_refund": times["cancellation_to_refund"],
         "overdue_refunds": d("overdue"),
         "disputes_opened": d("disputes"),
+        "seller_metrics": {key: d(f"seller.{key}") for key, _, _ in SELLER_RATES},
     }
 
 

@@ -23,7 +23,7 @@ from ordercli.simulate.behaviour import Behaviour
 from ordercli.simulate.shard import ShardTask, draw_plans, run_policy, run_shard
 
 if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 MAX_SHARD = 1000  # orders per shard: small enough to keep a shard's world light
 MIN_SHARDS = 20  # so that even small runs have replicates for their intervals
@@ -107,11 +107,16 @@ class _Stop:
         self.signalled = False
 
     def __call__(self, signum: int, frame: object) -> None:
+        first = not self.signalled
         self.signalled = True
         if self.holding:
             self.caught = True
             return
-        raise KeyboardInterrupt
+        # Only the first stops the run. A later one (a SIGTERM to the command, then to its group)
+        # found the stop under way, often before it held signals: raised there, it cut the stop
+        # short and left the pool's semaphores and the forkserver's folder behind.
+        if first:
+            raise KeyboardInterrupt
 
 
 _stop: _Stop | None = None
@@ -182,8 +187,8 @@ def _pool(tasks: list[ShardTask], workers: int) -> Iterator[Iterator[list[dict]]
             if forkserver:
                 _start_forkserver()
             pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_starts)
-            results = pool.map(run_shard, tasks)  # submits every shard: starts every worker
-        yield results
+            futures = [pool.submit(run_shard, task) for task in tasks]  # starts every worker
+        yield _in_order(futures)
     except BaseException as exc:
         with _held(then_stop=False):
             _stop_pool(pool)
@@ -196,6 +201,14 @@ def _pool(tasks: list[ShardTask], workers: int) -> Iterator[Iterator[list[dict]]
     with _held():
         pool.shutdown()
         _tidy(forkserver)
+
+
+def _in_order(futures: list[Future[list[dict]]]) -> Iterator[list[dict]]:
+    """Each shard's result in shard order, forgotten once handed on. Unlike `pool.map`, this never
+    cancels a future when it is stopped: only the pool's own thread may (see `_stop_pool`)."""
+    futures.reverse()
+    while futures:
+        yield futures.pop().result()
 
 
 def _worker_starts() -> None:
@@ -231,12 +244,21 @@ def _start_forkserver() -> None:
 def _stop_pool(pool: ProcessPoolExecutor | None) -> None:
     """Every worker killed and reaped: nothing of the pool outlives the command. (Its own
     shutdown waits for the shards in progress; a second Ctrl-C during that wait left all the
-    processes behind.) The workers hold nothing to save: their shards are simply lost."""
+    processes behind.) The workers hold nothing to save: their shards are simply lost.
+
+    The order matters. The pool's manager thread fails every future it still holds once a worker
+    dies (which a SIGTERM to the process group may do before this runs); on Python 3.11 a future
+    cancelled by another thread meanwhile makes that thread die with InvalidStateError
+    (python/cpython#107219; fixed by python/cpython#108974, which 3.11.7 lacks), and the pool's
+    semaphores are then never released (the resource tracker warns of them). So nothing here
+    cancels a future itself (nor does `_in_order`): `shutdown(cancel_futures=True)` asks the
+    manager thread to cancel the pending ones, in its own thread; only then are the workers
+    killed, and the thread is waited for."""
     if pool is None:
         return
     processes = list((getattr(pool, "_processes", None) or {}).values())
     manager = getattr(pool, "_executor_manager_thread", None)
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=False, cancel_futures=True)  # before the kill: the thread cancels, then fails the rest
     for process in processes:
         with suppress(OSError):
             process.kill()

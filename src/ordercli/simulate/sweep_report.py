@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from ordercli.errors import StorageError, UsageError
-from ordercli.policy import PAYMENT_METHODS
 
 Getter = Callable[[dict[str, Any]], Any]
 
@@ -17,11 +16,21 @@ Getter = Callable[[dict[str, Any]], Any]
 class Metric:
     """One figure of the report: how to read it in a point's entry and in its difference."""
 
-    def __init__(self, title: str, seconds: bool, mine: Getter, diff: Getter):
+    def __init__(
+        self,
+        title: str,
+        seconds: bool,
+        mine: Getter,
+        diff: Getter,
+        ceiling: Getter | None = None,
+        unit: str | None = None,
+    ):
         self.title = title
         self.seconds = seconds  # a mean time (hours in text), else a share (percent)
         self.mine = mine
         self.diff = diff
+        self.ceiling = ceiling  # a point's (ceiling, ok/over) where the policy has one
+        self.unit = unit  # the plot's axis, when the title does not say it
 
     def value(self, entry: dict[str, Any]) -> tuple[float | None, list[float] | None]:
         v = self.mine(entry)
@@ -64,10 +73,40 @@ def metrics(report: dict[str, Any]) -> Iterator[Metric]:
     for key, title in simple:
         if any(p[key] is not None and p[key]["count"] for p in pols):
             yield Metric(title, False, _at(key), _at(key))
+    for key, title, ceiling, unit in SELLER_METRICS:
+        limited = ceiling is not None and any(p["seller_metrics"][f"{ceiling}_max"] is not None for p in pols)
+        if limited or any(p["seller_metrics"][key]["count"] for p in pols):
+            mine = _at("seller_metrics", key)
+            yield Metric(title, False, mine, mine, _ceiling(ceiling) if limited and ceiling else None, unit)
     for key, title in (("request_to_outcome", "request -> outcome"), ("cancellation_to_refund", "cancel -> refund")):
-        for method in PAYMENT_METHODS:
-            if any(p[key][method]["count"] for p in pols):
-                yield Metric(f"{title}, {method}: mean", True, _at(key, method), _at(key, method))
+        for method in dict.fromkeys(m for p in pols for m in p[key]):  # every method a point lists (R27)
+            if any(p[key][method]["count"] for p in pols if method in p[key]):
+                yield Metric(f"{title}, {method}: mean", True, _method(key, method), _method(key, method))
+
+
+# the seller metrics (docs/rules.md "Seller metrics"): key, title, the ceiling's field prefix, plot unit
+SELLER_METRICS = (
+    ("seller_cancellations", "seller-fault cancellations", "cancel_rate", "% of paid orders"),
+    ("late_shipments", "late shipments", "late_shipment_rate", "% of shipments"),
+    ("requests_answered_in_time", "requests answered in time (seller metrics)", None, "% of requests"),
+    ("buyer_requests", "buyers asking to cancel", None, "% of paid orders"),
+    ("buyer_free_cancels", "buyer free cancels", None, "% of paid orders"),
+)
+
+
+def _ceiling(prefix: str) -> Getter:
+    def get(entry: dict[str, Any]) -> tuple[float | None, str | None]:
+        m = entry["seller_metrics"]
+        return m[f"{prefix}_max"], m[f"{prefix}_status"]
+
+    return get
+
+
+def _method(key: str, method: str) -> Getter:
+    def get(entry: dict[str, Any]) -> Any:
+        return entry[key].get(method)  # None where this point (or its difference) lacks the method
+
+    return get
 
 
 def _fmt(x: float | None, ci: list[float] | None, seconds: bool, signed: bool) -> str:
@@ -101,11 +140,17 @@ def text(report: dict[str, Any]) -> str:
     for metric in metrics(report):
         unit = "mean (95% CI)" if metric.seconds else "share (95% CI)"
         rows = []
+        ceiling = metric.ceiling
         for i, p in enumerate(pols):
             value = _fmt(*metric.value(p), metric.seconds, signed=False)
             vs = "baseline" if i == 0 else _fmt(*metric.difference(diffs[i - 1]), metric.seconds, signed=True)
-            rows.append([*(_point_text(p["point"][k]) for k in keys), value, vs])
-        table = tabulate(rows, headers=[*keys, unit, "vs first (95% CI)"], tablefmt="simple", disable_numparse=True)
+            row = [*(_point_text(p["point"][k]) for k in keys), value, vs]
+            if ceiling is not None:
+                most, status = ceiling(p)
+                row.append("-" if most is None else f"{status or '-'}, max {most * 100:.2f}%")
+            rows.append(row)
+        head = [*keys, unit, "vs first (95% CI)", *(["ceiling"] if ceiling is not None else [])]
+        table = tabulate(rows, headers=head, tablefmt="simple", disable_numparse=True)
         blocks.append(f"{metric.title}\n{table}")
     if report["shards"] < 2:
         blocks.append("(one shard: no intervals; simulate more orders for them)")
@@ -187,6 +232,8 @@ def _is_duration(values: list[Any]) -> bool:
 
 
 def _unit(metric: Metric) -> str:
+    if metric.unit is not None:
+        return metric.unit
     if metric.seconds:
         return "hours"
     if "answered" in metric.title:
