@@ -139,8 +139,10 @@ def run(orders: int, policies: list[str], workers: int, seed: int = 1, src: str 
         "workers": workers,
         "wall_s": round(wall, 3),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),  # the command's own process
-        # every process of the tree (workers included), as last seen (within 20 ms of its end)
-        "tree_cpu_s": round(sum(v for p, v in cpu_seen.items() if p != proc.pid) + usage.ru_utime + usage.ru_stime, 3),
+        # every process of the tree (workers included), each its own time as last seen (within 20 ms of its
+        # end); not the command's rusage, which also counts the descendants it reaped (since issue 17 it
+        # reaps the forkserver, and with it the workers' time: they were counted twice)
+        "tree_cpu_s": round(sum(cpu_seen.values()), 3),
         "peak_rss_sum_mib": round(peak_sum / 1024, 1),
         "peak_rss_one_mib": round(peak_one / 1024, 1),
         "maxrss_main_mib": round(usage.ru_maxrss / 1024, 1),

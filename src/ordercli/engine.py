@@ -56,24 +56,52 @@ def new_order(
     labels: dict[str, str] | None = None,
 ) -> dict:
     """Validate and add one order (placed, and paid unless `unpaid`) without firing."""
+    fields = order_fields(
+        buyer=buyer,
+        seller=seller,
+        item=item,
+        amount=amount,
+        currency=currency,
+        payment=payment,
+        quantity=quantity,
+        labels=labels,
+        methods=world.policy.payment_methods,  # R27: the methods accepted are the policy's
+    )
+    acting = _as(actor)
+    if acting is not None and acting.strip() != fields["buyer"]:
+        buyer = fields["buyer"]
+        raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
+    return add_valid_order(world, fields, unpaid)
+
+
+def order_fields(
+    *,
+    buyer: Any,
+    seller: Any,
+    item: Any,
+    amount: Any,
+    currency: Any = "USD",
+    payment: Any = "card",
+    quantity: Any = 1,
+    labels: dict[str, str] | None = None,
+    methods: tuple[str, ...] | None = P.PAYMENT_METHODS,
+) -> dict[str, Any]:
+    """The input rules of an order's fields (exit 2), applied: the values as the order keeps them.
+    `methods`: the payment methods the world's policy accepts (R27); None leaves that check to
+    place_valid_order (the simulation draws its orders once for several policies)."""
     label = labels or {}
     buyer = validate.party(buyer, label.get("buyer", "buyer"))
     seller = validate.party(seller, label.get("seller", "seller"))
     item = validate.name(item, label.get("item", "item"))
     currency = validate.currency(currency, label.get("currency", "currency"))
     amount = validate.amount(amount, label.get("amount", "amount"), currency)
-    pol = world.policy  # R27: the methods accepted are the policy's
-    payment = validate.payment(payment, label.get("payment", "payment"), pol.payment_methods)
+    if methods is not None:
+        payment = validate.payment(payment, label.get("payment", "payment"), methods)
     quantity = validate.quantity(quantity, label.get("quantity", "quantity"))
     if buyer == seller:
         where = label.get("seller", "seller")
         raise UsageError(f"{where}: the seller must not be the buyer ({buyer})", "same_party", field=where)
-    acting = _as(actor)
-    if acting is not None and acting.strip() != buyer:
-        raise Refused(f"{actor} cannot place an order for {buyer}: only the buyer places an order", "not_party")
-    now = world.now
-    order: dict[str, Any] = {
-        "id": None,
+    return {
         "buyer": buyer,
         "seller": seller,
         "item": item,
@@ -81,8 +109,34 @@ def new_order(
         "amount": amount,
         "currency": currency,
         "payment_method": payment,
+    }
+
+
+def place_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> dict:
+    """`place_order` for fields `order_fields` already returned (the simulation validates each
+    drawn order once, then places it under every policy): the same rules, without the input checks
+    but the one that depends on the policy (R27: its payment methods)."""
+    validate.payment(fields["payment_method"], "payment", world.policy.payment_methods)
+    order = add_valid_order(world, fields, unpaid)
+    settle_now(world, order)
+    return order
+
+
+def add_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> dict:
+    """Add one order made of `order_fields`' values (which are not changed) without firing."""
+    now = world.now
+    pol = world.policy
+    order: dict[str, Any] = {
+        "id": None,
+        "buyer": fields["buyer"],
+        "seller": fields["seller"],
+        "item": fields["item"],
+        "quantity": fields["quantity"],
+        "amount": fields["amount"],
+        "currency": fields["currency"],
+        "payment_method": fields["payment_method"],
         "status": P.AWAITING_PAYMENT,
-        "placed_at": fmt(now),
+        "placed_at": world.now_text,
         "pay_by": fmt(pol.add(now, pol.pay_within)),
         "paid_at": None,
         "ship_by": None,
@@ -103,8 +157,14 @@ def new_order(
     world.event(
         EventKind.ORDER_PLACED,
         order,
-        buyer,
-        {"item": item, "quantity": quantity, "amount": amount, "currency": currency, "payment_method": payment},
+        order["buyer"],
+        {
+            "item": order["item"],
+            "quantity": order["quantity"],
+            "amount": order["amount"],
+            "currency": order["currency"],
+            "payment_method": order["payment_method"],
+        },
     )
     if not unpaid:
         _pay(world, order)
@@ -727,6 +787,15 @@ def advance(
 
 def settle_now(world: World, order: dict) -> None:
     """After a command: whatever it made due at this very instant fires now."""
+    if not _INDEXES or world not in _INDEXES:
+        # no index (one CLI process, a simulated world): only this order can be due, and most often
+        # nothing of it is; advance would build a one-order index only to find that out
+        now = world.now
+        for _, at in P.pending_deadlines(order):
+            if at <= now:
+                break
+        else:
+            return
     advance(world, world.now, [order])
 
 

@@ -19,8 +19,8 @@ from ordercli.records import DeadlineKind, EndReason, PaymentMethod, Status
 from ordercli.timecalc import (
     UTC,
     Duration,
-    WorkingDays,
     add_duration,
+    add_working_days,
     parse_policy_duration,
     parse_stored,
 )
@@ -195,7 +195,7 @@ def _calendar(code: str) -> Callable[[date], bool] | None:
 @lru_cache(maxsize=65536)
 def _add_working(instant: datetime, days: int, zone: str, calendar: str) -> datetime:
     # Cached: a tick that fires thousands of deadlines at one instant asks the same sum.
-    return add_duration(instant, WorkingDays(days), _zone(zone), _calendar(calendar))
+    return add_working_days(instant, days, _zone(zone), _calendar(calendar))
 
 
 # The data file (JSON through orjson) holds 64-bit integers; TOML's own integers are unbounded.
@@ -392,7 +392,12 @@ Refusal = Refused  # the refusal, not raised: the gate raises it
 
 def _refuse(refusal: Refusal | None) -> None:
     if refusal is not None:
-        raise refusal
+        try:
+            raise refusal
+        finally:
+            # else this frame holds the refusal and the refusal's traceback holds this frame (and
+            # every frame above it, with their worlds): a cycle only the cycle collector frees
+            refusal = None
 
 
 def _final(order: dict) -> Refusal | None:

@@ -58,7 +58,22 @@ def fmt(instant: datetime | None) -> str | None:
     """UTC ISO 8601 with an offset: 2030-03-04T09:00:00+00:00."""
     if instant is None:
         return None
+    if instant.tzinfo is UTC and not instant.microsecond:
+        # the common case (every instant the engine makes), byte for byte what isoformat() says, at a
+        # third of its cost: a simulation formats millions of ever-new instants, which no cache holds
+        hour = instant.toordinal() * 24 + instant.hour
+        head = _HOURS.get(hour)
+        if head is None:
+            if len(_HOURS) >= _HOURS_MAX:
+                _HOURS.clear()
+            head = _HOURS[hour] = instant.isoformat()[:14]  # "2030-03-04T09:"
+        return head + _MINUTES_SECONDS[instant.minute * 60 + instant.second]
     return _fmt(instant)
+
+
+_HOURS: dict[int, str] = {}  # hours since year 1 -> "YYYY-MM-DDTHH:"
+_HOURS_MAX = 100_000  # about 11 years of hours: bounded, whatever the run
+_MINUTES_SECONDS = [f"{m:02d}:{s:02d}+00:00" for m in range(60) for s in range(60)]
 
 
 @lru_cache(maxsize=4096)
@@ -125,6 +140,12 @@ def add_working_days(
 ) -> datetime:
     """docs/rules.md: a non-working start moves to 00:00 of the next working day, then count
     working days one calendar day at a time, keeping the time of day (in the policy zone)."""
+    if tz is UTC and instant.tzinfo is UTC:
+        # the same sum without the zone conversions, combine and replace (a simulation pays it per order)
+        day, moved = _walk_working_days(instant.date(), n, is_holiday)
+        if moved:
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return instant + timedelta(days=day.toordinal() - instant.toordinal())
     local = instant.astimezone(tz)
     day, moved = _walk_working_days(local.date(), n, is_holiday)
     tod = time(0, 0) if moved else local.time().replace(tzinfo=None)

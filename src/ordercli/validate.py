@@ -18,6 +18,25 @@ def amount(value: object, name: str = "amount", currency_code: str | None = None
     JPY 0 decimal places, USD 2, KWD 3, CLF 4), written with exactly that many places (5 USD is
     "5.00", 5.1 KWD is "5.100", 5 JPY is "5"). Numbers from JSON (imports) are taken by their text,
     so 19.99 stays 19.99 and 5 is 5.00."""
+    if type(value) is str:
+        known = _AMOUNTS.get((value, currency_code))
+        if known is not None:
+            return known
+    checked = _amount(value, name, currency_code)
+    if type(value) is str:
+        if len(_AMOUNTS) >= _AMOUNTS_MAX:
+            _AMOUNTS.clear()
+        _AMOUNTS[value, currency_code] = checked
+    return checked
+
+
+# Amounts already checked, as text with their currency: a simulation (or an import) checks the same
+# prices over and over, and the check (Decimal, the currency's places, quantize) is a pure function.
+_AMOUNTS: dict[tuple[str, str | None], str] = {}
+_AMOUNTS_MAX = 65536
+
+
+def _amount(value: object, name: str, currency_code: str | None) -> str:
     if isinstance(value, float):
         value = repr(value)
     text = str(value).strip() if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool) else None
@@ -48,12 +67,19 @@ def amount(value: object, name: str = "amount", currency_code: str | None = None
 
 
 def currency(value: object, name: str = "currency") -> str:
+    if type(value) is str and value in _CURRENCIES:
+        return value
     if not isinstance(value, str) or not _CURRENCY_RE.fullmatch(value):
         raise UsageError(f"{name}: {value!r} is not three uppercase letters (e.g. USD)", "bad_currency", field=name)
     from ordercli.currency import places
 
     places(value, name)  # a real ISO 4217 currency of payment
+    if type(value) is str:
+        _CURRENCIES.add(value)
     return value
+
+
+_CURRENCIES: set[str] = set()  # codes already found to be currencies of payment (at most ISO 4217's)
 
 
 _QUANTITY_MAX = 2**63 - 1  # the data file (JSON through orjson) holds 64-bit integers
@@ -81,6 +107,8 @@ def name(value: object, option: str, limit: int = 200) -> str:
         raise UsageError(f"{option}: must not be empty", "bad_value", field=option)
     if len(value) > limit:
         raise UsageError(f"{option}: at most {limit} characters, got {len(value)}", "bad_value", field=option)
+    if value.isascii() and value.isprintable():
+        return value  # no control character (in ASCII: exactly the unprintable ones) and no surrogate
     if _CONTROL_RE.search(value):
         raise UsageError(f"{option}: must not contain control characters", "bad_value", field=option)
     try:

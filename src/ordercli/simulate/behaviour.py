@@ -62,15 +62,15 @@ class Dist:
             log = math.log
             return lambda: min(-a * log(1.0 - r()), high)
         if self.kind == "lognormal":
-            exp = math.exp
-            return lambda: min(a * exp(b * _normal_quantile(r())), high)
+            exp, quantile = math.exp, _STD_NORMAL.inv_cdf
+            lo, hi = _U_MIN, _U_MAX
+            # the normal's inverse CDF, so a lognormal draw takes one uniform like every other kind
+            return lambda: min(a * exp(b * quantile(min(max(r(), lo), hi))), high)
         n = len(values)
         return lambda: values[min(int(r() * n), n - 1)]
 
 
-def _normal_quantile(u: float) -> float:
-    # the inverse CDF, so a lognormal draw takes one uniform like every other kind
-    return _STD_NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
+_U_MIN, _U_MAX = 1e-12, 1 - 1e-12  # a uniform's bounds for the normal quantile
 
 
 _STD_NORMAL = NormalDist()
