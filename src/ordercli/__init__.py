@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+# The one place the version is written: pyproject.toml reads it from here (setuptools `attr:`), and
+# `ordercli --version` prints it without importing anything else.
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "NotFound",
