@@ -499,17 +499,7 @@ def why_not_pack(order: dict, policy: Policy, now: datetime) -> Refusal | None:
         if order.get("packed_at") is not None:
             return Refused(f"order {order['id']} is already packed", "already_packed")
         return None
-    if status == CANCEL_REQUESTED:
-        return Refused(
-            f"order {order['id']} has a pending cancellation request: answer it first",
-            "request_pending",
-            remedy="seller respond",
-        )
-    if status == AWAITING_PAYMENT:
-        return Refused(f"order {order['id']} is not paid yet", "not_paid")
-    if status == SHIPPED:
-        return Refused(f"order {order['id']} has already shipped", "already_shipped")
-    return _final(order)
+    return _not_awaiting_shipment(order)
 
 
 def why_not_seller_cancel(order: dict, policy: Policy, now: datetime) -> Refusal | None:
@@ -534,17 +524,10 @@ def why_not_pending_request(order: dict, policy: Policy, now: datetime) -> Refus
     return _final(order) or Refused(f"order {order['id']} has no pending cancellation request", "no_pending_request")
 
 
-def why_not_ship(order: dict, policy: Policy, now: datetime) -> Refusal | None:
-    """R12: a pending request must be answered first."""
+def _not_awaiting_shipment(order: dict) -> Refusal | None:
+    """Why a seller's step before shipment (pack, ship) can't be taken on an order that is not
+    awaiting shipment: a pending request is answered first (R12)."""
     status = order["status"]
-    if status == AWAITING_SHIPMENT:
-        if policy.pack_before_ship and order.get("packed_at") is None:
-            return Refused(
-                f"order {order['id']} is not packed: the policy wants it packed before it ships",
-                "not_packed",
-                remedy="seller pack",
-            )
-        return None
     if status == CANCEL_REQUESTED:
         return Refused(
             f"order {order['id']} has a pending cancellation request: answer it first",
@@ -556,6 +539,20 @@ def why_not_ship(order: dict, policy: Policy, now: datetime) -> Refusal | None:
     if status == SHIPPED:
         return Refused(f"order {order['id']} has already shipped", "already_shipped")
     return _final(order)
+
+
+def why_not_ship(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+    """R12: a pending request must be answered first."""
+    status = order["status"]
+    if status == AWAITING_SHIPMENT:
+        if policy.pack_before_ship and order.get("packed_at") is None:
+            return Refused(
+                f"order {order['id']} is not packed: the policy wants it packed before it ships",
+                "not_packed",
+                remedy="seller pack",
+            )
+        return None
+    return _not_awaiting_shipment(order)
 
 
 def _open_dispute(order: dict) -> dict | None:
