@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 
 if TYPE_CHECKING:
-    from ordercli.sandbox import Sandbox, Session
+    from ordercli.api import Sandbox, Session
+    from ordercli.core.world import World
     from ordercli.store import Store
-    from ordercli.world import World
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout.")]
 
@@ -127,7 +127,7 @@ def sandbox(ctx: typer.Context) -> Sandbox:
     if e.sandbox is not None:
         return e.sandbox
     # imported here so that `--version` and `--help` never load the storage stack
-    from ordercli.sandbox import Sandbox
+    from ordercli.api import Sandbox
 
     found = Sandbox(db_path(e))
     watch_saves(ctx, found, e.db)
@@ -187,7 +187,7 @@ def _read_back(ctx: typer.Context, db: str | None, world: World) -> tuple[str, .
             return (f"{program} messages list {order_id}",)
         return (f"{program} orders show {order_id}",)
     if words == ["orders", "place"]:
-        from ordercli.world import order_id_for
+        from ordercli.core.world import order_id_for
 
         return (f"{program} orders show {order_id_for(world.meta['next_order'] - 1)}",)
     if words == ["orders", "import"]:
@@ -208,7 +208,7 @@ def reader(db: str | None) -> str:
 
 def store(e: Env, path: Path | None = None) -> Store:
     """The data file itself (`db` commands, and telling a damaged file from a bug)."""
-    from ordercli.sandbox import wall_now
+    from ordercli.api import wall_now
     from ordercli.store import open_store
 
     return open_store(path or db_path(e), wall_now)
@@ -232,7 +232,7 @@ def tell_replay(commands: Sandbox | Session) -> None:
     stdout is the first call's answer, in its usual form."""
     done = commands.replayed
     if done:
-        from ordercli import render
+        from ordercli.cli import render
 
         render.note(f"replayed: {done['key']} (first done at {done['at']}; nothing changed)")
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import typer
 
-from ordercli import policy
+from ordercli.core import policy
 
 STATUS_CHOICES = "|".join(policy.STATUSES)
 PAYMENT_CHOICES = "|".join(policy.PAYMENT_METHODS)
@@ -34,7 +34,7 @@ def order_ids(ctx: typer.Context, incomplete: str) -> list[str]:
     """The ids of the world's orders; nothing (not an error) when the world can't be read. The
     root's --db, when given before the id, names the world (completion runs no callbacks)."""
     from ordercli.cli import common
-    from ordercli.errors import OrderCliError
+    from ordercli.core.errors import OrderCliError
 
     env = common.env(ctx)
     db = ctx.find_root().params.get("db")

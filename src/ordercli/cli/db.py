@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import JsonOpt
 
 app = common.group(help="The data file itself: check it, back it up, restore it.")
@@ -46,7 +45,7 @@ def backup(
 ) -> None:
     """Write a consistent copy of the data file to PATH (a new file, or an ordercli world or backup there;
     it gets the world's mode), or to stdout with -. Takes no lock: it works on a read-only world too."""
-    from ordercli.validate import path
+    from ordercli.core.validate import path
 
     store = common.store(common.env(ctx))
     if dest == "-":
@@ -69,7 +68,7 @@ def restore(
 ) -> None:
     """Check FILE as `db check` would, then make it the world (atomically, under the writers' lock).
     The world it replaces is kept beside the data file as NAME.bak."""
-    from ordercli.validate import path
+    from ordercli.core.validate import path
 
     e = common.env(ctx)
     store = common.store(e)

@@ -8,13 +8,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from ordercli import render
-from ordercli.cli import text
-from ordercli.timecalc import parse_stored
+from ordercli.cli import cards as text
+from ordercli.cli import render
+from ordercli.core.timecalc import parse_stored
 
 if TYPE_CHECKING:
-    from ordercli.records import Move, Order, Refund
-    from ordercli.sandbox import Session
+    from ordercli.api import Session
+    from ordercli.core.model import Move, Order, Refund
 
 Printer = Callable[[], None]
 
@@ -54,7 +54,7 @@ def show_move(move: Move, as_json: bool) -> None:
 
 def cancel_hint(view: Order) -> str | None:
     """When the rules leave the buyer a dispute instead of the request (R13a): say how, in commands."""
-    from ordercli.policy import dispute_instead
+    from ordercli.core.policy import dispute_instead
 
     reason = dispute_instead(cast(dict, view))
     if reason is None:
