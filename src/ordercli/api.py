@@ -1,7 +1,7 @@
 """The Python API: `Sandbox`, one world (in memory or on a data file) and the commands as methods.
 
 Every method returns exactly the object that the command prints with `--json` (see
-`ordercli.records` for their types) and raises the error hierarchy of `ordercli.errors`, each
+`ordercli.core.model` for their types) and raises the error hierarchy of `ordercli.core.errors`, each
 error carrying the `code` and the exit status (`exit_code`) the command would have.
 """
 
@@ -82,7 +82,7 @@ class Commands:
 
     def _write(self, fn: Callable[[World], T], key: str | None, command: str, **params: Any) -> T:
         """A command that changes the world; with an idempotency key, done once per key
-        (`ordercli.idempotency`). Without one, nothing is looked up."""
+        (`ordercli.core.idempotency`). Without one, nothing is looked up."""
         self.replayed = None
         if key is None:
             return self._apply(True, fn)
@@ -539,7 +539,7 @@ class Session(Commands):
 
     @property
     def world(self) -> World:
-        """The world itself, for the engine's functions (`ordercli.engine`)."""
+        """The world itself, for the engine's functions (`ordercli.core.engine`)."""
         self._direct = True
         return self._world
 
