@@ -25,9 +25,20 @@ def _formats(incomplete: str) -> list[str]:
 
 
 def _order_ids(ctx: typer.Context, incomplete: str) -> list[str]:
-    from ordercli.cli.complete import order_ids
+    """The ids of the world's orders, for shell completion; nothing (not an error) when the world
+    can't be read. The root's --db, when given before the id, names the world (completion runs no
+    callbacks). The world is read only when a shell asks to complete an id."""
+    from ordercli.core.errors import OrderCliError
 
-    return order_ids(ctx, incomplete)
+    e = env(ctx)
+    db = ctx.find_root().params.get("db")
+    if db is not None and not e.in_scenario:
+        e.db = db
+    try:
+        with reading(ctx) as session:
+            return [o["id"] for o in session.world.iter_orders() if o["id"].startswith(incomplete)]
+    except (OrderCliError, OSError):
+        return []
 
 
 FormatOpt = Annotated[
