@@ -222,8 +222,10 @@ def _silence_stdout() -> None:
 def _blame_the_file(env: common.Env) -> OrderCliError | None:
     if env.sandbox is not None and env.sandbox.path is None:
         return None  # a world in memory: no file to blame
+    from ordercli.store import dbcheck
+
     try:
-        return common.store(env, env.sandbox.path if env.sandbox is not None else None).diagnose()
+        return dbcheck.diagnose(common.store(env, env.sandbox.path if env.sandbox is not None else None))
     except Exception:
         return None
 

@@ -221,27 +221,6 @@ class Store:
             self.file.sealing = True
             self.file.write(tables)
 
-    # db check, backup and restore: see dbcheck
-    def diagnose(self) -> StorageError | None:
-        from ordercli.store import dbcheck
-
-        return dbcheck.diagnose(self)
-
-    def check(self) -> dict[str, Any]:
-        from ordercli.store import dbcheck
-
-        return dbcheck.check(self)
-
-    def backup(self, dest: Path | None) -> tuple[dict[str, Any], bytes]:
-        from ordercli.store import dbcheck
-
-        return dbcheck.backup(self, dest)
-
-    def restore(self, source: Path) -> dict[str, Any]:
-        from ordercli.store import dbcheck
-
-        return dbcheck.restore(self, source)
-
 
 def new_world_tables(now: datetime) -> dict[str, Any]:
     from ordercli.core import presets
