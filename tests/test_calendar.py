@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ordercli.errors import UsageError
-from ordercli.timecalc import (
+from ordercli.core.errors import UsageError
+from ordercli.core.timecalc import (
     UTC,
     WorkingDays,
     add_duration,

@@ -31,7 +31,7 @@ def test_the_pytest_example_passes_under_pytest(pytester: pytest.Pytester) -> No
 
 
 def test_the_library_examples_type_check_strictly(tmp_path: Path) -> None:
-    """The published types (py.typed, ordercli.records) carry a user's code through mypy --strict."""
+    """The published types (py.typed, ordercli.core.model) carry a user's code through mypy --strict."""
     mypy_api = pytest.importorskip("mypy.api")
     example = tmp_path / "example.py"
     example.write_text("\n".join(BLOCKS[:-1]), encoding="utf-8")

@@ -170,12 +170,12 @@ def test_a_tinydb_file_with_other_data_is_refused(cli: Cli, db: Path, content: b
 
 
 def _crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    import ordercli.engine
+    import ordercli.core.engine
 
     def boom(*args, **kwargs):
         raise RuntimeError("a bug in the engine")
 
-    monkeypatch.setattr(ordercli.engine, "place_order", boom)
+    monkeypatch.setattr(ordercli.core.engine, "place_order", boom)
 
 
 def test_an_internal_error_on_a_sound_file_is_exit_1_and_blames_no_file(world: Cli, db: Path, monkeypatch):
@@ -424,9 +424,8 @@ def test_a_kept_scenario_world_that_cannot_be_written_is_write_failed(cli: Cli, 
 
 
 def test_tinydb_writes_through_the_atomic_storage_are_durable_too(world: Cli, db: Path, monkeypatch):
-    from tinydb import TinyDB
-
     from ordercli.tinydb_storage import AtomicJSONStorage
+    from tinydb import TinyDB
 
     world.json(*PLACE)
     rec = Recorder(monkeypatch)
@@ -438,7 +437,7 @@ def test_tinydb_writes_through_the_atomic_storage_are_durable_too(world: Cli, db
 def test_a_crash_that_the_damage_did_not_stop_first_still_blames_the_file(world: Cli, db: Path, monkeypatch):
     """A reader checks only the records it uses: here it crashes before meeting the damaged order,
     and the diagnosis after the crash finds that order (exit 5 naming it, not an internal error)."""
-    import ordercli.views
+    import ordercli.core.views
 
     world.json(*PLACE)
     world.json(*PLACE)
@@ -449,7 +448,7 @@ def test_a_crash_that_the_damage_did_not_stop_first_still_blames_the_file(world:
     def boom(*args, **kwargs):
         raise RuntimeError("a bug in the views")
 
-    monkeypatch.setattr(ordercli.views, "order", boom)
+    monkeypatch.setattr(ordercli.core.views, "order", boom)
     err = refused_unchanged(world, db, "orders", "show", "ORD-0001", code=5)
     assert err["code"] == "damaged_data"
     assert str(db) in err["message"] and "ORD-0002" in err["message"]

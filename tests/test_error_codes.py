@@ -1,4 +1,4 @@
-"""The error catalogue (src/ordercli/error_codes.py, `ordercli errors`, docs/errors.md) both ways:
+"""The error catalogue (src/ordercli/core/error_catalogue.py, `ordercli errors`, docs/errors.md) both ways:
 every code the program can raise is listed (an AST scan of src/ for the codes given to the error
 classes), and every listed code is produced here by a command and asserted, with its exit status."""
 
@@ -14,10 +14,10 @@ import pytest
 from conftest import START, Cli
 from filelock import FileLock
 
-import ordercli.engine
-import ordercli.render
+import ordercli.cli.render
+import ordercli.core.engine
 import ordercli.store
-from ordercli.error_codes import CATALOGUE
+from ordercli.core.error_catalogue import CATALOGUE
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "ordercli"
 ERROR_CLASSES = {"OrderCliError", "Interrupted", "UsageError", "NotFound", "Refused", "StorageError"}
@@ -123,7 +123,7 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 class _FullStdout:
-    """Stands for the sys module in ordercli.render: stdout is a full disk, stderr the real one."""
+    """Stands for the sys module in ordercli.cli.render: stdout is a full disk, stderr the real one."""
 
     class stdout:  # noqa: N801
         @staticmethod
@@ -149,9 +149,9 @@ def raise_in_pay(exc: BaseException) -> Callable[..., None]:
 Recipe = Callable[[Cli, Path, Path, pytest.MonkeyPatch], list[str]]
 P = ["orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "Mug"]
 RECIPES: dict[str, Recipe] = {
-    "internal_error": lambda c, d, t, m: (m.setattr(ordercli.engine, "pay", raise_in_pay(RuntimeError("boom"))),
+    "internal_error": lambda c, d, t, m: (m.setattr(ordercli.core.engine, "pay", raise_in_pay(RuntimeError("boom"))),
                                           ["orders", "pay", place(c, "--unpaid")])[1],
-    "interrupted": lambda c, d, t, m: (m.setattr(ordercli.engine, "pay", raise_in_pay(KeyboardInterrupt())),
+    "interrupted": lambda c, d, t, m: (m.setattr(ordercli.core.engine, "pay", raise_in_pay(KeyboardInterrupt())),
                                        ["orders", "pay", place(c, "--unpaid")])[1],
     "usage": lambda c, d, t, m: ["orders", "lst"],
     "bad_value": lambda c, d, t, m: [*P[:-1], "", "--amount", "1"],
@@ -208,10 +208,10 @@ RECIPES: dict[str, Recipe] = {
     "storage_unreadable": lambda c, d, t, m: (d.write_text('{"meta": {"1"'), ["orders", "list"])[1],  # not JSON
     "not_a_file": lambda c, d, t, m: ["--db", str(t), "orders", "list"],  # a folder, not a file
     "read_only": lambda c, d, t, m: (m.setattr("os.access", lambda *a, **k: False), [*P, "--amount", "1"])[1],
-    "output_failed": lambda c, d, t, m: (m.setattr(ordercli.render, "sys", _FullStdout()), ["orders", "list"])[1],
-    "saved_output_failed": lambda c, d, t, m: (m.setattr(ordercli.render, "sys", _FullStdout()),
+    "output_failed": lambda c, d, t, m: (m.setattr(ordercli.cli.render, "sys", _FullStdout()), ["orders", "list"])[1],
+    "saved_output_failed": lambda c, d, t, m: (m.setattr(ordercli.cli.render, "sys", _FullStdout()),
                                                [*P, "--amount", "1"])[1],
-    "saved_interrupted": lambda c, d, t, m: (m.setattr(ordercli.render, "emit_json",
+    "saved_interrupted": lambda c, d, t, m: (m.setattr(ordercli.cli.render, "emit_json",
                                                        raise_in_pay(KeyboardInterrupt())), [*P, "--amount", "1"])[1],
     "no_such_file": lambda c, d, t, m: ["db", "restore", str(t / "nothing.json")],
     "bad_restore_path": lambda c, d, t, m: (place(c), ["db", "restore", str(d)])[1],

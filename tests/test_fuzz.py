@@ -26,11 +26,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ordercli import engine
 from ordercli.cli.app import app
+from ordercli.core import engine
+from ordercli.core.timecalc import UTC
+from ordercli.core.world import World
 from ordercli.store import new_world_tables
-from ordercli.timecalc import UTC
-from ordercli.world import World
 
 START = datetime(2030, 3, 4, 9, tzinfo=UTC)  # a Monday
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import START, Cli, refused_unchanged, run_process
 
-from ordercli.check import problems
-from ordercli.world import KEYS, SCHEMA_VERSION
+from ordercli.core.world import KEYS, SCHEMA_VERSION
+from ordercli.store.integrity import problems
 
 DATA = Path(__file__).parent / "data"
 OLD_WORLDS = {1: DATA / "schema1", 2: DATA / "v010", 3: DATA / "schema3"}
@@ -149,7 +149,7 @@ def _args(args: list[str], tmp_path: Path) -> list[str]:
 
 
 def test_the_commands_with_a_key_are_the_commands_that_change_the_world() -> None:
-    from ordercli.idempotency import COMMANDS as KEYED
+    from ordercli.core.idempotency import COMMANDS as KEYED
 
     assert set(KEYED) == set(COMMANDS)
 
@@ -256,8 +256,8 @@ def test_a_long_key_of_any_text_is_fine(world: Cli, db: Path) -> None:
 
 
 def test_a_command_without_a_key_never_looks_at_the_keys(world: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ordercli.core.world import World
     from ordercli.store.tinyworld import TinyWorld
-    from ordercli.world import World
 
     def looked(*_: object) -> None:
         raise AssertionError("a command without a key looked at the keys")
@@ -345,7 +345,7 @@ def test_a_scenario_world_starts_without_keys(tmp_path: Path, cli: Cli) -> None:
         kept.unlink(missing_ok=True)
         cli("scenario", "run", str(scenario), "--db", str(kept))
         assert set(_keys(kept)) == {"k"}
-    from ordercli.sandbox import Sandbox
+    from ordercli.api import Sandbox
 
     with Sandbox(start=START).transaction() as s:  # a world in memory: its keys table is there, empty
         assert s.world.tables[KEYS] == {}
@@ -357,7 +357,7 @@ def test_a_scenario_world_starts_without_keys(tmp_path: Path, cli: Cli) -> None:
 @pytest.mark.parametrize("on_file", [False, True], ids=["memory", "file"])
 def test_the_api_takes_idempotency_key_and_says_replayed(on_file: bool, tmp_path: Path) -> None:
     from ordercli import Sandbox
-    from ordercli.errors import UsageError
+    from ordercli.core.errors import UsageError
 
     s = Sandbox(tmp_path / "w.json" if on_file else None, start=START)
     first = s.place("alice", "acme", "Mug", "19.99", quantity=2, idempotency_key="K")

@@ -118,7 +118,7 @@ def test_import_rows_follow_the_same_rules(world: Cli, db: Path, tmp_path: Path,
 
 def test_the_python_api_trims_and_refuses_as_the_cli() -> None:
     from ordercli import Sandbox
-    from ordercli.errors import UsageError
+    from ordercli.core.errors import UsageError
 
     sandbox = Sandbox(start="2030-03-04T09:00:00Z")
     assert sandbox.place(" alice", "acme ", "Lamp", "5")["buyer"] == "alice"
@@ -187,7 +187,7 @@ HUGE = "99999999999999999999999"
 
 
 def _policy(tmp_path: Path, value: str) -> Path:
-    preset = Path(__file__).resolve().parent.parent / "src" / "ordercli" / "presets" / "aliexpress.toml"
+    preset = Path(__file__).resolve().parent.parent / "src" / "ordercli" / "core" / "presets" / "aliexpress.toml"
     lines = [line for line in preset.read_text().splitlines() if not line.startswith(("name", "description"))]
     text = "\n".join(f"cancel_requests_max = {value}" if line.startswith("cancel_requests_max") else line
                      for line in lines)

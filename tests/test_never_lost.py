@@ -127,7 +127,7 @@ def test_simulate_outputs_that_are_not_files_are_refused_before_simulating(
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_a_sandbox_on_a_path_that_is_not_a_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
     from ordercli import Sandbox
-    from ordercli.errors import StorageError
+    from ordercli.core.errors import StorageError
 
     target = not_a_file(tmp_path, kind, "world.json")
     with pytest.raises(StorageError) as caught:
@@ -138,7 +138,7 @@ def test_a_sandbox_on_a_path_that_is_not_a_file_is_refused_at_once(tmp_path: Pat
 
 def test_a_sandbox_replaces_only_an_ordercli_world(tmp_path: Path) -> None:
     from ordercli import Sandbox
-    from ordercli.errors import UsageError
+    from ordercli.core.errors import UsageError
 
     path = tmp_path / "notes.json"
     path.write_text('{"mine": true}')

@@ -8,12 +8,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ordercli import engine, presets
-from ordercli import policy as P
-from ordercli.errors import Refused, UsageError
+from ordercli.core import engine, presets
+from ordercli.core import policy as P
+from ordercli.core.errors import Refused, UsageError
+from ordercli.core.timecalc import UTC, WorkingDays, fmt, parse_stored
+from ordercli.core.world import World
 from ordercli.store import new_world_tables
-from ordercli.timecalc import UTC, WorkingDays, fmt, parse_stored
-from ordercli.world import World
 
 START = datetime(2030, 3, 4, 9, tzinfo=UTC)  # a Monday
 
@@ -807,7 +807,7 @@ def test_refund_within_that_is_not_a_table_is_called_a_bad_value():
 
 @pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "Z"])
 def test_utc_by_any_of_its_names(zone):
-    from ordercli.timecalc import UTC
+    from ordercli.core.timecalc import UTC
 
     values = base_values()
     values["timezone"] = zone

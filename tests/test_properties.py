@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ordercli import engine
-from ordercli import policy as P
-from ordercli.errors import OrderCliError
+from ordercli.core import engine
+from ordercli.core import policy as P
+from ordercli.core.errors import OrderCliError
+from ordercli.core.timecalc import UTC, add_working_days, is_working_day
+from ordercli.core.world import World, order_id_for
 from ordercli.store import new_world_tables
-from ordercli.timecalc import UTC, add_working_days, is_working_day
-from ordercli.world import World, order_id_for
 
 START = datetime(2030, 3, 4, 9, tzinfo=UTC)  # a Monday
 PAYMENTS = ("card", "paypal", "alipay", "bank-transfer")

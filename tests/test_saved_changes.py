@@ -180,12 +180,12 @@ def test_ctrl_c_just_after_the_rename_is_held_until_the_change_is_known_saved(
 def test_ctrl_c_before_the_write_is_plain_interrupted(world: Cli, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Ctrl-C while the command works (before any write) leaves the file as it was: plain `interrupted`."""
     before = db.read_bytes()
-    import ordercli.engine
+    import ordercli.core.engine
 
     def interrupted(*args: object, **kw: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ordercli.engine, "place_order", interrupted)
+    monkeypatch.setattr(ordercli.core.engine, "place_order", interrupted)
     err = fail(
         world, "orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Lamp", "--amount", "5", code=130
     )
@@ -195,17 +195,17 @@ def test_ctrl_c_before_the_write_is_plain_interrupted(world: Cli, db: Path, monk
 
 def test_the_first_write_of_a_new_world_is_reported_as_saved_too(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A new data file is written by another path (a block first run on a stand-in world): the same report."""
-    import ordercli.render
+    import ordercli.cli.render
 
     cli = Cli()
     assert not db.exists()
 
     def full(*args: object) -> None:
-        from ordercli.errors import StorageError
+        from ordercli.core.errors import StorageError
 
         raise StorageError("could not write the output: No space left on device", "output_failed")
 
-    monkeypatch.setattr(ordercli.render, "emit_json", full)
+    monkeypatch.setattr(ordercli.cli.render, "emit_json", full)
     err = fail(cli, "clock", "set", START, code=5)
     assert err["code"] == "saved_output_failed"
     assert db.exists()
@@ -233,12 +233,12 @@ def test_a_kept_demo_world_and_a_restore_are_reported_as_saved(world: Cli, db: P
 
 def test_a_bug_after_the_save_still_says_the_change_was_saved(world: Cli, db: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    import ordercli.render
+    import ordercli.cli.render
 
     def broken(*args: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(ordercli.render, "emit_json", broken)
+    monkeypatch.setattr(ordercli.cli.render, "emit_json", broken)
     err = fail(world, "orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Lamp", "--amount", "5",
                code=1)
     assert err["code"] == "internal_error"
@@ -250,7 +250,7 @@ def test_the_python_api_after_the_write_as_documented(tmp_path: Path, monkeypatc
     """docs/python-api.md: an OrderCliError means nothing was written; only a KeyboardInterrupt can come
     after the write, and then the change is in the file."""
     from ordercli import Sandbox
-    from ordercli.errors import OrderCliError
+    from ordercli.core.errors import OrderCliError
 
     path = tmp_path / "shop.json"
     shop = Sandbox(path, start=START)

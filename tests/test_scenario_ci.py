@@ -139,8 +139,8 @@ def test_a_nested_run_fails_as_a_step(tmp_path: Path, run: str) -> None:
 
 def test_the_cli_itself_refuses_db_inside_a_step() -> None:
     """Behind the loader's check: a step's command line can't name another data file."""
+    from ordercli.api import Sandbox
     from ordercli.cli.invoke import InProcess
-    from ordercli.sandbox import Sandbox
 
     world = Sandbox(start="2030-03-04T09:00:00Z")
     code, out, err = InProcess(world)(["--db", "elsewhere.json", "orders", "list", "--json"])

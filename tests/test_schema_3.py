@@ -12,9 +12,9 @@ from pathlib import Path
 
 from conftest import Cli
 
-from ordercli.check import problems
+from ordercli.core.world import CHANNELS, SCHEMA_VERSION
+from ordercli.store.integrity import problems
 from ordercli.store.migrations import _v2_to_v3
-from ordercli.world import CHANNELS, SCHEMA_VERSION
 
 V010 = Path(__file__).parent / "data" / "v010"
 
@@ -156,9 +156,9 @@ def test_a_world_in_memory_keeps_the_same_layout() -> None:
 def test_a_world_whose_notice_ids_have_a_gap_is_damaged_not_written_over() -> None:
     import pytest
 
-    from ordercli.errors import StorageError
-    from ordercli.presets import default
-    from ordercli.world import World, empty_tables
+    from ordercli.core.errors import StorageError
+    from ordercli.core.presets import default
+    from ordercli.core.world import World, empty_tables
 
     tables = empty_tables(datetime(2030, 3, 4, 9, tzinfo=UTC), default().meta())
     w = World(tables)

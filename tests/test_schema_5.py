@@ -10,9 +10,9 @@ from pathlib import Path
 
 from conftest import Cli
 
-from ordercli.check import problems
+from ordercli.core.world import SCHEMA_VERSION
+from ordercli.store.integrity import problems
 from ordercli.store.migrations import _v4_to_v5
-from ordercli.world import SCHEMA_VERSION
 
 V010 = Path(__file__).parent / "data" / "v010"
 NEW_FIELDS = {"packed_at": None, "shipped_late": False, "auto_cancel_by": None, "seller_cancel": None}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from conftest import Cli
 
-from ordercli.metrics import requests_answered, seller_fault
+from ordercli.core.metrics import requests_answered, seller_fault
 
 
 def _amazon(world: Cli) -> None:

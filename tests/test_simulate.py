@@ -329,7 +329,7 @@ def test_a_progress_bar_only_on_a_terminal(cli: Cli, monkeypatch: pytest.MonkeyP
     args = ["simulate", str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--orders", "200",
             "--workers", "1", "--json"]
     assert cli(*args).stderr == ""  # not a terminal: not a byte
-    from ordercli import render
+    from ordercli.cli import render
 
     monkeypatch.setattr(render, "_is_tty", lambda stream: True)
     err = cli(*args).stderr

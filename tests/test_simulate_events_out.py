@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import Cli, fail
 
-from ordercli import presets
+from ordercli.core import presets
 from ordercli.simulate import shard as sh
 from ordercli.simulate.behaviour import parse
 from ordercli.simulate.worlds import new_world
@@ -150,7 +150,7 @@ def test_an_existing_file_or_a_folder_is_refused_before_any_work(cli: Cli, tmp_p
 
 
 def test_a_run_that_fails_midway_leaves_no_file(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ordercli.errors import StorageError
+    from ordercli.core.errors import StorageError
     from ordercli.simulate import runner
 
     real = runner.execute

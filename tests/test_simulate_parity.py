@@ -11,11 +11,11 @@ import pytest
 import yaml
 from conftest import Cli
 
-from ordercli import presets
+from ordercli.core import presets
+from ordercli.core.timecalc import fmt
 from ordercli.simulate import shard as sh
 from ordercli.simulate.behaviour import parse
 from ordercli.simulate.worlds import new_world
-from ordercli.timecalc import fmt
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import Cli
 
-from ordercli import presets
+from ordercli.core import presets
 
 ROOT = Path(__file__).resolve().parent.parent
 EVERY = str(ROOT / "examples" / "every-preset.behaviour.yaml")

@@ -197,8 +197,8 @@ def test_the_sample_is_the_same_whatever_the_orders_and_workers(cli: Cli, tmp_pa
 
 @pytest.mark.parametrize("option", ["--save-sample", "--plot"])
 def test_a_scenario_step_may_not_write_an_output_file(tmp_path: Path, option: str) -> None:
+    from ordercli.api import Sandbox
     from ordercli.cli.invoke import InProcess
-    from ordercli.sandbox import Sandbox
 
     out = tmp_path / "out.png"
     world = Sandbox(start="2030-03-04T09:00:00Z")

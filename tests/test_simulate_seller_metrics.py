@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from conftest import Cli, fail
 
-from ordercli import presets
-from ordercli.metrics import ANSWERED, DECIDED, order_figures, requests_answered, seller_stats
+from ordercli.core import presets
+from ordercli.core.metrics import ANSWERED, DECIDED, order_figures, requests_answered, seller_stats
+from ordercli.core.timecalc import parse_duration
 from ordercli.simulate import behaviour as behaviour_file
 from ordercli.simulate.aggregate import aggregate
 from ordercli.simulate.shard import draw_plans, run_policy
 from ordercli.simulate.worlds import new_world
-from ordercli.timecalc import parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

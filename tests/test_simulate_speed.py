@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ordercli import engine, presets
-from ordercli.errors import Refused, UsageError
+from ordercli.core import engine, presets
+from ordercli.core.errors import Refused, UsageError
+from ordercli.core.timecalc import add_working_days, fmt
+from ordercli.core.world import World, empty_tables
 from ordercli.simulate import shard
 from ordercli.simulate.behaviour import load
 from ordercli.simulate.worlds import new_world
-from ordercli.timecalc import add_working_days, fmt
-from ordercli.world import World, empty_tables
 
 START = datetime(2030, 3, 4, 9, tzinfo=UTC)
 

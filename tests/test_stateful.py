@@ -39,12 +39,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from ordercli import engine, presets, views
-from ordercli import policy as P
-from ordercli.errors import NotFound, OrderCliError, Refused, UsageError
+from ordercli.core import engine, presets, views
+from ordercli.core import policy as P
+from ordercli.core.errors import NotFound, OrderCliError, Refused, UsageError
+from ordercli.core.timecalc import UTC
+from ordercli.core.world import World, order_id_for
 from ordercli.store import new_world_tables
-from ordercli.timecalc import UTC
-from ordercli.world import World, order_id_for
 
 START = datetime(2030, 3, 4, 9, tzinfo=UTC)  # a Monday
 

@@ -26,7 +26,7 @@ from filelock import FileLock
 
 import ordercli.store
 from ordercli.cli.app import app
-from ordercli.world import SCHEMA_VERSION
+from ordercli.core.world import SCHEMA_VERSION
 
 PLACE = ("orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "Blue headset", "--amount", "19.99")
 ID_RE = re.compile(r"ORD-\d{4,}")

@@ -10,9 +10,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ordercli import engine
+from ordercli.core import engine
+from ordercli.core.world import World
 from ordercli.store import new_world_tables
-from ordercli.world import World
 
 START = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
 

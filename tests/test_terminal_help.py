@@ -12,7 +12,7 @@ import pytest
 from test_completions import ordercli_command
 from test_contract_schemas import leaf_commands
 
-from ordercli import policy
+from ordercli.core import policy
 
 
 @pytest.mark.parametrize(("typed", "wrong", "meant"), [

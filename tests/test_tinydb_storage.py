@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tinydb import Query, TinyDB
-
 from ordercli.tinydb_storage import AtomicJSONStorage
+from tinydb import Query, TinyDB
 
 
 def test_tinydb_reads_a_world_and_its_writes_keep_it_an_ordercli_world(world, db):
@@ -42,7 +41,7 @@ def test_tinydb_creates_a_new_file_and_its_folders_when_asked(tmp_path):
 def test_tinydb_without_create_dirs_makes_no_folders(tmp_path):
     import pytest
 
-    from ordercli.errors import StorageError
+    from ordercli.core.errors import StorageError
 
     path = tmp_path / "missing" / "world.json"
     with pytest.raises(StorageError), TinyDB(path, storage=AtomicJSONStorage) as tdb:
@@ -64,7 +63,7 @@ def test_reading_leaves_the_callers_garbage_collector_on(world, db, tmp_path):
     assert gc.isenabled()
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    from ordercli.errors import StorageError
+    from ordercli.core.errors import StorageError
 
     with pytest.raises(StorageError), TinyDB(bad, storage=AtomicJSONStorage) as tdb:
         tdb.table("orders").all()
@@ -147,9 +146,8 @@ def test_the_in_place_table_keeps_tinydb_semantics():
     """InPlaceTable changes how a write is applied (in place, not by rebuilding the table), not
     what it does: the same script gives the same results and the same stored data as TinyDB's own
     Table, step by step."""
-    from tinydb.table import Table
-
     from ordercli.tinydb_storage import InPlaceTable
+    from tinydb.table import Table
 
     ours = _same_story(InPlaceTable)
     assert ours == _same_story(Table)
@@ -158,9 +156,8 @@ def test_the_in_place_table_keeps_tinydb_semantics():
 
 
 def test_the_in_place_table_canonicalises_keys_as_tinydb_does():
-    from tinydb.storages import MemoryStorage
-
     from ordercli.tinydb_storage import InPlaceTable
+    from tinydb.storages import MemoryStorage
 
     db = TinyDB(storage=MemoryStorage)
     db.table_class = InPlaceTable
@@ -175,9 +172,8 @@ def test_the_in_place_table_canonicalises_keys_as_tinydb_does():
 def test_the_worlds_table_adopts_a_list_of_new_rows_with_tinydbs_ids():
     """The world's table (WorldDB) stores the rows of a list of plain dicts as they are, not copies
     (the world hands them over), numbered as TinyDB would; a taken id is refused, the table unchanged."""
-    from tinydb.storages import MemoryStorage
-
     from ordercli.tinydb_storage import WorldDB
+    from tinydb.storages import MemoryStorage
 
     db = WorldDB(storage=MemoryStorage)
     t = db.table("t")
@@ -217,9 +213,8 @@ def test_the_worlds_table_adopts_a_list_of_new_rows_with_tinydbs_ids():
 
 
 def test_other_in_place_tables_still_copy_what_they_insert():
-    from tinydb.storages import MemoryStorage
-
     from ordercli.tinydb_storage import InPlaceTable
+    from tinydb.storages import MemoryStorage
 
     db = TinyDB(storage=MemoryStorage)
     db.table_class = InPlaceTable

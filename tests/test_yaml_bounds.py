@@ -13,8 +13,8 @@ import pytest
 from conftest import run_process
 from typer.testing import CliRunner
 
-from ordercli import safeyaml
 from ordercli.cli.app import app
+from ordercli.core import safeyaml
 
 PLACE = 'orders place --buyer alice --seller acme --item "Blue headset" --amount 19.99'
 BEHAVIOUR = Path(__file__).resolve().parent.parent / "examples" / "marketplace.behaviour.yaml"

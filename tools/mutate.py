@@ -1,6 +1,6 @@
 """A small AST mutation tester: does the suite notice when the code is subtly wrong?
 
-    nice -n 10 .venv/bin/python tools/mutate.py src/ordercli/policy.py [more modules...] \
+    nice -n 10 .venv/bin/python tools/mutate.py src/ordercli/core/policy.py [more modules...] \
         [--tests tests/test_policy.py ...] [--timeout 60] [--every N | --max N] [--report FILE]
 
 For each module, every mutant (one small change: a comparison flipped, `and` for `or`, a
@@ -249,7 +249,7 @@ def run_one(workdir: Path, tests: list[str], timeout: float, budget: float) -> t
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("modules", nargs="+", help="module paths, e.g. src/ordercli/policy.py")
+    ap.add_argument("modules", nargs="+", help="module paths, e.g. src/ordercli/core/policy.py")
     ap.add_argument("--tests", nargs="+", help="test files to run (default: all but the slow process tests)")
     ap.add_argument("--timeout", type=float, default=30, help="seconds per test (pytest-timeout; default 30)")
     ap.add_argument("--every", type=int, default=1, help="keep one mutant in N, deterministically")

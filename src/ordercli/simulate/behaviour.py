@@ -21,9 +21,9 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-from ordercli.errors import UsageError
-from ordercli.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS, is_name
-from ordercli.timecalc import parse_duration
+from ordercli.core.errors import UsageError
+from ordercli.core.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS, is_name
+from ordercli.core.timecalc import parse_duration
 
 FAULTS = ("buyer", "seller")
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -344,7 +344,7 @@ TOP_KEYS = ("name", "description", "orders", "payment", "cancel", "sellers", "re
 
 def load(path_text: str) -> Behaviour:
     """Read and check a behaviour file; exit 2 naming the first bad key or value."""
-    from ordercli import safeyaml
+    from ordercli.core import safeyaml
 
     path = Path(path_text)
     try:
@@ -460,7 +460,7 @@ def parse(data: Any, path: Path) -> Behaviour:
     names = tuple(s.name for s in sellers)
     for n in names:
         try:
-            from ordercli import validate
+            from ordercli.core import validate
 
             validate.name(n, "seller type")
         except UsageError:

@@ -19,7 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ordercli.errors import StorageError
+from ordercli.core.errors import StorageError
+from ordercli.core.timecalc import parse_stored
+from ordercli.core.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
 from ordercli.store.file import (
     DataFile,
     atomic_write,
@@ -32,12 +34,10 @@ from ordercli.store.file import (
     write_output,
 )
 from ordercli.store.migrations import MIGRATIONS, migrate
-from ordercli.timecalc import parse_stored
-from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
 
 if TYPE_CHECKING:
+    from ordercli.store.tinydb_storage import OncePerCommand
     from ordercli.store.tinyworld import TinyWorld
-    from ordercli.tinydb_storage import OncePerCommand
 
 __all__ = [
     "MIGRATIONS",
@@ -137,8 +137,8 @@ class Store:
         self.new_world = new_world
 
     def _open(self, writable: bool) -> tuple[TinyWorld, OncePerCommand]:
+        from ordercli.store.tinydb_storage import AtomicJSONStorage, OncePerCommand, WorldDB
         from ordercli.store.tinyworld import TinyWorld
-        from ordercli.tinydb_storage import AtomicJSONStorage, OncePerCommand, WorldDB
 
         cache = OncePerCommand(AtomicJSONStorage)
         db = WorldDB(self.path, storage=cache, file=self.file)
@@ -200,7 +200,7 @@ class Store:
     def _check_whole(self, tables: dict[str, Any]) -> None:
         """Bytes ordercli did not write itself are checked whole before anything is written over
         them, as `db check` would: a damaged world is never rewritten."""
-        from ordercli.check import first_problem
+        from ordercli.store.integrity import first_problem
 
         found = first_problem(tables)
         if found:
@@ -221,30 +221,9 @@ class Store:
             self.file.sealing = True
             self.file.write(tables)
 
-    # db check, backup and restore: see dbcheck
-    def diagnose(self) -> StorageError | None:
-        from ordercli.store import dbcheck
-
-        return dbcheck.diagnose(self)
-
-    def check(self) -> dict[str, Any]:
-        from ordercli.store import dbcheck
-
-        return dbcheck.check(self)
-
-    def backup(self, dest: Path | None) -> tuple[dict[str, Any], bytes]:
-        from ordercli.store import dbcheck
-
-        return dbcheck.backup(self, dest)
-
-    def restore(self, source: Path) -> dict[str, Any]:
-        from ordercli.store import dbcheck
-
-        return dbcheck.restore(self, source)
-
 
 def new_world_tables(now: datetime) -> dict[str, Any]:
-    from ordercli import presets
+    from ordercli.core import presets
 
     return empty_tables(now, presets.default().meta())
 

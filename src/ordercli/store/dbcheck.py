@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ordercli.errors import NotFound, StorageError, UsageError
+from ordercli.core.errors import NotFound, StorageError, UsageError
 from ordercli.store.file import DataFile, check_output, write_output
 from ordercli.store.migrations import migrate
 
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 def _tables_and_schema(path: Path, raw: bytes | None) -> tuple[dict[str, Any] | None, int]:
     """The file's tables, migrated in memory (None: an empty world), and the schema version it was
     written with; refuses foreign data."""
+    from ordercli.core.world import SCHEMA_VERSION
     from ordercli.store import check_shape
-    from ordercli.world import SCHEMA_VERSION
 
     tables = check_shape(path, DataFile(path).parse(raw))
     if tables is None:
@@ -34,7 +34,7 @@ def _tables(path: Path, raw: bytes | None) -> dict[str, Any] | None:
 
 
 def _problems(tables: dict[str, Any] | None) -> list[str]:
-    from ordercli.check import problems
+    from ordercli.store.integrity import problems
 
     return problems(tables) if tables is not None else []
 
@@ -47,7 +47,7 @@ def diagnose(store: Store) -> StorageError | None:
         tables = _tables(store.path, store.file.read_bytes())
     except StorageError as exc:
         return exc
-    from ordercli.check import first_problem
+    from ordercli.store.integrity import first_problem
 
     found = first_problem(tables) if tables is not None else None
     return damaged(store.path, found) if found else None
@@ -61,7 +61,7 @@ def _notifications(tables: dict[str, Any]) -> int:
 
 def _keys(tables: dict[str, Any]) -> int:
     """The idempotency keys the world keeps (schema 4: one document mapping each key to its record)."""
-    from ordercli.world import KEYS
+    from ordercli.core.world import KEYS
 
     kept = tables.get(KEYS, {}).get("1")
     return len(kept) if isinstance(kept, dict) else 0

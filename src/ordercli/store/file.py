@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import orjson
 
-from ordercli.errors import StorageError, UsageError
+from ordercli.core.errors import StorageError, UsageError
 
 DEFAULT_LOCK_TIMEOUT = 5.0
 _CHUNK = 20_000  # rows per orjson.dumps when writing a table: bounds the bytes held at once

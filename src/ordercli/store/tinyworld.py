@@ -6,7 +6,7 @@ each call still hands the data to the storage and clears the query cache), so no
 while the engine works: new records are buffered, changed orders remembered, and `flush()` makes at
 most one `insert_multiple` and one `update(..., doc_ids=[...])` per table, however many orders a
 tick fires. Unless the file carries ordercli's seal (then ordercli wrote, and had checked, every byte),
-every record read is validated first (`ordercli.check`): a damaged one stops the command before
+every record read is validated first (`ordercli.store.integrity`): a damaged one stops the command before
 anything is written.
 """
 
@@ -18,9 +18,9 @@ from typing import Any
 from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
 
-from ordercli import check
-from ordercli.errors import NotFound, StorageError
-from ordercli.world import _ID_RE, KEYS, World, order_id_for, per_channel
+from ordercli.core.errors import NotFound, StorageError
+from ordercli.core.world import _ID_RE, KEYS, World, order_id_for, per_channel
+from ordercli.store import integrity as check
 
 Damaged = Callable[[str], StorageError]
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from ordercli import policy as P
-from ordercli import validate
-from ordercli.errors import NotFound, Refused, UsageError
-from ordercli.records import EndReason, EventKind, NotificationKind
-from ordercli.timecalc import fmt, parse_duration, parse_stored
-from ordercli.world import World
+from ordercli.core import policy as P
+from ordercli.core import validate
+from ordercli.core.errors import NotFound, Refused, UsageError
+from ordercli.core.model import EndReason, EventKind, NotificationKind
+from ordercli.core.timecalc import fmt, parse_duration, parse_stored
+from ordercli.core.world import World
 
 PLATFORM = "platform"
 SUPPORT = "support"

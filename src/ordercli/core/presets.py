@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ordercli.errors import UsageError
-from ordercli.policy import POLICY_KEYS, Policy, policy_from_mapping
-from ordercli.validate import path as validate_path
+from ordercli.core.errors import UsageError
+from ordercli.core.policy import POLICY_KEYS, Policy, policy_from_mapping
+from ordercli.core.validate import path as validate_path
 
 PRESETS = ("aliexpress", "aliexpress-2020", "ebay", "amazon", "etsy", "shopee-my", "walmart", "temu")
 _PRESET_ONLY_KEYS = ("name", "description")  # a preset file names and describes itself

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from ordercli.errors import UsageError
+from ordercli.core.errors import UsageError
 
 # The columns a table shows when --fields is not given (csv shows every column), in the csv's
 # order. A group name (details, refund) is one column holding the whole object.

@@ -10,7 +10,7 @@ from typing import Any, Self
 
 import orjson
 
-from ordercli.errors import OrderCliError, StorageError, UsageError
+from ordercli.core.errors import OrderCliError, StorageError, UsageError
 
 FORMATS = ("table", "json", "ndjson", "csv")
 Column = tuple[str, Callable[[Any], Any]]
@@ -212,7 +212,7 @@ def emit_rows(
 ) -> None:
     """A list command's output. csv and tables have one fixed column set per object type (see
     contract.columns), whatever the data; --fields picks and orders columns for both."""
-    from ordercli import contract
+    from ordercli.core import contract
 
     chosen = contract.choose_fields(kind, fields)
     if fmt in ("json", "ndjson"):

@@ -17,11 +17,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ordercli.errors import NotFound, UsageError
-from ordercli.timecalc import parse_stored
+from ordercli.core.errors import NotFound, UsageError
+from ordercli.core.timecalc import parse_stored
 
 if TYPE_CHECKING:
-    from ordercli.sandbox import Sandbox
+    from ordercli.api import Sandbox
 
 FILE_KEYS = {"name", "start", "policy", "steps"}
 STEP_KEYS = {"id", "run", "expect", "expect_exit"}
@@ -86,7 +86,7 @@ def _read(path: Path) -> Any:
             return orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise _bad(path, f"is not valid JSON: {exc}") from None
-    from ordercli import safeyaml
+    from ordercli.core import safeyaml
 
     try:
         # without YAML's timestamp type: `start: 2030-02-30T09:00:00Z` stays the text it is (and is
@@ -108,7 +108,7 @@ def _start(path: Path, value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise _bad(path, f"start must be an ISO 8601 instant (e.g. 2030-03-04T09:00:00Z) or now, not {value!r}")
-    from ordercli.timecalc import parse_instant
+    from ordercli.core.timecalc import parse_instant
 
     try:
         return parse_instant(value, "start")
@@ -188,7 +188,7 @@ def _checked_policy(path: Path, policy: str | None) -> str | None:
     """The scenario's policy, a preset or a TOML file (a relative one is looked up beside the
     scenario too), read and checked now: a bad one is exit 2 naming the scenario before any
     step of any file runs, not a failure halfway through a run."""
-    from ordercli import presets
+    from ordercli.core import presets
 
     if policy is None or policy in presets.PRESETS:
         return policy
@@ -210,7 +210,7 @@ def _checked_policy(path: Path, policy: str | None) -> str | None:
 def world_for(scenario: Scenario, policy: str | None = None, db: Path | None = None) -> Sandbox:
     """The scenario's own fresh world at its start, under its policy (or `policy`, overriding
     it): in memory, or starting afresh in the file `db`."""
-    from ordercli.sandbox import Sandbox
+    from ordercli.api import Sandbox
 
     policy = policy or scenario.policy
     if db is None:
@@ -455,7 +455,7 @@ COMPARED = ("status", "end_reason", "cancelled_at", "refund.due_by", "refund.ref
 def compare_policies(sc: Scenario, a: str, b: str, invoker: Callable[[Sandbox], Invoke]) -> dict[str, Any]:
     """Runs the scenario under policy `a` and under `b`, each in a fresh world in memory, and
     lists the orders' fields (COMPARED) whose final values differ."""
-    from ordercli import presets
+    from ordercli.core import presets
 
     for name in (a, b):
         presets.load(name)  # a bad policy is exit 2 before anything runs

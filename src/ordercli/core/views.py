@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from ordercli import policy as P
-from ordercli.records import DisputeRow, Message, Order, Reason, Refund
-from ordercli.timecalc import fmt
-from ordercli.world import World
+from ordercli.core import policy as P
+from ordercli.core.model import DisputeRow, Message, Order, Reason, Refund
+from ordercli.core.timecalc import fmt
+from ordercli.core.world import World
 
 ORDER_FIELDS = (
     "id",

@@ -8,13 +8,12 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from ordercli import render
-from ordercli.cli import text
-from ordercli.timecalc import parse_stored
+from ordercli.cli import cards, render
+from ordercli.core.timecalc import parse_stored
 
 if TYPE_CHECKING:
-    from ordercli.records import Move, Order, Refund
-    from ordercli.sandbox import Session
+    from ordercli.api import Session
+    from ordercli.core.model import Move, Order, Refund
 
 Printer = Callable[[], None]
 
@@ -27,12 +26,12 @@ def order_printer(session: Session, view: Order, as_json: bool) -> Printer:
         return lambda: render.emit_json(view)
     history: list[dict[str, Any]] = [dict(e) for e in session.events(order_id=view["id"])]
     pending = [(d["kind"], parse_stored(d["at"])) for d in session.deadlines(view["id"])]
-    card = text.order_card(dict(view), session.now, history, pending)  # type: ignore[arg-type]
+    card = cards.order_card(dict(view), session.now, history, pending)  # type: ignore[arg-type]
     return lambda: render.echo(card)
 
 
 def refund_printer(view: Refund, as_json: bool) -> Printer:
-    return lambda: render.emit_object(view, as_json, text.refund_card)
+    return lambda: render.emit_object(view, as_json, cards.refund_card)
 
 
 def show_move(move: Move, as_json: bool) -> None:
@@ -54,7 +53,7 @@ def show_move(move: Move, as_json: bool) -> None:
 
 def cancel_hint(view: Order) -> str | None:
     """When the rules leave the buyer a dispute instead of the request (R13a): say how, in commands."""
-    from ordercli.policy import dispute_instead
+    from ordercli.core.policy import dispute_instead
 
     reason = dispute_instead(cast(dict, view))
     if reason is None:

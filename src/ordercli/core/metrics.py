@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ordercli.policy import Policy
-from ordercli.timecalc import fmt, parse_stored
+from ordercli.core.policy import Policy
+from ordercli.core.timecalc import fmt, parse_stored
 
 # What a seller is blamed for: their own cancellations whose reason counts (R26), silence that
 # cancelled (R10), and orders they did not ship in time (R4, R25). A lapsed request is no cancellation.

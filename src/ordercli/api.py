@@ -1,7 +1,7 @@
 """The Python API: `Sandbox`, one world (in memory or on a data file) and the commands as methods.
 
 Every method returns exactly the object that the command prints with `--json` (see
-`ordercli.records` for their types) and raises the error hierarchy of `ordercli.errors`, each
+`ordercli.core.model` for their types) and raises the error hierarchy of `ordercli.core.errors`, each
 error carrying the `code` and the exit status (`exit_code`) the command would have.
 """
 
@@ -15,10 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from ordercli import engine, validate, views
-from ordercli import policy as P
-from ordercli.errors import UsageError
-from ordercli.records import (
+from ordercli.core import engine, validate, views
+from ordercli.core import policy as P
+from ordercli.core.errors import UsageError
+from ordercli.core.model import (
     Clock,
     Deadline,
     DisputeRow,
@@ -32,11 +32,11 @@ from ordercli.records import (
     Refund,
     Replay,
 )
-from ordercli.timecalc import fmt
-from ordercli.world import World, empty_tables
+from ordercli.core.timecalc import fmt
+from ordercli.core.world import World, empty_tables
 
 if TYPE_CHECKING:
-    from ordercli.presets import Loaded
+    from ordercli.core.presets import Loaded
     from ordercli.store import Store
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ def _instant(value: datetime | str, what: str) -> datetime:
                 "bad_instant",
             )
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
-    from ordercli.timecalc import parse_instant
+    from ordercli.core.timecalc import parse_instant
 
     return parse_instant(value, what)
 
@@ -82,11 +82,11 @@ class Commands:
 
     def _write(self, fn: Callable[[World], T], key: str | None, command: str, **params: Any) -> T:
         """A command that changes the world; with an idempotency key, done once per key
-        (`ordercli.idempotency`). Without one, nothing is looked up."""
+        (`ordercli.core.idempotency`). Without one, nothing is looked up."""
         self.replayed = None
         if key is None:
             return self._apply(True, fn)
-        from ordercli import idempotency
+        from ordercli.core import idempotency
 
         key = idempotency.checked_key(key)
         digest = idempotency.fingerprint(command, params)
@@ -459,8 +459,8 @@ class Commands:
         """`seller stats`: per seller, over the orders paid in the window ending now: seller-fault
         cancellations, late shipments and requests answered in time, each rate against the policy's
         ceiling (docs/rules.md "Seller metrics")."""
-        from ordercli.metrics import seller_stats
-        from ordercli.timecalc import parse_duration
+        from ordercli.core.metrics import seller_stats
+        from ordercli.core.timecalc import parse_duration
 
         span = parse_duration(window, "--window")
         if seller is not None:
@@ -499,7 +499,7 @@ class Commands:
 
     def use_policy(self, name_or_file: str, *, idempotency_key: str | None = None) -> dict[str, Any]:
         """`policy use`: a preset (`aliexpress`, `ebay`) or a TOML file; Refused once the world has orders."""
-        from ordercli import presets
+        from ordercli.core import presets
 
         loaded = presets.load(name_or_file)
 
@@ -539,7 +539,7 @@ class Session(Commands):
 
     @property
     def world(self) -> World:
-        """The world itself, for the engine's functions (`ordercli.engine`)."""
+        """The world itself, for the engine's functions (`ordercli.core.engine`)."""
         self._direct = True
         return self._world
 
@@ -618,7 +618,7 @@ class Sandbox(Commands):
 
     def _policy(self) -> Loaded:
         if self._loaded is None:
-            from ordercli import presets
+            from ordercli.core import presets
 
             self._loaded = presets.load(self._policy_name or DEFAULT_POLICY)
         return self._loaded
@@ -691,7 +691,7 @@ class Sandbox(Commands):
         are done again on that world, and if any answer differs from what the block was shown
         (or the block changed the world by hand), it acted on what is no longer the world:
         nothing is written, and the error says to run it again."""
-        from ordercli.errors import StorageError
+        from ordercli.core.errors import StorageError
 
         store = cast("Store", self._store)
         busy = StorageError(

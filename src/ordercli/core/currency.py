@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from ordercli.errors import UsageError
+from ordercli.core.errors import UsageError
 
 
 @cache

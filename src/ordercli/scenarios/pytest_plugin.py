@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from ordercli.sandbox import Sandbox
-    from ordercli.scenario import Scenario
+    from ordercli.api import Sandbox
+    from ordercli.scenarios.runner import Scenario
 
 DEFAULT_PATTERNS = ("*.scenario.yaml", "*.scenario.yml", "*.scenario.json")
 DEFAULT_START = "2030-03-04T09:00:00Z"  # a Monday
@@ -88,8 +88,8 @@ class ScenarioLoadError(Exception):
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        from ordercli import scenario as sc
-        from ordercli.errors import UsageError
+        from ordercli.core.errors import UsageError
+        from ordercli.scenarios import runner as sc
 
         try:
             loaded = sc.load(_shown(self.path))
@@ -126,8 +126,8 @@ class ScenarioItem(pytest.Item):
         self.extra_keyword_matches.update(s.id for s in scenario.steps if s.id)
 
     def runtest(self) -> None:
-        from ordercli import scenario as sc
         from ordercli.cli.invoke import InProcess
+        from ordercli.scenarios import runner as sc
 
         world = sc.world_for(self.scenario)
         report = sc.run_scenario(self.scenario, world, InProcess(world), fail_fast=True, on_step=_print_step)
@@ -239,7 +239,7 @@ def describe_failure(scenario: Scenario, step: dict[str, Any], style: str = "lon
     out += [f"  {f}" for f in others]
     history = step.get("history") or []
     if history and style != "short":
-        from ordercli.scenario import history_lines
+        from ordercli.scenarios.runner import history_lines
 
         out.append(f"history of {history[0]['order_id']} up to this step:")
         out += [f"  {line}" for line in history_lines(history)]
@@ -250,7 +250,7 @@ def describe_failure(scenario: Scenario, step: dict[str, Any], style: str = "lon
 def ordercli_sandbox(request: pytest.FixtureRequest) -> Sandbox:
     """A fresh ordercli world in memory, at 2030-03-04T09:00:00Z under aliexpress unless a
     `@pytest.mark.ordercli(policy=..., start=...)` marker or an indirect parameter says otherwise."""
-    from ordercli.sandbox import Sandbox
+    from ordercli.api import Sandbox
 
     policy: str | None = None
     start: str | None = None

@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ordercli.errors import NotFound, StorageError, UsageError
-from ordercli.policy import Policy, policy_from_mapping
-from ordercli.timecalc import fmt, parse_stored
+from ordercli.core.errors import NotFound, StorageError, UsageError
+from ordercli.core.policy import Policy, policy_from_mapping
+from ordercli.core.timecalc import fmt, parse_stored
 
 SCHEMA_VERSION = 5
 APP = "ordercli"

@@ -11,10 +11,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ordercli import policy as P
-from ordercli.errors import UsageError
-from ordercli.timecalc import parse_stored
-from ordercli.world import CHANNELS, KEYS
+from ordercli.core import policy as P
+from ordercli.core.errors import UsageError
+from ordercli.core.timecalc import parse_stored
+from ordercli.core.world import CHANNELS, KEYS
 
 Check = Callable[[Any], bool]
 
@@ -201,7 +201,7 @@ _KEY_RESULTS: dict[str, dict[str, Check]] = {  # what a kept key remembers, by t
 
 def key_problem(key: str, record: Any) -> str | None:
     """What is wrong with one kept idempotency key's record, None when it is sound."""
-    from ordercli.idempotency import COMMANDS
+    from ordercli.core.idempotency import COMMANDS
 
     where = f"idempotency key {key!r:.40}"
     if not isinstance(record, dict):

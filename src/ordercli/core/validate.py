@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from ordercli.errors import UsageError
-from ordercli.policy import PAYMENT_METHODS
+from ordercli.core.errors import UsageError
+from ordercli.core.policy import PAYMENT_METHODS
 
 _AMOUNT_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # ASCII digits only
 _CURRENCY_RE = re.compile(r"[A-Z]{3}")
@@ -50,7 +50,7 @@ def _amount(value: object, name: str, currency_code: str | None) -> str:
         raise UsageError(f"{name}: must be positive, not {value!r}", "bad_amount", field=name)
     if currency_code is None:
         return str(dec)
-    from ordercli.currency import places
+    from ordercli.core.currency import places
 
     digits = places(currency_code)
     try:
@@ -71,7 +71,7 @@ def currency(value: object, name: str = "currency") -> str:
         return value
     if not isinstance(value, str) or not _CURRENCY_RE.fullmatch(value):
         raise UsageError(f"{name}: {value!r} is not three uppercase letters (e.g. USD)", "bad_currency", field=name)
-    from ordercli.currency import places
+    from ordercli.core.currency import places
 
     places(value, name)  # a real ISO 4217 currency of payment
     if type(value) is str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ordercli.render import paint
-from ordercli.timecalc import parse_stored
+from ordercli.cli.render import paint
+from ordercli.core.timecalc import parse_stored
 
 _DEADLINE_WORDS = {
     "pay_by": "buyer must pay",

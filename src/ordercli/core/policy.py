@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta, tzinfo
 from functools import cache, cached_property, lru_cache
 from typing import Any
 
-from ordercli.errors import Refused, UsageError
-from ordercli.records import DeadlineKind, EndReason, PaymentMethod, Status
-from ordercli.timecalc import (
+from ordercli.core.errors import Refused, UsageError
+from ordercli.core.model import DeadlineKind, EndReason, PaymentMethod, Status
+from ordercli.core.timecalc import (
     UTC,
     Duration,
     add_duration,

@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ordercli.errors import UsageError
-from ordercli.records import Replay
-from ordercli.world import World
+from ordercli.core.errors import UsageError
+from ordercli.core.model import Replay
+from ordercli.core.world import World
 
 T = TypeVar("T")
 
@@ -113,7 +113,7 @@ def _ids(kind: str, result: Any, first_order: int, world: World) -> dict[str, An
 def answer(world: World, command: str, kept: dict[str, Any]) -> Any:
     """The first call's answer, from what was kept: the order (or refund, message, policy) as it
     is now; a clock move's from, to and the events it fired; how many orders an import placed."""
-    from ordercli import engine, views
+    from ordercli.core import engine, views
 
     kind = COMMANDS[command]
     if kind == "order":

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ordercli import render
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt
 
 app = common.group()
@@ -14,6 +13,6 @@ def errors(
     fmt: FormatOpt = None, fields: FieldsOpt = None, no_headers: NoHeadersOpt = False, json_: JsonOpt = False
 ) -> None:
     """Every error code, with its exit status and meaning."""
-    from ordercli.error_codes import entries
+    from ordercli.core.error_catalogue import entries
 
     render.emit_rows(entries(), render.choose_format(fmt, json_), "error-code", fields, not no_headers)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
-from ordercli.errors import UsageError
+from ordercli.core.errors import UsageError
 
 UTC = UTC
 
