@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC as UTC  # re-exported: ordercli's one name for UTC
+from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 from ordercli.errors import UsageError
-
-UTC = UTC
 
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION_RE = re.compile(r"(?:\d+[wdhms])+")
