@@ -114,7 +114,7 @@ def seller_stats(
         if paid is None:
             continue
         paid_at = parse_stored(paid)
-        if not since < paid_at <= now:  # type: ignore[operator]
+        if not since < paid_at <= now:
             continue
         row = rows.setdefault(
             o["seller"], {"orders": 0, "faults": 0, "shipments": 0, "late": 0, "requests": 0, "answered": 0}

@@ -352,19 +352,19 @@ def pending_deadlines(order: StoredOrder) -> list[tuple[str, datetime]]:
     out: list[tuple[str, datetime]] = []
     status = order["status"]
     if status == AWAITING_PAYMENT and order.get("pay_by"):
-        out.append(("pay_by", parse_stored(order["pay_by"])))  # type: ignore[arg-type]
+        out.append(("pay_by", parse_stored(order["pay_by"])))
     elif status == AWAITING_SHIPMENT or status == CANCEL_REQUESTED:
         if status == CANCEL_REQUESTED:
-            out.append(("respond_by", parse_stored(order["cancellation"]["respond_by"])))  # type: ignore[arg-type]
+            out.append(("respond_by", parse_stored(order["cancellation"]["respond_by"])))
         # R25: once ship_by has passed under a grace, auto_cancel_by is set and is the deadline
         grace_end = order.get("auto_cancel_by")  # _shipping_deadline, inlined: a hot path
         if grace_end is None:
-            out.append(("ship_by", parse_stored(order["ship_by"])))  # type: ignore[arg-type]
+            out.append(("ship_by", parse_stored(order["ship_by"])))
         else:
-            out.append(("auto_cancel_by", parse_stored(grace_end)))  # type: ignore[arg-type]
+            out.append(("auto_cancel_by", parse_stored(grace_end)))
     refund = order.get("refund")
     if refund is not None and refund["status"] == "pending":  # refund_is_pending, inlined: a hot path
-        out.append(("due_by", parse_stored(refund["due_by"])))  # type: ignore[arg-type]
+        out.append(("due_by", parse_stored(refund["due_by"])))
     return out
 
 
@@ -383,7 +383,7 @@ def refund_overdue(refund: StoredRefund | None, now: datetime) -> bool:
     """R16: unpaid and the clock is past due_by."""
     if refund is None or refund["status"] == "refunded":
         return False
-    return now > parse_stored(refund["due_by"])  # type: ignore[operator]
+    return now > parse_stored(refund["due_by"])
 
 
 # -- gates ----------------------------------------------------------------------------------------
@@ -477,7 +477,7 @@ def is_free_cancel(order: StoredOrder, policy: Policy, now: datetime) -> bool:
         return True
     if policy.free_cancel_within != ZERO:
         paid = parse_stored(order["paid_at"])
-        return now < policy.add(paid, policy.free_cancel_within)  # type: ignore[arg-type]
+        return now < policy.add(paid, policy.free_cancel_within)
     return False
 
 
@@ -486,7 +486,7 @@ def request_window_closed(order: StoredOrder, policy: Policy, now: datetime) -> 
     if policy.cancel_request_within is None or order.get("paid_at") is None:
         return False
     paid = parse_stored(order["paid_at"])
-    return now >= policy.add(paid, policy.cancel_request_within)  # type: ignore[arg-type]
+    return now >= policy.add(paid, policy.cancel_request_within)
 
 
 def why_not_pack(order: StoredOrder, policy: Policy, now: datetime) -> Refusal | None:

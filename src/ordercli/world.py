@@ -77,9 +77,10 @@ class World:
         self.orders: dict[str, StoredOrder] = tables["orders"]
         self.events: dict[str, Event] = tables["events"]
         self.notifications: dict[str, StoredNotice] = tables["notifications"]
-        self.keys: dict[str, dict[str, dict[str, Any]]] = tables.setdefault(KEYS, {})  # {"1": {key: record}} once a key is kept
-        self.now: datetime = parse_stored(self.meta["clock"])  # type: ignore[assignment]
-        self.now_text: str = fmt(self.now)  # type: ignore[assignment]  # stamped on every record made now
+        # {"1": {key: record}} once a key is kept
+        self.keys: dict[str, dict[str, dict[str, Any]]] = tables.setdefault(KEYS, {})
+        self.now: datetime = parse_stored(self.meta["clock"])
+        self.now_text: str = fmt(self.now)  # stamped on every record made now
         self.dirty = False
         self.schema_on_disk = SCHEMA_VERSION
         self._policy: Policy | None = None
@@ -87,7 +88,7 @@ class World:
     # -- clock and policy
     def set_now(self, instant: datetime) -> None:
         self.now = instant
-        self.now_text = self.meta["clock"] = fmt(instant)  # type: ignore[assignment]
+        self.now_text = self.meta["clock"] = fmt(instant)
         self.dirty = True
 
     @property
@@ -115,7 +116,9 @@ class World:
     def count_events(self) -> int:
         return len(self.events)
 
-    def find_orders(self, status: str | None = None, buyer: str | None = None, seller: str | None = None) -> list[StoredOrder]:
+    def find_orders(
+        self, status: str | None = None, buyer: str | None = None, seller: str | None = None
+    ) -> list[StoredOrder]:
         return [
             o
             for o in self.iter_orders()
@@ -199,9 +202,7 @@ class World:
         return int(order["id"][4:])
 
     # -- history (R19) and notifications (R18)
-    def event(
-        self, kind: str, order: StoredOrder | None, actor: str, details: dict[str, Any] | None = None
-    ) -> Event:
+    def event(self, kind: str, order: StoredOrder | None, actor: str, details: dict[str, Any] | None = None) -> Event:
         seq = self.meta["next_event"]
         self.meta["next_event"] = seq + 1
         ev: Event = {
