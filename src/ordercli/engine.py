@@ -446,7 +446,11 @@ def seller_cancel(
 
 
 def _cancel(
-    world: World, order: StoredOrder, end_reason: str, actor: str, tell_buyer: tuple[str, str] | None = None
+    world: World,
+    order: StoredOrder,
+    end_reason: EndReason,
+    actor: str,
+    tell_buyer: tuple[NotificationKind, str] | None = None,
 ) -> None:
     """Every path to `cancelled` goes through here, so R14's refund can't be missed or doubled.
     `tell_buyer` is (kind, message), sent before the refund's own notice."""

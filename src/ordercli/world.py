@@ -23,7 +23,7 @@ from typing import Any
 
 from ordercli.errors import NotFound, StorageError, UsageError
 from ordercli.policy import Policy, policy_from_mapping
-from ordercli.records import Event, Notification
+from ordercli.records import Event, EventKind, Notification, NotificationKind
 from ordercli.timecalc import fmt, parse_stored
 
 SCHEMA_VERSION = 5
@@ -202,7 +202,9 @@ class World:
         return int(order["id"][4:])
 
     # -- history (R19) and notifications (R18)
-    def event(self, kind: str, order: StoredOrder | None, actor: str, details: dict[str, Any] | None = None) -> Event:
+    def event(
+        self, kind: EventKind, order: StoredOrder | None, actor: str, details: dict[str, Any] | None = None
+    ) -> Event:
         seq = self.meta["next_event"]
         self.meta["next_event"] = seq + 1
         ev: Event = {
@@ -223,7 +225,7 @@ class World:
             raise _damaged("its next_event counter points at an existing event")
         self.events[key] = ev
 
-    def notify(self, order: StoredOrder, role: str, kind: str, message: str) -> None:
+    def notify(self, order: StoredOrder, role: str, kind: NotificationKind, message: str) -> None:
         """One notice, sent on every channel: stored once (a row of the notifications table), listed
         once per channel, each channel numbered in turn from the notice's `seq`."""
         first = self.meta["next_notification"]
