@@ -8,7 +8,7 @@ error carrying the `code` and the exit status (`exit_code`) the command would ha
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -33,13 +33,14 @@ from ordercli.core.model import (
     Replay,
 )
 from ordercli.core.timecalc import fmt
-from ordercli.core.world import World, empty_tables
+from ordercli.core.world import StoredOrder, Tables, World, empty_tables
 
 if TYPE_CHECKING:
     from ordercli.core.presets import Loaded
     from ordercli.store import Store
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Mapping[str, Any])  # a history row: an Event, a Notification
 DEFAULT_POLICY = "aliexpress"
 
 
@@ -61,7 +62,7 @@ def _instant(value: datetime | str, what: str) -> datetime:
     return parse_instant(value, what)
 
 
-def _copy(record: dict[str, Any]) -> Any:
+def _copy(record: Mapping[str, Any]) -> Any:
     return {**record, "details": dict(record["details"])} if "details" in record else dict(record)
 
 
@@ -102,10 +103,10 @@ class Commands:
         self.replayed = seen[0]
         return result
 
-    def _rows(self, rows: Iterable[dict[str, Any]]) -> list[Any]:
+    def _rows(self, rows: Iterable[R]) -> list[R]:
         return [_copy(r) for r in rows] if self._keeps_world else list(rows)
 
-    def _move(self, move: dict[str, Any]) -> Move:
+    def _move(self, move: Move) -> Move:
         return cast(Move, {**move, "fired": self._rows(move["fired"])})
 
     # -- orders
@@ -313,7 +314,7 @@ class Commands:
     # -- the clock
     def clock(self) -> Clock:
         """`clock show`."""
-        return self._apply(False, lambda w: Clock(now=cast(str, fmt(w.now))))
+        return self._apply(False, lambda w: Clock(now=fmt(w.now)))
 
     @property
     def now(self) -> datetime:
@@ -488,7 +489,7 @@ class Commands:
 
         def run(w: World) -> list[Deadline]:
             pending = sorted(P.pending_deadlines(w.order(order_id)), key=lambda d: (d[1], d[0]))
-            return [{"kind": str(kind), "at": cast(str, fmt(at))} for kind, at in pending]
+            return [{"kind": str(kind), "at": fmt(at)} for kind, at in pending]
 
         return self._apply(False, run)
 
@@ -510,7 +511,7 @@ class Commands:
         return self._write(run, idempotency_key, "policy use", name_or_file=name_or_file)
 
 
-def _refund(w: World, order: dict) -> Refund:
+def _refund(w: World, order: StoredOrder) -> Refund:
     return cast(Refund, views.refund(order["refund"], w.now))
 
 
@@ -623,12 +624,12 @@ class Sandbox(Commands):
             self._loaded = presets.load(self._policy_name or DEFAULT_POLICY)
         return self._loaded
 
-    def _new_tables(self) -> dict[str, dict]:
+    def _new_tables(self) -> Tables:
         if self._fresh is not None:
             import orjson
 
             self._fresh_used = True
-            return cast(dict[str, dict], orjson.loads(self._fresh))
+            return cast(Tables, orjson.loads(self._fresh))
         start = self._start if self._start is not None else wall_now()
         return empty_tables(start, self._policy().meta())
 

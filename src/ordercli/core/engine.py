@@ -17,9 +17,9 @@ from typing import Any
 from ordercli.core import policy as P
 from ordercli.core import validate
 from ordercli.core.errors import NotFound, Refused, UsageError
-from ordercli.core.model import EndReason, EventKind, NotificationKind
+from ordercli.core.model import Cancellation, Dispute, EndReason, Event, EventKind, Move, NotificationKind, SellerCancel
 from ordercli.core.timecalc import fmt, parse_duration, parse_stored
-from ordercli.core.world import World
+from ordercli.core.world import StoredMessage, StoredOrder, StoredRefund, World
 
 PLATFORM = "platform"
 SUPPORT = "support"
@@ -34,7 +34,7 @@ def _as(actor: str | None) -> str | None:
 # -- orders -------------------------------------------------------------------------------------
 
 
-def place_order(world: World, **fields: Any) -> dict:
+def place_order(world: World, **fields: Any) -> StoredOrder:
     """`orders place`: one new order (see new_order for the fields), then what falls due."""
     order = new_order(world, **fields)
     settle_now(world, order)
@@ -54,7 +54,7 @@ def new_order(
     unpaid: bool = False,
     actor: str | None = None,
     labels: dict[str, str] | None = None,
-) -> dict:
+) -> StoredOrder:
     """Validate and add one order (placed, and paid unless `unpaid`) without firing."""
     fields = order_fields(
         buyer=buyer,
@@ -112,7 +112,7 @@ def order_fields(
     }
 
 
-def place_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> dict:
+def place_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> StoredOrder:
     """`place_order` for fields `order_fields` already returned (the simulation validates each
     drawn order once, then places it under every policy): the same rules, without the input checks
     but the one that depends on the policy (R27: its payment methods)."""
@@ -122,11 +122,11 @@ def place_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False
     return order
 
 
-def add_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> dict:
+def add_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> StoredOrder:
     """Add one order made of `order_fields`' values (which are not changed) without firing."""
     now = world.now
     pol = world.policy
-    order: dict[str, Any] = {
+    order: StoredOrder = {
         "id": None,
         "buyer": fields["buyer"],
         "seller": fields["seller"],
@@ -174,7 +174,7 @@ def add_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) 
 IMPORT_KEYS = ("buyer", "seller", "item", "amount", "currency", "payment", "quantity", "unpaid")
 
 
-def import_orders(world: World, rows: list[tuple[int, Any]], progress: Any = None) -> list[dict]:
+def import_orders(world: World, rows: list[tuple[int, Any]], progress: Any = None) -> list[StoredOrder]:
     """`orders import`: every line an `orders place` object; all or nothing (the caller
     writes nothing when this raises). A bad line is exit 2 naming its number."""
     placed = []
@@ -211,7 +211,7 @@ def import_orders(world: World, rows: list[tuple[int, Any]], progress: Any = Non
     return placed
 
 
-def _pay(world: World, order: dict) -> None:
+def _pay(world: World, order: StoredOrder) -> None:
     """R3: paid_at, and ship_by = paid_at + ship_within."""
     pol = world.policy
     order["status"] = P.AWAITING_SHIPMENT
@@ -221,7 +221,7 @@ def _pay(world: World, order: dict) -> None:
     world.event(EventKind.ORDER_PAID, order, order["buyer"], {"amount": order["amount"], "ship_by": order["ship_by"]})
 
 
-def pay(world: World, order_id: str, actor: str | None = None) -> dict:
+def pay(world: World, order_id: str, actor: str | None = None) -> StoredOrder:
     _as(actor)
     order = world.order(order_id)
     P.check_party(order, "buyer", actor)
@@ -231,7 +231,7 @@ def pay(world: World, order_id: str, actor: str | None = None) -> dict:
     return order
 
 
-def confirm(world: World, order_id: str, actor: str | None = None) -> dict:
+def confirm(world: World, order_id: str, actor: str | None = None) -> StoredOrder:
     _as(actor)
     order = world.order(order_id)
     who = P.check_party(order, "buyer", actor)
@@ -246,7 +246,9 @@ def confirm(world: World, order_id: str, actor: str | None = None) -> dict:
 # -- cancellation ---------------------------------------------------------------------------------
 
 
-def cancel_request(world: World, order_id: str, reason: str, note: str | None = None, actor: str | None = None) -> dict:
+def cancel_request(
+    world: World, order_id: str, reason: str, note: str | None = None, actor: str | None = None
+) -> StoredOrder:
     """R1 for an unpaid order, R5-R7 for a paid one. A seller-fault reason (the order's
     cancellation.fault) leaves the buyer a dispute as the other way."""
     _as(actor)
@@ -263,7 +265,7 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
     if free:
         # R1 (unpaid): granted at once, no seller involved, nothing to refund. R21/R22 (paid, within
         # the free window or unpacked): the same, then the refund starts and the seller is told.
-        order["cancellation"] = {
+        granted: Cancellation = {
             "reason": reason,
             "fault": fault,
             "note": note,
@@ -273,6 +275,7 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
             "responded_at": now,
             "requests": made,
         }
+        order["cancellation"] = granted
         world.event(
             EventKind.CANCEL_REQUESTED, order, who, {"reason": reason, "fault": fault, "note": note, "request": made}
         )
@@ -290,7 +293,7 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
         return order
     respond_by = fmt(pol.add(world.now, pol.seller_response_within))
     order["status"] = P.CANCEL_REQUESTED
-    order["cancellation"] = {
+    pending: Cancellation = {
         "reason": reason,
         "fault": fault,
         "note": note,
@@ -300,6 +303,7 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
         "responded_at": None,
         "requests": made,
     }
+    order["cancellation"] = pending
     world.event(
         EventKind.CANCEL_REQUESTED,
         order,
@@ -316,7 +320,7 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
     return order
 
 
-def cancel_withdraw(world: World, order_id: str, actor: str | None = None) -> dict:
+def cancel_withdraw(world: World, order_id: str, actor: str | None = None) -> StoredOrder:
     """R11."""
     _as(actor)
     order = world.order(order_id)
@@ -331,7 +335,7 @@ def cancel_withdraw(world: World, order_id: str, actor: str | None = None) -> di
 
 def seller_respond(
     world: World, order_id: str, answer: str, message: str | None = None, actor: str | None = None
-) -> dict:
+) -> StoredOrder:
     """R8 accept: cancelled and refunded. R9 reject: back to awaiting_shipment, ship_by unchanged."""
     _as(actor)
     validate.choice(answer, P.RESPONSES, "answer", "bad_answer")
@@ -376,7 +380,7 @@ def _what_next(left: int, dispute: bool) -> str:
     return "; you may open a dispute" if dispute else ""
 
 
-def seller_ship(world: World, order_id: str, tracking: str | None = None, actor: str | None = None) -> dict:
+def seller_ship(world: World, order_id: str, tracking: str | None = None, actor: str | None = None) -> StoredOrder:
     """R12: a pending request must be answered first."""
     _as(actor)
     tracking = validate.text(tracking, "tracking")
@@ -393,7 +397,7 @@ def seller_ship(world: World, order_id: str, tracking: str | None = None, actor:
     return order
 
 
-def seller_pack(world: World, order_id: str, actor: str | None = None) -> dict:
+def seller_pack(world: World, order_id: str, actor: str | None = None) -> StoredOrder:
     """R22: the seller marks the order packed (ready to ship): no more free cancel under
     free_cancel_until_packed, and shipping allowed under pack_before_ship."""
     _as(actor)
@@ -408,7 +412,7 @@ def seller_pack(world: World, order_id: str, actor: str | None = None) -> dict:
 
 def seller_cancel(
     world: World, order_id: str, reason: str, message: str | None = None, actor: str | None = None
-) -> dict:
+) -> StoredOrder:
     """R26: the seller cancels an order not yet shipped, for one of the policy's reasons; a pending
     request is answered by it (accepted). Paid orders are refunded; both parties are told."""
     _as(actor)
@@ -423,7 +427,8 @@ def seller_cancel(
         c = order["cancellation"]
         c["status"] = "accepted"
         c["responded_at"] = world.now_text
-    order["seller_cancel"] = {"reason": reason, "counts": counts, "message": message}
+    why: SellerCancel = {"reason": reason, "counts": counts, "message": message}
+    order["seller_cancel"] = why
     world.event(EventKind.SELLER_CANCELLED, order, who, {"reason": reason, "counts": counts, "message": message})
     said = f" ({reason})" + (f": {message}" if message else "")
     world.notify(
@@ -440,7 +445,13 @@ def seller_cancel(
     return order
 
 
-def _cancel(world: World, order: dict, end_reason: str, actor: str, tell_buyer: tuple[str, str] | None = None) -> None:
+def _cancel(
+    world: World,
+    order: StoredOrder,
+    end_reason: EndReason,
+    actor: str,
+    tell_buyer: tuple[NotificationKind, str] | None = None,
+) -> None:
     """Every path to `cancelled` goes through here, so R14's refund can't be missed or doubled.
     `tell_buyer` is (kind, message), sent before the refund's own notice."""
     order["status"] = P.CANCELLED
@@ -456,11 +467,11 @@ def _cancel(world: World, order: dict, end_reason: str, actor: str, tell_buyer: 
 # -- refunds (R14-R16) ------------------------------------------------------------------------------
 
 
-def _start_refund(world: World, order: dict) -> dict:
+def _start_refund(world: World, order: StoredOrder) -> StoredRefund:
     pol = world.policy
     method = order["payment_method"]
     due_by = fmt(pol.add(world.now, pol.refund_within[method]))
-    refund = {
+    refund: StoredRefund = {
         "order_id": order["id"],
         "amount": order["amount"],
         "currency": order["currency"],
@@ -486,7 +497,7 @@ def _start_refund(world: World, order: dict) -> dict:
     return refund
 
 
-def _settle_refund(world: World, order: dict, actor: str) -> None:
+def _settle_refund(world: World, order: StoredOrder, actor: str) -> None:
     refund = order["refund"]
     refund["status"] = "refunded"
     refund["refunded_at"] = world.now_text
@@ -499,7 +510,7 @@ def _settle_refund(world: World, order: dict, actor: str) -> None:
     )
 
 
-def refund_of(world: World, order_id: str) -> tuple[dict, dict]:
+def refund_of(world: World, order_id: str) -> tuple[StoredOrder, StoredRefund]:
     """The order and its refund; exit 3 when the order has none."""
     order = world.order(order_id)
     if order["refund"] is None:
@@ -511,9 +522,9 @@ def _refund_command(
     world: World,
     order_id: str,
     actor: str | None,
-    gate: Callable[[dict], None],
-    change: Callable[[dict, dict, str], None],
-) -> dict:
+    gate: Callable[[StoredRefund], None],
+    change: Callable[[StoredOrder, StoredRefund, str], None],
+) -> StoredOrder:
     """hold, release and settle: the simulated processor's own actions (as `platform`)."""
     _as(actor)
     order, refund = refund_of(world, order_id)
@@ -524,25 +535,25 @@ def _refund_command(
     return order
 
 
-def refund_hold(world: World, order_id: str, actor: str | None = None) -> dict:
-    def hold(order: dict, refund: dict, who: str) -> None:
+def refund_hold(world: World, order_id: str, actor: str | None = None) -> StoredOrder:
+    def hold(order: StoredOrder, refund: StoredRefund, who: str) -> None:
         refund["status"] = "held"
         world.event(EventKind.REFUND_HELD, order, who)
 
     return _refund_command(world, order_id, actor, P.gate_refund_hold, hold)
 
 
-def refund_release(world: World, order_id: str, actor: str | None = None) -> dict:
+def refund_release(world: World, order_id: str, actor: str | None = None) -> StoredOrder:
     """Lifts a hold; a refund released after its due_by is paid at once (it can't wait any longer)."""
 
-    def release(order: dict, refund: dict, who: str) -> None:
+    def release(order: StoredOrder, refund: StoredRefund, who: str) -> None:
         refund["status"] = "pending"
         world.event(EventKind.REFUND_RELEASED, order, who)
 
     return _refund_command(world, order_id, actor, P.gate_refund_release, release)
 
 
-def refund_settle(world: World, order_id: str, actor: str | None = None) -> dict:
+def refund_settle(world: World, order_id: str, actor: str | None = None) -> StoredOrder:
     return _refund_command(
         world, order_id, actor, P.gate_refund_settle, lambda order, refund, who: _settle_refund(world, order, who)
     )
@@ -551,13 +562,19 @@ def refund_settle(world: World, order_id: str, actor: str | None = None) -> dict
 # -- disputes (R13) --------------------------------------------------------------------------------
 
 
-def dispute_open(world: World, order_id: str, reason: str, actor: str | None = None) -> dict:
+def dispute_open(world: World, order_id: str, reason: str, actor: str | None = None) -> StoredOrder:
     _as(actor)
     validate.choice(reason, P.DISPUTE_REASONS, "dispute reason", "unknown_reason")
     order = world.order(order_id)
     who = P.check_party(order, "buyer", actor)
     P.gate_dispute_open(order, reason, world.policy, world.now)
-    dispute = {"reason": reason, "status": "open", "opened_at": world.now_text, "resolved_at": None, "outcome": None}
+    dispute: Dispute = {
+        "reason": reason,
+        "status": "open",
+        "opened_at": world.now_text,
+        "resolved_at": None,
+        "outcome": None,
+    }
     order["disputes"].append(dispute)
     world.event(EventKind.DISPUTE_OPENED, order, who, {"reason": reason})
     world.notify(
@@ -570,7 +587,7 @@ def dispute_open(world: World, order_id: str, reason: str, actor: str | None = N
     return order
 
 
-def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None = None) -> dict:
+def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None = None) -> StoredOrder:
     """`refund` before shipment cancels (dispute_refund); after shipment it refunds and the
     status stays; on an order that already has a refund it pays that refund now."""
     _as(actor)
@@ -622,7 +639,7 @@ def use_policy(world: World, meta: dict[str, Any], policy: P.Policy) -> None:
 # -- the clock and the deadlines ----------------------------------------------------------------------
 
 
-def _fire(world: World, order: dict, kind: str) -> None:
+def _fire(world: World, order: StoredOrder, kind: str) -> None:
     if kind == "pay_by":  # R2
         _cancel(
             world,
@@ -634,7 +651,7 @@ def _fire(world: World, order: dict, kind: str) -> None:
     elif kind == "ship_by" and world.policy.auto_cancel_after_ship_by != P.ZERO:
         # R25: the grace starts; a pending request stays pending, the seller may still answer and ship
         pol = world.policy
-        grace_end = fmt(pol.add(parse_stored(order["ship_by"]), pol.auto_cancel_after_ship_by))  # type: ignore[arg-type]
+        grace_end = fmt(pol.add(parse_stored(order["ship_by"]), pol.auto_cancel_after_ship_by))
         order["auto_cancel_by"] = grace_end
         world.event(EventKind.SHIP_BY_PASSED, order, PLATFORM, {"auto_cancel_by": grace_end})
         world.notify(
@@ -696,7 +713,7 @@ class _Deadlines:
     an order moves on; they are dropped when they surface.
     """
 
-    def __init__(self, orders: Iterable[dict]):
+    def __init__(self, orders: Iterable[StoredOrder]):
         # the same entries push() would queue, heapified at once: the pop order is the same (entries
         # are distinct and totally ordered), without a heappush and a set lookup per order
         entries = [
@@ -708,7 +725,7 @@ class _Deadlines:
         self.heap: list[Entry] = list(self.queued) if len(self.queued) != len(entries) else entries
         heapq.heapify(self.heap)
 
-    def push(self, order: dict, target: datetime | None = None) -> int:
+    def push(self, order: StoredOrder, target: datetime | None = None) -> int:
         """Queue the order's pending deadlines; returns how many new ones fall at or before `target`."""
         num = int(order["id"][4:])  # World.order_num, inlined: once per deadline queued
         due = 0
@@ -720,7 +737,7 @@ class _Deadlines:
                 due += target is not None and at <= target
         return due
 
-    def pop_due(self, world: World, target: datetime) -> tuple[dict, str, datetime] | None:
+    def pop_due(self, world: World, target: datetime) -> tuple[StoredOrder, str, datetime] | None:
         """The earliest deadline still pending at or before `target`, taken off the heap."""
         while self.heap and self.heap[0][0] <= target:
             entry = heapq.heappop(self.heap)
@@ -754,8 +771,8 @@ def _deadlines(world: World) -> _Deadlines:
 
 
 def advance(
-    world: World, target: datetime, orders: list[dict] | None = None, progress: Progress | None = None
-) -> list[dict]:
+    world: World, target: datetime, orders: list[StoredOrder] | None = None, progress: Progress | None = None
+) -> list[Event]:
     """Move the clock to `target`, firing every deadline due on the way at its own instant.
     Returns the events appended. `orders` are the ones a command just changed: their new
     deadlines join the world's index. `progress(fired, waiting)` is told every 1,000 firings."""
@@ -785,7 +802,7 @@ def advance(
     return world.events_since(first_seq)
 
 
-def settle_now(world: World, order: dict) -> None:
+def settle_now(world: World, order: StoredOrder) -> None:
     """After a command: whatever it made due at this very instant fires now."""
     if not _INDEXES or world not in _INDEXES:
         # no index (one CLI process, a simulated world): only this order can be due, and most often
@@ -799,7 +816,7 @@ def settle_now(world: World, order: dict) -> None:
     advance(world, world.now, [order])
 
 
-def clock_set(world: World, instant: datetime, progress: Progress | None = None) -> dict:
+def clock_set(world: World, instant: datetime, progress: Progress | None = None) -> Move:
     if instant < world.now and world.has_history():
         raise Refused(
             f"the clock only moves forward once the world has history: it is {world.now_text}, "
@@ -809,7 +826,7 @@ def clock_set(world: World, instant: datetime, progress: Progress | None = None)
     return _move(world, instant, progress)
 
 
-def clock_tick(world: World, duration: str, progress: Progress | None = None) -> dict:
+def clock_tick(world: World, duration: str, progress: Progress | None = None) -> Move:
     delta = parse_duration(duration)
     try:
         target = world.now + delta
@@ -818,14 +835,14 @@ def clock_tick(world: World, duration: str, progress: Progress | None = None) ->
     return _move(world, target, progress)
 
 
-def clock_next(world: World, progress: Progress | None = None) -> dict:
+def clock_next(world: World, progress: Progress | None = None) -> Move:
     earliest = _deadlines(world).earliest(world)
     if earliest is None:
         raise Refused("no deadline is pending", "no_pending_deadline")
     return _move(world, earliest, progress)
 
 
-def _move(world: World, target: datetime, progress: Progress | None = None) -> dict:
+def _move(world: World, target: datetime, progress: Progress | None = None) -> Move:
     start = world.now
     if target < start:
         # an empty world's clock may go anywhere: nothing can be due before it
@@ -838,7 +855,7 @@ def _move(world: World, target: datetime, progress: Progress | None = None) -> d
 # -- messages: the buyer-seller thread of an order ------------------------------------------------
 
 
-def send_message(world: World, order_id: str, text: str, actor: str) -> dict:
+def send_message(world: World, order_id: str, text: str, actor: str) -> StoredMessage:
     """One message in the order's thread, from its buyer or its seller; the other party is
     notified (R18) and the history records it (R19). The order's state does not change."""
     who = validate.name(actor, "actor").strip()  # as the parties' names are kept
@@ -847,13 +864,20 @@ def send_message(world: World, order_id: str, text: str, actor: str) -> dict:
     role = P.message_role(order, who)
     other = "seller" if role == "buyer" else "buyer"
     thread = order.setdefault("messages", [])
-    message = {"n": len(thread) + 1, "at": world.now_text, "from": who, "role": role, "to": order[other], "text": text}
+    message: StoredMessage = {
+        "n": len(thread) + 1,
+        "at": world.now_text,
+        "from": who,
+        "role": role,
+        "to": order[other],
+        "text": text,
+    }
     thread.append(message)
     world.event(EventKind.MESSAGE_SENT, order, who, {"to": order[other], "n": message["n"], "message": text})
     world.notify(order, other, NotificationKind.MESSAGE_RECEIVED, f"{who} wrote about order {order['id']}: {text}")
     return message
 
 
-def messages(world: World, order_id: str) -> list[dict]:
+def messages(world: World, order_id: str) -> list[StoredMessage]:
     """The order's thread, oldest first; an unknown order is exit 3."""
     return list(world.order(order_id).get("messages") or [])

@@ -5,6 +5,8 @@ its exit status."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class OrderCliError(Exception):
     exit_code = 1
@@ -14,7 +16,7 @@ class OrderCliError(Exception):
         self,
         message: str,
         code: str | None = None,
-        details: dict | None = None,
+        details: dict[str, Any] | None = None,
         *,
         field: str | None = None,
         remedy: str | None = None,
@@ -43,7 +45,7 @@ class OrderCliError(Exception):
             self.args = (self.message,)
             self.field = names[self.field]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "exit": self.exit_code, **self.details}}
 
 

@@ -3,12 +3,16 @@ events, against the policy's ceilings (R28). Reads no clock and no file: `now` i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordercli.core.policy import Policy
 from ordercli.core.timecalc import fmt, parse_stored
+
+if TYPE_CHECKING:
+    from ordercli.core.model import Event
+    from ordercli.core.world import StoredOrder
 
 # What a seller is blamed for: their own cancellations whose reason counts (R26), silence that
 # cancelled (R10), and orders they did not ship in time (R4, R25). A lapsed request is no cancellation.
@@ -27,7 +31,7 @@ def against(rate: float | None, ceiling: float | None) -> str | None:
     return "over" if rate > ceiling else "ok"
 
 
-def seller_fault(order: dict) -> bool:
+def seller_fault(order: StoredOrder) -> bool:
     return bool(order_figures(order) & FAULT)
 
 
@@ -42,7 +46,7 @@ ASKED = 32  # the buyer asked to cancel it (a request to the seller, or a free c
 FREE = 64  # the buyer cancelled it freely (R21, R22: end reason buyer_cancelled)
 
 
-def order_figures(order: dict) -> int:
+def order_figures(order: StoredOrder) -> int:
     """The bits above for one paid order. The request bits are its last request's (the order keeps
     no more: seller stats reads the events of an order asked more than once, requests_answered)."""
     bits = 0
@@ -69,7 +73,7 @@ def order_figures(order: dict) -> int:
 _ANSWERED_STATUSES = ("accepted", "rejected")  # accepted: by the seller, or by their own cancel (R26)
 
 
-def requests_answered(events: Iterable[dict]) -> tuple[int, int]:
+def requests_answered(events: Iterable[Event]) -> tuple[int, int]:
     """(requests the seller answered in time, requests decided) from one order's history: a paid
     order's request is decided when the seller answers it (accept, reject, or cancelling the order),
     or when it closes without an answer (timed out, the order cancelled); a withdrawn or still
@@ -96,8 +100,8 @@ def requests_answered(events: Iterable[dict]) -> tuple[int, int]:
 
 
 def seller_stats(
-    orders: Iterable[dict],
-    events_of: Any,
+    orders: Iterable[StoredOrder],
+    events_of: Callable[[str], Iterable[Event]],
     policy: Policy,
     now: datetime,
     window: timedelta,
@@ -114,7 +118,7 @@ def seller_stats(
         if paid is None:
             continue
         paid_at = parse_stored(paid)
-        if not since < paid_at <= now:  # type: ignore[operator]
+        if not since < paid_at <= now:
             continue
         row = rows.setdefault(
             o["seller"], {"orders": 0, "faults": 0, "shipments": 0, "late": 0, "requests": 0, "answered": 0}

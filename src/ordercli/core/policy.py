@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from functools import cache, cached_property, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordercli.core.errors import Refused, UsageError
-from ordercli.core.model import DeadlineKind, EndReason, PaymentMethod, Status
+from ordercli.core.model import Actions, DeadlineKind, Dispute, EndReason, PaymentMethod, Status
 from ordercli.core.timecalc import (
     UTC,
     Duration,
@@ -24,6 +24,9 @@ from ordercli.core.timecalc import (
     parse_policy_duration,
     parse_stored,
 )
+
+if TYPE_CHECKING:  # the world imports this module
+    from ordercli.core.world import StoredOrder, StoredRefund
 
 # -- statuses and codes -------------------------------------------------------------------
 
@@ -340,32 +343,32 @@ def _seller_cancel_reasons(raw: Any) -> dict[str, tuple[str, bool]]:
 # -- deadlines ------------------------------------------------------------------------------
 
 
-def refund_is_pending(refund: dict | None) -> bool:
+def refund_is_pending(refund: StoredRefund | None) -> bool:
     return refund is not None and refund["status"] == "pending"
 
 
-def pending_deadlines(order: dict) -> list[tuple[str, datetime]]:
+def pending_deadlines(order: StoredOrder) -> list[tuple[str, datetime]]:
     """The deadlines of an order still waiting to fire, as (kind, instant)."""
     out: list[tuple[str, datetime]] = []
     status = order["status"]
     if status == AWAITING_PAYMENT and order.get("pay_by"):
-        out.append(("pay_by", parse_stored(order["pay_by"])))  # type: ignore[arg-type]
+        out.append(("pay_by", parse_stored(order["pay_by"])))
     elif status == AWAITING_SHIPMENT or status == CANCEL_REQUESTED:
         if status == CANCEL_REQUESTED:
-            out.append(("respond_by", parse_stored(order["cancellation"]["respond_by"])))  # type: ignore[arg-type]
+            out.append(("respond_by", parse_stored(order["cancellation"]["respond_by"])))
         # R25: once ship_by has passed under a grace, auto_cancel_by is set and is the deadline
         grace_end = order.get("auto_cancel_by")  # _shipping_deadline, inlined: a hot path
         if grace_end is None:
-            out.append(("ship_by", parse_stored(order["ship_by"])))  # type: ignore[arg-type]
+            out.append(("ship_by", parse_stored(order["ship_by"])))
         else:
-            out.append(("auto_cancel_by", parse_stored(grace_end)))  # type: ignore[arg-type]
+            out.append(("auto_cancel_by", parse_stored(grace_end)))
     refund = order.get("refund")
     if refund is not None and refund["status"] == "pending":  # refund_is_pending, inlined: a hot path
-        out.append(("due_by", parse_stored(refund["due_by"])))  # type: ignore[arg-type]
+        out.append(("due_by", parse_stored(refund["due_by"])))
     return out
 
 
-def next_deadline(order: dict) -> dict | None:
+def next_deadline(order: StoredOrder) -> dict[str, Any] | None:
     pending = pending_deadlines(order)
     if not pending:
         return None
@@ -376,11 +379,11 @@ def next_deadline(order: dict) -> dict | None:
     return {"kind": kind, "at": at}
 
 
-def refund_overdue(refund: dict | None, now: datetime) -> bool:
+def refund_overdue(refund: StoredRefund | None, now: datetime) -> bool:
     """R16: unpaid and the clock is past due_by."""
     if refund is None or refund["status"] == "refunded":
         return False
-    return now > parse_stored(refund["due_by"])  # type: ignore[operator]
+    return now > parse_stored(refund["due_by"])
 
 
 # -- gates ----------------------------------------------------------------------------------------
@@ -400,7 +403,7 @@ def _refuse(refusal: Refusal | None) -> None:
             refusal = None
 
 
-def _final(order: dict) -> Refusal | None:
+def _final(order: StoredOrder) -> Refusal | None:
     if order["status"] == CANCELLED:
         return Refused(f"order {order['id']} is cancelled", "order_cancelled")
     if order["status"] == COMPLETED:
@@ -408,13 +411,13 @@ def _final(order: dict) -> Refusal | None:
     return None
 
 
-def why_not_pay(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+def why_not_pay(order: StoredOrder, policy: Policy, now: datetime) -> Refusal | None:
     if order["status"] == AWAITING_PAYMENT:
         return None
     return _final(order) or Refused(f"order {order['id']} is already paid", "already_paid")
 
 
-def why_not_confirm(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+def why_not_confirm(order: StoredOrder, policy: Policy, now: datetime) -> Refusal | None:
     if order["status"] == SHIPPED:
         return None
     return _final(order) or Refused(
@@ -422,7 +425,7 @@ def why_not_confirm(order: dict, policy: Policy, now: datetime) -> Refusal | Non
     )
 
 
-def why_not_cancel_request(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+def why_not_cancel_request(order: StoredOrder, policy: Policy, now: datetime) -> Refusal | None:
     """R1 for unpaid orders, R5 and R9's limit for paid ones."""
     status = order["status"]
     if status in (SHIPPED, COMPLETED):
@@ -464,7 +467,7 @@ def why_not_cancel_request(order: dict, policy: Policy, now: datetime) -> Refusa
     return None
 
 
-def is_free_cancel(order: dict, policy: Policy, now: datetime) -> bool:
+def is_free_cancel(order: StoredOrder, policy: Policy, now: datetime) -> bool:
     """R21/R22: a paid order awaiting shipment that the buyer may cancel at once, without the
     seller: within free_cancel_within of payment (the window closes at its end), or while unpacked
     under free_cancel_until_packed."""
@@ -474,19 +477,19 @@ def is_free_cancel(order: dict, policy: Policy, now: datetime) -> bool:
         return True
     if policy.free_cancel_within != ZERO:
         paid = parse_stored(order["paid_at"])
-        return now < policy.add(paid, policy.free_cancel_within)  # type: ignore[arg-type]
+        return now < policy.add(paid, policy.free_cancel_within)
     return False
 
 
-def request_window_closed(order: dict, policy: Policy, now: datetime) -> bool:
+def request_window_closed(order: StoredOrder, policy: Policy, now: datetime) -> bool:
     """R23: after cancel_request_within from payment a buyer may no longer ask (unset: never closes)."""
     if policy.cancel_request_within is None or order.get("paid_at") is None:
         return False
     paid = parse_stored(order["paid_at"])
-    return now >= policy.add(paid, policy.cancel_request_within)  # type: ignore[arg-type]
+    return now >= policy.add(paid, policy.cancel_request_within)
 
 
-def why_not_pack(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+def why_not_pack(order: StoredOrder, policy: Policy, now: datetime) -> Refusal | None:
     """R22: `seller pack` exists only where the policy reads packing; once, before shipment, with
     no request pending (answer it first, as R12)."""
     if not policy.uses_packing:
@@ -502,7 +505,7 @@ def why_not_pack(order: dict, policy: Policy, now: datetime) -> Refusal | None:
     return _not_awaiting_shipment(order)
 
 
-def why_not_seller_cancel(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+def why_not_seller_cancel(order: StoredOrder, policy: Policy, now: datetime) -> Refusal | None:
     """R26: where the policy allows it, the seller cancels an order not yet shipped, with no
     dispute open; a pending request is answered by it."""
     if not policy.seller_can_cancel:
@@ -517,14 +520,14 @@ def why_not_seller_cancel(order: dict, policy: Policy, now: datetime) -> Refusal
     return None
 
 
-def why_not_pending_request(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+def why_not_pending_request(order: StoredOrder, policy: Policy, now: datetime) -> Refusal | None:
     """The buyer's withdraw (R11) and the seller's answer (R8, R9) both need a pending request."""
     if order["status"] == CANCEL_REQUESTED:
         return None
     return _final(order) or Refused(f"order {order['id']} has no pending cancellation request", "no_pending_request")
 
 
-def _not_awaiting_shipment(order: dict) -> Refusal | None:
+def _not_awaiting_shipment(order: StoredOrder) -> Refusal | None:
     """Why a seller's step before shipment (pack, ship) can't be taken on an order that is not
     awaiting shipment: a pending request is answered first (R12)."""
     status = order["status"]
@@ -541,7 +544,7 @@ def _not_awaiting_shipment(order: dict) -> Refusal | None:
     return _final(order)
 
 
-def why_not_ship(order: dict, policy: Policy, now: datetime) -> Refusal | None:
+def why_not_ship(order: StoredOrder, policy: Policy, now: datetime) -> Refusal | None:
     """R12: a pending request must be answered first."""
     status = order["status"]
     if status == AWAITING_SHIPMENT:
@@ -555,14 +558,14 @@ def why_not_ship(order: dict, policy: Policy, now: datetime) -> Refusal | None:
     return _not_awaiting_shipment(order)
 
 
-def _open_dispute(order: dict) -> dict | None:
-    disputes = order.get("disputes") or []
+def _open_dispute(order: StoredOrder) -> Dispute | None:
+    disputes: list[Dispute] = order.get("disputes") or []
     if disputes and disputes[-1]["status"] == "open":
         return disputes[-1]
     return None
 
 
-def dispute_instead(order: dict) -> str | None:
+def dispute_instead(order: StoredOrder) -> str | None:
     """R13a: a pending request made for a seller-fault reason could be a dispute instead (once the
     request is withdrawn): the reason to open it with; None for any other order."""
     c = order.get("cancellation")
@@ -571,7 +574,7 @@ def dispute_instead(order: dict) -> str | None:
     return str(c["reason"])
 
 
-def why_not_dispute_open(order: dict, reason: str, policy: Policy, now: datetime) -> Refusal | None:
+def why_not_dispute_open(order: StoredOrder, reason: str, policy: Policy, now: datetime) -> Refusal | None:
     """R13 (a) seller-fault reason before shipment, (b) post-shipment reason after it,
     (c) refund-not-received on an overdue refund; at most one open dispute."""
     if _open_dispute(order) is not None:
@@ -611,7 +614,7 @@ def why_not_dispute_open(order: dict, reason: str, policy: Policy, now: datetime
     raise UsageError(f"unknown dispute reason {reason!r}", "unknown_reason")
 
 
-def why_not_refund_hold(refund: dict) -> Refusal | None:
+def why_not_refund_hold(refund: StoredRefund) -> Refusal | None:
     if refund["status"] == "held":
         return Refused(f"the refund of order {refund['order_id']} is already held", "refund_held")
     if refund["status"] == "refunded":
@@ -619,69 +622,69 @@ def why_not_refund_hold(refund: dict) -> Refusal | None:
     return None
 
 
-def why_not_refund_release(refund: dict) -> Refusal | None:
+def why_not_refund_release(refund: StoredRefund) -> Refusal | None:
     if refund["status"] != "held":
         return Refused(f"the refund of order {refund['order_id']} is not held", "refund_not_held")
     return None
 
 
-def why_not_refund_settle(refund: dict) -> Refusal | None:
+def why_not_refund_settle(refund: StoredRefund) -> Refusal | None:
     if refund["status"] == "refunded":
         return Refused(f"the refund of order {refund['order_id']} is already paid", "refund_paid")
     return None
 
 
-def gate_pay(order: dict, policy: Policy, now: datetime) -> None:
+def gate_pay(order: StoredOrder, policy: Policy, now: datetime) -> None:
     _refuse(why_not_pay(order, policy, now))
 
 
-def gate_confirm(order: dict, policy: Policy, now: datetime) -> None:
+def gate_confirm(order: StoredOrder, policy: Policy, now: datetime) -> None:
     _refuse(why_not_confirm(order, policy, now))
 
 
-def gate_cancel_request(order: dict, policy: Policy, now: datetime) -> None:
+def gate_cancel_request(order: StoredOrder, policy: Policy, now: datetime) -> None:
     _refuse(why_not_cancel_request(order, policy, now))
 
 
-def gate_pending_request(order: dict, policy: Policy, now: datetime) -> None:
+def gate_pending_request(order: StoredOrder, policy: Policy, now: datetime) -> None:
     _refuse(why_not_pending_request(order, policy, now))
 
 
 gate_withdraw = gate_respond = gate_pending_request
 
 
-def gate_ship(order: dict, policy: Policy, now: datetime) -> None:
+def gate_ship(order: StoredOrder, policy: Policy, now: datetime) -> None:
     _refuse(why_not_ship(order, policy, now))
 
 
-def gate_pack(order: dict, policy: Policy, now: datetime) -> None:
+def gate_pack(order: StoredOrder, policy: Policy, now: datetime) -> None:
     _refuse(why_not_pack(order, policy, now))
 
 
-def gate_seller_cancel(order: dict, policy: Policy, now: datetime) -> None:
+def gate_seller_cancel(order: StoredOrder, policy: Policy, now: datetime) -> None:
     _refuse(why_not_seller_cancel(order, policy, now))
 
 
-def gate_dispute_open(order: dict, reason: str, policy: Policy, now: datetime) -> None:
+def gate_dispute_open(order: StoredOrder, reason: str, policy: Policy, now: datetime) -> None:
     _refuse(why_not_dispute_open(order, reason, policy, now))
 
 
-def gate_dispute_resolve(order: dict, policy: Policy, now: datetime) -> dict:
+def gate_dispute_resolve(order: StoredOrder, policy: Policy, now: datetime) -> Dispute:
     dispute = _open_dispute(order)
     if dispute is None:
         raise Refused(f"order {order['id']} has no open dispute", "no_open_dispute")
     return dispute
 
 
-def gate_refund_hold(refund: dict) -> None:
+def gate_refund_hold(refund: StoredRefund) -> None:
     _refuse(why_not_refund_hold(refund))
 
 
-def gate_refund_release(refund: dict) -> None:
+def gate_refund_release(refund: StoredRefund) -> None:
     _refuse(why_not_refund_release(refund))
 
 
-def gate_refund_settle(refund: dict) -> None:
+def gate_refund_settle(refund: StoredRefund) -> None:
     _refuse(why_not_refund_settle(refund))
 
 
@@ -701,7 +704,7 @@ _SELLER_CHECKS = (
 Situation = tuple[Any, ...]
 
 
-def _situation(order: dict, policy: Policy, now: datetime) -> Situation:
+def _situation(order: StoredOrder, policy: Policy, now: datetime) -> Situation:
     """Everything the checks above read of an order, the policy and now (besides the id, which
     only their messages name). Keep it so when a check starts reading something else. The issue-19
     keys that read the order (R21-R23) are asked only where the policy sets them: the default policy
@@ -729,7 +732,7 @@ def _situation(order: dict, policy: Policy, now: datetime) -> Situation:
 _ACTIONS: dict[Situation, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
-def actions(order: dict, policy: Policy, now: datetime) -> dict[str, list[str]]:
+def actions(order: StoredOrder, policy: Policy, now: datetime) -> Actions:
     """What each party may run on this order now: the same checks the engine's gates enforce,
     asked without raising. They are asked once per situation (a few dozen exist) and the answer
     reused: a list of 100k orders would otherwise build 400k refusals only to drop them."""
@@ -744,9 +747,9 @@ def actions(order: dict, policy: Policy, now: datetime) -> dict[str, list[str]]:
     return {"buyer": list(known[0]), "seller": list(known[1])}
 
 
-def check_party(order: dict, role: str, actor: str | None) -> str:
+def check_party(order: StoredOrder, role: str, actor: str | None) -> str:
     """R20: returns the acting name; refuses acting for someone else."""
-    entitled = order[role]
+    entitled: str = order[role]
     if actor is None or actor.strip() == entitled:  # names are kept without spaces around them
         return entitled
     raise Refused(f"{actor} is not the {role} of order {order['id']}: only {entitled} may do this", "not_party")
@@ -759,7 +762,7 @@ def check_role(role: str, actor: str | None) -> str:
     raise Refused(f"only {role} may do this, not {actor}", "not_party")
 
 
-def message_role(order: dict, actor: str) -> str:
+def message_role(order: StoredOrder, actor: str) -> str:
     """An order's thread is between its buyer and its seller: the role `actor` writes in, or
     refused (the guide's "contact the seller"; R20 for who may speak)."""
     for role in ("buyer", "seller"):

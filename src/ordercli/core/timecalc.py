@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC as UTC  # re-exported: ordercli's one name for UTC
+from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import overload
 
 from ordercli.core.errors import UsageError
-
-UTC = UTC
 
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION_RE = re.compile(r"(?:\d+[wdhms])+")
@@ -54,6 +54,12 @@ def parse_policy_duration(text: str, what: str) -> Duration:
     return parse_duration(text, what)
 
 
+@overload
+def fmt(instant: datetime) -> str: ...
+@overload
+def fmt(instant: None) -> None: ...
+@overload
+def fmt(instant: datetime | None) -> str | None: ...
 def fmt(instant: datetime | None) -> str | None:
     """UTC ISO 8601 with an offset: 2030-03-04T09:00:00+00:00."""
     if instant is None:
@@ -82,6 +88,12 @@ def _fmt(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat()
 
 
+@overload
+def parse_stored(text: str) -> datetime: ...
+@overload
+def parse_stored(text: None) -> None: ...
+@overload
+def parse_stored(text: str | None) -> datetime | None: ...
 def parse_stored(text: str | None) -> datetime | None:
     """An instant as ordercli itself stored it (ISO 8601 with an offset): the one parser of
     stored instants, for the engine, the store's checks and scenario comparisons. Raises

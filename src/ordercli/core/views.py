@@ -9,7 +9,7 @@ from typing import Any, cast
 from ordercli.core import policy as P
 from ordercli.core.model import DisputeRow, Message, Order, Reason, Refund
 from ordercli.core.timecalc import fmt
-from ordercli.core.world import World
+from ordercli.core.world import StoredMessage, StoredOrder, StoredRefund, World
 
 ORDER_FIELDS = (
     "id",
@@ -33,15 +33,15 @@ ORDER_FIELDS = (
 )
 
 
-def refund(r: dict | None, now: datetime) -> Refund | None:
+def refund(r: StoredRefund | None, now: datetime) -> Refund | None:
     return None if r is None else _refund_view(r, now)
 
 
-def _refund_view(r: dict, now: datetime) -> Refund:
+def _refund_view(r: StoredRefund, now: datetime) -> Refund:
     return cast(Refund, {**r, "overdue": P.refund_overdue(r, now)})
 
 
-def order(world: World, o: dict) -> Order:
+def order(world: World, o: StoredOrder) -> Order:
     now = world.now
     out: dict[str, Any] = {k: o.get(k) for k in ORDER_FIELDS}
     out["cancellation"] = dict(o["cancellation"]) if o.get("cancellation") else None
@@ -101,6 +101,6 @@ def policy(world: World) -> dict[str, Any]:
     return {**values, "source": meta.get("source", "preset"), "sources": sources}
 
 
-def message(order_id: str, m: dict[str, Any]) -> Message:
+def message(order_id: str, m: StoredMessage) -> Message:
     """A message of an order's thread, with the order it belongs to."""
     return cast(Message, {"order_id": order_id, **m})

@@ -23,6 +23,7 @@ from typing import Any
 
 from ordercli.core.errors import NotFound, StorageError, UsageError
 from ordercli.core.policy import Policy, policy_from_mapping
+from ordercli.core.model import Event, EventKind, Notification, NotificationKind
 from ordercli.core.timecalc import fmt, parse_stored
 
 SCHEMA_VERSION = 5
@@ -33,11 +34,23 @@ _ID_RE = re.compile(r"ORD-(\d+)")
 CHANNELS = ("email", "app")
 
 
+# The stored forms that ordercli.core.model does not declare (it declares what the commands print):
+# an order as kept (every dispute, its message thread; none of the derived fields), its refund
+# (without `overdue`), a notice (once, with its channels), a message of a thread (without order_id).
+StoredOrder = dict[str, Any]
+StoredRefund = dict[str, Any]
+StoredNotice = dict[str, Any]
+StoredMessage = dict[str, Any]
+# TinyDB's layout: a table maps each doc_id (a decimal string) to its document; a world is its tables.
+Table = dict[str, Any]
+Tables = dict[str, Table]
+
+
 def order_id_for(num: int) -> str:
     return f"ORD-{num:04d}"
 
 
-def empty_tables(now: datetime, policy_meta: dict[str, Any]) -> dict[str, dict]:
+def empty_tables(now: datetime, policy_meta: dict[str, Any]) -> Tables:
     meta = {
         "app": APP,
         "schema": SCHEMA_VERSION,
@@ -58,15 +71,16 @@ def _damaged(what: str) -> StorageError:
 
 
 class World:
-    def __init__(self, tables: dict[str, dict]):
+    def __init__(self, tables: Tables):
         self.tables = tables
         self.meta: dict[str, Any] = tables["meta"]["1"]
-        self.orders: dict[str, dict] = tables["orders"]
-        self.events: dict[str, dict] = tables["events"]
-        self.notifications: dict[str, dict] = tables["notifications"]
-        self.keys: dict[str, dict] = tables.setdefault(KEYS, {})  # {"1": {key: record}} once a key is kept
-        self.now: datetime = parse_stored(self.meta["clock"])  # type: ignore[assignment]
-        self.now_text: str = fmt(self.now)  # type: ignore[assignment]  # stamped on every record made now
+        self.orders: dict[str, StoredOrder] = tables["orders"]
+        self.events: dict[str, Event] = tables["events"]
+        self.notifications: dict[str, StoredNotice] = tables["notifications"]
+        # {"1": {key: record}} once a key is kept
+        self.keys: dict[str, dict[str, dict[str, Any]]] = tables.setdefault(KEYS, {})
+        self.now: datetime = parse_stored(self.meta["clock"])
+        self.now_text: str = fmt(self.now)  # stamped on every record made now
         self.dirty = False
         self.schema_on_disk = SCHEMA_VERSION
         self._policy: Policy | None = None
@@ -74,7 +88,7 @@ class World:
     # -- clock and policy
     def set_now(self, instant: datetime) -> None:
         self.now = instant
-        self.now_text = self.meta["clock"] = fmt(instant)  # type: ignore[assignment]
+        self.now_text = self.meta["clock"] = fmt(instant)
         self.dirty = True
 
     @property
@@ -102,7 +116,9 @@ class World:
     def count_events(self) -> int:
         return len(self.events)
 
-    def find_orders(self, status: str | None = None, buyer: str | None = None, seller: str | None = None) -> list[dict]:
+    def find_orders(
+        self, status: str | None = None, buyer: str | None = None, seller: str | None = None
+    ) -> list[StoredOrder]:
         return [
             o
             for o in self.iter_orders()
@@ -111,41 +127,41 @@ class World:
             and (seller is None or o["seller"] == seller)
         ]
 
-    def orders_with_refund(self) -> list[dict]:
+    def orders_with_refund(self) -> list[StoredOrder]:
         return [o for o in self.iter_orders() if o.get("refund") is not None]
 
-    def orders_with_disputes(self) -> list[dict]:
+    def orders_with_disputes(self) -> list[StoredOrder]:
         return [o for o in self.iter_orders() if o.get("disputes")]
 
-    def find_events(self, order_id: str | None = None) -> list[dict]:
+    def find_events(self, order_id: str | None = None) -> list[Event]:
         return [e for e in self.events.values() if order_id is None or e["order_id"] == order_id]
 
-    def find_notifications(self, to: str | None = None, order_id: str | None = None) -> list[dict]:
+    def find_notifications(self, to: str | None = None, order_id: str | None = None) -> list[Notification]:
         return per_channel(
             n
             for n in self.notifications.values()
             if (to is None or n["to"] == to) and (order_id is None or n["order_id"] == order_id)
         )
 
-    def events_since(self, seq: int) -> list[dict]:
+    def events_since(self, seq: int) -> list[Event]:
         """The events appended from `seq` on (what a clock move fired)."""
         return [self.events[str(s)] for s in range(seq, self.meta["next_event"])]
 
     # -- idempotency keys (schema 4)
-    def key_record(self, key: str) -> dict | None:
+    def key_record(self, key: str) -> dict[str, Any] | None:
         """What the command first run with `key` did, None for a new key."""
         return self.keys.get("1", {}).get(key)
 
-    def keep_key(self, key: str, record: dict) -> None:
+    def keep_key(self, key: str, record: dict[str, Any]) -> None:
         self.keys.setdefault("1", {})[key] = record
         self.dirty = True
 
-    def events_between(self, first: int, end: int) -> list[dict]:
+    def events_between(self, first: int, end: int) -> list[Event]:
         """The events seq first .. end - 1 (what one command appended)."""
         return [self.events[str(s)] for s in range(first, end)]
 
     # -- orders
-    def order(self, order_id: str) -> dict:
+    def order(self, order_id: str) -> StoredOrder:
         if type(order_id) is str:
             # the usual id, ORD-0042 under "42", without a regex: an order found whose id is order_id
             # is the one the regex finds; anything else (and every refusal) takes the long way
@@ -158,7 +174,7 @@ class World:
             raise NotFound(f"no order with id {order_id!r}", "order_not_found")
         return found
 
-    def add_order(self, order: dict) -> dict:
+    def add_order(self, order: StoredOrder) -> StoredOrder:
         num = self.meta["next_order"]
         if self._order_slot_taken(num):
             raise _damaged("its next_order counter points at an existing order")
@@ -168,28 +184,30 @@ class World:
         self.dirty = True
         return order
 
-    def _put_order(self, num: int, order: dict) -> None:
+    def _put_order(self, num: int, order: StoredOrder) -> None:
         self.orders[str(num)] = order
 
     def _order_slot_taken(self, num: int) -> bool:
         return str(num) in self.orders
 
-    def iter_orders(self) -> Iterable[dict]:
+    def iter_orders(self) -> Iterable[StoredOrder]:
         return self.orders.values()
 
-    def order_by_num(self, num: int) -> dict:
+    def order_by_num(self, num: int) -> StoredOrder:
         """The order whose id is ORD-<num> (an order the engine already knows exists)."""
         return self.orders[str(num)]
 
     @staticmethod
-    def order_num(order: dict) -> int:
+    def order_num(order: StoredOrder) -> int:
         return int(order["id"][4:])
 
     # -- history (R19) and notifications (R18)
-    def event(self, kind: str, order: dict | None, actor: str, details: dict | None = None) -> dict:
+    def event(
+        self, kind: EventKind, order: StoredOrder | None, actor: str, details: dict[str, Any] | None = None
+    ) -> Event:
         seq = self.meta["next_event"]
         self.meta["next_event"] = seq + 1
-        ev = {
+        ev: Event = {
             "seq": seq,
             "at": self.now_text,
             "order_id": order["id"] if order else None,
@@ -201,13 +219,13 @@ class World:
         self.dirty = True
         return ev
 
-    def _put_event(self, seq: int, ev: dict, order: dict | None) -> None:
+    def _put_event(self, seq: int, ev: Event, order: StoredOrder | None) -> None:
         key = str(seq)
         if key in self.events:
             raise _damaged("its next_event counter points at an existing event")
         self.events[key] = ev
 
-    def notify(self, order: dict, role: str, kind: str, message: str) -> None:
+    def notify(self, order: StoredOrder, role: str, kind: NotificationKind, message: str) -> None:
         """One notice, sent on every channel: stored once (a row of the notifications table), listed
         once per channel, each channel numbered in turn from the notice's `seq`."""
         first = self.meta["next_notification"]
@@ -226,14 +244,14 @@ class World:
         )
         self.dirty = True
 
-    def _put_notice(self, notice: dict) -> None:
+    def _put_notice(self, notice: StoredNotice) -> None:
         key = str(len(self.notifications) + 1)
         if key in self.notifications:
             raise _damaged("the ids of its notifications table are not 1, 2, 3 ...")
         self.notifications[key] = notice
 
 
-def per_channel(notices: Iterable[dict]) -> list[dict]:
+def per_channel(notices: Iterable[StoredNotice]) -> list[Notification]:
     """Stored notices as the notifications a party received: one per channel, `seq` counting on."""
     return [
         {

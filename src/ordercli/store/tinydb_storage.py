@@ -7,7 +7,7 @@ the end of the command, atomically and under the writers' lock (`OncePerCommand.
 Your own scripts can open a data file the same way, or with the storage alone:
 
     from tinydb import TinyDB, Query
-    from ordercli.tinydb_storage import AtomicJSONStorage
+    from ordercli.store.tinydb_storage import AtomicJSONStorage
 
     db = TinyDB("ordercli.json", storage=AtomicJSONStorage)
     db.table("orders").search(Query().status == "cancelled")
@@ -167,7 +167,7 @@ class InPlaceTable(Table):
 
     def update(
         self,
-        fields: Mapping | Callable[[MutableMapping], None],
+        fields: Mapping[str, Any] | Callable[[MutableMapping[str, Any]], None],
         cond: Any = None,
         doc_ids: Iterable[int] | None = None,
     ) -> list[int]:
@@ -191,12 +191,12 @@ class InPlaceTable(Table):
         self._update_table(updater)
         return updated
 
-    def insert_multiple(self, documents: Iterable[Mapping]) -> list[int]:
+    def insert_multiple(self, documents: Iterable[Mapping[str, Any]]) -> list[int]:
         """TinyDB's insert_multiple, with its per-document checks made cheap for plain dicts."""
         doc_ids: list[int] = []
         document_class = self.document_class
 
-        def adopt(raw: dict[str, Any], rows: list[dict]) -> None:
+        def adopt(raw: dict[str, Any], rows: list[dict[str, Any]]) -> None:
             # TinyDB's ids (the next id, then one each) in one C-level pass, without a copy per row
             first = self._get_next_id()
             ids = range(first, first + len(rows))
