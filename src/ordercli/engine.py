@@ -9,7 +9,6 @@ that earlier firings create within the same move.
 from __future__ import annotations
 
 import heapq
-import weakref
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -687,13 +686,21 @@ Progress = Callable[[int, int], None]
 Entry = tuple[datetime, int, int, str]
 
 
-class _Deadlines:
+class DeadlineIndex:
     """Every pending deadline of a world, as a heap of (instant, order number, kind rank, kind).
 
-    Built once per World by a full scan, then kept up to date by the commands (each pushes
-    the deadlines of the order it changed), so a clock move on a world kept in memory (the
-    API, scenarios) costs what falls due, not a scan of every order. Entries go stale when
-    an order moves on; they are dropped when they surface.
+    Built once per World by a full scan and kept on it (`World.deadline_index`: it lives and dies
+    with the world it indexes, so a world rebuilt from its tables, e.g. a transaction rolled back,
+    starts without one), then kept up to date by the commands (each pushes the deadlines of the
+    order it changed), so a clock move on a world kept in memory (the API, scenarios) costs what
+    falls due, not a scan of every order. Entries go stale when an order moves on; they are dropped
+    when they surface.
+
+    Invariant: every (kind, instant) of `policy.pending_deadlines(order)`, for every order of the
+    world, is queued. It holds because the only code that changes an order is the engine's, and
+    every engine command ends in `settle_now`/`advance` with the order it changed. Code that edits
+    an order's dict by hand on a world with an index breaks it (`missing` names what is lost;
+    tests/test_engine_index.py checks it after every kind of command).
     """
 
     def __init__(self, orders: Iterable[dict]):
@@ -739,17 +746,24 @@ class _Deadlines:
             self.queued.discard(heapq.heappop(self.heap))  # superseded
         return None
 
+    def missing(self, world: World) -> list[tuple[str, str, datetime]]:
+        """The pending deadlines this index lost, as (order id, kind, instant): [] while the invariant holds."""
+        return [
+            (order["id"], kind, at)
+            for order in world.iter_orders()
+            for kind, at in P.pending_deadlines(order)
+            if (at, int(order["id"][4:]), _KIND_RANK[kind], kind) not in self.queued
+        ]
+
     def due_count(self, target: datetime) -> int:
         return sum(1 for entry in self.heap if entry[0] <= target)
 
 
-_INDEXES: weakref.WeakKeyDictionary[World, _Deadlines] = weakref.WeakKeyDictionary()
-
-
-def _deadlines(world: World) -> _Deadlines:
-    index = _INDEXES.get(world)
+def deadline_index(world: World) -> DeadlineIndex:
+    """The world's index of its pending deadlines, built by a full scan on first need."""
+    index = world.deadline_index
     if index is None:
-        index = _INDEXES[world] = _Deadlines(world.iter_orders())
+        index = world.deadline_index = DeadlineIndex(world.iter_orders())
     return index
 
 
@@ -760,12 +774,12 @@ def advance(
     Returns the events appended. `orders` are the ones a command just changed: their new
     deadlines join the world's index. `progress(fired, waiting)` is told every 1,000 firings."""
     first_seq = world.meta["next_event"]
-    index = _INDEXES.get(world)
+    index = world.deadline_index
     if index is None and orders is not None:
         # a command on a world with no index yet (one CLI process): only these orders can be due
-        index = _Deadlines(orders)
+        index = DeadlineIndex(orders)
     else:
-        index = _deadlines(world)
+        index = deadline_index(world)
         for order in orders or ():
             index.push(order)
     fired = 0
@@ -787,7 +801,7 @@ def advance(
 
 def settle_now(world: World, order: dict) -> None:
     """After a command: whatever it made due at this very instant fires now."""
-    if not _INDEXES or world not in _INDEXES:
+    if world.deadline_index is None:
         # no index (one CLI process, a simulated world): only this order can be due, and most often
         # nothing of it is; advance would build a one-order index only to find that out
         now = world.now
@@ -819,7 +833,7 @@ def clock_tick(world: World, duration: str, progress: Progress | None = None) ->
 
 
 def clock_next(world: World, progress: Progress | None = None) -> dict:
-    earliest = _deadlines(world).earliest(world)
+    earliest = deadline_index(world).earliest(world)
     if earliest is None:
         raise Refused("no deadline is pending", "no_pending_deadline")
     return _move(world, earliest, progress)

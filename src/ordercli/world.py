@@ -19,11 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ordercli.errors import NotFound, StorageError, UsageError
 from ordercli.policy import Policy, policy_from_mapping
 from ordercli.timecalc import fmt, parse_stored
+
+if TYPE_CHECKING:
+    from ordercli.engine import DeadlineIndex
 
 SCHEMA_VERSION = 5
 APP = "ordercli"
@@ -70,6 +73,9 @@ class World:
         self.dirty = False
         self.schema_on_disk = SCHEMA_VERSION
         self._policy: Policy | None = None
+        # the engine's index of this world's pending deadlines (engine.DeadlineIndex, with its
+        # invariant), built on first need: it belongs to this world and goes with it
+        self.deadline_index: DeadlineIndex | None = None
 
     # -- clock and policy
     def set_now(self, instant: datetime) -> None:
