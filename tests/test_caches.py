@@ -121,3 +121,52 @@ def test_a_rolled_back_transaction_leaves_a_world_without_a_stale_index() -> Non
 
 def _gc_state() -> tuple[bool, int]:
     return gc.isenabled(), gc.get_freeze_count()
+
+
+def test_a_library_users_gc_is_left_as_it_was_by_every_kind_of_sandbox_call(tmp_path) -> None:
+    """gc.disable/freeze is the CLI's process's business (store.CommandProcess): a program using
+    Sandbox keeps its cycle collector on and its frozen generation as it was, on a data file or in
+    memory, after calls that succeed and calls that raise."""
+    from ordercli.tinydb_storage import AtomicJSONStorage, TinyDB
+
+    before = _gc_state()
+    assert before[0], "the test process runs with the collector on"
+    path = tmp_path / "shop.json"
+    for shop in (Sandbox(start=START), Sandbox(path, start=START)):  # on a missing file first
+        with shop.transaction() as t:
+            t.place("ann", "acme", "Mug", "5")
+            t.clock_tick("1h")
+        shop.place("bob", "acme", "Lamp", "9")
+        shop.import_orders([{"buyer": f"b{i}", "seller": "acme", "item": "Pen", "amount": "2"} for i in range(300)])
+        shop.clock_tick("9d")
+        with pytest.raises(OrderCliError):
+            shop.confirm("ORD-9999")
+        with pytest.raises(OrderCliError), shop.transaction() as t:
+            t.place("cy", "acme", "Cup", "3")
+            t.confirm("ORD-9999")
+        with shop.reading() as r:
+            assert len(r.orders()) == 302
+        assert shop.order("ORD-0001")["status"] == "cancelled"
+        assert _gc_state() == before, shop
+    with TinyDB(path, storage=AtomicJSONStorage) as tdb:  # the README's way for scripts
+        assert len(tdb.table("orders")) == 302
+    assert _gc_state() == before
+
+
+def test_the_cli_pauses_the_collector_while_it_reads_its_data_file(
+    cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """The other side: a command's process does pause it (the speed the issue-9 goals rely on), and
+    puts it back on when the command is over; the same read through Sandbox does not touch it."""
+    from ordercli.store.file import DataFile
+
+    seen: list[bool] = []
+    real = DataFile.parse
+    monkeypatch.setattr(DataFile, "parse", lambda self, raw: seen.append(gc.isenabled()) or real(self, raw))
+    cli.json("orders", "place", "--buyer", "ann", "--seller", "acme", "--item", "Mug", "--amount", "5")
+    cli.json("orders", "list")
+    assert seen == [False, False] and gc.isenabled()
+    seen.clear()
+    Sandbox(tmp_path / "other.json", start=START).place("ann", "acme", "Mug", "5")
+    Sandbox(tmp_path / "other.json").orders()
+    assert seen == [True, True]
