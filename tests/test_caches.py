@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import random
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -170,3 +171,78 @@ def test_the_cli_pauses_the_collector_while_it_reads_its_data_file(
     Sandbox(tmp_path / "other.json", start=START).place("ann", "acme", "Mug", "5")
     Sandbox(tmp_path / "other.json").orders()
     assert seen == [True, True]
+
+
+# -- policy.actions: cached by situation ------------------------------------------------------------
+
+
+def _random_walk(policy: str, seed: int) -> tuple[World, list[Callable[[str], Any]], random.Random]:
+    """A shop under `policy` whose orders go through every state the rules allow, by random commands
+    (the refused ones simply don't happen)."""
+    from ordercli import policy as P
+
+    rng = random.Random(seed)
+    shop = Sandbox(start=START, policy=policy)
+    world = _world_of(shop)
+    pol = world.policy
+    payment = pol.payment_methods[0]
+    for i in range(40):
+        shop.place(f"b{i}", "acme", "Pen", "2", payment=payment, unpaid=i % 4 == 0)
+    steps: list[Callable[[str], Any]] = [
+        lambda oid: shop.pay(oid),
+        lambda oid: shop.cancel_request(oid, rng.choice(list(P.CANCEL_REASONS))),
+        lambda oid: shop.seller_respond(oid, rng.choice(["accept", "reject"])),
+        lambda oid: shop.cancel_withdraw(oid),
+        lambda oid: shop.seller_ship(oid),
+        lambda oid: shop.seller_pack(oid),
+        lambda oid: shop.seller_cancel(oid, rng.choice(list(pol.seller_cancel_reasons))),
+        lambda oid: shop.confirm(oid),
+        lambda oid: shop.dispute_open(oid, rng.choice(list(P.DISPUTE_REASONS))),
+        lambda oid: shop.dispute_resolve(oid, rng.choice(["refund", "reject"])),
+        lambda oid: shop.refund_hold(oid),
+        lambda oid: shop.place("b", "acme", "Pen", "2", payment=payment, unpaid=rng.random() < 0.3),
+        lambda oid: shop.clock_tick(rng.choice(["1h", "5h", "20h", "3d"])),  # rarely: deadlines end orders
+    ]
+    return world, steps, rng
+
+
+def _live_order(world: World, rng: random.Random) -> str:
+    live = [o["id"] for o in world.iter_orders() if o["status"] not in ("cancelled", "completed")]
+    return rng.choice(live or [o["id"] for o in world.iter_orders()])
+
+
+# pay, cancel request, respond, withdraw, ship, pack, seller cancel, confirm, dispute open and resolve,
+# refund hold, place, tick: cancellations are rare, or every order would soon be over
+_WEIGHTS = [4, 1, 3, 2, 3, 4, 1, 3, 2, 2, 2, 3, 1]
+
+
+def test_the_actions_cache_answers_what_the_checks_answer_under_every_preset(tmp_path) -> None:
+    """policy._ACTIONS assumes `_situation` holds everything the checks read: then a cached answer is
+    the answer the checks give, whatever policy, order and instant first filled it. One cache for all
+    presets (as in one process) and a file policy that packs without a free cancel (where only
+    `packed_at` tells a parcel ready to ship), orders in every state, compared with every check asked
+    afresh."""
+    from ordercli import policy as P
+    from ordercli.presets import PRESETS
+
+    packs = tmp_path / "packs.toml"
+    packs.write_text('extends = "aliexpress"\npack_before_ship = true\n')
+    P._ACTIONS.clear()
+    compared = 0
+    for n, name in enumerate([*PRESETS, str(packs)]):
+        world, steps, rng = _random_walk(name, n)
+        for step in range(260):
+            try:
+                step_of = rng.choices(steps, weights=_WEIGHTS)[0]
+                step_of(_live_order(world, rng))
+            except OrderCliError:
+                pass
+            if step % 5:
+                continue
+            pol, now = world.policy, world.now
+            for order in world.iter_orders():
+                cached = P.actions(order, pol, now)
+                buyer, seller = P.actions_asked(order, pol, now)
+                assert (cached["buyer"], cached["seller"]) == (list(buyer), list(seller)), (name, order["id"])
+                compared += 1
+    assert compared > 15_000 and len(P._ACTIONS) < 200, len(P._ACTIONS)

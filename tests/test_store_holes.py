@@ -338,7 +338,7 @@ def test_the_store_exports_what_it_names() -> None:
     import ordercli.store as store
 
     assert set(store.__all__) == {
-        "MIGRATIONS", "DataFile", "Store", "atomic_write", "checked_path", "default_path", "lock_timeout",
+        "MIGRATIONS", "CommandProcess", "DataFile", "Store", "atomic_write", "checked_path", "default_path", "lock_timeout",
         "new_world_tables",
         "streamed_output", "check_output", "write_output",
     }  # fmt: skip
