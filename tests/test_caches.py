@@ -246,3 +246,27 @@ def test_the_actions_cache_answers_what_the_checks_answer_under_every_preset(tmp
                 assert (cached["buyer"], cached["seller"]) == (list(buyer), list(seller)), (name, order["id"])
                 compared += 1
     assert compared > 15_000 and len(P._ACTIONS) < 200, len(P._ACTIONS)
+
+
+# -- check.py: the texts already found sound ---------------------------------------------------------
+
+
+def test_an_amount_in_an_instants_place_is_damage_though_the_same_text_was_a_sound_amount(
+    world: Any, db: Any
+) -> None:
+    """check._SOUND remembers texts found sound, keyed by the check that found them: "19.99" passed as
+    the order's amount must not pass as its paid_at (a hand-edited, unsealed file)."""
+    import json
+
+    world.place(amount="19.99")
+    world.place(amount="19.99")
+    data = json.loads(db.read_bytes())
+    data["orders"]["2"]["paid_at"] = "19.99"
+    data["meta"]["1"].pop("seal", None)
+    db.write_text(json.dumps(data))
+    before = db.read_bytes()
+    for command in (["orders", "list"], ["clock", "tick", "1h"], ["db", "check"]):
+        err = world.json(*command, code=5)
+        assert err["code"] in ("damaged_data", "data_problems") and "ORD-0002" in err["message"], command
+        assert "paid_at '19.99'" in err["message"], err["message"]
+        assert db.read_bytes() == before, command
