@@ -7,6 +7,7 @@ import gc
 import random
 import weakref
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -270,3 +271,73 @@ def test_an_amount_in_an_instants_place_is_damage_though_the_same_text_was_a_sou
         assert err["code"] in ("damaged_data", "data_problems") and "ORD-0002" in err["message"], command
         assert "paid_at '19.99'" in err["message"], err["message"]
         assert db.read_bytes() == before, command
+
+
+# -- validate.py and timecalc.py: pure functions, cached ---------------------------------------------
+
+
+def test_the_amounts_and_currencies_caches_answer_what_the_checks_answer() -> None:
+    """validate._AMOUNTS is keyed by (text, currency): the same text checked against another currency
+    is checked afresh, and a refusal is never kept."""
+    from ordercli import validate
+
+    validate._AMOUNTS.clear()
+    texts = ["5", "5.0", "5.00", " 5.5 ", "5.555", "0.001", "1000", "19.99", "0", "-1", "abc", "1e3"]
+    currencies = ["USD", "JPY", "BHD", None, "USD", "JPY"]  # each twice: the second answer from the cache
+    for currency in currencies:
+        for text in texts:
+            try:
+                fresh: str | None = validate._amount(text, "amount", currency)
+            except OrderCliError:
+                fresh = None
+            try:
+                cached: str | None = validate.amount(text, "amount", currency)
+            except OrderCliError:
+                cached = None
+            assert cached == fresh, (text, currency)
+    assert validate.amount("5.5", "amount", "USD") == "5.50"
+    with pytest.raises(OrderCliError):
+        validate.amount("5.5", "amount", "JPY")  # "5.5" is cached for USD, and JPY has no minor units
+    assert all(validate._amount(t, "amount", c) == v for (t, c), v in validate._AMOUNTS.items())
+    for code in ("USD", "JPY", "usd", "XYZ", "USD", "XYZ"):
+        with pytest.raises(OrderCliError) if code in ("usd", "XYZ") else nullcontext():
+            assert validate.currency(code) == code
+    assert validate._CURRENCIES >= {"USD", "JPY"} and not validate._CURRENCIES & {"usd", "XYZ"}
+
+
+def test_the_instant_caches_depend_on_the_instant_alone() -> None:
+    """fmt's caches (_HOURS by hour, _fmt by datetime, which is equal across zones for one instant) and
+    parse_stored's (by text) give what isoformat and fromisoformat give, however the instants come."""
+    from datetime import UTC, datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from ordercli.timecalc import fmt, parse_stored
+
+    rng = random.Random(18)
+    zones = [UTC, timezone(timedelta(hours=2)), ZoneInfo("Asia/Kuala_Lumpur"), ZoneInfo("America/New_York")]
+    base = datetime(2030, 3, 4, 9, tzinfo=UTC)
+    for _ in range(3000):
+        instant = base + timedelta(seconds=rng.randrange(-(10**9), 10**9), microseconds=rng.choice([0, 0, 500000]))
+        for zone in rng.sample(zones, len(zones)):  # one instant in several zones: equal keys for _fmt
+            local = instant.astimezone(zone)
+            expected = instant.astimezone(UTC).isoformat()
+            assert fmt(local) == expected, local
+            assert parse_stored(expected) == instant and parse_stored(local.isoformat()) == instant
+
+
+def test_the_working_day_walk_cache_answers_what_the_walk_answers() -> None:
+    """_walk_working_days is cached by (day, n, calendar function): each calendar's function is one
+    object for the process and answers the same for a date every time."""
+    from datetime import date, timedelta
+
+    from ordercli import policy as P
+    from ordercli.timecalc import _walk_working_days
+
+    rng = random.Random(19)
+    calendars = [None, P._calendar("MY"), P._calendar("US")]
+    assert P._calendar("MY") is calendars[1], "one function per calendar code"
+    for _ in range(2000):
+        day = date(2030, 1, 1) + timedelta(days=rng.randrange(800))
+        n = rng.randrange(12)
+        cal = rng.choice(calendars)
+        assert _walk_working_days(day, n, cal) == _walk_working_days.__wrapped__(day, n, cal)

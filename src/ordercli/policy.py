@@ -194,7 +194,9 @@ def _calendar(code: str) -> Callable[[date], bool] | None:
 
 @lru_cache(maxsize=65536)
 def _add_working(instant: datetime, days: int, zone: str, calendar: str) -> datetime:
-    # Cached: a tick that fires thousands of deadlines at one instant asks the same sum.
+    # Cached: a tick that fires thousands of deadlines at one instant asks the same sum. The key is every
+    # input (zone and calendar by name, each name one zone and one calendar for the process); an instant
+    # is keyed by its moment, whatever its zone, and the sum depends on nothing else.
     return add_working_days(instant, days, _zone(zone), _calendar(calendar))
 
 
