@@ -252,9 +252,7 @@ def test_the_actions_cache_answers_what_the_checks_answer_under_every_preset(tmp
 # -- check.py: the texts already found sound ---------------------------------------------------------
 
 
-def test_an_amount_in_an_instants_place_is_damage_though_the_same_text_was_a_sound_amount(
-    world: Any, db: Any
-) -> None:
+def test_an_amount_in_an_instants_place_is_damage_though_the_same_text_was_a_sound_amount(world: Any, db: Any) -> None:
     """check._SOUND remembers texts found sound, keyed by the check that found them: "19.99" passed as
     the order's amount must not pass as its paid_at (a hand-edited, unsealed file)."""
     import json

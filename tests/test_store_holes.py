@@ -338,8 +338,8 @@ def test_the_store_exports_what_it_names() -> None:
     import ordercli.store as store
 
     assert set(store.__all__) == {
-        "MIGRATIONS", "CommandProcess", "DataFile", "Store", "atomic_write", "checked_path", "default_path", "lock_timeout",
-        "new_world_tables",
+        "MIGRATIONS", "DataFile", "Store", "atomic_write", "checked_path", "default_path", "lock_timeout",
+        "new_world_tables", "CommandProcess",
         "streamed_output", "check_output", "write_output",
     }  # fmt: skip
     assert all(callable(getattr(store, name)) or name == "MIGRATIONS" for name in store.__all__)
