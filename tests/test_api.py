@@ -346,3 +346,19 @@ def test_a_clock_move_reports_its_progress_every_thousand_firings() -> None:
     calls: list[tuple[int, int]] = []
     world.clock_tick("9d", progress=lambda fired, waiting: calls.append((fired, waiting)))
     assert calls == [(1000, 1500), (2000, 500)]
+
+
+@pytest.mark.parametrize("instant", [12345, None, 3.5, b"2030-03-04T09:00:00Z", ["2030-03-04"], "", "  "])
+def test_an_instant_that_is_not_text_is_bad_instant_through_the_api(instant: object) -> None:
+    """The API's type hints say datetime or str, but Python does not enforce them: anything else is the
+    same UsageError `bad_instant` as bad text (never an AttributeError from calling .strip() on it)."""
+    shop = Sandbox(start=START)
+    with pytest.raises(UsageError) as raised:
+        shop.clock_set(instant)  # type: ignore[arg-type]
+    assert raised.value.code == "bad_instant" and raised.value.exit_code == 2
+    assert repr(instant) in raised.value.message
+    if instant is not None:  # start=None is the wall clock
+        with pytest.raises(UsageError) as raised:
+            Sandbox(start=instant)  # type: ignore[arg-type]
+        assert raised.value.code == "bad_instant"
+    assert shop.clock() == {"now": "2030-03-04T09:00:00+00:00"}
