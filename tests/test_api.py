@@ -362,3 +362,20 @@ def test_an_instant_that_is_not_text_is_bad_instant_through_the_api(instant: obj
             Sandbox(start=instant)  # type: ignore[arg-type]
         assert raised.value.code == "bad_instant"
     assert shop.clock() == {"now": "2030-03-04T09:00:00+00:00"}
+
+
+def test_a_next_event_counter_pointing_at_an_existing_event_is_damage_never_an_overwrite() -> None:
+    """History is append-only (R19): a world in memory whose next_event counter points at an event it
+    holds (changed by hand through `Session.world`) refuses the next command as damaged data, the event
+    kept as it was, and the transaction goes back to the world before it."""
+    shop = Sandbox(start=START)
+    shop.place("alice", "acme", "Mug", "5", unpaid=True)
+    first = dict(shop.events()[0])
+    with pytest.raises(ordercli.StorageError) as raised, shop.transaction() as t:
+        t.world.meta["next_event"] = 1  # event 1 (order_placed) exists
+        t.pay("ORD-0001")
+    assert (raised.value.code, raised.value.exit_code) == ("damaged_data", 5)
+    assert "next_event counter points at an existing event" in raised.value.message
+    assert shop.events()[0] == first and len(shop.events()) == 1
+    assert shop.pay("ORD-0001")["status"] == "awaiting_shipment"  # the world before the block: sound
+    assert [e["seq"] for e in shop.events()] == [1, 2]
