@@ -339,3 +339,23 @@ def test_the_working_day_walk_cache_answers_what_the_walk_answers() -> None:
         n = rng.randrange(12)
         cal = rng.choice(calendars)
         assert _walk_working_days(day, n, cal) == _walk_working_days.__wrapped__(day, n, cal)
+
+
+# -- order numbers past ORD-9999 ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("index_first", [False, True], ids=["index-built-by-the-tick", "index-kept-by-the-import"])
+def test_ten_thousand_and_more_deadlines_at_one_instant_fire_once_each_in_order_number(index_first: bool) -> None:
+    """The index orders deadlines by (instant, order number): the number comes from the id, ORD-0001 to
+    ORD-10001 and past (five digits from 10000 on). 10,002 orders paid at one instant share one ship_by:
+    one tick cancels each once, in order of its number, and none is mistaken for another."""
+    n = 10_002
+    shop = Sandbox(start=START)
+    if index_first:
+        shop.clock_tick("1s")  # the world's index exists before the orders: the import pushes into it
+    shop.import_orders([{"buyer": "ann", "seller": "acme", "item": "Pen", "amount": "2"} for _ in range(n)])
+    move = shop.clock_tick("9d")
+    cancelled = [e["order_id"] for e in move["fired"] if e["kind"] == "order_cancelled"]
+    assert len({e["at"] for e in move["fired"]}) == 1
+    assert cancelled == [f"ORD-{i:04d}" for i in range(1, n + 1)]
+    assert shop.orders(status="awaiting_shipment") == []
