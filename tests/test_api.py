@@ -156,24 +156,42 @@ def test_a_refused_call_on_a_missing_file_creates_nothing(tmp_path: Path) -> Non
 
 
 def test_a_world_created_by_another_process_meanwhile_is_never_written_over(tmp_path: Path) -> None:
-    """A block on a missing file runs on a new world in memory first, then again under the lock on the
-    file as it then is: another writer's world is kept, and a block whose answers would differ there
-    writes nothing (exit 5, run it again)."""
+    """A block on a missing file runs on a new world in memory first, then writes it under the lock only
+    if the file is still missing: another writer's world is kept and the block writes nothing (exit 5,
+    run it again), even when its answers would have been the same on that world (no replay)."""
     path = tmp_path / "w.json"
     with pytest.raises(ordercli.StorageError) as exc, Sandbox(path, start=START).transaction() as t:
         assert t.place("alice", "acme", "Mug", "5")["id"] == "ORD-0001"
         Sandbox(path, start=START).place("bob", "acme", "Lamp", "9")  # the other process, first to the lock
     assert exc.value.code == "database_busy" and exc.value.exit_code == 5
+    assert "created" in exc.value.message and "nothing was written" in exc.value.message
     assert [o["buyer"] for o in Sandbox(path).orders()] == ["bob"]
 
     other = tmp_path / "other.json"
-    with Sandbox(other, start=START).transaction() as t:
-        move = t.clock_tick("1h")  # the same answer on the other's world: done there, under the lock
+    with pytest.raises(ordercli.StorageError) as exc, Sandbox(other, start=START).transaction() as t:
+        move = t.clock_tick("1h")  # the same answer on the other's world: still not done there
         Sandbox(other, start=START).place("bob", "acme", "Lamp", "9")
-    assert move["fired"] == []
+    assert move["fired"] == [] and exc.value.code == "database_busy"
     again = Sandbox(other)
     assert [o["buyer"] for o in again.orders()] == ["bob"]
-    assert again.clock() == {"now": "2030-03-04T10:00:00+00:00"}
+    assert again.clock() == {"now": "2030-03-04T09:00:00+00:00"}, "the other's world, as it left it"
+
+
+def test_a_block_on_a_file_still_missing_writes_the_world_it_made(tmp_path: Path) -> None:
+    """The usual path: nobody created the file meanwhile, so the block's world is written as it left it,
+    in one write, with the folder and the lock made only now."""
+    path = tmp_path / "new" / "w.json"
+    shop = Sandbox(path, start=START, policy="ebay")
+    with shop.transaction() as t:
+        mug = t.place("alice", "acme", "Mug", "5")
+        assert not path.parent.exists(), "nothing is created while the block runs"
+        t.seller_ship(mug["id"], tracking="T1")
+        t.clock_tick("1h")
+    kept = Sandbox(path)
+    assert kept.order(mug["id"])["status"] == "shipped"
+    assert kept.clock() == {"now": "2030-03-04T10:00:00+00:00"}
+    assert kept.policy()["name"] == "ebay"
+    assert [e["kind"] for e in kept.events()] == ["order_placed", "order_paid", "order_shipped"]
 
 
 def test_each_call_reads_once_and_writes_once_and_a_transaction_once_for_all(
@@ -328,3 +346,36 @@ def test_a_clock_move_reports_its_progress_every_thousand_firings() -> None:
     calls: list[tuple[int, int]] = []
     world.clock_tick("9d", progress=lambda fired, waiting: calls.append((fired, waiting)))
     assert calls == [(1000, 1500), (2000, 500)]
+
+
+@pytest.mark.parametrize("instant", [12345, None, 3.5, b"2030-03-04T09:00:00Z", ["2030-03-04"], "", "  "])
+def test_an_instant_that_is_not_text_is_bad_instant_through_the_api(instant: object) -> None:
+    """The API's type hints say datetime or str, but Python does not enforce them: anything else is the
+    same UsageError `bad_instant` as bad text (never an AttributeError from calling .strip() on it)."""
+    shop = Sandbox(start=START)
+    with pytest.raises(UsageError) as raised:
+        shop.clock_set(instant)  # type: ignore[arg-type]
+    assert raised.value.code == "bad_instant" and raised.value.exit_code == 2
+    assert repr(instant) in raised.value.message
+    if instant is not None:  # start=None is the wall clock
+        with pytest.raises(UsageError) as raised:
+            Sandbox(start=instant)  # type: ignore[arg-type]
+        assert raised.value.code == "bad_instant"
+    assert shop.clock() == {"now": "2030-03-04T09:00:00+00:00"}
+
+
+def test_a_next_event_counter_pointing_at_an_existing_event_is_damage_never_an_overwrite() -> None:
+    """History is append-only (R19): a world in memory whose next_event counter points at an event it
+    holds (changed by hand through `Session.world`) refuses the next command as damaged data, the event
+    kept as it was, and the transaction goes back to the world before it."""
+    shop = Sandbox(start=START)
+    shop.place("alice", "acme", "Mug", "5", unpaid=True)
+    first = dict(shop.events()[0])
+    with pytest.raises(ordercli.StorageError) as raised, shop.transaction() as t:
+        t.world.meta["next_event"] = 1  # event 1 (order_placed) exists
+        t.pay("ORD-0001")
+    assert (raised.value.code, raised.value.exit_code) == ("damaged_data", 5)
+    assert "next_event counter points at an existing event" in raised.value.message
+    assert shop.events()[0] == first and len(shop.events()) == 1
+    assert shop.pay("ORD-0001")["status"] == "awaiting_shipment"  # the world before the block: sound
+    assert [e["seq"] for e in shop.events()] == [1, 2]

@@ -424,8 +424,9 @@ def test_a_kept_scenario_world_that_cannot_be_written_is_write_failed(cli: Cli, 
 
 
 def test_tinydb_writes_through_the_atomic_storage_are_durable_too(world: Cli, db: Path, monkeypatch):
-    from ordercli.tinydb_storage import AtomicJSONStorage
     from tinydb import TinyDB
+
+    from ordercli.tinydb_storage import AtomicJSONStorage
 
     world.json(*PLACE)
     rec = Recorder(monkeypatch)

@@ -814,3 +814,33 @@ def test_utc_by_any_of_its_names(zone):
     pol = P.policy_from_mapping(values, "x")
     friday = datetime(2030, 3, 8, 15, tzinfo=UTC)
     assert pol.add(friday, pol.ship_within) == datetime(2030, 3, 19, 15, tzinfo=UTC)  # Friday + 7 working days
+
+
+def test_a_file_policy_that_extends_another_shows_its_values_never_extends(tmp_path, db, cli) -> None:
+    """`policy show` of a file extending ebay: ebay's values with the file's own on top, each value's
+    source named, and no `extends` (a policy's parent is where values came from, not a value in force),
+    even when a world's stored values hold one (a file an older or hand-made writer left)."""
+    import json
+
+    from ordercli import Sandbox
+
+    fast = tmp_path / "fast.toml"
+    fast.write_text('extends = "ebay"\nship_within = "2 working days"\n')
+    shown = Sandbox(start="2030-03-04T09:00:00Z", policy=str(fast)).policy()
+    ebay = presets.load("ebay").policy.describe()
+    assert "extends" not in shown and "extends" not in shown["sources"]
+    assert shown["name"] == "fast" and shown["ship_within"] == "2 working days"
+    assert {k: v for k, v in shown.items() if k not in ("name", "ship_within", "source", "sources")} == {
+        k: v for k, v in ebay.items() if k not in ("name", "ship_within")
+    }
+    assert shown["sources"]["ship_within"] == f"file {fast}" and "preset ebay" in shown["sources"].values()
+
+    values = {**presets.load("ebay").values, "extends": "ebay"}
+    assert "extends" not in P.policy_from_mapping(values, "ebay").describe()
+    cli.json("policy", "use", str(fast))
+    data = json.loads(db.read_bytes())
+    data["meta"]["1"]["policy"]["values"]["extends"] = "ebay"
+    data["meta"]["1"].pop("seal", None)
+    db.write_text(json.dumps(data))
+    stored = cli.json("policy", "show")
+    assert "extends" not in stored and stored["ship_within"] == "2 working days"

@@ -339,7 +339,7 @@ def test_the_store_exports_what_it_names() -> None:
 
     assert set(store.__all__) == {
         "MIGRATIONS", "DataFile", "Store", "atomic_write", "checked_path", "default_path", "lock_timeout",
-        "new_world_tables",
+        "new_world_tables", "CommandProcess",
         "streamed_output", "check_output", "write_output",
     }  # fmt: skip
     assert all(callable(getattr(store, name)) or name == "MIGRATIONS" for name in store.__all__)

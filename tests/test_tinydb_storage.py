@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ordercli.tinydb_storage import AtomicJSONStorage
 from tinydb import Query, TinyDB
+
+from ordercli.tinydb_storage import AtomicJSONStorage
 
 
 def test_tinydb_reads_a_world_and_its_writes_keep_it_an_ordercli_world(world, db):
@@ -146,8 +147,9 @@ def test_the_in_place_table_keeps_tinydb_semantics():
     """InPlaceTable changes how a write is applied (in place, not by rebuilding the table), not
     what it does: the same script gives the same results and the same stored data as TinyDB's own
     Table, step by step."""
-    from ordercli.tinydb_storage import InPlaceTable
     from tinydb.table import Table
+
+    from ordercli.tinydb_storage import InPlaceTable
 
     ours = _same_story(InPlaceTable)
     assert ours == _same_story(Table)
@@ -156,8 +158,9 @@ def test_the_in_place_table_keeps_tinydb_semantics():
 
 
 def test_the_in_place_table_canonicalises_keys_as_tinydb_does():
-    from ordercli.tinydb_storage import InPlaceTable
     from tinydb.storages import MemoryStorage
+
+    from ordercli.tinydb_storage import InPlaceTable
 
     db = TinyDB(storage=MemoryStorage)
     db.table_class = InPlaceTable
@@ -172,8 +175,9 @@ def test_the_in_place_table_canonicalises_keys_as_tinydb_does():
 def test_the_worlds_table_adopts_a_list_of_new_rows_with_tinydbs_ids():
     """The world's table (WorldDB) stores the rows of a list of plain dicts as they are, not copies
     (the world hands them over), numbered as TinyDB would; a taken id is refused, the table unchanged."""
-    from ordercli.tinydb_storage import WorldDB
     from tinydb.storages import MemoryStorage
+
+    from ordercli.tinydb_storage import WorldDB
 
     db = WorldDB(storage=MemoryStorage)
     t = db.table("t")
@@ -213,8 +217,9 @@ def test_the_worlds_table_adopts_a_list_of_new_rows_with_tinydbs_ids():
 
 
 def test_other_in_place_tables_still_copy_what_they_insert():
-    from ordercli.tinydb_storage import InPlaceTable
     from tinydb.storages import MemoryStorage
+
+    from ordercli.tinydb_storage import InPlaceTable
 
     db = TinyDB(storage=MemoryStorage)
     db.table_class = InPlaceTable

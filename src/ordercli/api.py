@@ -519,37 +519,22 @@ class Session(Commands):
     """Several commands on one world, read once and (on a data file) written once, all or
     nothing: see `Sandbox.transaction()`."""
 
-    def __init__(
-        self, world: World, writable: bool = True, log: list[tuple[Callable[[World], Any], bytes]] | None = None
-    ):
+    def __init__(self, world: World, writable: bool = True):
         self._world = world
-        self._direct = False  # the block used `world` itself: its changes can't be done again
         self._open = True
         self._writable = writable
-        self._log = log  # on a stand-in world: each call and what it returned, to be done again for real
 
     def _apply(self, write: bool, fn: Callable[[World], T]) -> T:
         if not self._open:
             raise RuntimeError("this session's transaction is over: start another with Sandbox.transaction()")
         if write and not self._writable:
             raise RuntimeError("a session from Sandbox.reading() only reads: change the world in a transaction()")
-        result = fn(self._world)
-        if self._log is not None:
-            self._log.append((fn, _seen(result)))
-        return result
+        return fn(self._world)
 
     @property
     def world(self) -> World:
         """The world itself, for the engine's functions (`ordercli.core.engine`)."""
-        self._direct = True
         return self._world
-
-
-def _seen(result: Any) -> bytes:
-    """What a caller was shown, to compare with the same call done again on the real world."""
-    import orjson
-
-    return orjson.dumps(result, default=str)
 
 
 class Sandbox(Commands):
@@ -602,7 +587,7 @@ class Sandbox(Commands):
         self._loaded: Loaded | None = None
         self._world: World | None = None
         self._store: Store | None = None
-        self._fresh: bytes | None = None  # a new world's tables, as a block on a stand-in left them
+        self._fresh: bytes | None = None  # a new world's tables, as a block on a missing file left them
         self._fresh_used = False
         self._keeps_world = path is None
         if self.path is None:
@@ -644,26 +629,23 @@ class Sandbox(Commands):
 
         A data file that does not exist yet is created only by a block that succeeds: the block
         runs first on the new world in memory (no folder, no lock file: a failing command creates
-        nothing), then under the lock the file is read again and that world written (see
-        `_again_for_real` for another process creating the file meanwhile)."""
+        nothing), then under the lock that world is written, if the file is still missing. If
+        another process created it meanwhile, the block acted on a world that is not the file's:
+        nothing is written, `StorageError` `database_busy` (run it again)."""
         if self._store is not None and not self._store.file.exists():
             self._store.file.check_kind()  # refusals of the path itself come first, as for a file
             self._store.file.check_writable()
             from ordercli.store.file import lock_timeout
 
             lock_timeout()  # a bad ORDERCLI_LOCK_TIMEOUT is refused before anything runs or is created
-            import orjson
-
-            fresh = orjson.dumps(self._new_tables())
-            log: list[tuple[Callable[[World], Any], bytes]] = []
-            session = Session(World(orjson.loads(fresh)), log=log)
+            session = Session(World(self._new_tables()))
             try:
                 yield session
             finally:
                 session._open = False
             if session._world.dirty:
                 with self._saving(session._world):
-                    self._again_for_real(orjson.dumps(session._world.tables), log, replayable=not session._direct)
+                    self._create(session._world)
         elif self._store is not None:
             with ExitStack() as saved:
                 with self._store.writing() as world:
@@ -685,32 +667,24 @@ class Sandbox(Commands):
     def _saving(self, world: World) -> AbstractContextManager[None]:
         return self.saving(world) if self.saving is not None else nullcontext()
 
-    def _again_for_real(self, done: bytes, log: list[tuple[Callable[[World], Any], bytes]], replayable: bool) -> None:
-        """A block that succeeded on a stand-in new world, now on the data file, under the lock.
-        Still no file there: the store starts it from the world the block left (`done`), the
-        very world it would have made. Another process created it meanwhile: the block's calls
-        are done again on that world, and if any answer differs from what the block was shown
-        (or the block changed the world by hand), it acted on what is no longer the world:
-        nothing is written, and the error says to run it again."""
+    def _create(self, world: World) -> None:
+        """The world a block made on a missing file, written under the lock as the file's first
+        world; if the file appeared meanwhile, nothing is written: `database_busy`."""
         from ordercli.core.errors import StorageError
 
         store = cast("Store", self._store)
-        busy = StorageError(
-            f"another ordercli command created {store.path} while this one ran; nothing was written: "
-            "run the command again",
-            "database_busy",
-        )
-        self._fresh, self._fresh_used = done, False
+        import orjson
+
+        self._fresh, self._fresh_used = orjson.dumps(world.tables), False  # what _new_tables hands the store
         try:
-            with store.writing() as world:
-                if self._fresh_used:
-                    world.dirty = True
-                    return
-                if not replayable:
-                    raise busy
-                for fn, seen in log:
-                    if _seen(fn(world)) != seen:
-                        raise busy
+            with store.writing() as stored:
+                if not self._fresh_used:
+                    raise StorageError(
+                        f"another ordercli command created {store.path} while this one ran; nothing was "
+                        "written: run the command again",
+                        "database_busy",
+                    )
+                stored.dirty = True
         finally:
             self._fresh, self._fresh_used = None, False
 

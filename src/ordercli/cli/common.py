@@ -15,7 +15,7 @@ import typer
 if TYPE_CHECKING:
     from ordercli.api import Sandbox, Session
     from ordercli.core.world import World
-    from ordercli.store import Store
+    from ordercli.store import CommandProcess, Store
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout.")]
 
@@ -141,8 +141,25 @@ def sandbox(ctx: typer.Context) -> Sandbox:
     from ordercli.api import Sandbox
 
     found = Sandbox(db_path(e))
+    if found._store is not None:
+        found._store.process = command_process()
     watch_saves(ctx, found, e.db)
     return found
+
+
+_process: CommandProcess | None = None
+
+
+def command_process() -> CommandProcess:
+    """This process runs one command and exits: its stores pause the cycle collector and keep the last
+    world alive to the exit (store.CommandProcess). The CLI's alone: a Sandbox a library user makes
+    leaves the caller's gc as it was."""
+    global _process
+    if _process is None:
+        from ordercli.store import CommandProcess
+
+        _process = CommandProcess()
+    return _process
 
 
 def watch_saves(ctx: typer.Context, found: Sandbox, db: str | None) -> None:
@@ -222,7 +239,9 @@ def store(e: Env, path: Path | None = None) -> Store:
     from ordercli.api import wall_now
     from ordercli.store import open_store
 
-    return open_store(path or db_path(e), wall_now)
+    found = open_store(path or db_path(e), wall_now)
+    found.process = command_process()
+    return found
 
 
 @contextmanager

@@ -8,9 +8,7 @@ that earlier firings create within the same move.
 
 from __future__ import annotations
 
-import heapq
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +17,10 @@ from ordercli.core import validate
 from ordercli.core.errors import NotFound, Refused, UsageError
 from ordercli.core.model import Cancellation, Dispute, EndReason, Event, EventKind, Move, NotificationKind, SellerCancel
 from ordercli.core.timecalc import fmt, parse_duration, parse_stored
-from ordercli.core.world import StoredMessage, StoredOrder, StoredRefund, World
+from ordercli.core.world import DeadlineIndex, StoredMessage, StoredOrder, StoredRefund, World
 
 PLATFORM = "platform"
 SUPPORT = "support"
-_KIND_RANK: dict[str, int] = {k: i for i, k in enumerate(P.DEADLINE_KINDS)}
 
 
 def _as(actor: str | None) -> str | None:
@@ -701,72 +698,13 @@ def _fire(world: World, order: StoredOrder, kind: str) -> None:
 
 
 Progress = Callable[[int, int], None]
-Entry = tuple[datetime, int, int, str]
 
 
-class _Deadlines:
-    """Every pending deadline of a world, as a heap of (instant, order number, kind rank, kind).
-
-    Built once per World by a full scan, then kept up to date by the commands (each pushes
-    the deadlines of the order it changed), so a clock move on a world kept in memory (the
-    API, scenarios) costs what falls due, not a scan of every order. Entries go stale when
-    an order moves on; they are dropped when they surface.
-    """
-
-    def __init__(self, orders: Iterable[StoredOrder]):
-        # the same entries push() would queue, heapified at once: the pop order is the same (entries
-        # are distinct and totally ordered), without a heappush and a set lookup per order
-        entries = [
-            (at, int(order["id"][4:]), _KIND_RANK[kind], kind)
-            for order in orders
-            for kind, at in P.pending_deadlines(order)
-        ]
-        self.queued: set[Entry] = set(entries)
-        self.heap: list[Entry] = list(self.queued) if len(self.queued) != len(entries) else entries
-        heapq.heapify(self.heap)
-
-    def push(self, order: StoredOrder, target: datetime | None = None) -> int:
-        """Queue the order's pending deadlines; returns how many new ones fall at or before `target`."""
-        num = int(order["id"][4:])  # World.order_num, inlined: once per deadline queued
-        due = 0
-        for kind, at in P.pending_deadlines(order):
-            entry = (at, num, _KIND_RANK[kind], kind)
-            if entry not in self.queued:
-                self.queued.add(entry)
-                heapq.heappush(self.heap, entry)
-                due += target is not None and at <= target
-        return due
-
-    def pop_due(self, world: World, target: datetime) -> tuple[StoredOrder, str, datetime] | None:
-        """The earliest deadline still pending at or before `target`, taken off the heap."""
-        while self.heap and self.heap[0][0] <= target:
-            entry = heapq.heappop(self.heap)
-            self.queued.discard(entry)
-            at, num, _, kind = entry
-            order = world.order_by_num(num)
-            if (kind, at) in P.pending_deadlines(order):
-                return order, kind, at
-        return None
-
-    def earliest(self, world: World) -> datetime | None:
-        while self.heap:
-            at, num, _, kind = self.heap[0]
-            if (kind, at) in P.pending_deadlines(world.order_by_num(num)):
-                return at
-            self.queued.discard(heapq.heappop(self.heap))  # superseded
-        return None
-
-    def due_count(self, target: datetime) -> int:
-        return sum(1 for entry in self.heap if entry[0] <= target)
-
-
-_INDEXES: weakref.WeakKeyDictionary[World, _Deadlines] = weakref.WeakKeyDictionary()
-
-
-def _deadlines(world: World) -> _Deadlines:
-    index = _INDEXES.get(world)
+def deadline_index(world: World) -> DeadlineIndex:
+    """The world's index of its pending deadlines, built by a full scan on first need."""
+    index = world.deadline_index
     if index is None:
-        index = _INDEXES[world] = _Deadlines(world.iter_orders())
+        index = world.deadline_index = DeadlineIndex(world.iter_orders())
     return index
 
 
@@ -777,12 +715,12 @@ def advance(
     Returns the events appended. `orders` are the ones a command just changed: their new
     deadlines join the world's index. `progress(fired, waiting)` is told every 1,000 firings."""
     first_seq = world.meta["next_event"]
-    index = _INDEXES.get(world)
+    index = world.deadline_index
     if index is None and orders is not None:
         # a command on a world with no index yet (one CLI process): only these orders can be due
-        index = _Deadlines(orders)
+        index = DeadlineIndex(orders)
     else:
-        index = _deadlines(world)
+        index = deadline_index(world)
         for order in orders or ():
             index.push(order)
     fired = 0
@@ -804,7 +742,7 @@ def advance(
 
 def settle_now(world: World, order: StoredOrder) -> None:
     """After a command: whatever it made due at this very instant fires now."""
-    if not _INDEXES or world not in _INDEXES:
+    if world.deadline_index is None:
         # no index (one CLI process, a simulated world): only this order can be due, and most often
         # nothing of it is; advance would build a one-order index only to find that out
         now = world.now
@@ -836,7 +774,7 @@ def clock_tick(world: World, duration: str, progress: Progress | None = None) ->
 
 
 def clock_next(world: World, progress: Progress | None = None) -> Move:
-    earliest = _deadlines(world).earliest(world)
+    earliest = deadline_index(world).earliest(world)
     if earliest is None:
         raise Refused("no deadline is pending", "no_pending_deadline")
     return _move(world, earliest, progress)

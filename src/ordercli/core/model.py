@@ -253,3 +253,15 @@ class PolicyDifference(TypedDict):
 
 # A message in an order's buyer-seller thread ("from" is a keyword in Python).
 Message = TypedDict("Message", {"order_id": str, "n": int, "at": str, "from": str, "role": str, "to": str, "text": str})
+
+
+# The stored forms that ordercli.core.model does not declare (it declares what the commands print):
+# an order as kept (every dispute, its message thread; none of the derived fields), its refund
+# (without `overdue`), a notice (once, with its channels), a message of a thread (without order_id).
+StoredOrder = dict[str, Any]
+StoredRefund = dict[str, Any]
+StoredNotice = dict[str, Any]
+StoredMessage = dict[str, Any]
+# TinyDB's layout: a table maps each doc_id (a decimal string) to its document; a world is its tables.
+Table = dict[str, Any]
+Tables = dict[str, Table]

@@ -25,8 +25,8 @@ from ordercli.core.timecalc import (
     parse_stored,
 )
 
-if TYPE_CHECKING:  # the world imports this module
-    from ordercli.core.world import StoredOrder, StoredRefund
+if TYPE_CHECKING:
+    from ordercli.core.model import StoredOrder, StoredRefund
 
 # -- statuses and codes -------------------------------------------------------------------
 
@@ -197,7 +197,9 @@ def _calendar(code: str) -> Callable[[date], bool] | None:
 
 @lru_cache(maxsize=65536)
 def _add_working(instant: datetime, days: int, zone: str, calendar: str) -> datetime:
-    # Cached: a tick that fires thousands of deadlines at one instant asks the same sum.
+    # Cached: a tick that fires thousands of deadlines at one instant asks the same sum. The key is every
+    # input (zone and calendar by name, each name one zone and one calendar for the process); an instant
+    # is keyed by its moment, whatever its zone, and the sum depends on nothing else.
     return add_working_days(instant, days, _zone(zone), _calendar(calendar))
 
 
@@ -729,6 +731,20 @@ def _situation(order: StoredOrder, policy: Policy, now: datetime) -> Situation:
     return (*base, request, order.get("packed_at") is not None)
 
 
+def actions_asked(order: StoredOrder, policy: Policy, now: datetime) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The buyer's and the seller's actions, every check asked: what `actions` caches."""
+    buyer = [name for name, why_not in _BUYER_CHECKS if why_not(order, policy, now) is None]
+    if any(why_not_dispute_open(order, r, policy, now) is None for r in DISPUTE_REASONS):
+        buyer.append("dispute open")
+    seller = [name for name, why_not in _SELLER_CHECKS if why_not(order, policy, now) is None]
+    return tuple(buyer), tuple(seller)
+
+
+# The answers of `actions_asked` by situation, for every policy and world of the process. Assumes
+# `_situation` holds everything the checks read (the policy's own part too, in `actions_key` and the
+# extras), so that equal keys mean equal answers; it stays small (a few dozen keys: flags and a
+# status, never an instant or an id). tests/test_caches.py compares it with `actions_asked` on orders
+# in every state under every preset.
 _ACTIONS: dict[Situation, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
@@ -739,11 +755,7 @@ def actions(order: StoredOrder, policy: Policy, now: datetime) -> Actions:
     key = _situation(order, policy, now)
     known = _ACTIONS.get(key)
     if known is None:
-        buyer = [name for name, why_not in _BUYER_CHECKS if why_not(order, policy, now) is None]
-        if any(why_not_dispute_open(order, r, policy, now) is None for r in DISPUTE_REASONS):
-            buyer.append("dispute open")
-        seller = [name for name, why_not in _SELLER_CHECKS if why_not(order, policy, now) is None]
-        known = _ACTIONS[key] = (tuple(buyer), tuple(seller))
+        known = _ACTIONS[key] = actions_asked(order, policy, now)
     return {"buyer": list(known[0]), "seller": list(known[1])}
 
 

@@ -77,14 +77,17 @@ def fmt(instant: datetime | None) -> str | None:
     return _fmt(instant)
 
 
-_HOURS: dict[int, str] = {}  # hours since year 1 -> "YYYY-MM-DDTHH:"
+# hours since year 1 -> "YYYY-MM-DDTHH:" of a UTC instant: the key is the whole of what the text depends
+# on (minutes and seconds come from _MINUTES_SECONDS); tests/test_caches.py compares fmt with isoformat
+_HOURS: dict[int, str] = {}
 _HOURS_MAX = 100_000  # about 11 years of hours: bounded, whatever the run
 _MINUTES_SECONDS = [f"{m:02d}:{s:02d}+00:00" for m in range(60) for s in range(60)]
 
 
 @lru_cache(maxsize=4096)
 def _fmt(instant: datetime) -> str:
-    # cached: a tick that fires thousands of deadlines at one instant formats it once
+    # cached: a tick that fires thousands of deadlines at one instant formats it once. Datetimes are equal
+    # (and hash alike) by instant, whatever their zone: the text must depend on the instant alone, so UTC
     return instant.astimezone(UTC).isoformat()
 
 
@@ -105,6 +108,7 @@ def parse_stored(text: str | None) -> datetime | None:
 
 @lru_cache(maxsize=4096)
 def _parse_stored(text: str) -> datetime:
+    # keyed by the text, the whole input; a datetime is immutable, so one object may serve every caller
     return datetime.fromisoformat(text)
 
 
@@ -167,7 +171,10 @@ def add_working_days(
 @lru_cache(maxsize=65536)
 def _walk_working_days(day: date, n: int, is_holiday: Callable[[date], bool] | None) -> tuple[date, bool]:
     """The landing day, and whether the start was moved to 00:00 of a working day. By date,
-    so the many instants of one day share the walk (a simulation pays millions of them)."""
+    so the many instants of one day share the walk (a simulation pays millions of them).
+
+    Cached by (day, n, is_holiday): assumes `is_holiday` answers the same for a date every time it is
+    asked (policy._calendar hands out one function per calendar code, kept for the process)."""
     one = timedelta(days=1)
     moved = False
     try:

@@ -32,6 +32,8 @@ def amount(value: object, name: str = "amount", currency_code: str | None = None
 
 # Amounts already checked, as text with their currency: a simulation (or an import) checks the same
 # prices over and over, and the check (Decimal, the currency's places, quantize) is a pure function.
+# Assumes the answer depends on the text and the currency alone (`name` only words a refusal, and
+# refusals are never kept); tests/test_caches.py compares it with `_amount`.
 _AMOUNTS: dict[tuple[str, str | None], str] = {}
 _AMOUNTS_MAX = 65536
 
@@ -79,7 +81,9 @@ def currency(value: object, name: str = "currency") -> str:
     return value
 
 
-_CURRENCIES: set[str] = set()  # codes already found to be currencies of payment (at most ISO 4217's)
+# codes already found to be currencies of payment (at most ISO 4217's); assumes the currency table
+# (ordercli.currency, read once from the package) does not change while the process runs
+_CURRENCIES: set[str] = set()
 
 
 _QUANTITY_MAX = 2**63 - 1  # the data file (JSON through orjson) holds 64-bit integers

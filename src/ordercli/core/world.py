@@ -16,14 +16,16 @@ key is found by one dict lookup and a command without a key never looks at the t
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from ordercli.core import policy as P
 from ordercli.core.errors import NotFound, StorageError, UsageError
-from ordercli.core.policy import Policy, policy_from_mapping
 from ordercli.core.model import Event, EventKind, Notification, NotificationKind
+from ordercli.core.policy import Policy, policy_from_mapping
 from ordercli.core.timecalc import fmt, parse_stored
 
 SCHEMA_VERSION = 5
@@ -34,16 +36,13 @@ _ID_RE = re.compile(r"ORD-(\d+)")
 CHANNELS = ("email", "app")
 
 
-# The stored forms that ordercli.core.model does not declare (it declares what the commands print):
-# an order as kept (every dispute, its message thread; none of the derived fields), its refund
-# (without `overdue`), a notice (once, with its channels), a message of a thread (without order_id).
-StoredOrder = dict[str, Any]
-StoredRefund = dict[str, Any]
-StoredNotice = dict[str, Any]
-StoredMessage = dict[str, Any]
-# TinyDB's layout: a table maps each doc_id (a decimal string) to its document; a world is its tables.
-Table = dict[str, Any]
-Tables = dict[str, Table]
+# the stored forms live in the model (so the policy can name them without importing the world)
+from ordercli.core.model import StoredMessage as StoredMessage  # noqa: E402
+from ordercli.core.model import StoredNotice as StoredNotice  # noqa: E402
+from ordercli.core.model import StoredOrder as StoredOrder  # noqa: E402
+from ordercli.core.model import StoredRefund as StoredRefund  # noqa: E402
+from ordercli.core.model import Table as Table  # noqa: E402
+from ordercli.core.model import Tables as Tables  # noqa: E402
 
 
 def order_id_for(num: int) -> str:
@@ -84,6 +83,9 @@ class World:
         self.dirty = False
         self.schema_on_disk = SCHEMA_VERSION
         self._policy: Policy | None = None
+        # the engine's index of this world's pending deadlines (DeadlineIndex below, with its
+        # invariant), built on first need: it belongs to this world and goes with it
+        self.deadline_index: DeadlineIndex | None = None
 
     # -- clock and policy
     def set_now(self, instant: datetime) -> None:
@@ -267,3 +269,82 @@ def per_channel(notices: Iterable[StoredNotice]) -> list[Notification]:
         for n in notices
         for i, channel in enumerate(n["channels"])
     ]
+
+
+# a queued deadline: (instant, order number, kind rank, kind); ties at one instant fire by order
+# number, then in the kinds' documented order
+Entry = tuple[datetime, int, int, str]
+_KIND_RANK: dict[str, int] = {k: i for i, k in enumerate(P.DEADLINE_KINDS)}
+
+
+class DeadlineIndex:
+    """Every pending deadline of a world, as a heap of (instant, order number, kind rank, kind).
+
+    Built once per World by a full scan and kept on it (`World.deadline_index`: it lives and dies
+    with the world it indexes, so a world rebuilt from its tables, e.g. a transaction rolled back,
+    starts without one), then kept up to date by the commands (each pushes the deadlines of the
+    order it changed), so a clock move on a world kept in memory (the API, scenarios) costs what
+    falls due, not a scan of every order. Entries go stale when an order moves on; they are dropped
+    when they surface.
+
+    Invariant: every (kind, instant) of `policy.pending_deadlines(order)`, for every order of the
+    world, is queued. It holds because the only code that changes an order is the engine's, and
+    every engine command ends in `settle_now`/`advance` with the order it changed. Code that edits
+    an order's dict by hand on a world with an index breaks it (`missing` names what is lost;
+    tests/test_engine_index.py checks it after every kind of command).
+    """
+
+    def __init__(self, orders: Iterable[StoredOrder]):
+        # the same entries push() would queue, heapified at once: the pop order is the same (entries
+        # are distinct and totally ordered), without a heappush and a set lookup per order
+        entries = [
+            (at, int(order["id"][4:]), _KIND_RANK[kind], kind)
+            for order in orders
+            for kind, at in P.pending_deadlines(order)
+        ]
+        self.queued: set[Entry] = set(entries)
+        self.heap: list[Entry] = list(self.queued) if len(self.queued) != len(entries) else entries
+        heapq.heapify(self.heap)
+
+    def push(self, order: StoredOrder, target: datetime | None = None) -> int:
+        """Queue the order's pending deadlines; returns how many new ones fall at or before `target`."""
+        num = int(order["id"][4:])  # World.order_num, inlined: once per deadline queued
+        due = 0
+        for kind, at in P.pending_deadlines(order):
+            entry = (at, num, _KIND_RANK[kind], kind)
+            if entry not in self.queued:
+                self.queued.add(entry)
+                heapq.heappush(self.heap, entry)
+                due += target is not None and at <= target
+        return due
+
+    def pop_due(self, world: World, target: datetime) -> tuple[StoredOrder, str, datetime] | None:
+        """The earliest deadline still pending at or before `target`, taken off the heap."""
+        while self.heap and self.heap[0][0] <= target:
+            entry = heapq.heappop(self.heap)
+            self.queued.discard(entry)
+            at, num, _, kind = entry
+            order = world.order_by_num(num)
+            if (kind, at) in P.pending_deadlines(order):
+                return order, kind, at
+        return None
+
+    def earliest(self, world: World) -> datetime | None:
+        while self.heap:
+            at, num, _, kind = self.heap[0]
+            if (kind, at) in P.pending_deadlines(world.order_by_num(num)):
+                return at
+            self.queued.discard(heapq.heappop(self.heap))  # superseded
+        return None
+
+    def missing(self, world: World) -> list[tuple[str, str, datetime]]:
+        """The pending deadlines this index lost, as (order id, kind, instant): [] while the invariant holds."""
+        return [
+            (order["id"], kind, at)
+            for order in world.iter_orders()
+            for kind, at in P.pending_deadlines(order)
+            if (at, int(order["id"][4:]), _KIND_RANK[kind], kind) not in self.queued
+        ]
+
+    def due_count(self, target: datetime) -> int:
+        return sum(1 for entry in self.heap if entry[0] <= target)

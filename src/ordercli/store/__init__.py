@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIGRATIONS",
+    "CommandProcess",
     "DataFile",
     "Store",
     "atomic_write",
@@ -98,35 +99,40 @@ def damaged(path: Path, what: str) -> StorageError:
     )
 
 
-# The last world a command opened, kept alive until the process exits: the console script leaves with
-# os._exit, so a big world is never freed object by object (in-process callers keep only the last one).
-_kept: list[Any] = []
+class CommandProcess:
+    """What a process that runs one command and then exits does around each use of its data file:
+    the CLI makes one (cli/common.py) and hands it to the stores it opens. A library user's process
+    has none, so its cycle collector, its frozen generation and its memory are left as they were
+    (tests/test_caches.py checks gc after every kind of Sandbox call).
 
+    Assumes the process ends with the command (the console script leaves with os._exit): a world is
+    a tree of dicts without cycles, so pausing the collector only skips rescans, and the last world
+    kept alive to the exit is never freed object by object."""
 
-def _keep(*objects: Any) -> None:
-    _kept[:] = objects
+    FREEZE_ABOVE = 100_000  # objects a command made (net): above this, skip the collector's pass over them
 
+    def __init__(self) -> None:
+        self.kept: tuple[Any, ...] = ()
 
-_FREEZE_ABOVE = 100_000  # objects a command made (net): above this, skip the collector's pass over them
+    def keep(self, *objects: Any) -> None:
+        self.kept = objects  # the one before is freed now, while the collector is paused
 
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    # A world is a tree of dicts without cycles; a command makes hundreds of thousands of them
-    # (a big tick) and the cycle collector would rescan them all, again and again, for nothing.
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            # Re-enabled as is, the collector's first pass would walk every object the command made
-            # (a big tick: millions, ~0.3 s) only to find no cycles: after a big command they join the
-            # frozen world instead. Not after a small one: a long-running caller (the Python API) keeps
-            # its collector for the odd cycle a command leaves behind (an exception's traceback).
-            if gc.get_count()[0] > _FREEZE_ABOVE:
-                gc.freeze()
-            gc.enable()
+    @contextmanager
+    def collector_paused(self) -> Iterator[None]:
+        # A command makes hundreds of thousands of dicts (a big tick) and the cycle collector would
+        # rescan them all, again and again, for nothing.
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            if was:
+                # Re-enabled as is, the collector's first pass would walk every object the command made
+                # (a big tick: millions, ~0.3 s) only to find no cycles: after a big command they join the
+                # frozen world instead (the CLI in a test's process runs many commands).
+                if gc.get_count()[0] > self.FREEZE_ABOVE:
+                    gc.freeze()
+                gc.enable()
 
 
 class Store:
@@ -135,6 +141,14 @@ class Store:
         self.path = Path(path)
         self.file = DataFile(self.path, durable=durable)
         self.new_world = new_world
+        self.process: CommandProcess | None = None  # the CLI's own process only: see CommandProcess
+
+    def _collector_paused(self) -> AbstractContextManager[None]:
+        return self.process.collector_paused() if self.process is not None else nullcontext()
+
+    def _keep(self, *objects: Any) -> None:
+        if self.process is not None:
+            self.process.keep(*objects)
 
     def _open(self, writable: bool) -> tuple[TinyWorld, OncePerCommand]:
         from ordercli.store.tinydb_storage import AtomicJSONStorage, OncePerCommand, WorldDB
@@ -159,9 +173,9 @@ class Store:
         """No lock: the file is only ever replaced whole. A missing file is an empty world,
         and nothing is created."""
         self.file.resolve()
-        with _collector_paused():
+        with self._collector_paused():
             world, cache = self._open(writable=False)
-            _keep(world, cache)
+            self._keep(world, cache)
             yield world
 
     def _open_checked(self) -> tuple[TinyWorld, OncePerCommand]:
@@ -182,7 +196,7 @@ class Store:
         self.file.resolve()
         self.file.check_kind()
         self.file.sealing = True
-        with _collector_paused():
+        with self._collector_paused():
             world, cache = self._open_checked()
             self.file.check_writable()
             self.file.ensure_folder()
@@ -191,7 +205,7 @@ class Store:
                     del world, cache  # never two big worlds at once
                     world, cache = self._open_checked()
                 self.file.remove_leftovers()
-                _keep(world, cache)
+                self._keep(world, cache)
                 yield world
                 if world.dirty:
                     world.flush()

@@ -39,7 +39,7 @@ def _problems(tables: dict[str, Any] | None) -> list[str]:
     return problems(tables) if tables is not None else []
 
 
-def diagnose(store: Store) -> StorageError | None:
+def _diagnose(store: Store) -> StorageError | None:
     """After an unexpected failure: is the data file to blame? (exit 5, not a bug)"""
     from ordercli.store import damaged
 
@@ -67,7 +67,7 @@ def _keys(tables: dict[str, Any]) -> int:
     return len(kept) if isinstance(kept, dict) else 0
 
 
-def check(store: Store) -> dict[str, Any]:
+def _check(store: Store) -> dict[str, Any]:
     """`db check`: read-only; a report of the file, or StorageError listing its problems.
     Temporary files left by a writer that was killed mid-write are reported (`leftovers`, only
     when there are some): they are not part of the world, and the next writing command removes them."""
@@ -97,7 +97,7 @@ def check(store: Store) -> dict[str, Any]:
     return report
 
 
-def backup(store: Store, dest: Path | None) -> tuple[dict[str, Any], bytes]:
+def _backup(store: Store, dest: Path | None) -> tuple[dict[str, Any], bytes]:
     """A consistent copy, checked: written to `dest` by the careful writer, or returned (dest
     None: `db backup -` prints it). No lock: a writer replaces the file whole, so the bytes read
     are one world (and a world on a read-only mount can be backed up). The copy takes the mode of
@@ -137,7 +137,7 @@ def backup_name(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
 
 
-def restore(store: Store, source: Path) -> dict[str, Any]:
+def _restore(store: Store, source: Path) -> dict[str, Any]:
     """Check SOURCE as `db check` would, then make it the world, atomically and under the lock;
     the replaced world (if any) is kept as NAME.bak beside it."""
     src = DataFile(source)
@@ -184,3 +184,24 @@ def restore(store: Store, source: Path) -> dict[str, Any]:
         "replaced_world_kept_as": None if kept is None else str(kept),
         "orders": len(tables["orders"]),
     }
+
+
+# The cycle collector paused around each (the CLI's process only: store.CommandProcess).
+def diagnose(store: Store) -> StorageError | None:
+    with store._collector_paused():
+        return _diagnose(store)
+
+
+def check(store: Store) -> dict[str, Any]:
+    with store._collector_paused():
+        return _check(store)
+
+
+def backup(store: Store, dest: Path | None) -> tuple[dict[str, Any], bytes]:
+    with store._collector_paused():
+        return _backup(store, dest)
+
+
+def restore(store: Store, source: Path) -> dict[str, Any]:
+    with store._collector_paused():
+        return _restore(store, source)

@@ -245,7 +245,9 @@ _PAID = (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED, P.SHIPPED, P.COMPLETED)
 # The fast path of the order check, for commands that read every order (a list, a tick): the same
 # rules as ORDER, in straight-line code, remembering the instants and amounts already found sound
 # (a world repeats them a lot). False sends the order to the slow path, which names the problem.
-_SOUND: set[str] = set()
+# _SOUND assumes a check's answer depends on the text alone: it is keyed by (check, text), since one
+# text can pass one check and fail another ("19.99" is an amount, not an instant). Pure checks only.
+_SOUND: set[tuple[Check, str]] = set()
 _SOUND_LIMIT = 200_000
 _STATUSES = frozenset(P.STATUSES)
 _METHODS = frozenset(P.PAYMENT_METHODS)
@@ -269,12 +271,12 @@ _DISPUTE_OK = _shape(DISPUTE)
 def _sound(value: Any, check: Check) -> bool:
     if type(value) is not str:
         return False
-    if value in _SOUND:
+    if (check, value) in _SOUND:
         return True
     if not check(value):
         return False
     if len(_SOUND) < _SOUND_LIMIT:
-        _SOUND.add(value)
+        _SOUND.add((check, value))
     return True
 
 

@@ -18,10 +18,10 @@ from typing import Any
 from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
 
-from ordercli.store import integrity as check
 from ordercli.core.errors import NotFound, StorageError
 from ordercli.core.model import Event, Notification
 from ordercli.core.world import _ID_RE, KEYS, StoredNotice, StoredOrder, World, order_id_for, per_channel
+from ordercli.store import integrity as check
 
 Damaged = Callable[[str], StorageError]
 
