@@ -13,7 +13,7 @@ import pytest
 from hypothesis import Phase, settings
 from typer.testing import CliRunner
 
-from ordercli.cli.app import app
+from ordercli.cli.app import SUBCOMMANDS, app, load_subcommand
 
 START = "2030-03-04T09:00:00Z"  # a Monday
 
@@ -30,6 +30,33 @@ _profile = os.environ.get("ORDERCLI_HYPOTHESIS_PROFILE") or (
 )
 if _profile:
     settings.load_profile(_profile)
+
+
+def _leaf_commands() -> set[str]:
+    """Every command that takes no subcommand ("orders place", "db check", ...)."""
+    out: set[str] = set()
+
+    def walk(path: list[str], command) -> None:
+        if hasattr(command, "list_commands"):
+            for name in command.list_commands(None):
+                walk([*path, name], command.get_command(None, name))
+        else:
+            out.add(" ".join(path))
+
+    for group in SUBCOMMANDS:
+        walk([group], load_subcommand(group))
+    return out
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test taking `leaf_command` runs once per leaf command (its id is the command)."""
+    if "leaf_command" in metafunc.fixturenames:
+        metafunc.parametrize("leaf_command", sorted(_leaf_commands()))
+
+
+@pytest.fixture(scope="session")
+def leaf_commands() -> set[str]:
+    return _leaf_commands()
 
 
 @pytest.fixture(autouse=True)
