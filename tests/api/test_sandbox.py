@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import START, Cli
 
 import ordercli
 from ordercli import NotFound, Refused, Sandbox, UsageError
@@ -58,8 +57,8 @@ def _story(api: Sandbox) -> list:
     ]
 
 
-def test_the_api_returns_what_json_prints(cli: Cli, db: Path) -> None:
-    cli.json("clock", "set", START)
+def test_the_api_returns_what_json_prints(cli, db: Path, start) -> None:
+    cli.json("clock", "set", start)
     printed = [
         cli.place(),
         cli.json("orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Mug", "--amount", "5",
@@ -82,8 +81,8 @@ def test_the_api_returns_what_json_prints(cli: Cli, db: Path) -> None:
         cli.json("clock", "show"),
         cli.json("policy", "show"),
     ]
-    in_memory = _story(Sandbox(start=START))
-    on_file = _story(Sandbox(db.parent / "api.json", start=START))
+    in_memory = _story(Sandbox(start=start))
+    on_file = _story(Sandbox(db.parent / "api.json", start=start))
     # through JSON, as the CLI prints them: enums are their codes, nothing else differs
     assert json.loads(json.dumps(in_memory)) == printed
     assert json.loads(json.dumps(on_file)) == printed
@@ -98,11 +97,11 @@ def test_the_api_returns_what_json_prints(cli: Cli, db: Path) -> None:
     ("refund", ("ORD-0001",), "refund_not_found", 3),
     ("seller_ship", ("ORD-0001",), "already_shipped", 4),
 ])
-def test_refusals_carry_the_cli_code_and_exit(cli: Cli, call: str, args: tuple, code: str, exit_code: int) -> None:
-    cli.json("clock", "set", START)
+def test_refusals_carry_the_cli_code_and_exit(cli, call: str, args: tuple, code: str, exit_code: int, start) -> None:
+    cli.json("clock", "set", start)
     cli.place()
     cli.json("seller", "ship", "ORD-0001")
-    world = Sandbox(start=START)
+    world = Sandbox(start=start)
     world.place("alice", "acme", "Blue headset", "19.99")
     world.seller_ship("ORD-0001")
     with pytest.raises(ordercli.OrderCliError) as raised:
@@ -115,12 +114,12 @@ def test_refusals_carry_the_cli_code_and_exit(cli: Cli, call: str, args: tuple, 
     assert err["code"] == code
 
 
-def test_inputs_are_named_by_parameter_in_the_api_and_by_option_in_the_cli(cli: Cli) -> None:
+def test_inputs_are_named_by_parameter_in_the_api_and_by_option_in_the_cli(cli, start) -> None:
     with pytest.raises(UsageError) as raised:
-        Sandbox(start=START).place("alice", "acme", "Mug", "1.999")
+        Sandbox(start=start).place("alice", "acme", "Mug", "1.999")
     assert raised.value.message.startswith("amount: ")
     with pytest.raises(UsageError) as raised:
-        Sandbox(start=START).place("alice", "acme", "Mug", "1", actor="")
+        Sandbox(start=start).place("alice", "acme", "Mug", "1", actor="")
     assert raised.value.message == "actor: must not be empty"
     err = cli.json("orders", "place", "--buyer", "a", "--seller", "b", "--item", "c", "--amount", "1.999", code=2)
     assert err["message"].startswith("--amount: ")
@@ -129,9 +128,9 @@ def test_inputs_are_named_by_parameter_in_the_api_and_by_option_in_the_cli(cli: 
     assert err["message"] == "--as: must not be empty"
 
 
-def test_a_refused_call_leaves_the_data_file_as_it_was(tmp_path: Path) -> None:
+def test_a_refused_call_leaves_the_data_file_as_it_was(tmp_path: Path, start) -> None:
     path = tmp_path / "w.json"
-    world = Sandbox(path, start=START)
+    world = Sandbox(path, start=start)
     world.place("alice", "acme", "Mug", "5")
     before = path.read_bytes()
     with pytest.raises(Refused):
@@ -141,8 +140,8 @@ def test_a_refused_call_leaves_the_data_file_as_it_was(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
-def test_a_refused_call_on_a_missing_file_creates_nothing(tmp_path: Path) -> None:
-    world = Sandbox(tmp_path / "new" / "w.json", start=START)
+def test_a_refused_call_on_a_missing_file_creates_nothing(tmp_path: Path, start) -> None:
+    world = Sandbox(tmp_path / "new" / "w.json", start=start)
     with pytest.raises(NotFound):
         world.pay("ORD-0001")
     with pytest.raises(Refused):
@@ -155,21 +154,21 @@ def test_a_refused_call_on_a_missing_file_creates_nothing(tmp_path: Path) -> Non
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_world_created_by_another_process_meanwhile_is_never_written_over(tmp_path: Path) -> None:
+def test_a_world_created_by_another_process_meanwhile_is_never_written_over(tmp_path: Path, start) -> None:
     """A block on a missing file runs on a new world in memory first, then again under the lock on the
     file as it then is: another writer's world is kept, and a block whose answers would differ there
     writes nothing (exit 5, run it again)."""
     path = tmp_path / "w.json"
-    with pytest.raises(ordercli.StorageError) as exc, Sandbox(path, start=START).transaction() as t:
+    with pytest.raises(ordercli.StorageError) as exc, Sandbox(path, start=start).transaction() as t:
         assert t.place("alice", "acme", "Mug", "5")["id"] == "ORD-0001"
-        Sandbox(path, start=START).place("bob", "acme", "Lamp", "9")  # the other process, first to the lock
+        Sandbox(path, start=start).place("bob", "acme", "Lamp", "9")  # the other process, first to the lock
     assert exc.value.code == "database_busy" and exc.value.exit_code == 5
     assert [o["buyer"] for o in Sandbox(path).orders()] == ["bob"]
 
     other = tmp_path / "other.json"
-    with Sandbox(other, start=START).transaction() as t:
+    with Sandbox(other, start=start).transaction() as t:
         move = t.clock_tick("1h")  # the same answer on the other's world: done there, under the lock
-        Sandbox(other, start=START).place("bob", "acme", "Lamp", "9")
+        Sandbox(other, start=start).place("bob", "acme", "Lamp", "9")
     assert move["fired"] == []
     again = Sandbox(other)
     assert [o["buyer"] for o in again.orders()] == ["bob"]
@@ -177,14 +176,14 @@ def test_a_world_created_by_another_process_meanwhile_is_never_written_over(tmp_
 
 
 def test_each_call_reads_once_and_writes_once_and_a_transaction_once_for_all(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start
 ) -> None:
     reads: list[int] = []
     writes: list[int] = []
     real_read, real_write = DataFile.read, DataFile.write
     monkeypatch.setattr(DataFile, "read", lambda self: reads.append(1) or real_read(self))
     monkeypatch.setattr(DataFile, "write", lambda self, data: writes.append(1) or real_write(self, data))
-    world = Sandbox(tmp_path / "w.json", start=START)
+    world = Sandbox(tmp_path / "w.json", start=start)
     world.place("alice", "acme", "Mug", "5")
     assert (len(reads), len(writes)) == (1, 1)
     world.order("ORD-0001")
@@ -203,9 +202,9 @@ def test_each_call_reads_once_and_writes_once_and_a_transaction_once_for_all(
         t.clock()  # a session ends with its transaction
 
 
-def test_a_file_keeps_its_own_clock_and_policy(tmp_path: Path) -> None:
+def test_a_file_keeps_its_own_clock_and_policy(tmp_path: Path, start) -> None:
     path = tmp_path / "w.json"
-    Sandbox(path, start=START, policy="ebay").place("alice", "acme", "Mug", "5")
+    Sandbox(path, start=start, policy="ebay").place("alice", "acme", "Mug", "5")
     again = Sandbox(path, start="2040-01-01T00:00:00Z", policy="aliexpress")
     assert again.clock() == {"now": "2030-03-04T09:00:00+00:00"}
     assert again.policy()["name"] == "ebay"
@@ -213,8 +212,8 @@ def test_a_file_keeps_its_own_clock_and_policy(tmp_path: Path) -> None:
     assert fresh.orders() == [] and fresh.clock() == {"now": "2040-01-01T00:00:00+00:00"}
 
 
-def test_in_memory_import_is_all_or_nothing() -> None:
-    world = Sandbox(start=START)
+def test_in_memory_import_is_all_or_nothing(start) -> None:
+    world = Sandbox(start=start)
     world.place("alice", "acme", "Mug", "5")
     with pytest.raises(UsageError) as raised:
         world.import_orders([{"buyer": "b", "seller": "s", "item": "i", "amount": "1"}, {"buyer": "b"}])
@@ -225,8 +224,8 @@ def test_in_memory_import_is_all_or_nothing() -> None:
     assert world.order("ORD-0002")["buyer"] == "b"
 
 
-def test_the_policy_is_chosen_before_the_first_order() -> None:
-    world = Sandbox(start=START)
+def test_the_policy_is_chosen_before_the_first_order(start) -> None:
+    world = Sandbox(start=start)
     assert world.use_policy("ebay")["name"] == "ebay"
     world.place("alice", "acme", "Mug", "5")
     with pytest.raises(Refused) as raised:
@@ -234,14 +233,14 @@ def test_the_policy_is_chosen_before_the_first_order() -> None:
     assert raised.value.code == "world_has_orders"
 
 
-def test_history_handed_out_is_a_copy() -> None:
-    world = Sandbox(start=START)
+def test_history_handed_out_is_a_copy(start) -> None:
+    world = Sandbox(start=start)
     world.place("alice", "acme", "Mug", "5")
     world.events()[0]["details"]["amount"] = "0.01"
     assert world.events()[0]["details"]["amount"] == "5.00"
 
 
-def test_start_and_durations_as_python_values() -> None:
+def test_start_and_durations_as_python_values(start) -> None:
     from datetime import datetime, timedelta
 
     world = Sandbox(start=datetime(2030, 3, 4, 9))  # naive: UTC
@@ -255,7 +254,7 @@ def test_start_and_durations_as_python_values() -> None:
     with pytest.raises(UsageError) as raised:
         Sandbox(start=datetime(2030, 3, 4, 9, 0, 0, 500))
     assert raised.value.code == "bad_instant"  # the clock keeps whole seconds, as `clock set` does
-    talk = Sandbox(start=START)
+    talk = Sandbox(start=start)
     talk.place("alice", "acme", "Mug", "5")
     assert talk.send_message("ORD-0001", "is it blue?", actor="alice") == {
         "order_id": "ORD-0001", "n": 1, "at": "2030-03-04T09:00:00+00:00", "from": "alice", "role": "buyer",
@@ -265,10 +264,10 @@ def test_start_and_durations_as_python_values() -> None:
         talk.send_message("ORD-0001", "hi", actor="mallory")
 
 
-def test_memory_and_file_worlds_fire_the_same_deadlines_in_the_same_order(tmp_path: Path) -> None:
+def test_memory_and_file_worlds_fire_the_same_deadlines_in_the_same_order(tmp_path: Path, start) -> None:
     """The in-memory world keeps a deadline index across calls; a file world rebuilds it every
     call. The same commands must fire the same events, at the same instants, in the same order."""
-    memory, disk = Sandbox(start=START), Sandbox(tmp_path / "w.json", start=START)
+    memory, disk = Sandbox(start=start), Sandbox(tmp_path / "w.json", start=start)
     for world in (memory, disk):
         for i in range(30):
             world.place(f"b{i}", "acme", "Mug", "5", unpaid=i % 5 == 0, payment="alipay" if i % 3 else "card")
@@ -285,8 +284,8 @@ def test_memory_and_file_worlds_fire_the_same_deadlines_in_the_same_order(tmp_pa
     assert not any(o["next_deadline"] for o in memory.orders() if o["status"] in ("cancelled", "completed"))
 
 
-def test_an_in_memory_transaction_is_all_or_nothing() -> None:
-    world = Sandbox(start=START)
+def test_an_in_memory_transaction_is_all_or_nothing(start) -> None:
+    world = Sandbox(start=start)
     world.place("alice", "acme", "Mug", "5")
     with pytest.raises(Refused), world.transaction() as t:
         t.place("bob", "acme", "Lamp", "9")
@@ -297,8 +296,8 @@ def test_an_in_memory_transaction_is_all_or_nothing() -> None:
     assert world.place("carol", "acme", "Cup", "3")["id"] == "ORD-0002"  # the counter went back too
 
 
-def test_a_reading_session_only_reads(tmp_path: Path) -> None:
-    for world in (Sandbox(start=START), Sandbox(tmp_path / "w.json", start=START)):
+def test_a_reading_session_only_reads(tmp_path: Path, start) -> None:
+    for world in (Sandbox(start=start), Sandbox(tmp_path / "w.json", start=start)):
         world.place("alice", "acme", "Mug", "5")
         with world.reading() as r:
             assert r.order("ORD-0001")["status"] == "awaiting_shipment"
@@ -308,10 +307,10 @@ def test_a_reading_session_only_reads(tmp_path: Path) -> None:
         assert world.order("ORD-0001")["status"] == "awaiting_shipment"
 
 
-def test_a_transaction_sees_its_own_new_notifications_through_a_filter(tmp_path: Path) -> None:
+def test_a_transaction_sees_its_own_new_notifications_through_a_filter(tmp_path: Path, start) -> None:
     """On a data file too, a filtered read inside a transaction includes what the transaction itself sent."""
     path = tmp_path / "w.json"
-    world = Sandbox(path, start=START)
+    world = Sandbox(path, start=start)
     world.place("alice", "acme", "Mug", "5")
     with world.transaction() as t:
         t.send_message("ORD-0001", "is it blue?", actor="alice")
@@ -321,9 +320,9 @@ def test_a_transaction_sees_its_own_new_notifications_through_a_filter(tmp_path:
     assert world.notifications(to="acme") == to_acme
 
 
-def test_a_clock_move_reports_its_progress_every_thousand_firings() -> None:
+def test_a_clock_move_reports_its_progress_every_thousand_firings(start) -> None:
     """`progress(fired, waiting)`: the deadlines fired so far, and those still due on the way."""
-    world = Sandbox(start=START)
+    world = Sandbox(start=start)
     world.import_orders({"buyer": f"b{i}", "seller": "acme", "item": "x", "amount": "5"} for i in range(2500))
     calls: list[tuple[int, int]] = []
     world.clock_tick("9d", progress=lambda fired, waiting: calls.append((fired, waiting)))

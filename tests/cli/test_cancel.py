@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import fail, refused_unchanged
 
 START = "2030-03-04T09:00:00+00:00"  # the `world` fixture's clock: a Monday
 SHIP_BY = "2030-03-13T09:00:00+00:00"  # START + 7 working days
@@ -19,21 +18,8 @@ REFUND_KEYS = {"order_id", "amount", "currency", "method", "status", "initiated_
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def place(cli, *extra: str, amount: str = "19.99") -> dict:
-    return cli.json("orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "Blue headset",
-                    "--amount", amount, *extra)
-
-
-def show(cli, order_id: str) -> dict:
-    return cli.json("orders", "show", order_id)
-
-
 def request(cli, order_id: str, reason: str = "second-thought", *extra: str) -> dict:
     return cli.json("cancel", "request", order_id, "--reason", reason, *extra)
-
-
-def events(cli, order_id: str) -> list[dict]:
-    return cli.json("events", "list", "--order", order_id)
 
 
 # -- cancel reasons (R6) -----------------------------------------------------------------------
@@ -55,7 +41,7 @@ def test_cancel_reasons_lists_the_five_codes_with_fault(cli):
 
 
 def test_r1_unpaid_order_is_cancelled_at_once(world):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     out = request(world, order["id"])
     assert out["status"] == "cancelled"
     assert out["end_reason"] == "unpaid_cancelled"
@@ -64,15 +50,15 @@ def test_r1_unpaid_order_is_cancelled_at_once(world):
     assert out["paid_at"] is None
     assert out["next_deadline"] is None
     assert out["actions"] == {"buyer": [], "seller": []}
-    assert show(world, order["id"]) == out
+    assert world.show(order["id"]) == out
 
 
 def test_r1_no_seller_involved_and_nothing_fires_later(world):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     request(world, order["id"])
     move = world.json("clock", "tick", "30d")
     assert move["fired"] == []
-    after = show(world, order["id"])
+    after = world.show(order["id"])
     assert after["end_reason"] == "unpaid_cancelled"
     assert after["refund"] is None
     assert world.json("notifications", "list", "--to", "acme") == []
@@ -84,23 +70,23 @@ def test_r1_no_seller_involved_and_nothing_fires_later(world):
 
 @pytest.mark.parametrize("state", ["shipped", "completed"])
 def test_r5_request_after_shipment_is_refused(world, db, state):
-    order = place(world)
+    order = world.place()
     world.json("seller", "ship", order["id"])
     if state == "completed":
         world.json("orders", "confirm", order["id"])
-    err = refused_unchanged(world, db, "cancel", "request", order["id"], "--reason", "second-thought", code=4)
+    err = world.refused_unchanged(db, "cancel", "request", order["id"], "--reason", "second-thought", code=4)
     assert "only a dispute is possible" in err["message"]
-    after = show(world, order["id"])
+    after = world.show(order["id"])
     assert after["status"] == state
     assert after["cancellation"] is None
 
 
 def test_r5_request_while_one_is_pending_is_refused(world, db):
-    order = place(world)
+    order = world.place()
     request(world, order["id"])
-    err = refused_unchanged(world, db, "cancel", "request", order["id"], "--reason", "other", code=4)
+    err = world.refused_unchanged(db, "cancel", "request", order["id"], "--reason", "other", code=4)
     assert err["code"] == "request_pending"
-    assert show(world, order["id"])["cancellation"]["requests"] == 1
+    assert world.show(order["id"])["cancellation"]["requests"] == 1
 
 
 # -- R6: unknown reason -----------------------------------------------------------------------
@@ -108,20 +94,20 @@ def test_r5_request_while_one_is_pending_is_refused(world, db):
 
 @pytest.mark.parametrize("reason", ["because", "Second-thought", "", "shipping_delay"])
 def test_r6_unknown_reason_is_usage(world, db, reason):
-    order = place(world)
-    err = refused_unchanged(world, db, "cancel", "request", order["id"], "--reason", reason, code=2)
+    order = world.place()
+    err = world.refused_unchanged(db, "cancel", "request", order["id"], "--reason", reason, code=2)
     assert err["code"] == "unknown_reason"
-    assert show(world, order["id"])["status"] == "awaiting_shipment"
+    assert world.show(order["id"])["status"] == "awaiting_shipment"
 
 
 def test_r6_missing_reason_is_usage(world, db):
-    order = place(world)
-    err = refused_unchanged(world, db, "cancel", "request", order["id"], code=2)
+    order = world.place()
+    err = world.refused_unchanged(db, "cancel", "request", order["id"], code=2)
     assert "--reason" in err["message"]
 
 
 def test_request_unknown_order_is_not_found(world, db):
-    err = refused_unchanged(world, db, "cancel", "request", "ORD-0007", "--reason", "other", code=3)
+    err = world.refused_unchanged(db, "cancel", "request", "ORD-0007", "--reason", "other", code=3)
     assert err["code"] == "order_not_found"
 
 
@@ -129,7 +115,7 @@ def test_request_unknown_order_is_not_found(world, db):
 
 
 def test_r7_request_opens_72_hours_for_the_seller(world):
-    order = place(world)
+    order = world.place()
     world.json("clock", "tick", "5h")
     out = request(world, order["id"], "wrong-product", "--note", "wrong colour")
     assert out["status"] == "cancel_requested"
@@ -150,18 +136,18 @@ def test_r7_request_opens_72_hours_for_the_seller(world):
     assert out["actions"]["seller"] == ["seller respond"]
     assert "cancel withdraw" in out["actions"]["buyer"]
     assert "cancel request" not in out["actions"]["buyer"]
-    assert show(world, order["id"]) == out
+    assert world.show(order["id"]) == out
 
 
 def test_r7_respond_by_is_calendar_hours_over_a_weekend(cli):
     cli.json("clock", "set", "2030-03-08T15:00:00Z")  # a Friday
-    order = place(cli)
+    order = cli.place()
     out = request(cli, order["id"])
     assert out["cancellation"]["respond_by"] == "2030-03-11T15:00:00+00:00"
 
 
 def test_r7_the_seller_is_told(world):
-    order = place(world)
+    order = world.place()
     request(world, order["id"])
     notes = world.json("notifications", "list", "--to", "acme")
     assert notes and all(n["order_id"] == order["id"] for n in notes)
@@ -169,21 +155,21 @@ def test_r7_the_seller_is_told(world):
 
 @pytest.mark.parametrize("reason", ["shipping-delay", "seller-unresponsive"])
 def test_seller_fault_reason_hints_at_a_dispute_on_stderr(world, reason):
-    order = place(world)
+    order = world.place()
     result = world("cancel", "request", order["id"], "--reason", reason, "--json")
     out = json.loads(result.stdout)  # stdout is exactly one JSON value, the hint is not there
     assert out["status"] == "cancel_requested"
     assert out["cancellation"]["fault"] == "seller"
     assert out["cancellation"]["reason"] == reason
     assert "hint:" not in result.stdout
-    assert out == show(world, order["id"])  # nothing extra on stdout
+    assert out == world.show(order["id"])  # nothing extra on stdout
     assert "dispute" in result.stderr
     assert result.stderr.strip() and not result.stderr.lstrip().startswith("{")
 
 
 @pytest.mark.parametrize("reason", ["second-thought", "wrong-product", "other"])
 def test_buyer_fault_reason_gives_no_hint(world, reason):
-    order = place(world)
+    order = world.place()
     result = world("cancel", "request", order["id"], "--reason", reason, "--json")
     assert json.loads(result.stdout)["cancellation"]["fault"] == "buyer"
     assert result.stderr == ""
@@ -193,7 +179,7 @@ def test_buyer_fault_reason_gives_no_hint(world, reason):
 
 
 def test_r11_withdraw_returns_to_awaiting_shipment(world):
-    order = place(world)
+    order = world.place()
     request(world, order["id"])
     world.json("clock", "tick", "1h")
     out = world.json("cancel", "withdraw", order["id"])
@@ -207,12 +193,12 @@ def test_r11_withdraw_returns_to_awaiting_shipment(world):
     # the seller's deadline is gone: nothing fires at respond_by
     move = world.json("clock", "tick", "72h")
     assert move["fired"] == []
-    assert show(world, order["id"])["status"] == "awaiting_shipment"
+    assert world.show(order["id"])["status"] == "awaiting_shipment"
 
 
 def test_r11_withdraw_without_a_pending_request_is_refused(world, db):
-    order = place(world)
-    err = refused_unchanged(world, db, "cancel", "withdraw", order["id"], code=4)
+    order = world.place()
+    err = world.refused_unchanged(db, "cancel", "withdraw", order["id"], code=4)
     assert err["code"] == "no_pending_request"
 
 
@@ -220,7 +206,7 @@ def test_r11_withdraw_without_a_pending_request_is_refused(world, db):
 
 
 def test_r8_accept_cancels_and_starts_the_refund(world):
-    order = place(world, amount="42.50")
+    order = world.place(amount="42.50")
     request(world, order["id"])
     world.json("clock", "tick", "2h")
     out = world.json("seller", "respond", order["id"], "accept", "--message", "sorry")
@@ -242,7 +228,7 @@ def test_r8_accept_cancels_and_starts_the_refund(world):
     assert refund["overdue"] is False
     assert out["next_deadline"] == {"kind": "due_by", "at": "2030-03-25T11:00:00+00:00"}
     assert out["actions"]["seller"] == []
-    assert show(world, order["id"]) == out
+    assert world.show(order["id"]) == out
     assert world.json("refund", "status", order["id"]) == refund
 
 
@@ -250,7 +236,7 @@ def test_r8_accept_cancels_and_starts_the_refund(world):
                                             ("paypal", "2030-03-25T09:00:00+00:00"),
                                             ("bank-transfer", "2030-03-25T09:00:00+00:00")])
 def test_r8_refund_goes_back_to_the_payment_method(world, method, due_by):
-    order = place(world, "--payment", method)
+    order = world.place("--payment", method)
     request(world, order["id"])
     refund = world.json("seller", "respond", order["id"], "accept")["refund"]
     assert refund["method"] == method
@@ -259,23 +245,23 @@ def test_r8_refund_goes_back_to_the_payment_method(world, method, due_by):
 
 
 def test_respond_without_a_pending_request_is_refused(world, db):
-    order = place(world)
-    err = refused_unchanged(world, db, "seller", "respond", order["id"], "accept", code=4)
+    order = world.place()
+    err = world.refused_unchanged(db, "seller", "respond", order["id"], "accept", code=4)
     assert err["code"] == "no_pending_request"
 
 
 def test_respond_bad_answer_is_usage(world, db):
-    order = place(world)
+    order = world.place()
     request(world, order["id"])
-    refused_unchanged(world, db, "seller", "respond", order["id"], "maybe", code=2)
-    assert show(world, order["id"])["cancellation"]["status"] == "pending"
+    world.refused_unchanged(db, "seller", "respond", order["id"], "maybe", code=2)
+    assert world.show(order["id"])["cancellation"]["status"] == "pending"
 
 
 # -- R9: reject -------------------------------------------------------------------------------
 
 
 def test_r9_reject_returns_to_awaiting_shipment_with_ship_by_unchanged(world):
-    order = place(world)
+    order = world.place()
     world.json("clock", "tick", "1d")
     request(world, order["id"], "shipping-delay")
     world.json("clock", "tick", "1d")
@@ -288,11 +274,11 @@ def test_r9_reject_returns_to_awaiting_shipment_with_ship_by_unchanged(world):
     assert out["cancellation"]["requests"] == 1
     assert out["end_reason"] is None and out["refund"] is None and out["cancelled_at"] is None
     assert "cancel request" in out["actions"]["buyer"]
-    assert show(world, order["id"]) == out
+    assert world.show(order["id"]) == out
 
 
 def test_r9_the_buyer_may_ask_three_times_and_no_more(world, db):
-    order = place(world)
+    order = world.place()
     oid = order["id"]
     for n in (1, 2, 3):
         out = request(world, oid, "other")
@@ -303,29 +289,29 @@ def test_r9_the_buyer_may_ask_three_times_and_no_more(world, db):
         assert out["status"] == "awaiting_shipment"
         world.json("clock", "tick", "1h")
     assert "cancel request" not in out["actions"]["buyer"]
-    err = refused_unchanged(world, db, "cancel", "request", oid, "--reason", "other", code=4)
+    err = world.refused_unchanged(db, "cancel", "request", oid, "--reason", "other", code=4)
     assert err["code"] == "request_limit"
     assert "3" in err["message"]
-    after = show(world, oid)
+    after = world.show(oid)
     assert after["status"] == "awaiting_shipment"
     assert after["cancellation"]["requests"] == 3
     assert after["cancellation"]["status"] == "rejected"
 
 
 def test_r9_a_withdrawn_request_counts_towards_the_limit(world, db):
-    order = place(world)
+    order = world.place()
     oid = order["id"]
     for _ in range(3):
         request(world, oid)
         world.json("cancel", "withdraw", oid)
-    refused_unchanged(world, db, "cancel", "request", oid, "--reason", "other", code=4)
+    world.refused_unchanged(db, "cancel", "request", oid, "--reason", "other", code=4)
 
 
 # -- R10: seller silent -------------------------------------------------------------------------
 
 
 def test_r10_silence_for_72h_cancels_and_refunds(world):
-    order = place(world)
+    order = world.place()
     request(world, order["id"])
     move = world.json("clock", "tick", "72h")
     assert move["to"] == RESPOND_BY
@@ -334,7 +320,7 @@ def test_r10_silence_for_72h_cancels_and_refunds(world):
     assert cancelled[0]["at"] == RESPOND_BY
     assert cancelled[0]["actor"] == "platform"
     assert cancelled[0]["details"]["end_reason"] == "seller_silent"
-    out = show(world, order["id"])
+    out = world.show(order["id"])
     assert out["status"] == "cancelled"
     assert out["end_reason"] == "seller_silent"
     assert out["cancelled_at"] == RESPOND_BY
@@ -346,10 +332,10 @@ def test_r10_silence_for_72h_cancels_and_refunds(world):
 
 
 def test_r10_not_one_second_early(world):
-    order = place(world)
+    order = world.place()
     request(world, order["id"])
     assert world.json("clock", "tick", "71h59m59s")["fired"] == []
-    out = show(world, order["id"])
+    out = world.show(order["id"])
     assert out["status"] == "cancel_requested"
     assert out["cancellation"]["status"] == "pending"
     # the seller can still answer in the last second
@@ -357,7 +343,7 @@ def test_r10_not_one_second_early(world):
 
 
 def test_r10_fires_at_respond_by_even_on_a_long_tick(world):
-    order = place(world)
+    order = world.place()
     world.json("clock", "tick", "90m")
     request(world, order["id"])
     respond_by = "2030-03-07T10:30:00+00:00"
@@ -370,7 +356,7 @@ def test_r10_fires_at_respond_by_even_on_a_long_tick(world):
     due_by = "2030-03-28T10:30:00+00:00"
     assert by_kind["refund_completed"]["at"] == due_by
     assert [e["at"] for e in move["fired"]] == sorted(e["at"] for e in move["fired"])
-    out = show(world, order["id"])
+    out = world.show(order["id"])
     assert out["cancelled_at"] == respond_by
     assert out["refund"]["status"] == "refunded"
     assert out["refund"]["refunded_at"] == due_by
@@ -378,10 +364,10 @@ def test_r10_fires_at_respond_by_even_on_a_long_tick(world):
 
 
 def test_respond_after_the_silence_is_refused(world, db):
-    order = place(world)
+    order = world.place()
     request(world, order["id"])
     world.json("clock", "tick", "3d")
-    err = refused_unchanged(world, db, "seller", "respond", order["id"], "accept", code=4)
+    err = world.refused_unchanged(db, "seller", "respond", order["id"], "accept", code=4)
     assert err["code"] == "order_cancelled"
 
 
@@ -389,17 +375,17 @@ def test_respond_after_the_silence_is_refused(world, db):
 
 
 def test_r12_ship_refused_while_a_request_is_pending(world, db):
-    order = place(world)
+    order = world.place()
     request(world, order["id"])
-    err = refused_unchanged(world, db, "seller", "ship", order["id"], "--tracking", "LP123", code=4)
+    err = world.refused_unchanged(db, "seller", "ship", order["id"], "--tracking", "LP123", code=4)
     assert err["code"] == "request_pending"
-    out = show(world, order["id"])
+    out = world.show(order["id"])
     assert out["status"] == "cancel_requested"
     assert out["shipped_at"] is None
 
 
 def test_r12_ship_works_after_a_reject(world):
-    order = place(world)
+    order = world.place()
     request(world, order["id"])
     world.json("seller", "respond", order["id"], "reject")
     world.json("clock", "tick", "1h")
@@ -410,35 +396,35 @@ def test_r12_ship_works_after_a_reject(world):
     assert "orders confirm" in out["actions"]["buyer"]
     assert "cancel request" not in out["actions"]["buyer"]
     assert out["actions"]["seller"] == []
-    assert show(world, order["id"]) == out
+    assert world.show(order["id"]) == out
 
 
 def test_ship_sets_shipped_at_and_stops_the_ship_timeout(world):
-    order = place(world)
+    order = world.place()
     world.json("clock", "tick", "2d3h")
     out = world.json("seller", "ship", order["id"])
     assert out["status"] == "shipped"
     assert out["shipped_at"] == "2030-03-06T12:00:00+00:00"
     assert out["ship_by"] == SHIP_BY
     assert world.json("clock", "tick", "30d")["fired"] == []
-    assert show(world, order["id"])["status"] == "shipped"
+    assert world.show(order["id"])["status"] == "shipped"
 
 
 def test_ship_twice_is_refused(world, db):
-    order = place(world)
+    order = world.place()
     world.json("seller", "ship", order["id"])
-    err = refused_unchanged(world, db, "seller", "ship", order["id"], code=4)
+    err = world.refused_unchanged(db, "seller", "ship", order["id"], code=4)
     assert err["code"] == "already_shipped"
 
 
 def test_ship_an_unpaid_order_is_refused(world, db):
-    order = place(world, "--unpaid")
-    err = refused_unchanged(world, db, "seller", "ship", order["id"], code=4)
+    order = world.place("--unpaid")
+    err = world.refused_unchanged(db, "seller", "ship", order["id"], code=4)
     assert err["code"] == "not_paid"
 
 
 def test_ship_unknown_order_is_not_found(world, db):
-    err = refused_unchanged(world, db, "seller", "ship", "ORD-0001", code=3)
+    err = world.refused_unchanged(db, "seller", "ship", "ORD-0001", code=3)
     assert err["code"] == "order_not_found"
 
 
@@ -446,13 +432,13 @@ def test_ship_unknown_order_is_not_found(world, db):
 
 
 def test_r4_unshipped_by_ship_by_is_cancelled_and_refunded(world):
-    order = place(world)
+    order = world.place()
     move = world.json("clock", "tick", "9d")  # Monday -> Wednesday of the next week, 09:00
     assert move["to"] == SHIP_BY
     cancelled = [e for e in move["fired"] if e["kind"] == "order_cancelled"]
     assert len(cancelled) == 1 and cancelled[0]["at"] == SHIP_BY
     assert cancelled[0]["details"]["end_reason"] == "ship_timeout"
-    out = show(world, order["id"])
+    out = world.show(order["id"])
     assert out["status"] == "cancelled"
     assert out["end_reason"] == "ship_timeout"
     assert out["cancelled_at"] == SHIP_BY
@@ -462,23 +448,23 @@ def test_r4_unshipped_by_ship_by_is_cancelled_and_refunded(world):
 
 
 def test_r4_the_seller_can_ship_in_the_last_second(world):
-    order = place(world)
+    order = world.place()
     assert world.json("clock", "tick", "8d23h59m59s")["fired"] == []
     assert world.json("seller", "ship", order["id"])["status"] == "shipped"
 
 
 def test_r4_ship_by_passing_during_a_pending_request(world):
-    order = place(world)
+    order = world.place()
     world.json("clock", "set", "2030-03-13T08:00:00Z")  # one hour before ship_by
     request(world, order["id"])
     world.json("clock", "tick", "72h")
-    out = show(world, order["id"])
+    out = world.show(order["id"])
     assert out["status"] == "cancelled"
     assert out["end_reason"] == "ship_timeout"
     assert out["cancelled_at"] == SHIP_BY
     assert out["cancellation"]["status"] == "timed_out"
     assert out["refund"]["status"] == "pending"
-    kinds = [e["kind"] for e in events(world, order["id"])]
+    kinds = [e["kind"] for e in world.events(order["id"])]
     assert kinds.count("order_cancelled") == 1
     assert kinds.count("refund_started") == 1  # R14: never two refunds
 
@@ -487,7 +473,7 @@ def test_r4_ship_by_passing_during_a_pending_request(world):
 
 
 def _setup(cli, state: str) -> str:
-    order = place(cli, *(["--unpaid"] if state == "awaiting_payment" else []))
+    order = cli.place(*(["--unpaid"] if state == "awaiting_payment" else []))
     oid = order["id"]
     if state == "cancel_requested":
         request(cli, oid)
@@ -520,10 +506,10 @@ def test_r20_acting_for_someone_else_is_refused(world, db, state, command, role,
     oid = _setup(world, state)
     if other == "wrong-party":  # the buyer acting as seller, or the seller as buyer
         other = "acme" if role == "buyer" else "alice"
-    before = show(world, oid)
-    err = refused_unchanged(world, db, *_args(command, oid), "--as", other, code=4)
+    before = world.show(oid)
+    err = world.refused_unchanged(db, *_args(command, oid), "--as", other, code=4)
     assert err["code"] == "not_party"
-    assert show(world, oid) == before
+    assert world.show(oid) == before
 
 
 @pytest.mark.parametrize("state, command, role", R20_CASES, ids=[" ".join(c[1]) + "-" + c[0] for c in R20_CASES])
@@ -537,19 +523,19 @@ def test_r20_acting_as_the_right_party_works(world, state, command, role):
 
 def test_r20_refused_actor_is_not_recorded(world):
     oid = _setup(world, "cancel_requested")
-    before = events(world, oid)
-    fail(world, "seller", "respond", oid, "accept", "--as", "mallory", code=4)
-    assert events(world, oid) == before
+    before = world.events(oid)
+    world.fail("seller", "respond", oid, "accept", "--as", "mallory", code=4)
+    assert world.events(oid) == before
     out = world.json("seller", "respond", oid, "accept", "--as", "acme")
     assert out["status"] == "cancelled"
-    accepted = [e for e in events(world, oid) if e["kind"] == "cancel_accepted"]
+    accepted = [e for e in world.events(oid) if e["kind"] == "cancel_accepted"]
     assert [e["actor"] for e in accepted] == ["acme"]
 
 
 @pytest.mark.parametrize("bad", ["", "x" * 201, "mal\x07lory"])
 def test_r20_bad_as_value_is_usage(world, db, bad):
     oid = _setup(world, "awaiting_shipment")
-    err = refused_unchanged(world, db, "seller", "ship", oid, "--as", bad, code=2)
+    err = world.refused_unchanged(db, "seller", "ship", oid, "--as", bad, code=2)
     assert "--as" in err["message"]
 
 
@@ -558,22 +544,22 @@ def test_r20_bad_as_value_is_usage(world, db, bad):
 
 def _final(cli, how: str) -> str:
     if how == "completed":
-        oid = place(cli)["id"]
+        oid = cli.place()["id"]
         cli.json("seller", "ship", oid)
         cli.json("orders", "confirm", oid)
     elif how == "unpaid_cancelled":
-        oid = place(cli, "--unpaid")["id"]
+        oid = cli.place("--unpaid")["id"]
         request(cli, oid)
     elif how == "cancel_accepted":
-        oid = place(cli)["id"]
+        oid = cli.place()["id"]
         request(cli, oid)
         cli.json("seller", "respond", oid, "accept")
     elif how == "seller_silent":
-        oid = place(cli)["id"]
+        oid = cli.place()["id"]
         request(cli, oid)
         cli.json("clock", "tick", "72h")
     else:  # payment_timeout
-        oid = place(cli, "--unpaid")["id"]
+        oid = cli.place("--unpaid")["id"]
         cli.json("clock", "tick", "24h")
     return oid
 
@@ -593,19 +579,19 @@ FINAL_ACTIONS = [
                                  "payment_timeout"])
 def test_r17_no_action_moves_a_final_order(world, db, how):
     oid = _final(world, how)
-    before = show(world, oid)
+    before = world.show(oid)
     assert before["status"] in ("cancelled", "completed")
     assert before["actions"]["seller"] == []
     for command in FINAL_ACTIONS:
-        refused_unchanged(world, db, *_args(command, oid), code=4)
-    assert show(world, oid) == before
+        world.refused_unchanged(db, *_args(command, oid), code=4)
+    assert world.show(oid) == before
 
 
 # -- the failure contract -------------------------------------------------------------------
 
 
 def test_failure_without_json_is_one_error_line(world, db):
-    order = place(world)
+    order = world.place()
     request(world, order["id"])
     before = db.read_bytes()
     result = world("seller", "ship", order["id"], code=4)
@@ -617,7 +603,7 @@ def test_failure_without_json_is_one_error_line(world, db):
 
 
 def test_success_writes_and_stdout_is_one_json_value(world, db):
-    order = place(world)
+    order = world.place()
     before = db.read_bytes()
     result = world("cancel", "request", order["id"], "--reason", "other", "--json")
     assert json.loads(result.stdout)["status"] == "cancel_requested"

@@ -16,18 +16,6 @@ DISPUTE_KEYS = {"reason", "status", "opened_at", "resolved_at", "outcome"}
 # -- helpers -----------------------------------------------------------------------------------------
 
 
-def show(cli, oid: str) -> dict:
-    return cli.json("orders", "show", oid)
-
-
-def events(cli, oid: str | None = None) -> list[dict]:
-    return cli.json("events", "list", *(["--order", oid] if oid else []))
-
-
-def notes(cli, to: str | None = None) -> list[dict]:
-    return cli.json("notifications", "list", *(["--to", to] if to else []))
-
-
 def shipped(cli, **kw) -> dict:
     o = cli.place(**kw)
     return cli.json("seller", "ship", o["id"])
@@ -43,14 +31,14 @@ def cancelled_with_refund(cli, **kw) -> dict:
     o = cli.place(**kw)
     cli.json("cancel", "request", o["id"], "--reason", "second-thought")
     cli.json("clock", "tick", "72h")
-    return show(cli, o["id"])
+    return cli.show(o["id"])
 
 
 def overdue_refund(cli, **kw) -> dict:
     order = cancelled_with_refund(cli, **kw)
     cli.json("refund", "hold", order["id"])
     cli.json("clock", "set", "2030-04-02T09:00:00Z")
-    order = show(cli, order["id"])
+    order = cli.show(order["id"])
     assert order["refund"]["overdue"] is True
     return order
 
@@ -77,7 +65,7 @@ def test_open_before_shipment_with_seller_fault_reason(world, reason):
     assert_open(order, reason, "2030-03-04T09:00:00+00:00")
     assert order["status"] == "awaiting_shipment"
     assert order["refund"] is None
-    assert show(world, o["id"])["dispute"] == order["dispute"]
+    assert world.show(o["id"])["dispute"] == order["dispute"]
 
 
 @pytest.mark.parametrize("reason", ["second-thought", "wrong-product", "other", "because"])
@@ -86,7 +74,7 @@ def test_open_with_a_reason_that_is_not_a_dispute_reason_is_a_usage_error(world,
     err = world.json("dispute", "open", o["id"], "--reason", reason, code=2)
     assert err["exit"] == 2
     assert reason in err["message"]
-    assert show(world, o["id"])["dispute"] is None
+    assert world.show(o["id"])["dispute"] is None
     assert world.json("dispute", "list") == []
 
 
@@ -95,7 +83,7 @@ def test_open_before_shipment_with_post_shipment_reason_is_refused(world, reason
     o = world.place()
     err = world.json("dispute", "open", o["id"], "--reason", reason, code=4)
     assert err["exit"] == 4
-    assert show(world, o["id"])["dispute"] is None
+    assert world.show(o["id"])["dispute"] is None
     assert world.json("dispute", "list") == []
 
 
@@ -118,7 +106,7 @@ def test_open_after_shipment_with_seller_fault_reason_is_refused(world, make, re
     o = make(world)
     err = world.json("dispute", "open", o["id"], "--reason", reason, code=4)
     assert err["exit"] == 4
-    assert show(world, o["id"])["dispute"] is None
+    assert world.show(o["id"])["dispute"] is None
 
 
 # -- (c) refund-not-received ---------------------------------------------------------------------------
@@ -166,13 +154,13 @@ def test_refund_not_received_without_overdue_refund_is_refused(world, setup):
     oid = setup(world)
     err = world.json("dispute", "open", oid, "--reason", "refund-not-received", code=4)
     assert err["exit"] == 4
-    assert show(world, oid)["dispute"] is None
+    assert world.show(oid)["dispute"] is None
 
 
 def test_seller_fault_reason_on_a_cancelled_order_is_refused(world):
     order = cancelled_with_refund(world)
     world.json("dispute", "open", order["id"], "--reason", "shipping-delay", code=4)
-    assert show(world, order["id"])["dispute"] is None
+    assert world.show(order["id"])["dispute"] is None
 
 
 # -- at most one open dispute -----------------------------------------------------------------------
@@ -183,7 +171,7 @@ def test_second_open_dispute_before_shipment_is_refused(world):
     world.json("dispute", "open", o["id"], "--reason", "shipping-delay")
     err = world.json("dispute", "open", o["id"], "--reason", "seller-unresponsive", code=4)
     assert err["exit"] == 4
-    assert_open(show(world, o["id"]), "shipping-delay", "2030-03-04T09:00:00+00:00")
+    assert_open(world.show(o["id"]), "shipping-delay", "2030-03-04T09:00:00+00:00")
     assert len(world.json("dispute", "list")) == 1
 
 
@@ -191,7 +179,7 @@ def test_second_open_dispute_after_shipment_is_refused(world):
     o = shipped(world)
     world.json("dispute", "open", o["id"], "--reason", "not-received")
     world.json("dispute", "open", o["id"], "--reason", "damaged", code=4)
-    assert show(world, o["id"])["dispute"]["reason"] == "not-received"
+    assert world.show(o["id"])["dispute"]["reason"] == "not-received"
     assert len(world.json("dispute", "list")) == 1
 
 
@@ -253,7 +241,7 @@ def test_resolve_refund_after_shipment_refunds_without_changing_status(world, ma
     assert order["cancelled_at"] is None
     assert order["dispute"]["status"] == "resolved"
     assert order["dispute"]["outcome"] == "refund"
-    told = sorted((n["to"], n["kind"], n["channel"]) for n in notes(world) if n["kind"] == "refund_started")
+    told = sorted((n["to"], n["kind"], n["channel"]) for n in world.notes() if n["kind"] == "refund_started")
     assert told == [("alice", "refund_started", "app"), ("alice", "refund_started", "email")]
     r = world.json("refund", "status", o["id"])
     assert {k: r[k] for k in ("order_id", "amount", "currency", "method", "status", "initiated_at",
@@ -263,7 +251,7 @@ def test_resolve_refund_after_shipment_refunds_without_changing_status(world, ma
     assert r["due_by"] == "2030-03-26T09:00:00+00:00"
     # and it settles by itself at due_by, the order still not cancelled
     world.json("clock", "set", "2030-04-30T00:00:00Z")
-    after = show(world, o["id"])
+    after = world.show(o["id"])
     assert after["status"] == o["status"]
     assert after["refund"]["status"] == "refunded"
     assert after["refund"]["refunded_at"] == "2030-03-26T09:00:00+00:00"
@@ -285,7 +273,7 @@ def test_resolve_refund_on_overdue_held_refund_pays_it(world):
     assert r["initiated_at"] == order["refund"]["initiated_at"]
     assert world.json("refund", "list", "--overdue") == []
     assert len(world.json("refund", "list")) == 1
-    told = sorted((n["kind"], n["channel"]) for n in notes(world, "alice")
+    told = sorted((n["kind"], n["channel"]) for n in world.notes("alice")
                   if n["kind"] in ("dispute_outcome", "refund_completed"))
     assert told == [("dispute_outcome", "app"), ("dispute_outcome", "email"),
                     ("refund_completed", "app"), ("refund_completed", "email")]
@@ -333,7 +321,7 @@ def test_resolve_without_any_dispute_is_refused(world):
     o = world.place()
     err = world.json("dispute", "resolve", o["id"], "refund", code=4)
     assert err["exit"] == 4
-    order = show(world, o["id"])
+    order = world.show(o["id"])
     assert order["status"] == "awaiting_shipment"
     assert order["refund"] is None
 
@@ -342,20 +330,20 @@ def test_resolve_an_already_resolved_dispute_is_refused(world):
     o = world.place()
     world.json("dispute", "open", o["id"], "--reason", "shipping-delay")
     world.json("dispute", "resolve", o["id"], "reject")
-    before_events = events(world)
+    before_events = world.events()
     world.json("dispute", "resolve", o["id"], "refund", code=4)
-    order = show(world, o["id"])
+    order = world.show(o["id"])
     assert order["status"] == "awaiting_shipment"
     assert order["dispute"]["outcome"] == "reject"
     assert order["refund"] is None
-    assert events(world) == before_events
+    assert world.events() == before_events
 
 
 def test_resolve_with_a_bad_outcome_is_a_usage_error(world):
     o = world.place()
     world.json("dispute", "open", o["id"], "--reason", "shipping-delay")
     world.json("dispute", "resolve", o["id"], "maybe", code=2)
-    assert show(world, o["id"])["dispute"]["status"] == "open"
+    assert world.show(o["id"])["dispute"]["status"] == "open"
 
 
 def test_dispute_commands_on_unknown_order_exit_3(world):
@@ -371,14 +359,14 @@ def test_dispute_commands_on_unknown_order_exit_3(world):
 def test_only_support_resolves(world, who):
     o = world.place()
     world.json("dispute", "open", o["id"], "--reason", "shipping-delay")
-    before_events = events(world)
+    before_events = world.events()
     err = world.json("dispute", "resolve", o["id"], "refund", "--as", who, code=4)
     assert err["exit"] == 4
-    order = show(world, o["id"])
+    order = world.show(o["id"])
     assert order["dispute"]["status"] == "open"
     assert order["status"] == "awaiting_shipment"
     assert order["refund"] is None
-    assert events(world) == before_events
+    assert world.events() == before_events
 
 
 def test_support_may_resolve_as_itself(world):
@@ -386,7 +374,7 @@ def test_support_may_resolve_as_itself(world):
     world.json("dispute", "open", o["id"], "--reason", "shipping-delay")
     order = world.json("dispute", "resolve", o["id"], "reject", "--as", "support")
     assert order["dispute"]["outcome"] == "reject"
-    resolved = [e for e in events(world, o["id"]) if e["kind"] == "dispute_resolved"]
+    resolved = [e for e in world.events(o["id"]) if e["kind"] == "dispute_resolved"]
     assert [e["actor"] for e in resolved] == ["support"]
 
 
@@ -396,16 +384,16 @@ def test_only_the_orders_buyer_opens_a_dispute(world, who):
     world.place(buyer="bob")
     err = world.json("dispute", "open", o["id"], "--reason", "shipping-delay", "--as", who, code=4)
     assert err["exit"] == 4
-    assert show(world, o["id"])["dispute"] is None
+    assert world.show(o["id"])["dispute"] is None
     assert world.json("dispute", "list") == []
-    assert not [n for n in notes(world) if n["kind"] == "dispute_opened"]
+    assert not [n for n in world.notes() if n["kind"] == "dispute_opened"]
 
 
 def test_the_buyer_opens_as_herself(world):
     o = world.place(buyer="alice")
     order = world.json("dispute", "open", o["id"], "--reason", "shipping-delay", "--as", "alice")
     assert order["dispute"]["status"] == "open"
-    opened = [e for e in events(world, o["id"]) if e["kind"] == "dispute_opened"]
+    opened = [e for e in world.events(o["id"]) if e["kind"] == "dispute_opened"]
     assert [e["actor"] for e in opened] == ["alice"]
 
 
@@ -440,20 +428,20 @@ def test_dispute_list_lists_every_dispute_with_its_order(world):
 def test_dispute_notifies_seller_on_open_and_buyer_on_outcome(world, outcome):
     o = world.place(buyer="alice", seller="acme")
     world.json("dispute", "open", o["id"], "--reason", "shipping-delay")
-    seller_notes = notes(world, "acme")
+    seller_notes = world.notes("acme")
     assert sorted((n["kind"], n["channel"], n["order_id"]) for n in seller_notes) == [
         ("dispute_opened", "app", o["id"]), ("dispute_opened", "email", o["id"])]
-    assert not [n for n in notes(world, "alice") if n["kind"] == "dispute_opened"]
+    assert not [n for n in world.notes("alice") if n["kind"] == "dispute_opened"]
     world.json("dispute", "resolve", o["id"], outcome)
-    outcome_notes = [n for n in notes(world) if n["kind"] == "dispute_outcome"]
+    outcome_notes = [n for n in world.notes() if n["kind"] == "dispute_outcome"]
     assert sorted((n["to"], n["channel"]) for n in outcome_notes) == [("alice", "app"), ("alice", "email")]
-    buyer_kinds = sorted(n["kind"] for n in notes(world, "alice"))
+    buyer_kinds = sorted(n["kind"] for n in world.notes("alice"))
     if outcome == "refund":
         assert buyer_kinds == ["dispute_outcome", "dispute_outcome", "refund_started", "refund_started"]
     else:
         assert buyer_kinds == ["dispute_outcome", "dispute_outcome"]
     # the seller is told nothing more
-    assert len(notes(world, "acme")) == 2
+    assert len(world.notes("acme")) == 2
 
 
 @pytest.mark.parametrize("bad", ["", "x" * 201, "ali\x07ce"], ids=["empty", "too-long", "control-char"])
@@ -465,4 +453,4 @@ def test_dispute_commands_with_a_broken_as_name_are_usage_errors(world, bad):
     world.json("dispute", "open", o["id"], "--reason", "shipping-delay")
     err = world.json("dispute", "resolve", o["id"], "refund", "--as", bad, code=2)
     assert "--as" in err["message"]
-    assert show(world, o["id"])["dispute"]["status"] == "open"
+    assert world.show(o["id"])["dispute"]["status"] == "open"

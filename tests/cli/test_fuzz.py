@@ -427,9 +427,8 @@ def test_undecodable_bytes_in_arguments(args: list[str]) -> None:
     body()
 
 
-def test_undecodable_bytes_in_a_real_process(tmp_path: Path) -> None:
+def test_undecodable_bytes_in_a_real_process(tmp_path: Path, run_process) -> None:
     """The same through a real process: the argv bytes themselves, and no traceback on stderr."""
-    from conftest import run_process
 
     db = tmp_path / "world.json"
     db.write_bytes(WORLD_BYTES)

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Cli, fail, refused_unchanged
 
 # ------------------------------------------------------------------------ help and the version on /dev/full
 
@@ -37,7 +36,7 @@ def test_help_and_version_on_a_full_disk_are_output_failed(args: list[str], tmp_
     assert not (tmp_path / "x.json").exists()
 
 
-def test_a_reader_that_went_away_is_not_an_error(world: Cli) -> None:
+def test_a_reader_that_went_away_is_not_an_error(world) -> None:
     world.place()
     for args in (["--version"], ["--help"], ["orders", "list", "--json"], ["orders", "show", "ORD-0001"]):
         proc = subprocess.Popen([sys.executable, "-m", "ordercli", *args], stdout=subprocess.PIPE,
@@ -54,8 +53,8 @@ def test_a_reader_that_went_away_is_not_an_error(world: Cli) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "ndjson", "table"])
 @pytest.mark.parametrize("command", [["orders", "list"], ["events", "list"], ["errors"]])
-def test_another_format_with_json_is_refused(world: Cli, command: list[str], fmt: str) -> None:
-    err = fail(world, *command, "--format", fmt, code=2)
+def test_another_format_with_json_is_refused(world, command: list[str], fmt: str) -> None:
+    err = world.fail(*command, "--format", fmt, code=2)
     assert err["code"] == "bad_format"
     assert "use one of" in err["message"] and fmt in err["message"]
     plain = world(*command, "--format", fmt, "--json", code=2)
@@ -63,7 +62,7 @@ def test_another_format_with_json_is_refused(world: Cli, command: list[str], fmt
     assert json.loads(plain.stderr)["error"]["code"] == "bad_format"  # --json asks for the error as JSON
 
 
-def test_format_json_with_json_is_still_json(world: Cli) -> None:
+def test_format_json_with_json_is_still_json(world) -> None:
     world.place()
     result = world("orders", "list", "--format", "json", "--json")
     assert json.loads(result.stdout)[0]["id"] == "ORD-0001"
@@ -75,28 +74,28 @@ PLACE = ["orders", "place", "--item", "Lamp", "--amount", "5"]
 
 
 @pytest.mark.parametrize(("buyer", "seller"), [("a ", "a"), ("a", " a"), ("\u00a0bo", "bo\u3000"), (" x ", "x")])
-def test_names_that_differ_only_by_spaces_are_one_party(world: Cli, db: Path, buyer: str, seller: str) -> None:
-    err = refused_unchanged(world, db, *PLACE, "--buyer", buyer, "--seller", seller, code=2)
+def test_names_that_differ_only_by_spaces_are_one_party(world, db: Path, buyer: str, seller: str) -> None:
+    err = world.refused_unchanged(db, *PLACE, "--buyer", buyer, "--seller", seller, code=2)
     assert err["code"] == "same_party" and err["message"].startswith("--seller")
 
 
-def test_party_names_are_kept_without_spaces_around_them(world: Cli) -> None:
+def test_party_names_are_kept_without_spaces_around_them(world) -> None:
     order = world.place(buyer="  alice ", seller="acme ")
     assert (order["buyer"], order["seller"]) == ("alice", "acme")
     assert [o["id"] for o in world.json("orders", "list", "--buyer", "alice")] == [order["id"]]
 
 
 @pytest.mark.parametrize("name", ["", "   ", "\u3000"])
-def test_an_empty_party_name_is_refused(world: Cli, db: Path, name: str) -> None:
-    err = refused_unchanged(world, db, *PLACE, "--buyer", name, "--seller", "acme", code=2)
+def test_an_empty_party_name_is_refused(world, db: Path, name: str) -> None:
+    err = world.refused_unchanged(db, *PLACE, "--buyer", name, "--seller", "acme", code=2)
     assert err["code"] == "bad_value" and err["message"].startswith("--buyer")
 
 
 @pytest.mark.parametrize("name", ["platform", "support", " support", "Platform", "SUPPORT"])
 @pytest.mark.parametrize("role", ["--buyer", "--seller"])
-def test_the_system_actors_are_no_party(world: Cli, db: Path, name: str, role: str) -> None:
+def test_the_system_actors_are_no_party(world, db: Path, name: str, role: str) -> None:
     other = "--seller" if role == "--buyer" else "--buyer"
-    err = refused_unchanged(world, db, *PLACE, role, name, other, "alice", code=2)
+    err = world.refused_unchanged(db, *PLACE, role, name, other, "alice", code=2)
     assert err["code"] == "reserved_name"
     assert err["message"].startswith(f"{role}: ") and "platform and support" in err["message"]
 
@@ -107,12 +106,12 @@ def test_the_system_actors_are_no_party(world: Cli, db: Path, name: str, role: s
     ({"buyer": "bo", "seller": " platform "}, "reserved_name", "line 2: seller"),
     ({"buyer": " ", "seller": "bo"}, "bad_value", "line 2: buyer"),
 ])
-def test_import_rows_follow_the_same_rules(world: Cli, db: Path, tmp_path: Path, row: dict, code: str,
+def test_import_rows_follow_the_same_rules(world, db: Path, tmp_path: Path, row: dict, code: str,
                                            start: str) -> None:
     path = tmp_path / "orders.ndjson"
     good = {"buyer": "al", "seller": "acme", "item": "Lamp", "amount": "5"}
     path.write_text(json.dumps(good) + "\n" + json.dumps({**good, **row}) + "\n")
-    err = refused_unchanged(world, db, "orders", "import", str(path), code=2)
+    err = world.refused_unchanged(db, "orders", "import", str(path), code=2)
     assert err["code"] == code and err["message"].startswith(start), err
 
 
@@ -142,7 +141,7 @@ def test_the_python_api_trims_and_refuses_as_the_cli() -> None:
     ("19.99", "USD", "19.99"),
 ])
 def test_amounts_take_exactly_the_currencys_minor_units_and_fit_the_schemas(
-        world: Cli, amount: str, currency: str, stored: str) -> None:
+        world, amount: str, currency: str, stored: str) -> None:
     from jsonschema import Draft202012Validator
 
     order = world.place("--currency", currency, amount=amount)
@@ -165,15 +164,15 @@ def test_amounts_take_exactly_the_currencys_minor_units_and_fit_the_schemas(
 @pytest.mark.parametrize(("amount", "currency", "places"), [
     ("5.1234", "KWD", 3), ("1.234", "USD", 2), ("5.5", "JPY", 0), ("1.23456", "CLF", 4)])
 def test_a_finer_amount_than_the_currency_is_refused_with_its_places(
-        world: Cli, db: Path, amount: str, currency: str, places: int) -> None:
-    err = refused_unchanged(world, db, "orders", "place", "--buyer", "al", "--seller", "acme", "--item", "Lamp",
+        world, db: Path, amount: str, currency: str, places: int) -> None:
+    err = world.refused_unchanged(db, "orders", "place", "--buyer", "al", "--seller", "acme", "--item", "Lamp",
                             "--amount", amount, "--currency", currency, code=2)
     assert err["code"] == "bad_amount"
     assert err["message"] == (f"--amount: {amount!r} has more decimal places than {currency} has minor units "
                               f"({places})")
 
 
-def test_import_takes_a_3_place_amount_in_kwd(world: Cli, tmp_path: Path) -> None:
+def test_import_takes_a_3_place_amount_in_kwd(world, tmp_path: Path) -> None:
     path = tmp_path / "orders.ndjson"
     path.write_text('{"buyer": "al", "seller": "acme", "item": "Lamp", "amount": 5.125, "currency": "KWD"}\n')
     world.json("orders", "import", str(path))
@@ -207,19 +206,19 @@ def _scenario(tmp_path: Path, policy: Path | str) -> Path:
 @pytest.mark.parametrize("value", [HUGE, str(2**63), "-1", "1.5", '"3"', "true"])  # 0: buyers can't ask (R24)
 @pytest.mark.parametrize("how", ["policy use", "demo --policy", "scenario policy", "policy compare"])
 def test_an_out_of_range_cancel_requests_max_is_bad_policy_everywhere(
-        world: Cli, db: Path, tmp_path: Path, value: str, how: str) -> None:
+        world, db: Path, tmp_path: Path, value: str, how: str) -> None:
     path = _policy(tmp_path, value)
     args = {"policy use": ["policy", "use", str(path)],
             "demo --policy": ["demo", "--policy", str(path)],
             "scenario policy": ["scenario", "run", str(_scenario(tmp_path, path))],
             "policy compare": ["policy", "compare", "aliexpress", str(path), "--scenario",
                                str(_scenario(tmp_path, "aliexpress"))]}[how]
-    err = refused_unchanged(world, db, *args, code=2)
+    err = world.refused_unchanged(db, *args, code=2)
     assert err["code"] == "bad_policy", err
     assert "'cancel_requests_max'" in err["message"] and "from 0 to 9223372036854775807" in err["message"]
 
 
-def test_the_largest_cancel_requests_max_is_taken_and_saved(world: Cli, tmp_path: Path) -> None:
+def test_the_largest_cancel_requests_max_is_taken_and_saved(world, tmp_path: Path) -> None:
     world.json("policy", "use", str(_policy(tmp_path, str(2**63 - 1))))
     assert world.json("policy", "show")["cancel_requests_max"] == 2**63 - 1
     world.place()  # the world with that policy is written and read again
@@ -257,22 +256,22 @@ SIMULATE = ["--policy", "aliexpress", "--orders", "50", "--workers", "1"]
     ("days: 28", f"days: {HUGE}", "orders.days"),
 ])
 def test_out_of_range_behaviour_values_are_bad_behaviour_naming_the_key(
-        world: Cli, db: Path, tmp_path: Path, old: str, new: str, key: str) -> None:
+        world, db: Path, tmp_path: Path, old: str, new: str, key: str) -> None:
     path = _behaviour(tmp_path, old, new)
-    err = refused_unchanged(world, db, "simulate", str(path), *SIMULATE, code=2)
+    err = world.refused_unchanged(db, "simulate", str(path), *SIMULATE, code=2)
     assert err["code"] == "bad_behaviour", err
     assert err["message"].startswith(f"behaviour file {path}: {key}: "), err["message"]
 
 
-def test_a_default_order_count_beyond_simulates_limit_is_refused(world: Cli, tmp_path: Path) -> None:
+def test_a_default_order_count_beyond_simulates_limit_is_refused(world, tmp_path: Path) -> None:
     path = _behaviour(tmp_path, "per_day: 1000 ", "per_day: 10000000 ")  # 28 days of ten million
-    err = fail(world, "simulate", str(path), "--policy", "aliexpress", "--workers", "1", code=2)
+    err = world.fail("simulate", str(path), "--policy", "aliexpress", "--workers", "1", code=2)
     assert err["code"] == "bad_behaviour" and "orders.per_day" in err["message"] and "--orders" in err["message"]
     report = world.json("simulate", str(path), *SIMULATE)  # --orders picks the number: the file is fine
     assert report
 
 
-def test_heavy_tailed_delays_stay_within_the_clock(world: Cli, tmp_path: Path) -> None:
+def test_heavy_tailed_delays_stay_within_the_clock(world, tmp_path: Path) -> None:
     """A lognormal with the largest sigma draws delays of thousands of years: they stop at ten years,
     instead of overflowing the clock (OverflowError) somewhere in the simulation."""
     path = _behaviour(tmp_path, "answer_delay: {lognormal: {median: 6h, sigma: 1.0}}",
@@ -284,11 +283,11 @@ def test_heavy_tailed_delays_stay_within_the_clock(world: Cli, tmp_path: Path) -
     world.json("simulate", str(path), "--policy", "aliexpress", "--orders", "300", "--workers", "1")
 
 
-def test_acting_as_a_party_ignores_the_spaces_around_the_name(world: Cli) -> None:
+def test_acting_as_a_party_ignores_the_spaces_around_the_name(world) -> None:
     oid = world.place("--unpaid", "--as", "alice ", buyer=" alice")["id"]
     assert world.json("orders", "pay", oid, "--as", " alice")["status"] == "awaiting_shipment"
     assert world.json("seller", "ship", oid, "--as", "acme ")["status"] == "shipped"
     message = world.json("messages", "send", oid, "thanks", "--as", " alice ")
     assert (message["from"], message["role"]) == ("alice", "buyer")
-    err = fail(world, "orders", "confirm", oid, "--as", "acme", code=4)
+    err = world.fail("orders", "confirm", oid, "--as", "acme", code=4)
     assert err["code"] == "not_party"

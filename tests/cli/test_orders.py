@@ -4,7 +4,6 @@ exact exit codes, the JSON fields of docs/cli.md and the rules of docs/rules.md 
 from __future__ import annotations
 
 import pytest
-from conftest import fail, refused_unchanged
 
 START = "2030-03-04T09:00:00+00:00"  # the `world` fixture's clock: a Monday
 
@@ -19,25 +18,11 @@ EVENT_KEYS = {"seq", "at", "order_id", "kind", "actor", "details"}
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def place(cli, *extra: str, buyer: str = "alice", seller: str = "acme", item: str = "Blue headset",
-          amount: str = "19.99") -> dict:
-    return cli.json("orders", "place", "--buyer", buyer, "--seller", seller, "--item", item, "--amount", amount,
-                    *extra)
-
-
-def show(cli, order_id: str) -> dict:
-    return cli.json("orders", "show", order_id)
-
-
-def now(cli) -> str:
-    return cli.json("clock", "show")["now"]
-
-
 # -- orders place -------------------------------------------------------------------------------
 
 
 def test_place_paid_at_once_has_every_field(world):
-    order = place(world)
+    order = world.place()
     assert ORDER_KEYS <= set(order)
     assert order["id"] == "ORD-0001"
     assert order["buyer"] == "alice"
@@ -63,12 +48,12 @@ def test_place_paid_at_once_has_every_field(world):
 
 
 def test_place_is_what_show_returns(world):
-    order = place(world)
-    assert show(world, order["id"]) == order
+    order = world.place()
+    assert world.show(order["id"]) == order
 
 
 def test_place_options_are_kept(world):
-    order = place(world, "--currency", "EUR", "--payment", "alipay", "--quantity", "3", amount="42.50")
+    order = world.place("--currency", "EUR", "--payment", "alipay", "--quantity", "3", amount="42.50")
     assert order["currency"] == "EUR"
     assert order["payment_method"] == "alipay"
     assert order["quantity"] == 3 and isinstance(order["quantity"], int)
@@ -78,17 +63,17 @@ def test_place_options_are_kept(world):
 
 @pytest.mark.parametrize("method", ["card", "paypal", "alipay", "bank-transfer"])
 def test_place_accepts_every_payment_method(world, method):
-    assert place(world, "--payment", method)["payment_method"] == method
+    assert world.place("--payment", method)["payment_method"] == method
 
 
 @pytest.mark.parametrize(("amount", "stored"), [("0.01", "0.01"), ("5", "5.00"), ("1234567.8", "1234567.80")])
 def test_place_accepts_positive_amounts_up_to_two_places_in_cents(world, amount, stored):
-    order = place(world, amount=amount)
+    order = world.place(amount=amount)
     assert order["amount"] == stored
 
 
 def test_place_ids_are_sequential(world):
-    assert [place(world)["id"] for _ in range(3)] == ["ORD-0001", "ORD-0002", "ORD-0003"]
+    assert [world.place()["id"] for _ in range(3)] == ["ORD-0001", "ORD-0002", "ORD-0003"]
 
 
 @pytest.mark.parametrize(
@@ -104,11 +89,11 @@ def test_place_ids_are_sequential(world):
 )
 def test_place_ship_by_counts_working_days(cli, start, ship_by):
     cli.json("clock", "set", start)
-    assert place(cli)["ship_by"] == ship_by
+    assert cli.place()["ship_by"] == ship_by
 
 
 def test_place_unpaid_awaits_payment(world):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     assert ORDER_KEYS <= set(order)
     assert order["status"] == "awaiting_payment"
     assert order["placed_at"] == START
@@ -129,7 +114,7 @@ def test_place_quiet_prints_only_the_id(world):
     result = world("orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "x", "--amount", "1",
                    "--quiet")
     assert result.stdout == "ORD-0002\n"
-    assert show(world, "ORD-0002")["status"] == "awaiting_shipment"
+    assert world.show("ORD-0002")["status"] == "awaiting_shipment"
 
 
 BASE = {"--buyer": "alice", "--seller": "acme", "--item": "Blue headset", "--amount": "19.99"}
@@ -167,7 +152,7 @@ BASE = {"--buyer": "alice", "--seller": "acme", "--item": "Blue headset", "--amo
 def test_place_input_rules(world, db, option, value, code):
     opts = {**BASE, option: value}
     args = [a for k, v in opts.items() for a in (k, v)]
-    err = refused_unchanged(world, db, "orders", "place", *args, code=2)
+    err = world.refused_unchanged(db, "orders", "place", *args, code=2)
     assert option in err["message"]
     if code is not None:
         assert err["code"] == code
@@ -175,19 +160,19 @@ def test_place_input_rules(world, db, option, value, code):
 
 
 def test_place_names_of_200_characters_are_accepted(world):
-    order = place(world, seller="s" * 200, buyer="b" * 200)
+    order = world.place(seller="s" * 200, buyer="b" * 200)
     assert order["seller"] == "s" * 200
     assert order["buyer"] == "b" * 200
 
 
 def test_place_without_a_required_option_is_usage(world, db):
-    err = refused_unchanged(world, db, "orders", "place", "--buyer", "alice", "--seller", "acme", "--amount", "1",
+    err = world.refused_unchanged(db, "orders", "place", "--buyer", "alice", "--seller", "acme", "--amount", "1",
                             code=2)
     assert "--item" in err["message"]
 
 
 def test_place_as_someone_else_is_refused(world, db):
-    err = refused_unchanged(world, db, "orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "x",
+    err = world.refused_unchanged(db, "orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "x",
                             "--amount", "1", "--as", "mallory", code=4)
     assert err["code"] == "not_party"
     assert world.json("orders", "list") == []
@@ -197,7 +182,7 @@ def test_place_as_someone_else_is_refused(world, db):
 
 
 def test_pay_sets_paid_at_and_ship_by_from_the_payment(world):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     world.json("clock", "tick", "5h")
     paid = world.json("orders", "pay", order["id"])
     assert paid["status"] == "awaiting_shipment"
@@ -205,12 +190,12 @@ def test_pay_sets_paid_at_and_ship_by_from_the_payment(world):
     assert paid["paid_at"] == "2030-03-04T14:00:00+00:00"
     assert paid["ship_by"] == "2030-03-13T14:00:00+00:00"  # R3: from paid_at, not placed_at
     assert paid["next_deadline"] == {"kind": "ship_by", "at": "2030-03-13T14:00:00+00:00"}
-    assert show(world, order["id"]) == paid
+    assert world.show(order["id"]) == paid
 
 
 def test_pay_on_friday_evening_counts_working_days(cli):
     cli.json("clock", "set", "2030-03-08T15:00:00Z")
-    order = place(cli, "--unpaid")
+    order = cli.place("--unpaid")
     cli.json("clock", "tick", "3h")
     paid = cli.json("orders", "pay", order["id"])
     assert paid["paid_at"] == "2030-03-08T18:00:00+00:00"
@@ -218,19 +203,19 @@ def test_pay_on_friday_evening_counts_working_days(cli):
 
 
 def test_pay_twice_is_refused(world, db):
-    order = place(world)
-    err = refused_unchanged(world, db, "orders", "pay", order["id"], code=4)
+    order = world.place()
+    err = world.refused_unchanged(db, "orders", "pay", order["id"], code=4)
     assert err["code"] == "already_paid"
-    assert show(world, order["id"])["paid_at"] == START
+    assert world.show(order["id"])["paid_at"] == START
 
 
 def test_pay_unknown_order_is_not_found(world, db):
-    err = refused_unchanged(world, db, "orders", "pay", "ORD-0042", code=3)
+    err = world.refused_unchanged(db, "orders", "pay", "ORD-0042", code=3)
     assert err["code"] == "order_not_found"
 
 
 def test_pay_just_before_the_timeout_works(world):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     world.json("clock", "tick", "23h59m59s")
     paid = world.json("orders", "pay", order["id"])
     assert paid["status"] == "awaiting_shipment"
@@ -238,7 +223,7 @@ def test_pay_just_before_the_timeout_works(world):
 
 
 def test_payment_timeout_after_24h(world):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     move = world.json("clock", "tick", "24h")
     assert move["from"] == START
     assert move["to"] == "2030-03-05T09:00:00+00:00"
@@ -249,7 +234,7 @@ def test_payment_timeout_after_24h(world):
     assert cancelled[0]["actor"] == "platform"
     assert cancelled[0]["details"]["end_reason"] == "payment_timeout"
     assert not [e for e in move["fired"] if e["kind"].startswith("refund")]
-    after = show(world, order["id"])
+    after = world.show(order["id"])
     assert after["status"] == "cancelled"
     assert after["end_reason"] == "payment_timeout"
     assert after["cancelled_at"] == "2030-03-05T09:00:00+00:00"
@@ -260,26 +245,26 @@ def test_payment_timeout_after_24h(world):
 
 
 def test_payment_timeout_not_one_second_early(world):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     move = world.json("clock", "tick", "23h59m59s")
     assert move["fired"] == []
-    assert show(world, order["id"])["status"] == "awaiting_payment"
+    assert world.show(order["id"])["status"] == "awaiting_payment"
 
 
 def test_pay_after_the_timeout_is_refused(world, db):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     world.json("clock", "tick", "1d")
-    err = refused_unchanged(world, db, "orders", "pay", order["id"], code=4)
+    err = world.refused_unchanged(db, "orders", "pay", order["id"], code=4)
     assert err["code"] == "order_cancelled"
-    assert show(world, order["id"])["paid_at"] is None
+    assert world.show(order["id"])["paid_at"] is None
 
 
 def test_pay_as_someone_else_is_refused_and_changes_nothing(world, db):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     for other in ("mallory", "acme"):
-        err = refused_unchanged(world, db, "orders", "pay", order["id"], "--as", other, code=4)
+        err = world.refused_unchanged(db, "orders", "pay", order["id"], "--as", other, code=4)
         assert err["code"] == "not_party"
-    assert show(world, order["id"])["status"] == "awaiting_payment"
+    assert world.show(order["id"])["status"] == "awaiting_payment"
     paid = world.json("orders", "pay", order["id"], "--as", "alice")
     assert paid["status"] == "awaiting_shipment"
 
@@ -293,13 +278,13 @@ def test_list_empty_world(cli, db):
 
 
 def test_list_oldest_first_with_filters(world):
-    a = place(world, buyer="alice", seller="acme")
+    a = world.place(buyer="alice", seller="acme")
     world.json("clock", "tick", "1h")
-    b = place(world, "--unpaid", buyer="bob", seller="acme")
+    b = world.place("--unpaid", buyer="bob", seller="acme")
     world.json("clock", "tick", "1h")
-    c = place(world, buyer="alice", seller="globex")
+    c = world.place(buyer="alice", seller="globex")
     world.json("clock", "tick", "1h")
-    d = place(world, buyer="bob", seller="globex")
+    d = world.place(buyer="bob", seller="globex")
     world.json("seller", "ship", d["id"])
 
     everything = world.json("orders", "list")
@@ -320,12 +305,12 @@ def test_list_oldest_first_with_filters(world):
 
 
 def test_list_unknown_status_is_usage(world):
-    place(world)
-    fail(world, "orders", "list", "--status", "lost", code=2)
+    world.place()
+    world.fail("orders", "list", "--status", "lost", code=2)
 
 
 def test_list_row_is_the_order_object(world):
-    order = place(world)
+    order = world.place()
     assert world.json("orders", "list") == [order]
 
 
@@ -334,14 +319,14 @@ def test_list_row_is_the_order_object(world):
 
 @pytest.mark.parametrize("bad_id", ["ORD-0002", "ord-0001", "ORD-1", "ORD-00001", "1", " ORD-0001", "nope"])
 def test_show_unknown_id_is_not_found(world, bad_id):
-    place(world)
-    err = fail(world, "orders", "show", bad_id, code=3)
+    world.place()
+    err = world.fail("orders", "show", bad_id, code=3)
     assert err["code"] == "order_not_found"
     assert bad_id in err["message"]
 
 
 def test_show_on_a_missing_file_creates_nothing(cli, db):
-    err = fail(cli, "orders", "show", "ORD-0001", code=3)
+    err = cli.fail("orders", "show", "ORD-0001", code=3)
     assert err["code"] == "order_not_found"
     assert not db.exists()
 
@@ -358,7 +343,7 @@ def test_show_error_without_json_is_one_line(world):
 
 
 def test_confirm_a_shipped_order_completes_it(world):
-    order = place(world)
+    order = world.place()
     world.json("clock", "tick", "1d")
     world.json("seller", "ship", order["id"])
     world.json("clock", "tick", "2d")
@@ -368,13 +353,13 @@ def test_confirm_a_shipped_order_completes_it(world):
     assert done["shipped_at"] == "2030-03-05T09:00:00+00:00"
     assert done["cancelled_at"] is None and done["end_reason"] is None and done["refund"] is None
     assert done["next_deadline"] is None
-    assert show(world, order["id"]) == done
+    assert world.show(order["id"]) == done
 
 
 @pytest.mark.parametrize("state", ["awaiting_payment", "awaiting_shipment", "cancel_requested", "cancelled",
                                    "completed"])
 def test_confirm_anything_but_shipped_is_refused(world, db, state):
-    order = place(world, *(["--unpaid"] if state == "awaiting_payment" else []))
+    order = world.place(*(["--unpaid"] if state == "awaiting_payment" else []))
     oid = order["id"]
     if state == "cancel_requested":
         world.json("cancel", "request", oid, "--reason", "second-thought")
@@ -384,24 +369,24 @@ def test_confirm_anything_but_shipped_is_refused(world, db, state):
     elif state == "completed":
         world.json("seller", "ship", oid)
         world.json("orders", "confirm", oid)
-    before = show(world, oid)
+    before = world.show(oid)
     assert before["status"] == state
-    refused_unchanged(world, db, "orders", "confirm", oid, code=4)
-    assert show(world, oid) == before
+    world.refused_unchanged(db, "orders", "confirm", oid, code=4)
+    assert world.show(oid) == before
 
 
 def test_confirm_unknown_order_is_not_found(world, db):
-    err = refused_unchanged(world, db, "orders", "confirm", "ORD-0001", code=3)
+    err = world.refused_unchanged(db, "orders", "confirm", "ORD-0001", code=3)
     assert err["code"] == "order_not_found"
 
 
 def test_confirm_as_someone_else_is_refused(world, db):
-    order = place(world)
+    order = world.place()
     world.json("seller", "ship", order["id"])
     for other in ("mallory", "acme"):
-        err = refused_unchanged(world, db, "orders", "confirm", order["id"], "--as", other, code=4)
+        err = world.refused_unchanged(db, "orders", "confirm", order["id"], "--as", other, code=4)
         assert err["code"] == "not_party"
-    assert show(world, order["id"])["status"] == "shipped"
+    assert world.show(order["id"])["status"] == "shipped"
     assert world.json("orders", "confirm", order["id"], "--as", "alice")["status"] == "completed"
 
 
@@ -430,38 +415,38 @@ def test_clock_show_on_a_new_world_creates_nothing(cli, db):
 def test_clock_set_forward(world, instant, expected):
     move = world.json("clock", "set", instant)
     assert move == {"from": START, "to": expected, "fired": []}
-    assert now(world) == expected
+    assert world.now() == expected
 
 
 def test_clock_set_backwards_on_an_empty_world_is_allowed(world):
     move = world.json("clock", "set", "2029-01-01T00:00:00Z")
     assert move["to"] == "2029-01-01T00:00:00+00:00"
     assert move["fired"] == []
-    assert now(world) == "2029-01-01T00:00:00+00:00"
+    assert world.now() == "2029-01-01T00:00:00+00:00"
 
 
 def test_clock_set_backwards_with_history_is_refused(world, db):
-    place(world)
+    world.place()
     world.json("clock", "tick", "1h")
-    err = refused_unchanged(world, db, "clock", "set", "2030-03-04T09:30:00Z", code=4)
+    err = world.refused_unchanged(db, "clock", "set", "2030-03-04T09:30:00Z", code=4)
     assert err["code"] == "clock_backwards"
-    assert now(world) == "2030-03-04T10:00:00+00:00"
+    assert world.now() == "2030-03-04T10:00:00+00:00"
 
 
 def test_clock_set_bad_instant_is_usage(world, db):
-    refused_unchanged(world, db, "clock", "set", "next tuesday", code=2)
+    world.refused_unchanged(db, "clock", "set", "next tuesday", code=2)
 
 
 def test_clock_set_fires_deadlines_on_the_way(world):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     move = world.json("clock", "set", "2030-03-10T00:00:00Z")
     kinds = [(e["kind"], e["at"]) for e in move["fired"]]
     assert ("order_cancelled", "2030-03-05T09:00:00+00:00") in kinds
-    assert show(world, order["id"])["end_reason"] == "payment_timeout"
+    assert world.show(order["id"])["end_reason"] == "payment_timeout"
 
 
 def test_clock_tick_output(world):
-    order = place(world, "--unpaid")
+    order = world.place("--unpaid")
     move = world.json("clock", "tick", "1d12h")
     assert set(move) == {"from", "to", "fired"}
     assert move["from"] == START
@@ -474,7 +459,7 @@ def test_clock_tick_output(world):
     seqs = [e["seq"] for e in move["fired"]]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     assert seqs[0] > 1  # order_placed came first
-    assert now(world) == "2030-03-05T21:00:00+00:00"
+    assert world.now() == "2030-03-05T21:00:00+00:00"
 
 
 @pytest.mark.parametrize("duration, to", [("72h", "2030-03-07T09:00:00+00:00"), ("3d", "2030-03-07T09:00:00+00:00"),
@@ -486,41 +471,41 @@ def test_clock_tick_durations(world, duration, to):
 
 @pytest.mark.parametrize("duration", ["5x", "72", "-1h", "h", "1.5h", "3 d", "72H"])
 def test_clock_tick_bad_duration_is_usage(world, db, duration):
-    place(world)
-    refused_unchanged(world, db, "clock", "tick", duration, code=2)
-    assert now(world) == START
+    world.place()
+    world.refused_unchanged(db, "clock", "tick", duration, code=2)
+    assert world.now() == START
 
 
 def test_clock_tick_bad_duration_code(world):
-    assert fail(world, "clock", "tick", "5x", code=2)["code"] == "bad_duration"
+    assert world.fail("clock", "tick", "5x", code=2)["code"] == "bad_duration"
 
 
 def test_clock_next_moves_exactly_to_the_next_deadline(world):
-    unpaid = place(world, "--unpaid")
-    paid = place(world)
+    unpaid = world.place("--unpaid")
+    paid = world.place()
     move = world.json("clock", "next")
     assert move["from"] == START
     assert move["to"] == "2030-03-05T09:00:00+00:00"  # pay_by, earlier than ship_by
     assert [e["order_id"] for e in move["fired"]] == [unpaid["id"]]
-    assert show(world, unpaid["id"])["status"] == "cancelled"
-    assert show(world, paid["id"])["status"] == "awaiting_shipment"
+    assert world.show(unpaid["id"])["status"] == "cancelled"
+    assert world.show(paid["id"])["status"] == "awaiting_shipment"
     move = world.json("clock", "next")
     assert move["to"] == "2030-03-13T09:00:00+00:00"  # ship_by of the paid order
-    assert show(world, paid["id"])["end_reason"] == "ship_timeout"
+    assert world.show(paid["id"])["end_reason"] == "ship_timeout"
 
 
 def test_clock_next_with_nothing_pending_is_refused(world, db):
-    err = refused_unchanged(world, db, "clock", "next", code=4)
+    err = world.refused_unchanged(db, "clock", "next", code=4)
     assert err["code"] == "no_pending_deadline"
-    order = place(world)
+    order = world.place()
     world.json("seller", "ship", order["id"])
     world.json("orders", "confirm", order["id"])
-    refused_unchanged(world, db, "clock", "next", code=4)
-    assert now(world) == START
+    world.refused_unchanged(db, "clock", "next", code=4)
+    assert world.now() == START
 
 
 def test_clock_next_on_a_new_world_is_refused_and_creates_nothing(cli, db):
-    fail(cli, "clock", "next", code=4)
+    cli.fail("clock", "next", code=4)
     assert not db.exists()
 
 

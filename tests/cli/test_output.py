@@ -39,10 +39,6 @@ def notes(cli, to: str | None = None) -> list[dict]:
     return cli.json("notifications", "list", *(["--to", to] if to else []))
 
 
-def events(cli, oid: str | None = None) -> list[dict]:
-    return cli.json("events", "list", *(["--order", oid] if oid else []))
-
-
 def is_instant_key(key: str) -> bool:
     return key in INSTANT_KEYS or key.endswith("_at") or key.endswith("_by")
 
@@ -294,7 +290,7 @@ def test_money_is_a_decimal_string_everywhere(busy):
     assert busy.json("orders", "show", "ORD-0001")["amount"] == "19.99"
     assert busy.json("refund", "status", "ORD-0001")["amount"] == "19.99"
     assert busy.json("orders", "show", "ORD-0002")["amount"] == "7.50"
-    started = [e for e in events(busy, "ORD-0001") if e["kind"] == "refund_started"]
+    started = [e for e in busy.events("ORD-0001") if e["kind"] == "refund_started"]
     assert started and started[0]["details"]["amount"] == "19.99"
     assert Decimal(busy.json("orders", "show", "ORD-0003")["amount"]) == Decimal("100")
 
@@ -529,7 +525,7 @@ def test_notifications_are_oldest_first(world):
 
 
 def test_events_are_numbered_without_gaps_oldest_first(busy):
-    evs = events(busy)
+    evs = busy.events()
     assert [e["seq"] for e in evs] == list(range(1, len(evs) + 1))
     ats = [e["at"] for e in evs]
     assert ats == sorted(ats)
@@ -542,9 +538,9 @@ def test_events_are_numbered_without_gaps_oldest_first(busy):
 
 
 def test_events_of_one_order(busy):
-    everything = events(busy)
+    everything = busy.events()
     for oid in ("ORD-0001", "ORD-0002", "ORD-0003"):
-        mine = events(busy, oid)
+        mine = busy.events(oid)
         assert mine and mine == [e for e in everything if e["order_id"] == oid]
         seqs = [e["seq"] for e in mine]
         assert seqs == sorted(seqs)
@@ -563,24 +559,24 @@ def test_events_record_actor_and_time_of_each_state_change(world):
     world.json("clock", "tick", "1h")
     world.json("seller", "respond", o["id"], "accept")
     world.json("clock", "next")
-    got = [(e["at"], e["actor"], e["kind"]) for e in events(world, o["id"])]
+    got = [(e["at"], e["actor"], e["kind"]) for e in world.events(o["id"])]
     assert got[0] == ("2030-03-04T09:00:00+00:00", "alice", "order_placed")
     assert ("2030-03-04T10:00:00+00:00", "alice", "cancel_requested") in got
     assert ("2030-03-04T11:00:00+00:00", "acme", "cancel_accepted") in got
     assert ("2030-03-04T11:00:00+00:00", "platform", "refund_started") in got
     assert got[-1] == ("2030-03-25T11:00:00+00:00", "platform", "refund_completed")
-    cancelled = [e for e in events(world, o["id"]) if e["kind"] == "order_cancelled"]
+    cancelled = [e for e in world.events(o["id"]) if e["kind"] == "order_cancelled"]
     assert len(cancelled) == 1 and cancelled[0]["details"].get("end_reason") == "cancel_accepted"
 
 
 def test_clock_tick_returns_the_events_it_appended(world):
     o = world.place()
     world.json("cancel", "request", o["id"], "--reason", "other")
-    before = len(events(world))
+    before = len(world.events())
     move = world.json("clock", "tick", "30d")
     assert move["from"] == "2030-03-04T09:00:00+00:00"
     assert move["to"] == "2030-04-03T09:00:00+00:00"
-    after = events(world)
+    after = world.events()
     assert move["fired"] == after[before:]
     assert move["fired"]
 
@@ -588,10 +584,10 @@ def test_clock_tick_returns_the_events_it_appended(world):
 def test_a_refused_command_appends_no_event_and_no_notification(world):
     o = world.place()
     world.json("seller", "ship", o["id"])
-    evs, ns = events(world), notes(world)
+    evs, ns = world.events(), notes(world)
     world.json("cancel", "request", o["id"], "--reason", "other", code=4)
     world.json("dispute", "open", o["id"], "--reason", "shipping-delay", code=4)
     world.json("dispute", "open", o["id"], "--reason", "damaged", "--as", "bob", code=4)
     world.json("dispute", "resolve", o["id"], "refund", code=4)
-    assert events(world) == evs
+    assert world.events() == evs
     assert notes(world) == ns

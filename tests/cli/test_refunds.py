@@ -26,24 +26,8 @@ REFUND_KEYS = {"order_id", "amount", "currency", "method", "status", "initiated_
 # -- helpers -----------------------------------------------------------------------------------------
 
 
-def show(cli, oid: str) -> dict:
-    return cli.json("orders", "show", oid)
-
-
 def refund(cli, oid: str) -> dict:
     return cli.json("refund", "status", oid)
-
-
-def now(cli) -> str:
-    return cli.json("clock", "show")["now"]
-
-
-def events(cli, oid: str | None = None) -> list[dict]:
-    return cli.json("events", "list", *(["--order", oid] if oid else []))
-
-
-def notes(cli, to: str | None = None) -> list[dict]:
-    return cli.json("notifications", "list", *(["--to", to] if to else []))
 
 
 def cancel_by_silence(cli, *extra: str, **kw) -> dict:
@@ -51,7 +35,7 @@ def cancel_by_silence(cli, *extra: str, **kw) -> dict:
     o = cli.place(*extra, **kw)
     cli.json("cancel", "request", o["id"], "--reason", "second-thought")
     cli.json("clock", "tick", "72h")
-    return show(cli, o["id"])
+    return cli.show(o["id"])
 
 
 def cancel_by_accept(cli, *extra: str, after: str = "2d", **kw) -> dict:
@@ -103,7 +87,7 @@ def test_ship_timeout_creates_pending_refund(world):
     o = world.place()
     assert o["ship_by"] == "2030-03-13T09:00:00+00:00"
     world.json("clock", "set", "2030-03-20T09:00:00Z")
-    order = show(world, o["id"])
+    order = world.show(o["id"])
     assert order["status"] == "cancelled"
     assert order["end_reason"] == "ship_timeout"
     assert order["cancelled_at"] == "2030-03-13T09:00:00+00:00"
@@ -190,20 +174,20 @@ def test_unpaid_order_cancelled_by_buyer_gets_no_refund(world):
     err = world.json("refund", "status", o["id"], code=3)
     assert err["exit"] == 3
     assert world.json("refund", "list") == []
-    assert not [e for e in events(world) if "refund" in e["kind"]]
-    assert not [n for n in notes(world) if n["kind"].startswith("refund")]
+    assert not [e for e in world.events() if "refund" in e["kind"]]
+    assert not [n for n in world.notes() if n["kind"].startswith("refund")]
 
 
 def test_unpaid_order_cancelled_by_payment_timeout_gets_no_refund(world):
     o = world.place("--unpaid")
     world.json("clock", "tick", "30d")
-    order = show(world, o["id"])
+    order = world.show(o["id"])
     assert order["status"] == "cancelled"
     assert order["end_reason"] == "payment_timeout"
     assert order["refund"] is None
     world.json("refund", "status", o["id"], code=3)
     assert world.json("refund", "list") == []
-    assert not [n for n in notes(world) if n["kind"].startswith("refund")]
+    assert not [n for n in world.notes() if n["kind"].startswith("refund")]
 
 
 def test_ship_timeout_while_request_pending_gives_exactly_one_refund(world):
@@ -211,15 +195,15 @@ def test_ship_timeout_while_request_pending_gives_exactly_one_refund(world):
     world.json("clock", "set", "2030-03-12T09:00:00Z")  # respond_by (Fri 15th) is after ship_by (Wed 13th)
     world.json("cancel", "request", o["id"], "--reason", "second-thought")
     world.json("clock", "tick", "60d")
-    order = show(world, o["id"])
+    order = world.show(o["id"])
     assert order["end_reason"] == "ship_timeout"
     assert order["cancelled_at"] == "2030-03-13T09:00:00+00:00"
     refunds = world.json("refund", "list")
     assert [r["order_id"] for r in refunds] == [o["id"]]
     assert refunds[0]["status"] == "refunded"
-    assert sum(e["kind"] == "refund_started" for e in events(world, o["id"])) == 1
-    assert sum(e["kind"] == "refund_completed" for e in events(world, o["id"])) == 1
-    started = [n for n in notes(world, "alice") if n["kind"] == "refund_started"]
+    assert sum(e["kind"] == "refund_started" for e in world.events(o["id"])) == 1
+    assert sum(e["kind"] == "refund_completed" for e in world.events(o["id"])) == 1
+    started = [n for n in world.notes("alice") if n["kind"] == "refund_started"]
     assert sorted(n["channel"] for n in started) == ["app", "email"]
 
 
@@ -234,7 +218,7 @@ def test_two_refund_disputes_after_shipment_still_give_one_refund(world):
     assert [r["order_id"] for r in refunds] == [o["id"]]
     assert refunds[0]["initiated_at"] == first["initiated_at"]
     assert refunds[0]["amount"] == "19.99"
-    assert sum(e["kind"] == "refund_started" for e in events(world, o["id"])) == 1
+    assert sum(e["kind"] == "refund_started" for e in world.events(o["id"])) == 1
 
 
 def test_refund_list_has_one_refund_per_cancelled_paid_order_oldest_first(world):
@@ -262,14 +246,14 @@ def test_refund_settles_by_itself_exactly_at_due_by(world):
     assert order["refund"]["due_by"] == due
     world.json("clock", "set", "2030-03-28T08:59:59Z")
     assert_refund(refund(world, oid), status="pending", refunded_at=None, overdue=False)
-    assert show(world, oid)["next_deadline"] == {"kind": "due_by", "at": due}
+    assert world.show(oid)["next_deadline"] == {"kind": "due_by", "at": due}
     world.json("clock", "set", "2030-04-20T00:00:00Z")
     r = refund(world, oid)
     assert_refund(r, status="refunded", refunded_at=due, due_by=due, overdue=False)
-    assert show(world, oid)["next_deadline"] is None
-    done = [e for e in events(world, oid) if e["kind"] == "refund_completed"]
+    assert world.show(oid)["next_deadline"] is None
+    done = [e for e in world.events(oid) if e["kind"] == "refund_completed"]
     assert [(e["at"], e["actor"]) for e in done] == [(due, "platform")]
-    told = [n for n in notes(world, "alice") if n["kind"] == "refund_completed"]
+    told = [n for n in world.notes("alice") if n["kind"] == "refund_completed"]
     assert sorted((n["channel"], n["at"]) for n in told) == [("app", due), ("email", due)]
 
 
@@ -308,8 +292,8 @@ def test_hold_stops_settlement_and_makes_refund_overdue(world):
     overdue = world.json("refund", "list", "--overdue")
     assert [x["order_id"] for x in overdue] == [oid]
     assert overdue[0]["overdue"] is True and overdue[0]["status"] == "held"
-    assert show(world, oid)["refund"]["overdue"] is True
-    assert not [e for e in events(world, oid) if e["kind"] == "refund_completed"]
+    assert world.show(oid)["refund"]["overdue"] is True
+    assert not [e for e in world.events(oid) if e["kind"] == "refund_completed"]
 
 
 def test_refund_list_overdue_lists_only_overdue_refunds(world):
@@ -336,7 +320,7 @@ def test_release_after_due_by_pays_at_once(world):
                   due_by="2030-03-28T09:00:00+00:00")
     assert refund(world, oid) == r
     assert world.json("refund", "list", "--overdue") == []
-    assert sum(e["kind"] == "refund_completed" for e in events(world, oid)) == 1
+    assert sum(e["kind"] == "refund_completed" for e in world.events(oid)) == 1
 
 
 def test_release_before_due_by_settles_at_due_by(world):
@@ -360,9 +344,9 @@ def test_settle_pays_a_pending_refund_now(world):
     # passing due_by later doesn't pay it a second time
     world.json("clock", "set", "2030-05-01T00:00:00Z")
     assert refund(world, oid)["refunded_at"] == "2030-03-07T11:00:00+00:00"
-    done = [e for e in events(world, oid) if e["kind"] == "refund_completed"]
+    done = [e for e in world.events(oid) if e["kind"] == "refund_completed"]
     assert [e["at"] for e in done] == ["2030-03-07T11:00:00+00:00"]
-    told = [n for n in notes(world, "alice") if n["kind"] == "refund_completed"]
+    told = [n for n in world.notes("alice") if n["kind"] == "refund_completed"]
     assert sorted(n["channel"] for n in told) == ["app", "email"]
 
 
@@ -405,12 +389,12 @@ def _pending(cli) -> str:
 def test_refused_refund_actions_exit_4_and_change_nothing(world, setup, action):
     oid = setup(world)
     before_refund = refund(world, oid)
-    before_events = events(world)
+    before_events = world.events()
     err = world.json("refund", action, oid, code=4)
     assert err["exit"] == 4
     assert err["code"] and err["message"]
     assert refund(world, oid) == before_refund
-    assert events(world) == before_events
+    assert world.events() == before_events
 
 
 def test_refund_status_of_order_without_refund_is_not_found(world):
@@ -435,11 +419,11 @@ def test_refund_actions_as_someone_else_are_refused(world, action, who):
     if action == "release":
         world.json("refund", "hold", oid)
     before = refund(world, oid)
-    before_events = events(world)
+    before_events = world.events()
     err = world.json("refund", action, oid, "--as", who, code=4)
     assert err["exit"] == 4
     assert refund(world, oid) == before
-    assert events(world) == before_events
+    assert world.events() == before_events
 
 
 @pytest.mark.parametrize("action", ["hold", "release", "settle"])
@@ -459,7 +443,7 @@ def test_refund_actions_as_the_platform_are_allowed(world):
     assert world.json("refund", "hold", oid, "--as", "platform")["status"] == "held"
     assert world.json("refund", "release", oid, "--as", "platform")["status"] == "pending"
     assert world.json("refund", "settle", oid, "--as", "platform")["status"] == "refunded"
-    actors = [e["actor"] for e in events(world, oid)
+    actors = [e["actor"] for e in world.events(oid)
               if e["kind"] in ("refund_held", "refund_released", "refund_completed")]
     assert actors == ["platform", "platform", "platform"]
 

@@ -11,9 +11,9 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import START, Cli, refused_unchanged, run_process
 
 from ordercli.check import problems
 from ordercli.world import KEYS, SCHEMA_VERSION
@@ -38,7 +38,7 @@ def _keys(db: Path) -> dict:
     return table.get("1", {})
 
 
-def _replayed(cli: Cli, args: list[str], key: str) -> tuple[dict, str]:
+def _replayed(cli, args: list[str], key: str) -> tuple[dict, str]:
     result = cli(*args, "--idempotency-key", key, "--json")
     assert result.stderr.startswith(f"replayed: {key} (first done at "), result.stderr
     assert len(result.stderr.splitlines()) == 1
@@ -48,8 +48,8 @@ def _replayed(cli: Cli, args: list[str], key: str) -> tuple[dict, str]:
 # -- the done-when: a saved change whose output failed, retried, is done once ------------------------
 
 
-def test_a_place_whose_output_failed_retried_with_its_key_leaves_one_order(cli: Cli, db: Path) -> None:
-    cli.json("clock", "set", START)
+def test_a_place_whose_output_failed_retried_with_its_key_leaves_one_order(cli, db: Path, run_process, start) -> None:
+    cli.json("clock", "set", start)
     args = [*PLACE, "--idempotency-key", "order-42"]
     with open("/dev/full", "wb") as full:
         failed = subprocess.run(
@@ -68,8 +68,8 @@ def test_a_place_whose_output_failed_retried_with_its_key_leaves_one_order(cli: 
     assert len(cli.json("events", "list")) == 2  # placed and paid, once
 
 
-def test_writers_racing_with_one_key_place_one_order(cli: Cli, db: Path) -> None:
-    cli.json("clock", "set", START)
+def test_writers_racing_with_one_key_place_one_order(cli, db: Path, start) -> None:
+    cli.json("clock", "set", start)
     command = [sys.executable, "-m", "ordercli", *PLACE, "--idempotency-key", "race", "--json"]
     racers = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)]
     answers = [(p.communicate(timeout=60), p.returncode) for p in racers]
@@ -81,35 +81,35 @@ def test_writers_racing_with_one_key_place_one_order(cli: Cli, db: Path) -> None
 
 # -- every command that changes the world takes a key and replays -------------------------------------
 
-Setup = Callable[[Cli, Path], None]
+Setup = Callable[[Any, Path], None]  # (cli, db)
 
 
-def _place(c: Cli, t: Path, *extra: str) -> None:
+def _place(c, t: Path, *extra: str) -> None:
     c.json(*PLACE, *extra)
 
 
-def _requested(c: Cli, t: Path) -> None:
+def _requested(c, t: Path) -> None:
     _place(c, t)
     c.json("cancel", "request", "ORD-0001", "--reason", "second-thought")
 
 
-def _refund(c: Cli, t: Path) -> None:
+def _refund(c, t: Path) -> None:
     _requested(c, t)
     c.json("seller", "respond", "ORD-0001", "accept")
 
 
-def _shipped(c: Cli, t: Path) -> None:
+def _shipped(c, t: Path) -> None:
     _place(c, t)
     c.json("seller", "ship", "ORD-0001")
 
 
-def _shopee(c: Cli, t: Path) -> None:
+def _shopee(c, t: Path) -> None:
     """A policy that uses packing and lets sellers cancel (docs/rules.md R22, R26)."""
     c.json("policy", "use", "shopee-my")
     _place(c, t)
 
 
-def _ndjson(c: Cli, t: Path) -> None:
+def _ndjson(c, t: Path) -> None:
     rows = [{"buyer": "bob", "seller": "acme", "item": "Cup", "amount": "3"}] * 3
     (t / "in.ndjson").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
@@ -155,7 +155,7 @@ def test_the_commands_with_a_key_are_the_commands_that_change_the_world() -> Non
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
-def test_each_command_done_once_per_key_and_replayed(command: str, world: Cli, db: Path, tmp_path: Path) -> None:
+def test_each_command_done_once_per_key_and_replayed(command: str, world, db: Path, tmp_path: Path) -> None:
     setup, args = COMMANDS[command]
     setup(world, tmp_path)
     args = _args(args, tmp_path)
@@ -174,7 +174,7 @@ def test_each_command_done_once_per_key_and_replayed(command: str, world: Cli, d
     assert world.json("db", "check")["idempotency_keys"] == 1
 
 
-def test_a_replayed_place_shows_the_order_as_it_is_now(world: Cli, db: Path) -> None:
+def test_a_replayed_place_shows_the_order_as_it_is_now(world, db: Path) -> None:
     placed = world.json(*PLACE, "--unpaid", "--idempotency-key", "p1")
     assert placed["status"] == "awaiting_payment"
     world.json("orders", "pay", "ORD-0001")
@@ -184,7 +184,7 @@ def test_a_replayed_place_shows_the_order_as_it_is_now(world: Cli, db: Path) -> 
     assert len(world.json("orders", "list")) == 1
 
 
-def test_a_replayed_tick_shows_what_it_fired_and_keeps_only_a_range(world: Cli, db: Path) -> None:
+def test_a_replayed_tick_shows_what_it_fired_and_keeps_only_a_range(world, db: Path) -> None:
     for _ in range(3):
         world.json(*PLACE, "--unpaid")
     tick = world.json("clock", "tick", "2d", "--idempotency-key", "t1")
@@ -198,7 +198,7 @@ def test_a_replayed_tick_shows_what_it_fired_and_keeps_only_a_range(world: Cli, 
     assert world.json("clock", "show")["now"] == "2030-03-11T09:00:00+00:00", "the replay moved nothing"
 
 
-def test_a_replayed_import_says_how_many_it_imported(world: Cli, tmp_path: Path) -> None:
+def test_a_replayed_import_says_how_many_it_imported(world, tmp_path: Path) -> None:
     _ndjson(world, tmp_path)
     path = str(tmp_path / "in.ndjson")
     assert world.json("orders", "import", path, "--idempotency-key", "i1") == {"imported": 3}
@@ -206,7 +206,7 @@ def test_a_replayed_import_says_how_many_it_imported(world: Cli, tmp_path: Path)
     assert len(world.json("orders", "list")) == 3
 
 
-def test_output_flags_are_not_part_of_the_command(world: Cli, db: Path) -> None:
+def test_output_flags_are_not_part_of_the_command(world, db: Path) -> None:
     assert world(*PLACE, "-q", "--idempotency-key", "q").stdout == "ORD-0001\n"
     again, _ = _replayed(world, PLACE, "q")
     assert again["id"] == "ORD-0001"
@@ -217,23 +217,23 @@ def test_output_flags_are_not_part_of_the_command(world: Cli, db: Path) -> None:
 # -- conflicts, refusals, bad keys --------------------------------------------------------------------
 
 
-def test_the_same_key_with_other_values_or_another_command_is_a_conflict(world: Cli, db: Path) -> None:
+def test_the_same_key_with_other_values_or_another_command_is_a_conflict(world, db: Path) -> None:
     world.json(*PLACE, "--idempotency-key", "K")
     other_amount = [*PLACE[:-1], "20.00", "--idempotency-key", "K"]
-    err = refused_unchanged(world, db, *other_amount, code=2)
+    err = world.refused_unchanged(db, *other_amount, code=2)
     assert err["code"] == "idempotency_conflict"
     assert "'K'" in err["message"] and "orders place" in err["message"] and "other values" in err["message"]
-    err = refused_unchanged(world, db, "clock", "tick", "1h", "--idempotency-key", "K", code=2)
+    err = world.refused_unchanged(db, "clock", "tick", "1h", "--idempotency-key", "K", code=2)
     assert err["code"] == "idempotency_conflict" and "another command" in err["message"]
-    err = refused_unchanged(world, db, *PLACE, "--as", "alice", "--idempotency-key", "K", code=2)
+    err = world.refused_unchanged(db, *PLACE, "--as", "alice", "--idempotency-key", "K", code=2)
     assert err["code"] == "idempotency_conflict", "--as is a value of the command"
     assert len(world.json("orders", "list")) == 1
 
 
-def test_a_refused_first_call_keeps_nothing_and_a_retry_is_judged_afresh(world: Cli, db: Path) -> None:
-    refused_unchanged(world, db, "orders", "pay", "ORD-0001", "--idempotency-key", "pay-1", code=3)
+def test_a_refused_first_call_keeps_nothing_and_a_retry_is_judged_afresh(world, db: Path) -> None:
+    world.refused_unchanged(db, "orders", "pay", "ORD-0001", "--idempotency-key", "pay-1", code=3)
     world.json(*PLACE, "--unpaid")
-    refused_unchanged(world, db, "cancel", "withdraw", "ORD-0001", "--idempotency-key", "w", code=4)
+    world.refused_unchanged(db, "cancel", "withdraw", "ORD-0001", "--idempotency-key", "w", code=4)
     assert _keys(db) == {}
     paid = world("orders", "pay", "ORD-0001", "--idempotency-key", "pay-1", "--json")
     assert "replayed" not in paid.stderr and json.loads(paid.stdout)["status"] == "awaiting_shipment"
@@ -242,20 +242,20 @@ def test_a_refused_first_call_keeps_nothing_and_a_retry_is_judged_afresh(world: 
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "a\x01b", "line\nbreak", "tab\there", "del\x7f"])
-def test_a_bad_key_is_refused_before_anything(key: str, world: Cli, db: Path) -> None:
-    err = refused_unchanged(world, db, *PLACE, "--idempotency-key", key, code=2)
+def test_a_bad_key_is_refused_before_anything(key: str, world, db: Path) -> None:
+    err = world.refused_unchanged(db, *PLACE, "--idempotency-key", key, code=2)
     assert err["code"] == "bad_value" and err["message"].startswith("--idempotency-key: ")
     assert world.json("orders", "list") == []
 
 
-def test_a_long_key_of_any_text_is_fine(world: Cli, db: Path) -> None:
+def test_a_long_key_of_any_text_is_fine(world, db: Path) -> None:
     for key in ("x" * 255, "  spaced  ", "clé-🔑", "platform"):
         world.json("clock", "tick", "1h", "--idempotency-key", key)
         _replayed(world, ["clock", "tick", "1h"], key)
     assert len(_keys(db)) == 4
 
 
-def test_a_command_without_a_key_never_looks_at_the_keys(world: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_command_without_a_key_never_looks_at_the_keys(world, monkeypatch: pytest.MonkeyPatch) -> None:
     from ordercli.store.tinyworld import TinyWorld
     from ordercli.world import World
 
@@ -272,7 +272,7 @@ def test_a_command_without_a_key_never_looks_at_the_keys(world: Cli, monkeypatch
 # -- the keys live in the world -------------------------------------------------------------------------
 
 
-def test_keys_survive_backup_and_restore(world: Cli, db: Path, tmp_path: Path) -> None:
+def test_keys_survive_backup_and_restore(world, db: Path, tmp_path: Path) -> None:
     world.json(*PLACE, "--idempotency-key", "b1")
     backup = tmp_path / "b.json"
     world.json("db", "backup", str(backup))
@@ -284,7 +284,7 @@ def test_keys_survive_backup_and_restore(world: Cli, db: Path, tmp_path: Path) -
     assert len(world.json("--db", str(other), "orders", "list")) == 1
 
 
-def test_db_check_counts_the_keys_and_names_a_damaged_one(world: Cli, db: Path) -> None:
+def test_db_check_counts_the_keys_and_names_a_damaged_one(world, db: Path) -> None:
     assert world.json("db", "check")["idempotency_keys"] == 0
     world.json(*PLACE, "--idempotency-key", "a")
     world.json("clock", "tick", "1h", "--idempotency-key", "b")
@@ -300,7 +300,7 @@ def test_db_check_counts_the_keys_and_names_a_damaged_one(world: Cli, db: Path) 
     assert err["code"] == "data_problems"
     assert "idempotency key 'a': its events are past next_event" in err["message"]
     # the damaged file is refused, also by a replay
-    err = refused_unchanged(world, db, *PLACE, "--idempotency-key", "a", code=5)
+    err = world.refused_unchanged(db, *PLACE, "--idempotency-key", "a", code=5)
     assert err["code"] == "damaged_data"
 
 
@@ -329,7 +329,7 @@ def test_the_checks_name_malformed_key_records() -> None:
     assert problems(tables) == ["idempotency: not one document (id 1) of keys"]
 
 
-def test_a_scenario_world_starts_without_keys(tmp_path: Path, cli: Cli) -> None:
+def test_a_scenario_world_starts_without_keys(tmp_path: Path, cli, start) -> None:
     scenario = tmp_path / "keys.scenario.yaml"
     scenario.write_text(
         "name: keys\nstart: 2030-03-04T09:00:00Z\nsteps:\n"
@@ -347,7 +347,7 @@ def test_a_scenario_world_starts_without_keys(tmp_path: Path, cli: Cli) -> None:
         assert set(_keys(kept)) == {"k"}
     from ordercli.sandbox import Sandbox
 
-    with Sandbox(start=START).transaction() as s:  # a world in memory: its keys table is there, empty
+    with Sandbox(start=start).transaction() as s:  # a world in memory: its keys table is there, empty
         assert s.world.tables[KEYS] == {}
 
 
@@ -355,11 +355,11 @@ def test_a_scenario_world_starts_without_keys(tmp_path: Path, cli: Cli) -> None:
 
 
 @pytest.mark.parametrize("on_file", [False, True], ids=["memory", "file"])
-def test_the_api_takes_idempotency_key_and_says_replayed(on_file: bool, tmp_path: Path) -> None:
+def test_the_api_takes_idempotency_key_and_says_replayed(on_file: bool, tmp_path: Path, start) -> None:
     from ordercli import Sandbox
     from ordercli.errors import UsageError
 
-    s = Sandbox(tmp_path / "w.json" if on_file else None, start=START)
+    s = Sandbox(tmp_path / "w.json" if on_file else None, start=start)
     first = s.place("alice", "acme", "Mug", "19.99", quantity=2, idempotency_key="K")
     assert s.replayed is None
     again = s.place("alice", "acme", "Mug", "19.99", quantity="2", idempotency_key="K")  # 2 is "2"
@@ -388,7 +388,7 @@ def test_the_api_takes_idempotency_key_and_says_replayed(on_file: bool, tmp_path
 
 
 @pytest.mark.parametrize("schema", sorted(OLD_WORLDS))
-def test_a_world_of_every_older_schema_reads_as_it_did_and_migrates_on_a_write(schema: int, cli: Cli, db: Path) -> None:
+def test_a_world_of_every_older_schema_reads_as_it_did_and_migrates_on_a_write(schema: int, cli, db: Path) -> None:
     folder = OLD_WORLDS[schema]
     shutil.copyfile(folder / "world.json", db)
     before = db.read_bytes()
@@ -403,7 +403,7 @@ def test_a_world_of_every_older_schema_reads_as_it_did_and_migrates_on_a_write(s
     assert report["ok"] and report["schema"] == schema and report["idempotency_keys"] == 0
     assert db.read_bytes() == before, "reading an older file leaves it byte for byte"
     # a refused keyed write writes nothing, not even the migration
-    refused_unchanged(cli, db, "orders", "pay", "ORD-0001", "--idempotency-key", "K", code=4)
+    cli.refused_unchanged(db, "orders", "pay", "ORD-0001", "--idempotency-key", "K", code=4)
 
     placed = cli.json(*PLACE, "--idempotency-key", "K")
     data = json.loads(db.read_bytes())
@@ -428,7 +428,7 @@ def test_migrations_reach_the_current_schema_in_one_list() -> None:
     assert tables["meta"]["1"]["schema"] == 5 and tables[KEYS] == {}
 
 
-def test_a_schema_4_world_keeps_its_keys_through_the_migration_and_they_still_replay(cli: Cli, db: Path) -> None:
+def test_a_schema_4_world_keeps_its_keys_through_the_migration_and_they_still_replay(cli, db: Path) -> None:
     folder = DATA / "schema4"
     shutil.copyfile(folder / "world.json", db)
     before = db.read_bytes()
@@ -453,12 +453,12 @@ def test_a_schema_4_world_keeps_its_keys_through_the_migration_and_they_still_re
     assert (moved["from"], moved["to"]) == ("2030-03-04T09:00:00+00:00", "2030-03-08T09:00:00+00:00")
     assert moved["fired"] == [e for e in listed["events"] if 15 <= e["seq"] < 19]  # its stored range [15, 19)
     assert [e["seq"] for e in moved["fired"]] == [15, 16, 17, 18]
-    conflict = refused_unchanged(cli, db, "clock", "tick", "5d", "--idempotency-key", "tick-4d", code=2)
+    conflict = cli.refused_unchanged(db, "clock", "tick", "5d", "--idempotency-key", "tick-4d", code=2)
     assert conflict["code"] == "idempotency_conflict"
 
 
-def test_a_schema_4_file_without_its_keys_table_is_not_ordercli_data(cli: Cli, db: Path) -> None:
-    cli.json("clock", "set", START)
+def test_a_schema_4_file_without_its_keys_table_is_not_ordercli_data(cli, db: Path, start) -> None:
+    cli.json("clock", "set", start)
     data = json.loads(db.read_bytes())
     del data[KEYS]
     data["meta"]["1"].pop("seal", None)

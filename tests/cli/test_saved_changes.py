@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import START, Cli, fail, run_process
 
 needs_dev_full = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
 
@@ -29,7 +28,7 @@ def _to_dev_full(*args: str) -> subprocess.CompletedProcess:
 
 
 @needs_dev_full
-def test_a_placed_order_whose_output_failed_is_reported_as_saved(world: Cli, db: Path) -> None:
+def test_a_placed_order_whose_output_failed_is_reported_as_saved(world, db: Path) -> None:
     world.place()
     proc = _to_dev_full("orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Lamp", "--amount", "5")
     err = proc.stderr.decode()
@@ -45,7 +44,7 @@ def test_a_placed_order_whose_output_failed_is_reported_as_saved(world: Cli, db:
 
 
 @needs_dev_full
-def test_saved_output_failed_as_json_names_the_order(world: Cli, db: Path) -> None:
+def test_saved_output_failed_as_json_names_the_order(world, db: Path) -> None:
     oid = world.place(amount="7")["id"]
     proc = _to_dev_full("cancel", "request", oid, "--reason", "other", "--json")
     assert proc.returncode == 5
@@ -63,10 +62,9 @@ def test_saved_output_failed_as_json_names_the_order(world: Cli, db: Path) -> No
     (["policy", "use", "ebay"], "ordercli policy show"),
     (["orders", "import", "-"], "ordercli orders list"),
 ])
-def test_the_read_back_fits_the_command(db: Path, command: list[str], read_back: str) -> None:
+def test_the_read_back_fits_the_command(cli, db: Path, command: list[str], read_back: str, start) -> None:
     if command[0] != "policy":
-        cli = Cli()
-        cli.json("clock", "set", START)
+        cli.json("clock", "set", start)
         unpaid = cli.place("--unpaid")["id"]
         cancelled = cli.place()["id"]
         cli.json("cancel", "request", cancelled, "--reason", "other")
@@ -90,7 +88,7 @@ def test_the_read_back_names_the_db_option(tmp_path: Path) -> None:
 
 
 @needs_dev_full
-def test_a_refused_command_on_a_full_disk_is_still_plain(world: Cli, db: Path) -> None:
+def test_a_refused_command_on_a_full_disk_is_still_plain(world, db: Path) -> None:
     oid = world.place()["id"]
     before = db.read_bytes()
     proc = _to_dev_full("orders", "pay", oid)  # already paid: refused before anything is written
@@ -113,7 +111,7 @@ def _orders_ndjson(n: int) -> bytes:
     )
 
 
-def test_ctrl_c_during_the_output_of_a_big_tick_says_the_clock_moved(world: Cli, db: Path) -> None:
+def test_ctrl_c_during_the_output_of_a_big_tick_says_the_clock_moved(world, db: Path, run_process) -> None:
     """A real SIGINT to a real process while it writes the answer of a clock move that fired thousands
     of deadlines. The race is made certain, not likely: stdout is a pipe nobody reads, so the process
     blocks in write() once the pipe is full, which it reaches only after the move was written."""
@@ -141,7 +139,7 @@ def test_ctrl_c_during_the_output_of_a_big_tick_says_the_clock_moved(world: Cli,
     assert (error["code"], error["exit"]) == ("saved_interrupted", 130)
     assert error["message"].startswith(f"interrupted after the change was saved in {db}")
     assert "`ordercli clock show` and `ordercli events list`" in error["message"]
-    assert world.json("clock", "show")["now"] == "2030-04-03T09:00:00+00:00"  # START + 30 days: it moved
+    assert world.json("clock", "show")["now"] == "2030-04-03T09:00:00+00:00"  # start + 30 days: it moved
 
 
 def _waiting(fd: int) -> int:
@@ -152,7 +150,7 @@ def _waiting(fd: int) -> int:
 
 
 def test_ctrl_c_just_after_the_rename_is_held_until_the_change_is_known_saved(
-    world: Cli, db: Path, monkeypatch: pytest.MonkeyPatch
+    world, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The narrowest window: SIGINT arrives the moment the new file is renamed into place, before the
     command could know its change is saved. It is held until then, so it never says nothing was done."""
@@ -166,8 +164,8 @@ def test_ctrl_c_just_after_the_rename_is_held_until_the_change_is_known_saved(
             signal.raise_signal(signal.SIGINT)
 
     monkeypatch.setattr(os, "replace", replace_then_ctrl_c)
-    err = fail(
-        world, "orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Lamp", "--amount", "5", code=130
+    err = world.fail(
+        "orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Lamp", "--amount", "5", code=130
     )
     assert renamed, "the data file was not written through os.replace: this test no longer tests anything"
     assert err["code"] == "saved_interrupted"
@@ -177,7 +175,7 @@ def test_ctrl_c_just_after_the_rename_is_held_until_the_change_is_known_saved(
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 
-def test_ctrl_c_before_the_write_is_plain_interrupted(world: Cli, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ctrl_c_before_the_write_is_plain_interrupted(world, db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A Ctrl-C while the command works (before any write) leaves the file as it was: plain `interrupted`."""
     before = db.read_bytes()
     import ordercli.engine
@@ -186,18 +184,19 @@ def test_ctrl_c_before_the_write_is_plain_interrupted(world: Cli, db: Path, monk
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ordercli.engine, "place_order", interrupted)
-    err = fail(
-        world, "orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Lamp", "--amount", "5", code=130
+    err = world.fail(
+        "orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Lamp", "--amount", "5", code=130
     )
     assert (err["code"], err["message"]) == ("interrupted", "interrupted")
     assert db.read_bytes() == before
 
 
-def test_the_first_write_of_a_new_world_is_reported_as_saved_too(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_first_write_of_a_new_world_is_reported_as_saved_too(
+    cli, db: Path, monkeypatch: pytest.MonkeyPatch, start
+) -> None:
     """A new data file is written by another path (a block first run on a stand-in world): the same report."""
     import ordercli.render
 
-    cli = Cli()
     assert not db.exists()
 
     def full(*args: object) -> None:
@@ -206,13 +205,13 @@ def test_the_first_write_of_a_new_world_is_reported_as_saved_too(db: Path, monke
         raise StorageError("could not write the output: No space left on device", "output_failed")
 
     monkeypatch.setattr(ordercli.render, "emit_json", full)
-    err = fail(cli, "clock", "set", START, code=5)
+    err = cli.fail("clock", "set", start, code=5)
     assert err["code"] == "saved_output_failed"
     assert db.exists()
 
 
 @needs_dev_full
-def test_a_kept_demo_world_and_a_restore_are_reported_as_saved(world: Cli, db: Path, tmp_path: Path) -> None:
+def test_a_kept_demo_world_and_a_restore_are_reported_as_saved(world, db: Path, tmp_path: Path) -> None:
     kept = tmp_path / "demo.json"
     proc = _to_dev_full("demo", "--db", str(kept))
     assert proc.returncode == 5
@@ -231,7 +230,7 @@ def test_a_kept_demo_world_and_a_restore_are_reported_as_saved(world: Cli, db: P
     assert [o["id"] for o in world.json("orders", "list")] == ["ORD-0001"]  # restored
 
 
-def test_a_bug_after_the_save_still_says_the_change_was_saved(world: Cli, db: Path,
+def test_a_bug_after_the_save_still_says_the_change_was_saved(world, db: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import ordercli.render
 
@@ -239,21 +238,21 @@ def test_a_bug_after_the_save_still_says_the_change_was_saved(world: Cli, db: Pa
         raise RuntimeError("boom")
 
     monkeypatch.setattr(ordercli.render, "emit_json", broken)
-    err = fail(world, "orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Lamp", "--amount", "5",
+    err = world.fail("orders", "place", "--buyer", "bob", "--seller", "acme", "--item", "Lamp", "--amount", "5",
                code=1)
     assert err["code"] == "internal_error"
     assert err["message"] == (f"internal error: RuntimeError: boom (the change was saved in {db} before this: "
                               "read it with `ordercli orders show ORD-0001`)")
 
 
-def test_the_python_api_after_the_write_as_documented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_python_api_after_the_write_as_documented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start) -> None:
     """docs/python-api.md: an OrderCliError means nothing was written; only a KeyboardInterrupt can come
     after the write, and then the change is in the file."""
     from ordercli import Sandbox
     from ordercli.errors import OrderCliError
 
     path = tmp_path / "shop.json"
-    shop = Sandbox(path, start=START)
+    shop = Sandbox(path, start=start)
     shop.place("alice", "acme", "Lamp", "5")
     before = path.read_bytes()
     with pytest.raises(OrderCliError):

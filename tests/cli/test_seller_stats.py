@@ -4,16 +4,14 @@ time, each against the policy's ceiling."""
 
 from __future__ import annotations
 
-from conftest import Cli
-
 from ordercli.metrics import requests_answered, seller_fault
 
 
-def _amazon(world: Cli) -> None:
+def _amazon(world) -> None:
     world.json("policy", "use", "amazon")
 
 
-def test_rates_and_ceilings_under_amazon(world: Cli) -> None:
+def test_rates_and_ceilings_under_amazon(world) -> None:
     _amazon(world)
     ids = [world.place()["id"] for _ in range(4)]
     other = world.place(seller="zed")["id"]
@@ -40,7 +38,7 @@ def test_rates_and_ceilings_under_amazon(world: Cli) -> None:
     assert acme["to"] == world.json("clock", "show")["now"]
 
 
-def test_the_window_counts_orders_paid_in_it(world: Cli) -> None:
+def test_the_window_counts_orders_paid_in_it(world) -> None:
     world.place()
     world.json("clock", "tick", "2d")
     world.place()
@@ -50,7 +48,7 @@ def test_the_window_counts_orders_paid_in_it(world: Cli) -> None:
     assert world.json("seller", "stats", "--window", "5x", code=2)["code"] == "bad_duration"
 
 
-def test_silence_and_ship_timeouts_count_a_lapse_does_not_and_no_ceiling_is_no_status(world: Cli) -> None:
+def test_silence_and_ship_timeouts_count_a_lapse_does_not_and_no_ceiling_is_no_status(world) -> None:
     silent = world.place()["id"]
     world.place()  # never shipped: a ship timeout
     world.json("cancel", "request", silent, "--reason", "other")
@@ -76,7 +74,7 @@ def test_requests_answered_reads_one_orders_history() -> None:
     assert requests_answered([e("cancel_requested", respond_by=None), e("order_cancelled")]) == (0, 0)  # R1
 
 
-def test_text_table_and_csv(world: Cli) -> None:
+def test_text_table_and_csv(world) -> None:
     world.place()
     out = world("seller", "stats").stdout
     assert out.splitlines()[0].split()[:3] == ["seller", "orders", "seller_cancellations"]

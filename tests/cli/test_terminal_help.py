@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_completions import ordercli_command
 
 from ordercli import policy
 
@@ -45,13 +44,16 @@ def test_help_shows_choices_and_types(cli):
     assert "accept|reject" in cli("seller", "respond", "--help").stdout
 
 
-def complete(words: str, env: dict[str, str] | None = None) -> list[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("_ORDERCLI_", "_TYPER_", "COMP_"))}
-    full.update({"COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
-                 "_ORDERCLI_COMPLETE": "complete_bash", **(env or {})})
-    result = subprocess.run(ordercli_command(), capture_output=True, text=True, env=full, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split()
+@pytest.fixture
+def complete(run_completion):
+    """`complete(words, env=None)`: what bash completion offers after `words`."""
+
+    def complete(words: str, env: dict[str, str] | None = None) -> list[str]:
+        cword = str(len(words.split()) - (0 if words.endswith(" ") else 1))
+        return run_completion({"COMP_WORDS": words, "COMP_CWORD": cword, "_ORDERCLI_COMPLETE": "complete_bash",
+                               **(env or {})}).split()
+
+    return complete
 
 
 @pytest.mark.parametrize(("words", "expected"), [
@@ -64,18 +66,18 @@ def complete(words: str, env: dict[str, str] | None = None) -> list[str]:
     ("ordercli events list --format n", ["ndjson"]),
     ("ordercli policy use e", ["ebay", "etsy"]),  # etsy: a preset since issue 19
 ])
-def test_completion_offers_the_choices(words, expected):
+def test_completion_offers_the_choices(complete, words, expected):
     assert complete(words) == expected
 
 
-def test_completion_offers_the_worlds_order_ids(world, db: Path):
+def test_completion_offers_the_worlds_order_ids(complete, world, db: Path):
     world.place()
     world.place()
     assert complete("ordercli orders show ORD", {"ORDERCLI_DB": str(db)}) == ["ORD-0001", "ORD-0002"]
     assert complete("ordercli refund hold ORD-0002", {"ORDERCLI_DB": str(db)}) == ["ORD-0002"]
 
 
-def test_completing_ids_of_a_missing_world_offers_nothing_and_creates_nothing(tmp_path: Path):
+def test_completing_ids_of_a_missing_world_offers_nothing_and_creates_nothing(complete, tmp_path: Path):
     missing = tmp_path / "none" / "w.json"
     assert complete("ordercli orders show O", {"ORDERCLI_DB": str(missing)}) == []
     assert not missing.parent.exists()

@@ -9,9 +9,9 @@ import errno
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import START, Cli
 from filelock import FileLock
 
 import ordercli.engine
@@ -62,7 +62,7 @@ def test_the_catalogue_lists_only_codes_the_program_raises():
     assert not stale, f"catalogue codes nothing raises: {stale}"
 
 
-def test_ordercli_errors_prints_the_catalogue(cli: Cli):
+def test_ordercli_errors_prints_the_catalogue(cli):
     listed = cli.json("errors")
     assert [(e["code"], e["exit"]) for e in listed] == [(c, x) for c, (x, _) in CATALOGUE.items()]
     assert all(e["meaning"] for e in listed)
@@ -78,17 +78,17 @@ def test_docs_list_every_code():
 
 # -- every listed code, produced ---------------------------------------------------------------
 
-def place(cli: Cli, *extra: str) -> str:
+def place(cli, *extra: str) -> str:
     return cli.place(*extra)["id"]
 
 
-def ship(cli: Cli) -> str:
+def ship(cli) -> str:
     oid = place(cli)
     cli.json("seller", "ship", oid)
     return oid
 
 
-def cancelled(cli: Cli) -> str:
+def cancelled(cli) -> str:
     oid = place(cli)
     cli.json("cancel", "request", oid, "--reason", "other")
     cli.json("seller", "respond", oid, "accept")
@@ -101,14 +101,14 @@ def scenario(tmp_path: Path, body: str) -> str:
     return str(path)
 
 
-def damaged(cli: Cli, db: Path) -> None:
+def damaged(cli, db: Path) -> None:
     place(cli)
     data = json.loads(db.read_text())
     data["meta"]["1"]["next_order"] = 1  # points at ORD-0001, which exists
     db.write_text(json.dumps(data))
 
 
-def unknown_status(cli: Cli, db: Path) -> None:
+def unknown_status(cli, db: Path) -> None:
     place(cli)
     data = json.loads(db.read_text())
     data["orders"]["1"]["status"] = "lost"
@@ -146,7 +146,7 @@ def raise_in_pay(exc: BaseException) -> Callable[..., None]:
 
 
 # code -> how to produce it: (setup(cli, db, tmp_path, monkeypatch) -> argv)
-Recipe = Callable[[Cli, Path, Path, pytest.MonkeyPatch], list[str]]
+Recipe = Callable[[Any, Path, Path, pytest.MonkeyPatch], list[str]]  # (cli, db, tmp_path, monkeypatch)
 P = ["orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "Mug"]
 RECIPES: dict[str, Recipe] = {
     "internal_error": lambda c, d, t, m: (m.setattr(ordercli.engine, "pay", raise_in_pay(RuntimeError("boom"))),
@@ -178,7 +178,7 @@ RECIPES: dict[str, Recipe] = {
     "bad_policy": lambda c, d, t, m: ["policy", "use", "nope"],
     "bad_scenario": lambda c, d, t, m: ["scenario", "run", scenario(t, "name: x\nsteps: 5\n")],
     "nothing_selected": lambda c, d, t, m: [
-        "scenario", "run", scenario(t, f"start: {START}\nsteps:\n  - run: clock show\n"), "-k", "nomatch"],
+        "scenario", "run", scenario(t, f"start: {c.start}\nsteps:\n  - run: clock show\n"), "-k", "nomatch"],
     "bad_lock_timeout": lambda c, d, t, m: (m.setenv("ORDERCLI_LOCK_TIMEOUT", "soon"), [*P, "--amount", "1"])[1],
     "order_not_found": lambda c, d, t, m: ["orders", "show", "ORD-9999"],
     "refund_not_found": lambda c, d, t, m: ["refund", "status", place(c)],
@@ -226,7 +226,7 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-def _request_limit(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
+def _request_limit(c, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
     oid = place(c)
     for _ in range(3):
         c.json("cancel", "request", oid, "--reason", "other")
@@ -234,9 +234,9 @@ def _request_limit(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]
     return ["cancel", "request", oid, "--reason", "other"]
 
 
-def _nested(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
+def _nested(c, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
     """A scenario step that runs `scenario run` fails with nested_scenario: the step's output says so."""
-    path = scenario(t, f"name: x\nstart: {START}\nsteps:\n  - run: scenario run x.yaml\n")
+    path = scenario(t, f"name: x\nstart: {c.start}\nsteps:\n  - run: scenario run x.yaml\n")
     report = json.loads(c("scenario", "run", path, "--json", code=1).stdout)
     return ["NESTED", report[0]["steps"][0]["output"]["error"]["code"]]
 
@@ -244,7 +244,7 @@ def _nested(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
 RECIPES["request_limit"] = _request_limit
 
 
-def _under(c: Cli, t: Path, text: str) -> None:
+def _under(c, t: Path, text: str) -> None:
     """The world's policy from a policy file (issue 19's keys)."""
     (t / "p.toml").write_text(text)
     c.json("policy", "use", str(t / "p.toml"))
@@ -268,14 +268,14 @@ EXAMPLE_BEHAVIOUR = str(Path(__file__).resolve().parent.parent.parent / "example
 SIM = ["simulate", EXAMPLE_BEHAVIOUR, "--policy", "aliexpress", "--orders", "50", "--workers", "1"]
 
 
-def _bad_scheduler(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
+def _bad_scheduler(c, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
     import ordercli.simulate.runner
 
     m.setattr(ordercli.simulate.runner, "CONNECT_TIMEOUT", "1s")
     return [*SIM, "--scheduler", "tcp://127.0.0.1:9"]
 
 
-def _missing_extra(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
+def _missing_extra(c, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
     import sys
 
     m.setitem(sys.modules, "matplotlib", None)  # as if ordercli[plot] were not installed
@@ -286,14 +286,14 @@ RECIPES["bad_behaviour"] = lambda c, d, t, m: ["simulate", str(t / "none.yaml"),
 RECIPES["bad_scheduler"] = _bad_scheduler
 RECIPES["missing_extra"] = _missing_extra
 RECIPES["output_is_input"] = lambda c, d, t, m: [
-    "scenario", "run", (s := scenario(t, f"start: {START}\nsteps:\n  - run: clock show\n")), "--junit", s
+    "scenario", "run", (s := scenario(t, f"start: {c.start}\nsteps:\n  - run: clock show\n")), "--junit", s
 ]
 RECIPES["foreign_file"] = lambda c, d, t, m: (
     place(c), ["db", "backup", str((t / "notes.txt", (t / "notes.txt").write_text("mine"))[0])]
 )[1]
 
 
-def _dangling(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
+def _dangling(c, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
     link = t / "link.json"
     link.symlink_to(t / "no-such-folder" / "world.json")
     return ["--db", str(link), *P, "--amount", "1"]
@@ -310,7 +310,7 @@ RECIPES["file_exists"] = lambda c, d, t, m: [
 
 
 
-def _idempotency_conflict(c: Cli, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
+def _idempotency_conflict(c, d: Path, t: Path, m: pytest.MonkeyPatch) -> list[str]:
     c.json("clock", "tick", "1h", "--idempotency-key", "K")
     return ["clock", "tick", "2h", "--idempotency-key", "K"]
 
@@ -322,7 +322,7 @@ def test_every_catalogue_code_has_a_recipe():
 
 
 @pytest.mark.parametrize("code", list(CATALOGUE))
-def test_each_code_is_produced(code: str, world: Cli, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_each_code_is_produced(code: str, world, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     exit_ = CATALOGUE[code][0]
     args = RECIPES[code](world, db, tmp_path, monkeypatch)
     if args[0] == "NESTED":

@@ -14,7 +14,6 @@ import shlex
 from pathlib import Path
 
 import pytest
-from conftest import Cli, refused_unchanged
 
 PLACE = "orders place --buyer alice --seller acme --item Blue-headset --amount 19.99"
 ACCEPTED = [PLACE, "cancel request {id} --reason other", "seller respond {id} accept"]
@@ -107,7 +106,7 @@ CASES: list[tuple[str, list[str], str, int, str]] = [
 ]  # fmt: skip
 
 
-def _run(cli: Cli, setup: list[str]) -> str:
+def _run(cli, setup: list[str]) -> str:
     oid = ""
     for command in setup:
         out = cli.json(*shlex.split(command.format(id=oid)))
@@ -117,9 +116,9 @@ def _run(cli: Cli, setup: list[str]) -> str:
 
 
 @pytest.mark.parametrize("label, setup, command, exit_code, code", CASES, ids=[c[0] for c in CASES])
-def test_error_code(world: Cli, db: Path, label, setup, command, exit_code, code):
+def test_error_code(world, db: Path, label, setup, command, exit_code, code):
     oid = _run(world, setup)
-    err = refused_unchanged(world, db, *shlex.split(command.format(id=oid)), code=exit_code)
+    err = world.refused_unchanged(db, *shlex.split(command.format(id=oid)), code=exit_code)
     assert err["code"] == code
 
 
@@ -141,22 +140,22 @@ GOOD = '{"buyer": "a", "seller": "s", "item": "x", "amount": "5"}'
         ('{"buyer": "", "seller": "s", "item": "x", "amount": "5"}', "bad_value", "line 2"),
     ],
 )
-def test_import_refuses_a_bad_line_and_imports_nothing(world: Cli, db: Path, tmp_path: Path, second_line, code, named):
+def test_import_refuses_a_bad_line_and_imports_nothing(world, db: Path, tmp_path: Path, second_line, code, named):
     f = tmp_path / "orders.ndjson"
     f.write_text(GOOD + "\n" + second_line + "\n")
-    err = refused_unchanged(world, db, "orders", "import", str(f), code=2)
+    err = world.refused_unchanged(db, "orders", "import", str(f), code=2)
     assert err["code"] == code
     assert named in err["message"]
     assert world.json("orders", "list") == []
 
 
-def test_import_of_a_missing_file_is_bad_import(world: Cli, db: Path, tmp_path: Path):
+def test_import_of_a_missing_file_is_bad_import(world, db: Path, tmp_path: Path):
     missing = tmp_path / "nowhere.ndjson"
-    err = refused_unchanged(world, db, "orders", "import", str(missing), code=2)
+    err = world.refused_unchanged(db, "orders", "import", str(missing), code=2)
     assert err["code"] == "bad_import" and str(missing) in err["message"]
 
 
-def test_import_defaults_are_those_of_orders_place(world: Cli, tmp_path: Path):
+def test_import_defaults_are_those_of_orders_place(world, tmp_path: Path):
     """docs/cli.md: currency, payment, quantity and unpaid are optional: USD, card, 1, paid at once."""
     f = tmp_path / "orders.ndjson"
     f.write_text(GOOD + "\n" + '{"buyer": "b", "seller": "t", "item": "y", "amount": 7.5, "currency": "EUR", '
@@ -182,26 +181,26 @@ def test_import_defaults_are_those_of_orders_place(world: Cli, tmp_path: Path):
         ("9999-12-24T12:00:00Z", "orders place --buyer a --seller s --item x --amount 1"),  # ship_by
     ],
 )
-def test_a_deadline_past_the_year_9999_is_refused_not_stored(cli: Cli, db: Path, clock, command):
+def test_a_deadline_past_the_year_9999_is_refused_not_stored(cli, db: Path, clock, command):
     cli.json("clock", "set", clock)
-    err = refused_unchanged(cli, db, *shlex.split(command), code=2)
+    err = cli.refused_unchanged(db, *shlex.split(command), code=2)
     assert err["code"] == "time_overflow"
     assert cli.json("orders", "list") == []
 
 
-def test_a_firing_whose_refund_would_be_due_past_9999_refuses_the_clock_move(cli: Cli, db: Path):
+def test_a_firing_whose_refund_would_be_due_past_9999_refuses_the_clock_move(cli, db: Path):
     """ship_by fires at 9999-12-29; a card refund started then would be due 15 working days
     later, past the year 9999: the move is refused whole (exit 2), nothing stored as null."""
     cli.json("clock", "set", "9999-12-20T00:00:00Z")  # a Monday
     order = cli.json(*shlex.split("orders place --buyer a --seller s --item x --amount 1"))
     assert order["ship_by"] == "9999-12-29T00:00:00+00:00"  # Tue..Fri, Mon..Wed
-    err = refused_unchanged(cli, db, "clock", "set", "9999-12-29T00:00:00Z", code=2)
+    err = cli.refused_unchanged(db, "clock", "set", "9999-12-29T00:00:00Z", code=2)
     assert err["code"] == "time_overflow"
     shown = cli.json("orders", "show", order["id"])
     assert (shown["status"], shown["refund"]) == ("awaiting_shipment", None)
 
 
-def test_the_last_deadline_that_fits_is_stored(cli: Cli):
+def test_the_last_deadline_that_fits_is_stored(cli):
     cli.json("clock", "set", "9999-12-30T09:00:00Z")
     order = cli.json(*shlex.split("orders place --buyer a --seller s --item x --amount 1 --unpaid"))
     assert order["pay_by"] == "9999-12-31T09:00:00+00:00"
@@ -211,14 +210,14 @@ def test_the_last_deadline_that_fits_is_stored(cli: Cli):
 # -- scenarios ---------------------------------------------------------------------------------------
 
 
-def test_a_malformed_scenario_is_bad_scenario(world: Cli, db: Path, tmp_path: Path):
+def test_a_malformed_scenario_is_bad_scenario(world, db: Path, tmp_path: Path):
     f = tmp_path / "s.yaml"
     f.write_text("name: x\nsteps: 5\n")
-    err = refused_unchanged(world, db, "scenario", "run", str(f), code=2)
+    err = world.refused_unchanged(db, "scenario", "run", str(f), code=2)
     assert err["code"] == "bad_scenario"
 
 
-def test_a_scenario_step_cannot_run_a_scenario(world: Cli, tmp_path: Path):
+def test_a_scenario_step_cannot_run_a_scenario(world, tmp_path: Path):
     f = tmp_path / "s.yaml"
     f.write_text(f"name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: scenario run {f}\n"
                  "    expect_exit: 2\n    expect: {error.code: nested_scenario}\n")  # fmt: skip
@@ -230,30 +229,30 @@ def test_a_scenario_step_cannot_run_a_scenario(world: Cli, tmp_path: Path):
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan", "-1", "-0.5", "soon", "1e400"])
-def test_a_lock_timeout_that_is_not_a_number_of_seconds_is_exit_2(world: Cli, db: Path, monkeypatch, value):
+def test_a_lock_timeout_that_is_not_a_number_of_seconds_is_exit_2(world, db: Path, monkeypatch, value):
     monkeypatch.setenv("ORDERCLI_LOCK_TIMEOUT", value)
-    err = refused_unchanged(world, db, *shlex.split(PLACE), code=2)
+    err = world.refused_unchanged(db, *shlex.split(PLACE), code=2)
     assert err["code"] == "bad_lock_timeout"
     assert "ORDERCLI_LOCK_TIMEOUT" in err["message"] and value in err["message"]
 
 
 @pytest.mark.parametrize("value", ["0", "0.0", "2.5", "30"])
-def test_a_lock_timeout_of_zero_or_more_seconds_is_accepted(world: Cli, monkeypatch, value):
+def test_a_lock_timeout_of_zero_or_more_seconds_is_accepted(world, monkeypatch, value):
     monkeypatch.setenv("ORDERCLI_LOCK_TIMEOUT", value)
     assert world.json(*shlex.split(PLACE))["id"] == "ORD-0001"
 
 
-def test_a_lock_timeout_of_zero_fails_at_once_on_a_held_lock(world: Cli, db: Path, monkeypatch):
+def test_a_lock_timeout_of_zero_fails_at_once_on_a_held_lock(world, db: Path, monkeypatch):
     from filelock import FileLock
 
     monkeypatch.setenv("ORDERCLI_LOCK_TIMEOUT", "0")
     with FileLock(str(db) + ".lock"):
-        err = refused_unchanged(world, db, *shlex.split(PLACE), code=5)
+        err = world.refused_unchanged(db, *shlex.split(PLACE), code=5)
     assert err["code"] == "database_busy"
     assert "waited 0s" in err["message"]
 
 
-def test_an_empty_lock_timeout_means_the_default(world: Cli, monkeypatch):
+def test_an_empty_lock_timeout_means_the_default(world, monkeypatch):
     monkeypatch.setenv("ORDERCLI_LOCK_TIMEOUT", "")
     assert world.json(*shlex.split(PLACE))["id"] == "ORD-0001"
 
@@ -265,14 +264,14 @@ BAD_FIELDS = [
 
 
 @pytest.mark.parametrize("option, bad", BAD_FIELDS)
-def test_a_bad_field_is_named_by_its_option(world: Cli, option, bad):
+def test_a_bad_field_is_named_by_its_option(world, option, bad):
     fields = {"--buyer": "a", "--seller": "s", "--item": "x", "--amount": "1", option: bad}
     err = world.json("orders", "place", *[x for kv in fields.items() for x in kv], code=2)
     assert err["message"].startswith(f"{option}: ")
 
 
 @pytest.mark.parametrize("option, bad", BAD_FIELDS)
-def test_a_bad_import_field_is_named_by_its_line_and_key(world: Cli, tmp_path: Path, option, bad):
+def test_a_bad_import_field_is_named_by_its_line_and_key(world, tmp_path: Path, option, bad):
     key = option[2:]
     row = {"buyer": "a", "seller": "s", "item": "x", "amount": "1", key: bad}
     f = tmp_path / "orders.ndjson"
@@ -291,11 +290,11 @@ AS_COMMANDS = [
 
 @pytest.mark.parametrize("command", AS_COMMANDS)
 @pytest.mark.parametrize("order", ["placed", "missing"])
-def test_a_bad_as_is_exit_2_before_any_lookup_or_rule(world: Cli, db: Path, command, order):
+def test_a_bad_as_is_exit_2_before_any_lookup_or_rule(world, db: Path, command, order):
     """docs/cli.md's input rules come first: an empty --as is exit 2 whatever the order's state, or
     whether it exists at all (not 4 for acting as someone else, not 3 for a missing order)."""
     oid = _run(world, [PLACE]) if order == "placed" else "ORD-0099"
-    err = refused_unchanged(world, db, *shlex.split(command.format(id=oid)), "--as", "", code=2)
+    err = world.refused_unchanged(db, *shlex.split(command.format(id=oid)), "--as", "", code=2)
     assert err["code"] == "bad_value" and err["message"].startswith("--as: ")
 
 
@@ -307,7 +306,7 @@ def test_a_bad_as_is_exit_2_before_any_lookup_or_rule(world: Cli, db: Path, comm
         ([PLACE], "seller ship {id} --tracking", "--tracking"),
     ],
 )
-def test_a_bad_text_option_is_named(world: Cli, db: Path, setup, command, option):
+def test_a_bad_text_option_is_named(world, db: Path, setup, command, option):
     oid = _run(world, setup)
-    err = refused_unchanged(world, db, *shlex.split(command.format(id=oid)), "bad\x07bell", code=2)
+    err = world.refused_unchanged(db, *shlex.split(command.format(id=oid)), "bad\x07bell", code=2)
     assert err["code"] == "bad_value" and err["message"].startswith(f"{option}: ")

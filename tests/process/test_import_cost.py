@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Cli
 
 VERSION_FORBIDDEN = {"arrow", "tabulate", "tinydb", "yaml", "holidays"}
 READ_FORBIDDEN = {"arrow", "tabulate", "yaml", "holidays", "filelock"}
@@ -79,7 +78,7 @@ def test_version_console_script_imports_none_of_the_heavy_packages(tmp_path: Pat
     assert heavy(modules, VERSION_FORBIDDEN) == []
 
 
-def test_show_json_imports_nothing_a_reading_command_does_not_need(tmp_path: Path, db: Path, world: Cli) -> None:
+def test_show_json_imports_nothing_a_reading_command_does_not_need(tmp_path: Path, db: Path, world) -> None:
     order = world.place()
     code, stdout, modules = run_traced(tmp_path, "--db", str(db), "orders", "show", order["id"], "--json")
     assert code == 0

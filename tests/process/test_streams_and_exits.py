@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import START, Cli, run_process
 from filelock import FileLock
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -75,8 +74,8 @@ def snapshot(path: Path) -> tuple[bytes, int]:
 
 
 @pytest.fixture
-def placed(world: Cli) -> Cli:
-    """A world at START with one paid order ORD-0001 (set up in-process)."""
+def placed(world):
+    """A world at start with one paid order ORD-0001 (set up in-process)."""
     order = world.place()
     assert order["id"] == "ORD-0001"
     return world
@@ -84,7 +83,7 @@ def placed(world: Cli) -> Cli:
 
 # ------------------------------------------------------------------------------------- stdout / stderr
 
-def test_success_prints_one_json_value_and_no_stderr(placed: Cli, db: Path) -> None:
+def test_success_prints_one_json_value_and_no_stderr(placed, db: Path, run_process) -> None:
     placed_order = assert_ok_json(run_process(*PLACE[:-1], "5.50", "--json"), hints_allowed=False)
     assert isinstance(placed_order, dict)
     assert placed_order["id"] == "ORD-0002"
@@ -96,7 +95,7 @@ def test_success_prints_one_json_value_and_no_stderr(placed: Cli, db: Path) -> N
     assert [o["id"] for o in listed] == ["ORD-0001", "ORD-0002"]
 
 
-def test_seller_fault_request_prints_hint_on_stderr_and_one_json_value(placed: Cli) -> None:
+def test_seller_fault_request_prints_hint_on_stderr_and_one_json_value(placed, run_process) -> None:
     result = run_process("cancel", "request", "ORD-0001", "--reason", "shipping-delay", "--json")
     order = assert_ok_json(result)
     assert order["id"] == "ORD-0001"
@@ -121,7 +120,7 @@ ERROR_CASES = {
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 @pytest.mark.parametrize("case", list(ERROR_CASES))
-def test_failure_output_and_exit_code(case: str, as_json: bool, world: Cli, db: Path) -> None:
+def test_failure_output_and_exit_code(case: str, as_json: bool, world, db: Path, run_process) -> None:
     args, setup, exit, needle = ERROR_CASES[case]
     if setup in ("placed", "pending"):
         world.place()
@@ -140,7 +139,7 @@ def test_failure_output_and_exit_code(case: str, as_json: bool, world: Cli, db: 
 
 # -------------------------------------------------------------------------------------- which data file
 
-def test_db_option_beats_env_and_creates_parent_folders(db: Path, tmp_path: Path) -> None:
+def test_db_option_beats_env_and_creates_parent_folders(db: Path, tmp_path: Path, run_process) -> None:
     other = tmp_path / "a" / "b" / "c" / "other.json"
     order = assert_ok_json(run_process("--db", str(other), *PLACE, "--json"))
     assert order["id"] == "ORD-0001"
@@ -155,7 +154,7 @@ def test_db_option_beats_env_and_creates_parent_folders(db: Path, tmp_path: Path
     assert not db.exists()
 
 
-def test_env_db_used_without_option_and_parent_folders_created(tmp_path: Path) -> None:
+def test_env_db_used_without_option_and_parent_folders_created(tmp_path: Path, run_process) -> None:
     target = tmp_path / "x" / "y" / "world.json"
     env = {"ORDERCLI_DB": str(target)}
     assert not target.parent.exists()
@@ -176,7 +175,7 @@ READING = {
 
 
 @pytest.mark.parametrize("name", list(READING))
-def test_reading_a_missing_file_is_an_empty_world_and_creates_nothing(name: str, tmp_path: Path) -> None:
+def test_reading_a_missing_file_is_an_empty_world_and_creates_nothing(name: str, tmp_path: Path, run_process) -> None:
     folder = tmp_path / "missing" / "sub"
     target = folder / "world.json"
     before = datetime.now(UTC).replace(microsecond=0)
@@ -198,8 +197,8 @@ def test_reading_a_missing_file_is_an_empty_world_and_creates_nothing(name: str,
 
 # -------------------------------------------------------------------------------------- damaged files
 
-def _real_file(cli: Cli, db: Path) -> bytes:
-    cli.json("clock", "set", START)
+def _real_file(cli, db: Path) -> bytes:
+    cli.json("clock", "set", cli.start)
     cli.place()
     return db.read_bytes()
 
@@ -236,7 +235,7 @@ PROBLEM_WORDS = {
 
 @pytest.mark.parametrize("command", ["read", "write"])
 @pytest.mark.parametrize("kind", list(PROBLEM_WORDS))
-def test_damaged_file_exits_5_and_is_left_untouched(kind: str, command: str, cli: Cli, db: Path) -> None:
+def test_damaged_file_exits_5_and_is_left_untouched(kind: str, command: str, cli, db: Path, run_process) -> None:
     db.write_bytes(_damage(kind, _real_file(cli, db)))
     os.utime(db, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))  # a distinctive mtime
     before = snapshot(db)
@@ -251,14 +250,14 @@ def test_damaged_file_exits_5_and_is_left_untouched(kind: str, command: str, cli
     assert leftovers == [], f"temporary files left behind: {leftovers}"
 
 
-def test_damaged_file_json_error_object(cli: Cli, db: Path) -> None:
+def test_damaged_file_json_error_object(cli, db: Path, run_process) -> None:
     db.write_bytes(_damage("newer-schema", _real_file(cli, db)))
     before = snapshot(db)
     assert_json_error(run_process("clock", "tick", "1h", "--json"), 5)
     assert snapshot(db) == before
 
 
-def test_empty_file_is_an_empty_world(db: Path) -> None:
+def test_empty_file_is_an_empty_world(db: Path, run_process) -> None:
     db.write_bytes(b"")
     assert assert_ok_json(run_process("orders", "list", "--json")) == []
     assert db.read_bytes() == b"", "a reading command must not write"
@@ -283,7 +282,7 @@ def test_version_both_ways() -> None:
         assert re.search(rb"\d+\.\d+", result.stdout)
 
 
-def test_no_arguments_prints_help_and_exits_0() -> None:
+def test_no_arguments_prints_help_and_exits_0(run_process) -> None:
     result = run_process()
     assert result.returncode == 0, result.stderr
     out = result.stdout.decode()
@@ -293,7 +292,7 @@ def test_no_arguments_prints_help_and_exits_0() -> None:
     assert "Traceback" not in result.stderr.decode()
 
 
-def test_subcommand_help() -> None:
+def test_subcommand_help(run_process) -> None:
     result = run_process("cancel", "request", "--help")
     assert result.returncode == 0, result.stderr
     out = result.stdout.decode()
@@ -303,14 +302,14 @@ def test_subcommand_help() -> None:
 
 # ---------------------------------------------------------------------------------------------- colour
 
-def _coloured_world(cli: Cli) -> None:
-    cli.json("clock", "set", START)
+def _coloured_world(cli) -> None:
+    cli.json("clock", "set", cli.start)
     cli.place()
     cli.place("--unpaid")
     cli.json("cancel", "request", "ORD-0001", "--reason", "second-thought")
 
 
-def test_no_ansi_codes_when_piped(cli: Cli) -> None:
+def test_no_ansi_codes_when_piped(cli, run_process) -> None:
     _coloured_world(cli)
     for env in ({}, {"NO_COLOR": "1"}):
         result = run_process("orders", "list", env=env)
@@ -320,7 +319,7 @@ def test_no_ansi_codes_when_piped(cli: Cli) -> None:
         assert not ANSI.search(result.stderr), result.stderr
 
 
-def test_no_color_respected_on_a_terminal(cli: Cli) -> None:
+def test_no_color_respected_on_a_terminal(cli) -> None:
     pty = pytest.importorskip("pty")
     _coloured_world(cli)
     master, slave = pty.openpty()
@@ -350,7 +349,7 @@ def test_no_color_respected_on_a_terminal(cli: Cli) -> None:
 
 # ------------------------------------------------------------------------------------------------ lock
 
-def test_busy_lock_refuses_writers_but_not_readers(placed: Cli, db: Path) -> None:
+def test_busy_lock_refuses_writers_but_not_readers(placed, db: Path, run_process) -> None:
     before = snapshot(db)
     env = {"ORDERCLI_LOCK_TIMEOUT": "0.5"}
     with FileLock(str(db) + ".lock", timeout=0):
@@ -368,7 +367,7 @@ def test_busy_lock_refuses_writers_but_not_readers(placed: Cli, db: Path) -> Non
     assert snapshot(db) == before, "a writer refused for a busy lock must write nothing"
 
 
-def test_a_bad_lock_timeout_is_a_usage_error(db):
+def test_a_bad_lock_timeout_is_a_usage_error(db, run_process):
     proc = run_process("clock", "tick", "1h", env={"ORDERCLI_LOCK_TIMEOUT": "soon"})
     assert proc.returncode == 2
     assert proc.stdout == b""

@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import run_process
 from typer.testing import CliRunner
 
 from ordercli import safeyaml
@@ -39,7 +38,7 @@ def refused(*args: str) -> dict:
     return json.loads(result.stderr)["error"]
 
 
-def test_an_alias_bomb_in_a_scenario_is_refused_in_a_real_process(tmp_path: Path) -> None:
+def test_an_alias_bomb_in_a_scenario_is_refused_in_a_real_process(tmp_path: Path, run_process) -> None:
     """Nine levels of nine: 387,420,489 leaves, which the runner would walk for minutes. The
     subprocess's own timeout (60 s) is a bound on a hang, not a speed goal."""
     f = tmp_path / "bomb.yaml"

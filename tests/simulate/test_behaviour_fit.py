@@ -13,7 +13,6 @@ from statistics import NormalDist
 
 import pytest
 import yaml
-from conftest import Cli, fail
 
 from ordercli.simulate.fit import fit_delay, kaplan_meier
 
@@ -51,7 +50,7 @@ def observed_delays(log: list[dict]) -> dict[str, list[float]]:
     return out
 
 
-def test_round_trip_simulate_fit_simulate_gives_the_same_observed_distributions(cli: Cli, tmp_path: Path) -> None:
+def test_round_trip_simulate_fit_simulate_gives_the_same_observed_distributions(cli, tmp_path: Path) -> None:
     """B under aliexpress, its events fitted to B', B' under aliexpress (another seed): every end
     reason's share agrees within the interval of the difference, and every observed delay passes a
     two-sample Kolmogorov-Smirnov test, each family at 95% corrected for its number of tests
@@ -79,7 +78,7 @@ def test_round_trip_simulate_fit_simulate_gives_the_same_observed_distributions(
         assert p > level, (name, p, len(d1[name]), len(d2[name]))
 
 
-def test_the_file_says_what_each_figure_rests_on_and_what_was_censored(cli: Cli, tmp_path: Path) -> None:
+def test_the_file_says_what_each_figure_rests_on_and_what_was_censored(cli, tmp_path: Path) -> None:
     log = tmp_path / "log.ndjson"
     cli.json("simulate", str(B), "--policy", "aliexpress", "--orders", "2000", "--workers", "1", "--events-out",
              str(log))
@@ -122,7 +121,7 @@ CSV_HEAD = ("order_id,placed_at,payment_method,amount,paid_at,requested_at,reaso
             "ship_by,shipped_at,delivered_at,cancelled_at,end_reason,refunded_at\n")
 
 
-def test_a_csv_of_one_row_per_order_fits_too(cli: Cli, tmp_path: Path) -> None:
+def test_a_csv_of_one_row_per_order_fits_too(cli, tmp_path: Path) -> None:
     rows = []
     for i in range(40):
         day = 4 + i % 5
@@ -152,7 +151,7 @@ def test_a_csv_of_one_row_per_order_fits_too(cli: Cli, tmp_path: Path) -> None:
     assert report["policies"][0]["end_reasons"]["cancel_accepted"]["count"] > 0
 
 
-def test_a_data_file_and_a_json_array_of_events_fit(cli: Cli, tmp_path: Path, world: Cli, db: Path) -> None:
+def test_a_data_file_and_a_json_array_of_events_fit(cli, tmp_path: Path, world, db: Path) -> None:
     o = world.place()["id"]
     world.json("cancel", "request", o, "--reason", "other")
     world.json("seller", "respond", o, "accept")
@@ -188,28 +187,28 @@ def test_a_data_file_and_a_json_array_of_events_fit(cli: Cli, tmp_path: Path, wo
         (CSV_HEAD + "O1,2030-03-04T10:00:00Z,Cash!,5,,,,,,,,,,,,\n", "payment method 'Cash!'"),
     ],
 )
-def test_a_malformed_log_is_exit_2_naming_the_line(cli: Cli, tmp_path: Path, text: str, words: str) -> None:
+def test_a_malformed_log_is_exit_2_naming_the_line(cli, tmp_path: Path, text: str, words: str) -> None:
     log = tmp_path / "log.txt"
     log.write_text(text)
-    err = fail(cli, "behaviour", "fit", str(log), "--out", str(tmp_path / "f.yaml"), code=2)
+    err = cli.fail("behaviour", "fit", str(log), "--out", str(tmp_path / "f.yaml"), code=2)
     assert err["code"] == "bad_log" and words in err["message"], err["message"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt"]  # nothing written
 
 
-def test_the_out_file_is_never_overwritten(cli: Cli, tmp_path: Path) -> None:
+def test_the_out_file_is_never_overwritten(cli, tmp_path: Path) -> None:
     log = tmp_path / "log.ndjson"
     cli.json("simulate", str(B), "--policy", "aliexpress", "--orders", "100", "--workers", "1", "--events-out",
              str(log))
     (tmp_path / "f.yaml").write_text("mine\n")
-    err = fail(cli, "behaviour", "fit", str(log), "--out", str(tmp_path / "f.yaml"), code=2)
+    err = cli.fail("behaviour", "fit", str(log), "--out", str(tmp_path / "f.yaml"), code=2)
     assert err["code"] == "file_exists" and err["message"].startswith("--out: ")
     (tmp_path / "g.delays.csv").write_text("mine\n")
-    err = fail(cli, "behaviour", "fit", str(log), "--out", str(tmp_path / "g.yaml"), code=2)
+    err = cli.fail("behaviour", "fit", str(log), "--out", str(tmp_path / "g.yaml"), code=2)
     assert err["code"] == "file_exists" and "g.delays.csv" in err["message"]
     assert not (tmp_path / "g.yaml").exists() and (tmp_path / "f.yaml").read_text() == "mine\n"
 
 
-def test_a_log_under_a_policy_with_methods_of_its_own_fits_them(cli: Cli, tmp_path: Path) -> None:
+def test_a_log_under_a_policy_with_methods_of_its_own_fits_them(cli, tmp_path: Path) -> None:
     """Any policy's payment methods (docs/rules.md R27): temu's temu-credit is fitted like card."""
     log, out = tmp_path / "log.ndjson", tmp_path / "temu.behaviour.yaml"
     every = (ROOT / "examples" / "every-preset.behaviour.yaml").read_text()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Cli, fail
 
 distributed = pytest.importorskip("distributed")
 
@@ -15,7 +14,7 @@ ARGS = [str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", 
         str(EXAMPLES / "seller-48h.toml"), "--orders", "1500", "--seed", "11", "--json"]
 
 
-def test_a_dask_cluster_gives_the_local_report_bit_for_bit(cli: Cli) -> None:
+def test_a_dask_cluster_gives_the_local_report_bit_for_bit(cli) -> None:
     local = cli("simulate", *ARGS, "--workers", "1").stdout
     # threads, not processes: light on a shared machine
     cluster_options = {"n_workers": 2, "threads_per_worker": 1, "processes": False, "dashboard_address": None}
@@ -25,7 +24,7 @@ def test_a_dask_cluster_gives_the_local_report_bit_for_bit(cli: Cli) -> None:
     assert '"shards": 20' in local
 
 
-def test_a_worker_process_gives_the_same_report(cli: Cli) -> None:
+def test_a_worker_process_gives_the_same_report(cli) -> None:
     """One real worker process: the shards and their aggregates cross a process boundary."""
     args = [*ARGS[:-4], "300", "--json"]
     local = cli("simulate", *args, "--workers", "1").stdout
@@ -34,15 +33,15 @@ def test_a_worker_process_gives_the_same_report(cli: Cli) -> None:
     assert remote == local
 
 
-def test_an_unreachable_scheduler_is_exit_2(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unreachable_scheduler_is_exit_2(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     from ordercli.simulate import runner
 
     monkeypatch.setattr(runner, "CONNECT_TIMEOUT", "1s")
-    err = fail(cli, "simulate", *ARGS[:-1], "--scheduler", "tcp://127.0.0.1:9", code=2)
+    err = cli.fail("simulate", *ARGS[:-1], "--scheduler", "tcp://127.0.0.1:9", code=2)
     assert err["code"] == "bad_scheduler" and "tcp://127.0.0.1:9" in err["message"]
 
 
-def test_a_sweep_and_its_events_on_a_cluster_are_the_local_ones(cli: Cli, tmp_path: Path) -> None:
+def test_a_sweep_and_its_events_on_a_cluster_are_the_local_ones(cli, tmp_path: Path) -> None:
     args = [str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--sweep",
             "seller_response_within=24h,72h", "--orders", "600", "--seed", "3", "--events-policy",
             "seller_response_within=72h", "--json"]

@@ -10,7 +10,6 @@ from pathlib import Path
 import orjson
 import pytest
 import yaml
-from conftest import Cli, fail
 
 from ordercli import presets
 from ordercli.simulate import shard as sh
@@ -32,7 +31,7 @@ def lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_one_shard_is_exactly_the_events_of_its_world(cli: Cli, tmp_path: Path) -> None:
+def test_one_shard_is_exactly_the_events_of_its_world(cli, tmp_path: Path) -> None:
     """The file is what `events list --format ndjson` would print on the simulated world."""
     out = tmp_path / "events.ndjson"
     r = cli.json(
@@ -58,7 +57,7 @@ def test_one_shard_is_exactly_the_events_of_its_world(cli: Cli, tmp_path: Path) 
     assert r["events_out"] == {"path": str(out), "policy": "ebay", "events": len(world.events)}
 
 
-def test_orders_and_seqs_run_on_across_shards_and_the_events_follow_their_schema(cli: Cli, tmp_path: Path) -> None:
+def test_orders_and_seqs_run_on_across_shards_and_the_events_follow_their_schema(cli, tmp_path: Path) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((ROOT / "src" / "ordercli" / "schemas" / "event.json").read_text())
     out = tmp_path / "events.ndjson"
@@ -86,7 +85,7 @@ def test_orders_and_seqs_run_on_across_shards_and_the_events_follow_their_schema
         jsonschema.validate(e, schema)
 
 
-def test_the_named_policy_and_the_same_file_whatever_the_workers(cli: Cli, tmp_path: Path) -> None:
+def test_the_named_policy_and_the_same_file_whatever_the_workers(cli, tmp_path: Path) -> None:
     """A silent seller: under aliexpress the request cancels the order (R10 cancel), under ebay it lapses."""
     path = tmp_path / "b.behaviour.yaml"
     path.write_text(SILENT)
@@ -102,24 +101,23 @@ def test_the_named_policy_and_the_same_file_whatever_the_workers(cli: Cli, tmp_p
     assert ebay1.read_bytes() == ebay2.read_bytes()
 
 
-def test_an_existing_file_or_a_folder_is_refused_before_any_work(cli: Cli, tmp_path: Path) -> None:
+def test_an_existing_file_or_a_folder_is_refused_before_any_work(cli, tmp_path: Path) -> None:
     existing = tmp_path / "there.ndjson"
     existing.write_text("keep me\n")
-    err = fail(
-        cli, "simulate", str(MARKET), "--policy", "aliexpress", "--orders", "50", "--events-out", str(existing), code=2
+    err = cli.fail(
+        "simulate", str(MARKET), "--policy", "aliexpress", "--orders", "50", "--events-out", str(existing), code=2
     )
     assert err["code"] == "file_exists" and "--events-out" in err["message"]
     assert existing.read_text() == "keep me\n"
-    err = fail(
-        cli, "simulate", str(MARKET), "--policy", "aliexpress", "--orders", "50", "--events-out", str(tmp_path), code=5
+    err = cli.fail(
+        "simulate", str(MARKET), "--policy", "aliexpress", "--orders", "50", "--events-out", str(tmp_path), code=5
     )
     assert err["code"] == "not_a_file"
     # a missing folder is made, as for every output ordercli writes (docs/never-lost.md)
     made = tmp_path / "no" / "such" / "e.ndjson"
     cli.json("simulate", str(MARKET), "--policy", "aliexpress", "--orders", "50", "--events-out", str(made))
     assert made.read_bytes().count(b"\n") > 50
-    err = fail(
-        cli,
+    err = cli.fail(
         "simulate",
         str(MARKET),
         "--policy",
@@ -133,8 +131,7 @@ def test_an_existing_file_or_a_folder_is_refused_before_any_work(cli: Cli, tmp_p
         code=2,
     )
     assert "'ebay' is not one of the run's policies" in err["message"]
-    err = fail(
-        cli,
+    err = cli.fail(
         "simulate",
         str(MARKET),
         "--policy",
@@ -149,7 +146,7 @@ def test_an_existing_file_or_a_folder_is_refused_before_any_work(cli: Cli, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["no", "there.ndjson"]  # "no": made above
 
 
-def test_a_run_that_fails_midway_leaves_no_file(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_that_fails_midway_leaves_no_file(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ordercli.errors import StorageError
     from ordercli.simulate import runner
 
@@ -164,8 +161,7 @@ def test_a_run_that_fails_midway_leaves_no_file(cli: Cli, tmp_path: Path, monkey
         return real(run, progress, half)
 
     monkeypatch.setattr(runner, "execute", failing)
-    fail(
-        cli,
+    cli.fail(
         "simulate",
         str(MARKET),
         "--policy",

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Cli
 
 from ordercli import presets
 from ordercli.simulate import shard as sh
@@ -87,7 +86,7 @@ ISSUE_19_ACTIONS = {sh.PACK, sh.SELLER_CANCEL}
 
 
 @pytest.mark.parametrize("policy", ["aliexpress", "ebay", "seller-48h.toml", "shopee-my", "walmart"])
-def test_simulated_orders_replayed_through_the_cli_end_the_same(cli: Cli, tmp_path: Path, policy: str) -> None:
+def test_simulated_orders_replayed_through_the_cli_end_the_same(cli, tmp_path: Path, policy: str) -> None:
     policy_arg = str(ROOT / "examples" / policy) if policy.endswith(".toml") else policy
     text = {"shopee-my": SHOPEE, "walmart": WALMART}.get(policy, BUSY)
     behaviour = parse(yaml.safe_load(text), tmp_path / "busy.behaviour.yaml")

@@ -7,20 +7,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import Cli
-
 from ordercli import presets
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EVERY = str(ROOT / "examples" / "every-preset.behaviour.yaml")
 
 
-def _simulate(cli: Cli, behaviour: str, *policies: str, code: int = 0) -> dict:
+def _simulate(cli, behaviour: str, *policies: str, code: int = 0) -> dict:
     args = ["simulate", behaviour, *[a for p in policies for a in ("--policy", p)], "--orders", "300", "--workers", "1"]
     return cli.json(*args, code=code)
 
 
-def test_the_example_behaviour_runs_under_every_preset(cli: Cli) -> None:
+def test_the_example_behaviour_runs_under_every_preset(cli) -> None:
     report = _simulate(cli, EVERY, *presets.PRESETS)
     by_name = {p["policy"]: p for p in report["policies"]}
     assert list(by_name) == list(presets.PRESETS)
@@ -30,13 +28,13 @@ def test_the_example_behaviour_runs_under_every_preset(cli: Cli) -> None:
     assert by_name["amazon"]["end_reasons"]["buyer_cancelled"]["count"] > 0  # the 30-minute free cancel
 
 
-def test_a_method_the_policy_lacks_is_exit_2_naming_it(cli: Cli) -> None:
+def test_a_method_the_policy_lacks_is_exit_2_naming_it(cli) -> None:
     err = _simulate(cli, str(ROOT / "examples" / "marketplace.behaviour.yaml"), "aliexpress", "amazon", code=2)
     assert err["code"] == "bad_payment"
     assert "'paypal'" in err["message"] and "amazon" in err["message"]
 
 
-def test_a_method_only_one_preset_knows(cli: Cli, tmp_path: Path) -> None:
+def test_a_method_only_one_preset_knows(cli, tmp_path: Path) -> None:
     text = (ROOT / "examples" / "every-preset.behaviour.yaml").read_text()
     gift = tmp_path / "gift.behaviour.yaml"
     gift.write_text(text.replace("methods: {card: 1}", "methods: {card: 1, gift-card: 1}"))
@@ -49,7 +47,7 @@ def test_a_method_only_one_preset_knows(cli: Cli, tmp_path: Path) -> None:
     assert json.dumps(report)  # plain JSON
 
 
-def test_a_seller_reason_the_policy_lacks_is_exit_2_naming_it(cli: Cli, tmp_path: Path) -> None:
+def test_a_seller_reason_the_policy_lacks_is_exit_2_naming_it(cli, tmp_path: Path) -> None:
     text = (ROOT / "examples" / "every-preset.behaviour.yaml").read_text()
     odd = tmp_path / "odd.behaviour.yaml"
     odd.write_text(text.replace("cancel_reasons: {out-of-stock: 3, buyer-asked: 1}", "cancel_reasons: {bored: 1}"))
@@ -58,7 +56,7 @@ def test_a_seller_reason_the_policy_lacks_is_exit_2_naming_it(cli: Cli, tmp_path
     assert _simulate(cli, str(odd), "temu")["policies"][0]["orders"] == 300  # temu sellers can't cancel anyway
 
 
-def test_sellers_cancel_and_pack_where_the_policy_has_it(cli: Cli) -> None:
+def test_sellers_cancel_and_pack_where_the_policy_has_it(cli) -> None:
     report = _simulate(cli, EVERY, "aliexpress", "walmart", "shopee-my")
     ends = {p["policy"]: p["end_reasons"] for p in report["policies"]}
     assert ends["aliexpress"]["seller_cancelled"]["count"] == 0

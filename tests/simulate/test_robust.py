@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Cli, fail
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = ROOT / "examples"
@@ -41,13 +40,12 @@ def _files(folder: Path) -> list[str]:
 
 
 def test_plot_without_matplotlib_is_exit_2_before_anything(
-    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_run: None
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_run: None
 ) -> None:
     """Was: the whole simulation, then the sample written (with its .lock), then missing_extra; the
     rerun then failed with file_exists."""
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` raises ImportError
-    err = fail(
-        cli,
+    err = cli.fail(
         *BASE,
         "--orders",
         "100",
@@ -84,23 +82,23 @@ def test_plot_without_matplotlib_in_a_real_process(tmp_path: Path) -> None:
 
 
 def test_scheduler_without_dask_is_exit_2_before_anything(
-    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_run: None
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_run: None
 ) -> None:
     monkeypatch.setitem(sys.modules, "distributed", None)
-    err = fail(cli, *BASE, "--scheduler", "tcp://127.0.0.1:9", "--save-sample", str(tmp_path / "s.json"), code=2)
+    err = cli.fail(*BASE, "--scheduler", "tcp://127.0.0.1:9", "--save-sample", str(tmp_path / "s.json"), code=2)
     assert err["code"] == "missing_extra" and "ordercli[dask]" in err["message"]
     assert _files(tmp_path) == []
 
 
-def test_an_existing_sample_is_exit_2_before_anything(cli: Cli, tmp_path: Path, no_run: None) -> None:
+def test_an_existing_sample_is_exit_2_before_anything(cli, tmp_path: Path, no_run: None) -> None:
     sample = tmp_path / "s.json"
     sample.write_text("mine")
-    err = fail(cli, *BASE, "--save-sample", str(sample), "--plot", str(tmp_path / "p.png"), code=2)
+    err = cli.fail(*BASE, "--save-sample", str(sample), "--plot", str(tmp_path / "p.png"), code=2)
     assert err["code"] == "file_exists" and "already exists" in err["message"]
     assert _files(tmp_path) == ["s.json"] and sample.read_text() == "mine"
     # a symlink, even a dangling one, is there too: never written through
     (tmp_path / "link.json").symlink_to(tmp_path / "nowhere.json")
-    err = fail(cli, *BASE, "--save-sample", str(tmp_path / "link.json"), code=2)
+    err = cli.fail(*BASE, "--save-sample", str(tmp_path / "link.json"), code=2)
     assert err["code"] == "file_exists"
     assert not (tmp_path / "nowhere.json").exists()
 
@@ -108,7 +106,7 @@ def test_an_existing_sample_is_exit_2_before_anything(cli: Cli, tmp_path: Path, 
 @pytest.mark.parametrize("option", ["--save-sample", "--plot"])
 @pytest.mark.parametrize("kind", ["folder", "fifo", "device", "under a file"])
 def test_an_output_that_is_not_a_regular_file_is_exit_5_before_anything(
-    cli: Cli, tmp_path: Path, no_run: None, option: str, kind: str
+    cli, tmp_path: Path, no_run: None, option: str, kind: str
 ) -> None:
     name = "out.png"
     target = tmp_path / name
@@ -125,43 +123,43 @@ def test_an_output_that_is_not_a_regular_file_is_exit_5_before_anything(
         (tmp_path / "file").write_text("x")
         target = tmp_path / "file" / name
     before = _files(tmp_path)
-    err = fail(cli, *BASE, option, str(target), code=5)
+    err = cli.fail(*BASE, option, str(target), code=5)
     assert err["code"] == "not_a_file", err
     assert _files(tmp_path) == before
 
 
-def test_a_plot_folder_that_does_not_exist_is_made_as_for_every_output(cli: Cli, tmp_path: Path) -> None:
+def test_a_plot_folder_that_does_not_exist_is_made_as_for_every_output(cli, tmp_path: Path) -> None:
     out = tmp_path / "missing" / "p.png"
     cli.json(*BASE, "--orders", "200", "--plot", str(out))
     assert out.read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize("option", ["--save-sample", "--plot"])
-def test_an_unwritable_folder_is_exit_5_before_anything(cli: Cli, option: str, no_run: None) -> None:
+def test_an_unwritable_folder_is_exit_5_before_anything(cli, option: str, no_run: None) -> None:
     """/proc/sys is read-only (even for root) in most containers; skipped where it is not."""
     if not os.path.isdir("/proc/sys") or os.access("/proc/sys", os.W_OK):
         pytest.skip("no read-only folder here")
-    err = fail(cli, *BASE, option, "/proc/sys/out.png", code=5)
+    err = cli.fail(*BASE, option, "/proc/sys/out.png", code=5)
     assert err["code"] == "read_only" and "/proc/sys" in err["message"]
 
 
 def test_an_unwritable_folder_when_access_says_so(
-    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_run: None
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_run: None
 ) -> None:
     """As root every folder is writable: a folder is made read-only by asking os.access."""
     real = os.access
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == tmp_path else real(p, mode, **kw))
-    err = fail(cli, *BASE, "--save-sample", str(tmp_path / "new" / "s.json"), code=5)
+    err = cli.fail(*BASE, "--save-sample", str(tmp_path / "new" / "s.json"), code=5)
     assert err["code"] == "read_only"
     assert _files(tmp_path) == []
 
 
-def test_plot_and_sample_on_one_file_is_exit_2(cli: Cli, tmp_path: Path, no_run: None) -> None:
-    err = fail(cli, *BASE, "--plot", str(tmp_path / "x.png"), "--save-sample", str(tmp_path / "x.png"), code=2)
+def test_plot_and_sample_on_one_file_is_exit_2(cli, tmp_path: Path, no_run: None) -> None:
+    err = cli.fail(*BASE, "--plot", str(tmp_path / "x.png"), "--save-sample", str(tmp_path / "x.png"), code=2)
     assert "same file" in err["message"]
 
 
-def test_a_plot_replaces_a_regular_file(cli: Cli, tmp_path: Path) -> None:
+def test_a_plot_replaces_a_regular_file(cli, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     png = tmp_path / "p.png"
     png.write_text("old")
@@ -173,7 +171,7 @@ def test_a_plot_replaces_a_regular_file(cli: Cli, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("orders", "expected"), [(1000, 300), (120, 120), (8000, 300)])
-def test_save_sample_writes_300_orders_or_all_of_fewer(cli: Cli, tmp_path: Path, orders: int, expected: int) -> None:
+def test_save_sample_writes_300_orders_or_all_of_fewer(cli, tmp_path: Path, orders: int, expected: int) -> None:
     """Was: min(300, the first shard): 50 orders for --orders 1000 (20 shards of 50)."""
     sample = tmp_path / "s.json"
     r = cli.json(*BASE, "--orders", str(orders), "--save-sample", str(sample))
@@ -181,7 +179,7 @@ def test_save_sample_writes_300_orders_or_all_of_fewer(cli: Cli, tmp_path: Path,
     assert len(cli.json("--db", str(sample), "orders", "list")) == expected
 
 
-def test_the_sample_is_the_same_whatever_the_orders_and_workers(cli: Cli, tmp_path: Path) -> None:
+def test_the_sample_is_the_same_whatever_the_orders_and_workers(cli, tmp_path: Path) -> None:
     def sample(name: str, *args: str) -> list[dict]:
         path = tmp_path / name
         cli.json("simulate", MARKET, "--policy", "aliexpress", "--save-sample", str(path), *args)
@@ -216,8 +214,7 @@ def test_a_scenario_step_may_not_write_an_output_file(tmp_path: Path, option: st
     assert code == 0 and json.loads(stdout)["orders"] == 50  # simulate itself is fine in a step
 
 
-def test_a_scenario_file_whose_step_saves_a_sample_is_refused_at_load(tmp_path: Path) -> None:
-    from conftest import run_process
+def test_a_scenario_file_whose_step_saves_a_sample_is_refused_at_load(tmp_path: Path, run_process) -> None:
 
     scenario = tmp_path / "s.yaml"
     scenario.write_text(

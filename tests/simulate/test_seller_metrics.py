@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Cli, fail
 
 from ordercli import presets
 from ordercli.metrics import ANSWERED, DECIDED, order_figures, requests_answered, seller_stats
@@ -70,7 +69,7 @@ def _share(count: int, share: float | None, ci: list[float] | None) -> dict:
     return {"count": count, "share": share, "ci95": ci}
 
 
-def test_ship_timeouts_are_seller_faults_and_shipments_in_a_grace_are_late(cli: Cli, tmp_path: Path) -> None:
+def test_ship_timeouts_are_seller_faults_and_shipments_in_a_grace_are_late(cli, tmp_path: Path) -> None:
     """By hand: aliexpress cancels all 70 at ship_by (R4: 70 seller-fault cancellations of 70 paid, no
     shipment); with a 5-day grace (R25) all 70 ship late: 0 faults (ok against 2%), 70 late of 70 (over 10%)."""
     b = _file(tmp_path, "late.behaviour.yaml", LATE)
@@ -104,7 +103,7 @@ def test_ship_timeouts_are_seller_faults_and_shipments_in_a_grace_are_late(cli: 
     assert "0 (0.00%) ok, max 2.00%" in block and "70 (100.00%) over, max 10.00%" in block
 
 
-def test_silence_cancels_a_lapse_does_not_and_a_free_cancel_is_no_request(cli: Cli, tmp_path: Path) -> None:
+def test_silence_cancels_a_lapse_does_not_and_a_free_cancel_is_no_request(cli, tmp_path: Path) -> None:
     """aliexpress: silence cancels (R10), a seller fault, the request decided unanswered; ebay: it lapses
     (decided, unanswered, no fault), then the seller ships on time; amazon, asked within 30 minutes: a free
     cancel (R21), which is a buyer asking but no request to the seller."""
@@ -148,7 +147,7 @@ def _figures(m: dict) -> dict:
 
 
 @pytest.mark.parametrize("preset", ["aliexpress", "walmart", "shopee-my"])
-def test_seller_stats_on_the_saved_sample_agrees_with_simulate(cli: Cli, tmp_path: Path, preset: str) -> None:
+def test_seller_stats_on_the_saved_sample_agrees_with_simulate(cli, tmp_path: Path, preset: str) -> None:
     """50 orders are one shard, and --save-sample writes that very shard's orders (under the first
     policy) as a world: `seller stats` over it counts what simulate counted, figure for figure."""
     b = _file(tmp_path, "busy.behaviour.yaml", BUSY)
@@ -196,7 +195,7 @@ def test_the_aggregate_and_seller_stats_count_the_same_300_orders(tmp_path: Path
         assert requests_answered(events[o["id"]]) == (bool(bits & ANSWERED), bool(bits & DECIDED)), o["id"]
 
 
-def test_seller_stats_reads_the_history_of_an_order_asked_twice(world: Cli) -> None:
+def test_seller_stats_reads_the_history_of_an_order_asked_twice(world) -> None:
     """The order keeps only its last request: the first (rejected, answered) comes from the events."""
     oid = world.place()["id"]
     world.json("cancel", "request", oid, "--reason", "other")
@@ -207,7 +206,7 @@ def test_seller_stats_reads_the_history_of_an_order_asked_twice(world: Cli) -> N
     assert (row["requests"], row["requests_answered_in_time"], row["seller_cancellations"]) == (2, 1, 1)
 
 
-def test_every_payment_method_of_the_policy_is_reported(cli: Cli, tmp_path: Path) -> None:
+def test_every_payment_method_of_the_policy_is_reported(cli, tmp_path: Path) -> None:
     """R27: amazon's gift-card is listed and timed beside the four first methods; the text prints it."""
     b = _file(
         tmp_path,
@@ -215,7 +214,7 @@ def test_every_payment_method_of_the_policy_is_reported(cli: Cli, tmp_path: Path
         LATE.replace("{card: 1}", "{card: 1, gift-card: 1}").replace("ship_delay: 8", "ship_delay: 30"),
     )
     args = ("simulate", b, "--policy", "amazon", "--policy", "walmart", "--orders", "100", "--workers", "1")
-    err = fail(cli, *args, code=2)  # walmart has no gift-card: exit 2 naming it
+    err = cli.fail(*args, code=2)  # walmart has no gift-card: exit 2 naming it
     assert err["code"] == "bad_payment" and "'gift-card'" in err["message"]
     args = ("simulate", b, "--policy", "amazon", "--orders", "100", "--workers", "1")
     r = cli.json(*args)
@@ -226,7 +225,7 @@ def test_every_payment_method_of_the_policy_is_reported(cli: Cli, tmp_path: Path
     assert "cancel -> refund, gift-card: mean | p50 / p90 / p99" in cli(*args).stdout
 
 
-def test_a_report_with_other_methods_and_ceilings_follows_the_schema(cli: Cli) -> None:
+def test_a_report_with_other_methods_and_ceilings_follows_the_schema(cli) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads(SCHEMA.read_text())
     report = cli.json(
@@ -255,7 +254,7 @@ def test_a_report_with_other_methods_and_ceilings_follows_the_schema(cli: Cli) -
         jsonschema.validate(broken, schema)
 
 
-def test_a_sweep_tabulates_the_seller_metrics_with_their_ceilings(cli: Cli, tmp_path: Path) -> None:
+def test_a_sweep_tabulates_the_seller_metrics_with_their_ceilings(cli, tmp_path: Path) -> None:
     b = _file(tmp_path, "late.behaviour.yaml", LATE)
     grace = _file(tmp_path, "grace.toml", GRACE)
     args = (

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Cli, fail
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = ROOT / "examples"
@@ -21,7 +20,7 @@ def behaviour(tmp_path: Path, text: str, name: str = "b.behaviour.yaml") -> str:
     return str(path)
 
 
-def simulate(cli: Cli, *args: str) -> dict:
+def simulate(cli, *args: str) -> dict:
     return cli.json("simulate", *args)
 
 
@@ -36,7 +35,7 @@ sellers:
 """
 
 
-def test_a_silent_seller_is_cancelled_at_respond_by_under_each_policy(cli: Cli, tmp_path: Path) -> None:
+def test_a_silent_seller_is_cancelled_at_respond_by_under_each_policy(cli, tmp_path: Path) -> None:
     """R7 + R10: respond_by = request + seller_response_within; silence cancels (aliexpress,
     72h; the 48h file) or lapses (ebay, 3 days), and then the seller ships."""
     path = behaviour(tmp_path, SILENT)
@@ -61,7 +60,7 @@ def test_a_silent_seller_is_cancelled_at_respond_by_under_each_policy(cli: Cli, 
     assert debay["end_reasons"]["shipped"]["value"] == 1.0
 
 
-def test_an_answer_after_60_hours_is_in_time_for_72h_and_refused_for_48h(cli: Cli, tmp_path: Path) -> None:
+def test_an_answer_after_60_hours_is_in_time_for_72h_and_refused_for_48h(cli, tmp_path: Path) -> None:
     """Common random numbers: the same sellers answer at the same moment under both policies;
     under 48h the answer comes after the auto-cancel and is simply not taken."""
     path = behaviour(tmp_path, SILENT.replace(
@@ -78,7 +77,7 @@ def test_an_answer_after_60_hours_is_in_time_for_72h_and_refused_for_48h(cli: Cl
     assert r["differences"][0]["answered_in_time"]["value"] == -1.0
 
 
-def test_ship_timeout_and_the_card_refund_15_working_days_later(cli: Cli, tmp_path: Path) -> None:
+def test_ship_timeout_and_the_card_refund_15_working_days_later(cli, tmp_path: Path) -> None:
     """R3 + R4 + R15 + R16: a seller who needs 10 working days misses ship_by (7 working days);
     the card refund settles at due_by, 15 working days after a working day = 21 calendar days."""
     path = behaviour(tmp_path, """\
@@ -99,7 +98,7 @@ sellers:
     assert p["cancellation_to_refund"]["alipay"]["p50_seconds"] is None
 
 
-def test_held_refunds_go_overdue_and_buyers_dispute_them(cli: Cli, tmp_path: Path) -> None:
+def test_held_refunds_go_overdue_and_buyers_dispute_them(cli, tmp_path: Path) -> None:
     """R16: a refund held past due_by is overdue; R13(c): refund-not-received opens a dispute,
     and support's refund outcome pays it."""
     path = behaviour(tmp_path, """\
@@ -122,7 +121,7 @@ disputes:
     assert p["cancellation_to_refund"]["alipay"]["p50_seconds"] == 9 * DAY
 
 
-def test_same_seed_same_report_whatever_the_workers(cli: Cli) -> None:
+def test_same_seed_same_report_whatever_the_workers(cli) -> None:
     args = [str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--policy",
             str(EXAMPLES / "seller-48h.toml"), "--orders", "1200", "--seed", "7"]
     one = cli("simulate", *args, "--workers", "1", "--json").stdout
@@ -139,7 +138,7 @@ def test_same_seed_same_report_whatever_the_workers(cli: Cli) -> None:
     assert ali["cancel_requests"] == h48["cancel_requests"]
 
 
-def test_the_report_follows_its_json_schema(cli: Cli) -> None:
+def test_the_report_follows_its_json_schema(cli) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((ROOT / "src" / "ordercli" / "schemas" / "simulation.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -151,7 +150,7 @@ def test_the_report_follows_its_json_schema(cli: Cli) -> None:
         jsonschema.validate(broken, schema)
 
 
-def test_the_table_for_people(cli: Cli) -> None:
+def test_the_table_for_people(cli) -> None:
     out = cli("simulate", str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--policy",
               str(EXAMPLES / "seller-48h.toml"), "--orders", "400", "--workers", "1").stdout
     assert out.startswith("400 orders from ")
@@ -192,14 +191,14 @@ def test_the_table_for_people(cli: Cli) -> None:
         ("orders: [unclosed\n", "not valid YAML"),
     ],
 )
-def test_a_bad_behaviour_file_is_exit_2_naming_the_key(cli: Cli, tmp_path: Path, text: str, named: str) -> None:
+def test_a_bad_behaviour_file_is_exit_2_naming_the_key(cli, tmp_path: Path, text: str, named: str) -> None:
     path = behaviour(tmp_path, text)
-    err = fail(cli, "simulate", path, "--policy", "aliexpress", code=2)
+    err = cli.fail("simulate", path, "--policy", "aliexpress", code=2)
     assert err["code"] == "bad_behaviour"
     assert named in err["message"], err["message"]
 
 
-def test_empirical_delays_come_from_a_csv_column(cli: Cli, tmp_path: Path) -> None:
+def test_empirical_delays_come_from_a_csv_column(cli, tmp_path: Path) -> None:
     """Every observed answer delay is 50 hours: under 48h they all come too late."""
     (tmp_path / "observed.csv").write_text("order,answer_hours\na,50\nb,50\nc,\n")
     path = behaviour(tmp_path, SILENT.replace(
@@ -212,7 +211,7 @@ def test_empirical_delays_come_from_a_csv_column(cli: Cli, tmp_path: Path) -> No
     assert r["policies"][1]["end_reasons"]["seller_silent"]["count"] == 60
     bad = behaviour(tmp_path, SILENT.replace("answer_probability: 0,", "answer_delay: {empirical: "
                                              "{csv: observed.csv, column: nope}},"), "bad.yaml")
-    err = fail(cli, "simulate", bad, "--policy", "aliexpress", code=2)
+    err = cli.fail("simulate", bad, "--policy", "aliexpress", code=2)
     assert "'nope' is not a column" in err["message"]
 
 
@@ -226,20 +225,20 @@ def test_empirical_delays_come_from_a_csv_column(cli: Cli, tmp_path: Path) -> No
         (["--policy", "nosuch.toml"], "nosuch.toml"),
     ],
 )
-def test_bad_options_are_exit_2(cli: Cli, args: list[str], named: str) -> None:
+def test_bad_options_are_exit_2(cli, args: list[str], named: str) -> None:
     base = [str(EXAMPLES / "marketplace.behaviour.yaml")]
     if "--policy" not in args:
         base += ["--policy", "aliexpress"]
-    err = fail(cli, "simulate", *base, *args, code=2)
+    err = cli.fail("simulate", *base, *args, code=2)
     assert named in err["message"]
 
 
-def test_a_missing_behaviour_file_is_exit_2(cli: Cli, tmp_path: Path) -> None:
-    err = fail(cli, "simulate", str(tmp_path / "none.yaml"), "--policy", "aliexpress", code=2)
+def test_a_missing_behaviour_file_is_exit_2(cli, tmp_path: Path) -> None:
+    err = cli.fail("simulate", str(tmp_path / "none.yaml"), "--policy", "aliexpress", code=2)
     assert "none.yaml" in err["message"]
 
 
-def test_the_shipped_examples_are_valid(cli: Cli) -> None:
+def test_the_shipped_examples_are_valid(cli) -> None:
     files = sorted(EXAMPLES.glob("*.behaviour.yaml"))
     assert [f.name for f in files] == [
         "every-preset.behaviour.yaml",  # issue 19
@@ -253,7 +252,7 @@ def test_the_shipped_examples_are_valid(cli: Cli) -> None:
 # -- --save-sample and --plot ------------------------------------------------------------------------
 
 
-def test_save_sample_writes_a_world_every_command_opens(cli: Cli, tmp_path: Path) -> None:
+def test_save_sample_writes_a_world_every_command_opens(cli, tmp_path: Path) -> None:
     sample = tmp_path / "sample.json"
     r = simulate(cli, str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--orders", "8000",
                  "--workers", "1", "--save-sample", str(sample))
@@ -271,12 +270,12 @@ def test_save_sample_writes_a_world_every_command_opens(cli: Cli, tmp_path: Path
     assert cli.json("--db", str(sample), "db", "check")["ok"] is True
     # never overwrites
     before = sample.read_bytes()
-    err = fail(cli, "simulate", str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--orders",
+    err = cli.fail("simulate", str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--orders",
                "100", "--workers", "1", "--save-sample", str(sample), code=2)
     assert "already exists" in err["message"] and sample.read_bytes() == before
 
 
-def test_plot_writes_a_png(cli: Cli, tmp_path: Path) -> None:
+def test_plot_writes_a_png(cli, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     png = tmp_path / "compare.png"
     r = simulate(cli, str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--policy",
@@ -315,7 +314,7 @@ def test_percentiles_are_nearest_rank_on_one_minute_bins() -> None:
     assert percentile({}, 0.5) is None
 
 
-def test_simulate_pays_for_matplotlib_and_dask_only_when_asked(tmp_path: Path, cli: Cli) -> None:
+def test_simulate_pays_for_matplotlib_and_dask_only_when_asked(tmp_path: Path, cli) -> None:
     from test_imports import heavy, run_traced
 
     code, stdout, modules = run_traced(tmp_path, "simulate", str(EXAMPLES / "marketplace.behaviour.yaml"),
@@ -325,7 +324,7 @@ def test_simulate_pays_for_matplotlib_and_dask_only_when_asked(tmp_path: Path, c
     assert heavy(modules, {"matplotlib", "distributed", "dask", "numpy"}) == []
 
 
-def test_a_progress_bar_only_on_a_terminal(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_progress_bar_only_on_a_terminal(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     args = ["simulate", str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--orders", "200",
             "--workers", "1", "--json"]
     assert cli(*args).stderr == ""  # not a terminal: not a byte

@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Cli, fail
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = ROOT / "examples"
@@ -32,7 +31,7 @@ def behaviour(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
-def test_each_point_has_its_figures_and_the_difference_against_the_first(cli: Cli, tmp_path: Path) -> None:
+def test_each_point_has_its_figures_and_the_difference_against_the_first(cli, tmp_path: Path) -> None:
     """R7 + R10 at three response windows: a silent seller's order is cancelled exactly at
     respond_by, so each point's request-to-outcome time is its window, with no noise at all."""
     r = cli.json(
@@ -64,7 +63,7 @@ def test_each_point_has_its_figures_and_the_difference_against_the_first(cli: Cl
     assert r["differences"][1]["request_to_outcome"]["card"]["mean_ci95"] == [72 * H, 72 * H]
 
 
-def test_a_point_runs_the_very_orders_a_policy_file_would(cli: Cli) -> None:
+def test_a_point_runs_the_very_orders_a_policy_file_would(cli) -> None:
     """Common random numbers: the sweep's 48h point is figure for figure what the 48h policy
     file gives beside aliexpress, and its difference against 72h is the same paired difference."""
     common = [MARKET, "--orders", "2000", "--seed", "3", "--workers", "1"]
@@ -86,7 +85,7 @@ def test_a_point_runs_the_very_orders_a_policy_file_would(cli: Cli) -> None:
     assert d["auto_cancel"] == e["auto_cancel"] and d["request_to_outcome"] == e["request_to_outcome"]
 
 
-def test_a_dotted_key_and_a_grid(cli: Cli, tmp_path: Path) -> None:
+def test_a_dotted_key_and_a_grid(cli, tmp_path: Path) -> None:
     """R15 + R16: a card refund settles at due_by; refund_within.card sets it. Two --sweep make a
     grid, the first key varying slowest."""
     path = behaviour(
@@ -130,7 +129,7 @@ sellers:
     assert r["differences"][2]["cancellation_to_refund"]["card"]["mean_seconds"] == 5 * DAY
 
 
-def test_same_seed_same_sweep_whatever_the_workers(cli: Cli) -> None:
+def test_same_seed_same_sweep_whatever_the_workers(cli) -> None:
     args = [
         MARKET,
         "--policy",
@@ -146,7 +145,7 @@ def test_same_seed_same_sweep_whatever_the_workers(cli: Cli) -> None:
     assert cli("simulate", *args, "--workers", "1").stdout == cli("simulate", *args, "--workers", "2").stdout
 
 
-def test_the_sweep_report_follows_the_json_schema(cli: Cli) -> None:
+def test_the_sweep_report_follows_the_json_schema(cli) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((ROOT / "src" / "ordercli" / "schemas" / "simulation.json").read_text())
     r = cli.json(
@@ -166,7 +165,7 @@ def test_the_sweep_report_follows_the_json_schema(cli: Cli) -> None:
         jsonschema.validate({**r, "sweep": {**r["sweep"], "keys": []}}, schema)
 
 
-def test_the_text_report_has_a_table_per_metric(cli: Cli, tmp_path: Path) -> None:
+def test_the_text_report_has_a_table_per_metric(cli, tmp_path: Path) -> None:
     out = cli(
         "simulate",
         behaviour(tmp_path, SILENT),
@@ -185,7 +184,7 @@ def test_the_text_report_has_a_table_per_metric(cli: Cli, tmp_path: Path) -> Non
     assert "48.0h [48.0, 48.0]" in out and "+24.0h [+24.0, +24.0]" in out
 
 
-def test_plot_draws_each_metric_against_the_value(cli: Cli, tmp_path: Path) -> None:
+def test_plot_draws_each_metric_against_the_value(cli, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     for sweep in ("seller_response_within=24h,48h", "on_seller_silence=cancel,lapse"):  # numbers, categories
         png = tmp_path / f"{sweep.split('=')[0]}.png"
@@ -226,7 +225,7 @@ def test_plot_draws_each_metric_against_the_value(cli: Cli, tmp_path: Path) -> N
         (["--sweep", "cancel_requests_max=" + ",".join(map(str, range(1, 70)))], "more than 64"),
     ],
 )
-def test_what_cannot_be_swept_is_exit_2(cli: Cli, args: list[str], words: str) -> None:
-    err = fail(cli, "simulate", MARKET, "--policy", "aliexpress", *args, "--orders", "100", code=2)
+def test_what_cannot_be_swept_is_exit_2(cli, args: list[str], words: str) -> None:
+    err = cli.fail("simulate", MARKET, "--policy", "aliexpress", *args, "--orders", "100", code=2)
     assert err["code"] == "bad_sweep" and words in err["message"], err["message"]
     assert err["message"].startswith("--sweep: ")

@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import START, Cli
 from filelock import FileLock
 
 import ordercli.store
@@ -109,11 +108,11 @@ print(json.dumps(results))
 '''
 
 
-def test_concurrent_writers_lose_nothing(cli: Cli, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_concurrent_writers_lose_nothing(cli, db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start) -> None:
     """6 processes x 12 commands (8 `orders place -q`, 4 `clock tick 1h` each) on one file at once, while
     this test keeps reading the raw file: every read parses, every acknowledged command is in the file."""
     workers, per_worker = 6, 12
-    cli.json("clock", "set", START)
+    cli.json("clock", "set", start)
     monkeypatch.setenv("ORDERCLI_LOCK_TIMEOUT", "60")
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
@@ -177,7 +176,7 @@ def test_concurrent_writers_lose_nothing(cli: Cli, db: Path, tmp_path: Path, mon
 
 # ============================================================================ 2. lock timeout
 
-def test_writer_that_cannot_get_the_lock_exits_5_and_writes_nothing(world: Cli, db: Path,
+def test_writer_that_cannot_get_the_lock_exits_5_and_writes_nothing(world, db: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     world.place()
     before = snapshot(db)
@@ -200,7 +199,7 @@ def test_writer_that_cannot_get_the_lock_exits_5_and_writes_nothing(world: Cli, 
     assert temp_files(db) == []
 
 
-def test_busy_lock_on_a_missing_file_creates_no_world(cli: Cli, tmp_path: Path,
+def test_busy_lock_on_a_missing_file_creates_no_world(cli, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "w2.json"
     monkeypatch.setenv("ORDERCLI_LOCK_TIMEOUT", "0.2")
@@ -211,7 +210,7 @@ def test_busy_lock_on_a_missing_file_creates_no_world(cli: Cli, tmp_path: Path,
     assert temp_files(target) == []
 
 
-def test_writer_waits_for_the_lock_and_succeeds_when_released(world: Cli, db: Path) -> None:
+def test_writer_waits_for_the_lock_and_succeeds_when_released(world, db: Path) -> None:
     world.place()
     before = snapshot(db)
     lock = FileLock(str(db) + ".lock", timeout=0)
@@ -232,14 +231,14 @@ def test_writer_waits_for_the_lock_and_succeeds_when_released(world: Cli, db: Pa
 
 # ============================================================================ 3. SIGKILL at any moment
 
-def test_sigkill_at_any_moment_never_damages_the_file(cli: Cli, db: Path, tmp_path: Path) -> None:
+def test_sigkill_at_any_moment_never_damages_the_file(cli, db: Path, tmp_path: Path, start) -> None:
     """A 2000-order world; 30 writers (`orders place -q`, `clock tick 1d`, which cancels or times out
     hundreds of orders) killed with SIGKILL after a random 0-300 ms, right when their temporary file
     appears, or after a random longer delay (some finish: acknowledged); every 6th runs to completion.
     After each: the file is the old world or the new one, `db check` passes, every acknowledged command
     is present. Reported (pytest -s, six runs): 9-11 of 14-19 kills landed mid-write (temp file seen
     or left behind), the rest before writing or just after the replace."""
-    cli.json("clock", "set", START)
+    cli.json("clock", "set", start)
     assert cli.json("orders", "import", str(write_ndjson(tmp_path / "orders.ndjson", 2000, unpaid_every=2))) == {
         "imported": 2000}
     env = {**os.environ, "ORDERCLI_LOCK_TIMEOUT": "30"}
@@ -372,7 +371,7 @@ FAULTS = ["write", "fsync", "replace"]
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_failed_write_exits_5_and_leaves_the_old_file(fault: str, world: Cli, db: Path,
+def test_failed_write_exits_5_and_leaves_the_old_file(fault: str, world, db: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     world.place()
     os.utime(db, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
@@ -397,7 +396,7 @@ def test_failed_write_exits_5_and_leaves_the_old_file(fault: str, world: Cli, db
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_failed_first_write_creates_no_data_file(fault: str, cli: Cli, db: Path,
+def test_failed_first_write_creates_no_data_file(fault: str, cli, db: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     assert not db.exists()
     inject(monkeypatch, fault)
@@ -408,7 +407,7 @@ def test_failed_first_write_creates_no_data_file(fault: str, cli: Cli, db: Path,
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_failed_backup_write_leaves_no_copy(fault: str, world: Cli, db: Path, tmp_path: Path,
+def test_failed_backup_write_leaves_no_copy(fault: str, world, db: Path, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     world.place()
     before = snapshot(db)
@@ -428,8 +427,8 @@ def test_failed_backup_write_leaves_no_copy(fault: str, world: Cli, db: Path, tm
 
 # ============================================================================ 5. damaged or foreign files
 
-def _real_world(cli: Cli, db: Path) -> dict:
-    cli.json("clock", "set", START)
+def _real_world(cli, db: Path) -> dict:
+    cli.json("clock", "set", cli.start)
     cli.place()
     return load(db)
 
@@ -499,7 +498,7 @@ DAMAGE_COMMANDS = {
 
 
 @pytest.mark.parametrize("kind", list(DAMAGE))
-def test_damaged_or_foreign_file_exits_5_and_is_untouched(kind: str, cli: Cli, db: Path, tmp_path: Path) -> None:
+def test_damaged_or_foreign_file_exits_5_and_is_untouched(kind: str, cli, db: Path, tmp_path: Path) -> None:
     db.write_bytes(_damaged(kind, json.dumps(_real_world(cli, db)).encode()))
     os.utime(db, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
     before = snapshot(db)
@@ -547,7 +546,7 @@ INNER_ARGS = {
 
 
 @pytest.mark.parametrize("kind", list(INNER_DAMAGE))
-def test_ordercli_file_damaged_inside_is_a_storage_error(kind: str, cli: Cli, db: Path) -> None:
+def test_ordercli_file_damaged_inside_is_a_storage_error(kind: str, cli, db: Path) -> None:
     data = _real_world(cli, db)
     damage, commands = INNER_DAMAGE[kind]
     damage(data)
@@ -569,7 +568,7 @@ def test_ordercli_file_damaged_inside_is_a_storage_error(kind: str, cli: Cli, db
     assert not wrong, "expected exit 5 (storage) naming the file:\n" + "\n".join(wrong)
 
 
-def test_data_file_that_is_a_directory_exits_5(cli: Cli, db: Path) -> None:
+def test_data_file_that_is_a_directory_exits_5(cli, db: Path) -> None:
     db.mkdir()
     for args in (("orders", "list"), PLACE, ("db", "check")):
         err = cli.json(*args, code=5)
@@ -577,7 +576,7 @@ def test_data_file_that_is_a_directory_exits_5(cli: Cli, db: Path) -> None:
     assert db.is_dir() and list(db.iterdir()) == []
 
 
-def test_empty_file_is_an_empty_world_and_a_write_then_works(cli: Cli, db: Path) -> None:
+def test_empty_file_is_an_empty_world_and_a_write_then_works(cli, db: Path) -> None:
     db.write_bytes(b"")
     assert cli.json("orders", "list") == []
     assert cli.json("events", "list") == []
@@ -620,7 +619,7 @@ def test_migrations_list_covers_every_schema_step() -> None:
     assert all(callable(m) for m in ordercli.store.MIGRATIONS)
 
 
-def test_schema_1_file_is_read_as_is_and_migrated_by_a_write(world: Cli, db: Path) -> None:
+def test_schema_1_file_is_read_as_is_and_migrated_by_a_write(world, db: Path) -> None:
     world.place()
     world.json("cancel", "request", "ORD-0001", "--reason", "second-thought")  # a notice for the seller
     v2 = load(db)
@@ -664,10 +663,10 @@ def test_schema_1_file_is_read_as_is_and_migrated_by_a_write(world: Cli, db: Pat
     assert world.json("db", "check")["ok"] is True
 
 
-def test_schema_1_file_with_a_policy_from_a_file_migrates_to_source_file(cli: Cli, db: Path, tmp_path: Path) -> None:
+def test_schema_1_file_with_a_policy_from_a_file_migrates_to_source_file(cli, db: Path, tmp_path: Path, start) -> None:
     toml = tmp_path / "house.toml"
     toml.write_text('pay_within = "48h"\n')  # the policy is named after the file
-    cli.json("clock", "set", START)
+    cli.json("clock", "set", start)
     cli.json("policy", "use", str(toml))
     cli.place()
     v2 = load(db)
@@ -686,7 +685,7 @@ def test_schema_1_file_with_a_policy_from_a_file_migrates_to_source_file(cli: Cl
 
 
 @pytest.mark.parametrize("fault", ["fsync", "replace"])
-def test_failed_migrating_write_leaves_the_schema_1_file(fault: str, world: Cli, db: Path,
+def test_failed_migrating_write_leaves_the_schema_1_file(fault: str, world, db: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     world.place()
     db.write_bytes(json.dumps(_downgrade_to_v1(load(db))).encode())
@@ -701,9 +700,9 @@ def test_failed_migrating_write_leaves_the_schema_1_file(fault: str, world: Cli,
 
 # ============================================================================ 7. db check, db backup
 
-def _world_with_refund(cli: Cli) -> None:
+def _world_with_refund(cli) -> None:
     """ORD-0001 cancelled with a pending refund; ORD-0002 awaiting shipment."""
-    cli.json("clock", "set", START)
+    cli.json("clock", "set", cli.start)
     cli.place()
     cli.place(amount="5.00")
     cli.json("cancel", "request", "ORD-0001", "--reason", "second-thought")
@@ -711,7 +710,7 @@ def _world_with_refund(cli: Cli) -> None:
     assert order["status"] == "cancelled" and order["refund"]["amount"] == "19.99"
 
 
-def test_db_check_reports_a_sound_file(cli: Cli, db: Path) -> None:
+def test_db_check_reports_a_sound_file(cli, db: Path) -> None:
     _world_with_refund(cli)
     data = load(db)
     before = snapshot(db)
@@ -733,7 +732,7 @@ def test_db_check_reports_a_sound_file(cli: Cli, db: Path) -> None:
     assert snapshot(db) == before
 
 
-def test_db_check_counts_in_words(world: Cli, db: Path, tmp_path: Path) -> None:
+def test_db_check_counts_in_words(world, db: Path, tmp_path: Path) -> None:
     world.place()
     assert world("db", "check").stdout == (
         f"{db}: ok, schema {SCHEMA_VERSION}, 1 order, 2 events, 0 notifications, 0 idempotency keys\n"
@@ -781,7 +780,7 @@ INCONSISTENT = {
 
 
 @pytest.mark.parametrize("kind", list(INCONSISTENT))
-def test_db_check_lists_problems_and_changes_nothing(kind: str, cli: Cli, db: Path) -> None:
+def test_db_check_lists_problems_and_changes_nothing(kind: str, cli, db: Path) -> None:
     _world_with_refund(cli)
     data = load(db)
     needle = INCONSISTENT[kind](data)
@@ -802,7 +801,7 @@ def test_db_check_lists_problems_and_changes_nothing(kind: str, cli: Cli, db: Pa
     assert temp_files(db) == []
 
 
-def test_db_check_on_a_missing_file_creates_nothing(cli: Cli, tmp_path: Path) -> None:
+def test_db_check_on_a_missing_file_creates_nothing(cli, tmp_path: Path) -> None:
     target = tmp_path / "nowhere" / "world.json"
     listing = sorted(tmp_path.rglob("*"))
     report = cli.json("--db", str(target), "db", "check")
@@ -812,7 +811,7 @@ def test_db_check_on_a_missing_file_creates_nothing(cli: Cli, tmp_path: Path) ->
     assert sorted(tmp_path.rglob("*")) == listing, "db check on a missing file must create nothing"
 
 
-def test_db_backup_is_a_byte_identical_openable_copy(cli: Cli, db: Path, tmp_path: Path) -> None:
+def test_db_backup_is_a_byte_identical_openable_copy(cli, db: Path, tmp_path: Path) -> None:
     _world_with_refund(cli)
     before = snapshot(db)
     dest = tmp_path / "backups" / "nested" / "copy.json"
@@ -833,14 +832,14 @@ def test_db_backup_is_a_byte_identical_openable_copy(cli: Cli, db: Path, tmp_pat
     assert len(cli.json("orders", "list")) == 2
 
 
-def test_db_backup_of_a_missing_file_exits_3(cli: Cli, db: Path, tmp_path: Path) -> None:
+def test_db_backup_of_a_missing_file_exits_3(cli, db: Path, tmp_path: Path) -> None:
     dest = tmp_path / "copy.json"
     err = cli.json("db", "backup", str(dest), code=3)
     assert err["code"] == "no_data_file" and str(db) in err["message"]
     assert not dest.exists() and not db.exists()
 
 
-def test_db_backup_of_a_damaged_file_exits_5(cli: Cli, db: Path, tmp_path: Path) -> None:
+def test_db_backup_of_a_damaged_file_exits_5(cli, db: Path, tmp_path: Path) -> None:
     real = json.dumps(_real_world(cli, db)).encode()
     db.write_bytes(real[: len(real) // 2])
     before = snapshot(db)
@@ -851,7 +850,7 @@ def test_db_backup_of_a_damaged_file_exits_5(cli: Cli, db: Path, tmp_path: Path)
     assert snapshot(db) == before
 
 
-def test_db_backup_onto_the_data_file_itself_is_refused(world: Cli, db: Path) -> None:
+def test_db_backup_onto_the_data_file_itself_is_refused(world, db: Path) -> None:
     world.place()
     before = snapshot(db)
     err = world.json("db", "backup", str(db), code=5)

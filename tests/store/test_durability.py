@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import START, Cli, refused_unchanged
 
 PLACE = ("orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "Blue headset", "--amount", "19.99")
 
@@ -65,21 +64,21 @@ def _check_one_durable_write(log: list[tuple], target: Path) -> None:
     assert folder == str(target.parent)
 
 
-def test_a_writing_command_fsyncs_the_temp_file_then_renames_then_fsyncs_the_folder(cli: Cli, db: Path, monkeypatch):
-    cli.json("clock", "set", START)
+def test_a_writing_command_fsyncs_the_temp_file_then_renames_then_fsyncs_the_folder(cli, db: Path, monkeypatch, start):
+    cli.json("clock", "set", start)
     rec = Recorder(monkeypatch)
     cli.json(*PLACE)
     _check_one_durable_write(rec.log, db)
     assert json.loads(db.read_bytes())["orders"]["1"]["buyer"] == "alice"
 
 
-def test_the_first_write_of_a_new_world_is_durable_too(cli: Cli, db: Path, monkeypatch):
+def test_the_first_write_of_a_new_world_is_durable_too(cli, db: Path, monkeypatch, start):
     rec = Recorder(monkeypatch)
-    cli.json("clock", "set", START)
+    cli.json("clock", "set", start)
     _check_one_durable_write(rec.log, db)
 
 
-def test_reading_commands_sync_and_replace_nothing(world: Cli, monkeypatch):
+def test_reading_commands_sync_and_replace_nothing(world, monkeypatch):
     world.json(*PLACE)
     rec = Recorder(monkeypatch)
     for args in (("orders", "list"), ("orders", "show", "ORD-0001"), ("events", "list"), ("clock", "show"),
@@ -88,14 +87,14 @@ def test_reading_commands_sync_and_replace_nothing(world: Cli, monkeypatch):
     assert rec.log == []
 
 
-def test_a_refused_command_syncs_and_replaces_nothing(world: Cli, monkeypatch):
+def test_a_refused_command_syncs_and_replaces_nothing(world, monkeypatch):
     world.json(*PLACE)
     rec = Recorder(monkeypatch)
     world.json("orders", "pay", "ORD-0001", code=4)
     assert rec.log == []
 
 
-def test_db_backup_writes_the_copy_durably(world: Cli, db: Path, tmp_path: Path, monkeypatch):
+def test_db_backup_writes_the_copy_durably(world, db: Path, tmp_path: Path, monkeypatch):
     world.json(*PLACE)
     dest = tmp_path / "backups" / "copy.json"
     rec = Recorder(monkeypatch)
@@ -104,7 +103,7 @@ def test_db_backup_writes_the_copy_durably(world: Cli, db: Path, tmp_path: Path,
     assert dest.read_bytes() == db.read_bytes()
 
 
-def test_a_kept_scenario_world_is_durable(cli: Cli, tmp_path: Path, monkeypatch):
+def test_a_kept_scenario_world_is_durable(cli, tmp_path: Path, monkeypatch):
     """`scenario run --db PATH` keeps the world: its writes are synced like any other."""
     f = tmp_path / "s.yaml"
     f.write_text("name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: clock tick 1h\n")
@@ -116,26 +115,26 @@ def test_a_kept_scenario_world_is_durable(cli: Cli, tmp_path: Path, monkeypatch)
     assert ("fsync", "dir", str(tmp_path)) in [e[:3] for e in rec.log]
 
 
-def test_a_failed_fsync_writes_nothing(world: Cli, db: Path, monkeypatch):
+def test_a_failed_fsync_writes_nothing(world, db: Path, monkeypatch):
     world.json(*PLACE)
 
     def full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full)
-    err = refused_unchanged(world, db, *PLACE, code=5)
+    err = world.refused_unchanged(db, *PLACE, code=5)
     assert err["code"] == "write_failed"
     assert sorted(p.name for p in db.parent.iterdir() if p.name.endswith(".tmp")) == []
 
 
-def test_a_failed_rename_writes_nothing(world: Cli, db: Path, monkeypatch):
+def test_a_failed_rename_writes_nothing(world, db: Path, monkeypatch):
     world.json(*PLACE)
 
     def refuse(src, dst, *a, **k) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
-    err = refused_unchanged(world, db, *PLACE, code=5)
+    err = world.refused_unchanged(db, *PLACE, code=5)
     assert err["code"] == "write_failed" and str(db) in err["message"]
     assert sorted(p.name for p in db.parent.iterdir() if p.name.endswith(".tmp")) == []
 
@@ -146,12 +145,12 @@ def test_a_failed_rename_writes_nothing(world: Cli, db: Path, monkeypatch):
 
 
 @pytest.mark.parametrize("content", [b'{"_default": {}}', b"{}", b"", b"  \n"])
-def test_an_empty_tinydb_file_is_an_empty_world(cli: Cli, db: Path, content: bytes):
+def test_an_empty_tinydb_file_is_an_empty_world(cli, db: Path, content: bytes, start):
     db.write_bytes(content)
     assert cli.json("orders", "list") == []
     assert cli.json("events", "list") == []
     assert db.read_bytes() == content  # reading creates nothing
-    cli.json("clock", "set", START)
+    cli.json("clock", "set", start)
     placed = cli.json(*PLACE)
     assert placed["id"] == "ORD-0001"
     tables = json.loads(db.read_bytes())
@@ -160,9 +159,9 @@ def test_an_empty_tinydb_file_is_an_empty_world(cli: Cli, db: Path, content: byt
 
 
 @pytest.mark.parametrize("content", [b'{"_default": {"1": {"x": 1}}}', b'{"_default": {}, "orders": {}}', b"[]"])
-def test_a_tinydb_file_with_other_data_is_refused(cli: Cli, db: Path, content: bytes):
+def test_a_tinydb_file_with_other_data_is_refused(cli, db: Path, content: bytes):
     db.write_bytes(content)
-    err = refused_unchanged(cli, db, *PLACE, code=5)
+    err = cli.refused_unchanged(db, *PLACE, code=5)
     assert err["code"] == "not_ordercli_data"
 
 
@@ -178,40 +177,40 @@ def _crash(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ordercli.engine, "place_order", boom)
 
 
-def test_an_internal_error_on_a_sound_file_is_exit_1_and_blames_no_file(world: Cli, db: Path, monkeypatch):
+def test_an_internal_error_on_a_sound_file_is_exit_1_and_blames_no_file(world, db: Path, monkeypatch):
     world.json(*PLACE)
     _crash(monkeypatch)
-    err = refused_unchanged(world, db, *PLACE, code=1)
+    err = world.refused_unchanged(db, *PLACE, code=1)
     assert err["code"] == "internal_error"
     assert "RuntimeError" in err["message"] and "a bug in the engine" in err["message"]
 
 
-def test_an_internal_error_on_a_missing_file_is_exit_1(cli: Cli, db: Path, monkeypatch):
+def test_an_internal_error_on_a_missing_file_is_exit_1(cli, db: Path, monkeypatch):
     _crash(monkeypatch)
     err = cli.json(*PLACE, code=1)
     assert err["code"] == "internal_error"
     assert not db.exists()
 
 
-def test_an_internal_error_on_a_damaged_file_blames_the_file(world: Cli, db: Path, monkeypatch):
+def test_an_internal_error_on_a_damaged_file_blames_the_file(world, db: Path, monkeypatch):
     world.json(*PLACE)
     tables = json.loads(db.read_bytes())
     tables["orders"]["1"]["status"] = "lost"  # a hand edit db check finds
     db.write_bytes(json.dumps(tables).encode())
     _crash(monkeypatch)
-    err = refused_unchanged(world, db, *PLACE, code=5)
+    err = world.refused_unchanged(db, *PLACE, code=5)
     assert err["code"] == "damaged_data"
     assert str(db) in err["message"]
 
 
-def test_db_check_of_a_sound_file_reports_no_problems(world: Cli, db: Path):
+def test_db_check_of_a_sound_file_reports_no_problems(world, db: Path):
     world.json(*PLACE)
     report = world.json("db", "check")
     assert (report["ok"], report["problems"], report["orders"], report["exists"]) == (True, [], 1, True)
     assert report["events"] == 2 and report["notifications"] == 0  # placed, paid; nobody told
 
 
-def test_db_check_names_the_problem_of_a_hand_edited_file(world: Cli, db: Path):
+def test_db_check_names_the_problem_of_a_hand_edited_file(world, db: Path):
     world.json(*PLACE)
     tables = json.loads(db.read_bytes())
     tables["orders"]["1"]["status"] = "lost"
@@ -226,7 +225,7 @@ def test_db_check_names_the_problem_of_a_hand_edited_file(world: Cli, db: Path):
 # -- a folder that can't be written, even by root ------------------------------------------------------------
 
 
-def test_a_data_file_under_a_regular_file_is_exit_5_and_creates_nothing(cli: Cli, tmp_path: Path):
+def test_a_data_file_under_a_regular_file_is_exit_5_and_creates_nothing(cli, tmp_path: Path):
     """Permission bits don't stop root (CI runs as root); a path through a regular file stops anyone."""
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
@@ -250,7 +249,7 @@ main()
 
 
 @pytest.mark.skipif(not hasattr(resource, "RLIMIT_FSIZE") or not hasattr(signal, "SIGXFSZ"), reason="POSIX only")
-def test_a_file_that_cannot_grow_is_exit_5_and_the_world_is_kept(world: Cli, db: Path):
+def test_a_file_that_cannot_grow_is_exit_5_and_the_world_is_kept(world, db: Path):
     """The kernel refuses the new world (a file size limit binds root too, unlike a read-only
     folder): exit 5 write_failed, the data file byte for byte as it was, no temporary file."""
     world.json(*PLACE)
@@ -270,7 +269,7 @@ def test_a_file_that_cannot_grow_is_exit_5_and_the_world_is_kept(world: Cli, db:
 # -- more of the store's promises, each through the CLI --------------------------------------------------
 
 
-def test_a_throwaway_scenario_world_is_not_synced(cli: Cli, tmp_path: Path, monkeypatch):
+def test_a_throwaway_scenario_world_is_not_synced(cli, tmp_path: Path, monkeypatch):
     """Without --db a scenario's world is a temporary file: atomic, but no fsync is paid for."""
     f = tmp_path / "s.yaml"
     f.write_text("name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: clock tick 1h\n")
@@ -279,7 +278,7 @@ def test_a_throwaway_scenario_world_is_not_synced(cli: Cli, tmp_path: Path, monk
     assert [k for k in rec.kinds() if k.startswith("fsync")] == []
 
 
-def test_a_folder_that_refuses_fsync_still_gets_the_write(world: Cli, db: Path, monkeypatch):
+def test_a_folder_that_refuses_fsync_still_gets_the_write(world, db: Path, monkeypatch):
     """Some filesystems refuse fsync on a directory: the rename is done, the command succeeds."""
     real = os.fsync
 
@@ -293,7 +292,7 @@ def test_a_folder_that_refuses_fsync_still_gets_the_write(world: Cli, db: Path, 
     assert [o["id"] for o in json.loads(db.read_bytes())["orders"].values()] == ["ORD-0001"]
 
 
-def test_a_data_file_that_is_a_folder_is_exit_5(cli: Cli, db: Path):
+def test_a_data_file_that_is_a_folder_is_exit_5(cli, db: Path):
     db.mkdir()
     for args in (("orders", "list"), PLACE):
         err = cli.json(*args, code=5)
@@ -302,7 +301,7 @@ def test_a_data_file_that_is_a_folder_is_exit_5(cli: Cli, db: Path):
     assert db.is_dir() and list(db.iterdir()) == []
 
 
-def test_db_check_of_a_missing_file_is_an_empty_report_and_creates_nothing(cli: Cli, db: Path):
+def test_db_check_of_a_missing_file_is_an_empty_report_and_creates_nothing(cli, db: Path):
     report = cli.json("db", "check")
     assert report == {"path": str(db), "exists": False, "schema": report["schema"], "orders": 0, "events": 0,
                       "notifications": 0, "idempotency_keys": 0, "problems": [], "ok": True}  # fmt: skip
@@ -310,7 +309,7 @@ def test_db_check_of_a_missing_file_is_an_empty_report_and_creates_nothing(cli: 
     assert not db.exists()
 
 
-def test_db_backup_reports_what_it_copied(world: Cli, db: Path, tmp_path: Path):
+def test_db_backup_reports_what_it_copied(world, db: Path, tmp_path: Path):
     world.json(*PLACE)
     world.json(*PLACE)
     dest = tmp_path / "b" / "copy.json"
@@ -321,14 +320,14 @@ def test_db_backup_reports_what_it_copied(world: Cli, db: Path, tmp_path: Path):
     assert err["code"] == "bad_backup_path"
 
 
-def test_without_db_or_env_the_world_lives_in_the_user_data_folder(cli: Cli, tmp_path: Path, monkeypatch):
+def test_without_db_or_env_the_world_lives_in_the_user_data_folder(cli, tmp_path: Path, monkeypatch, start):
     monkeypatch.delenv("ORDERCLI_DB")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    cli.json("clock", "set", START)
+    cli.json("clock", "set", start)
     assert (tmp_path / "data" / "ordercli" / "ordercli.json").is_file()
 
 
-def test_a_world_written_without_durability_is_still_whole(cli: Cli, tmp_path: Path):
+def test_a_world_written_without_durability_is_still_whole(cli, tmp_path: Path):
     """`scenario run --db` keeps its world: the file it leaves is a sound ordercli world."""
     f = tmp_path / "s.yaml"
     f.write_text("name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: " + " ".join(PLACE) .replace(
@@ -341,7 +340,7 @@ def test_a_world_written_without_durability_is_still_whole(cli: Cli, tmp_path: P
     assert check["ok"] is True and check["orders"] == 1
 
 
-def test_without_a_lock_timeout_a_writer_waits_five_seconds(world: Cli, db: Path, monkeypatch):
+def test_without_a_lock_timeout_a_writer_waits_five_seconds(world, db: Path, monkeypatch):
     """The default wait, read from the message: filelock's acquire is made to time out at once."""
     import filelock
 
@@ -353,7 +352,7 @@ def test_without_a_lock_timeout_a_writer_waits_five_seconds(world: Cli, db: Path
 
     monkeypatch.delenv("ORDERCLI_LOCK_TIMEOUT", raising=False)
     monkeypatch.setattr(filelock.FileLock, "acquire", busy)
-    err = refused_unchanged(world, db, *PLACE, code=5)
+    err = world.refused_unchanged(db, *PLACE, code=5)
     assert err["code"] == "database_busy" and "(waited 5s;" in err["message"]
     assert seen == [5.0]
 
@@ -362,7 +361,7 @@ def test_without_a_lock_timeout_a_writer_waits_five_seconds(world: Cli, db: Path
     "field, value",
     [("clock", "noon"), ("next_order", "2"), ("next_event", 1.5), ("policy", "aliexpress"), ("policy.values", 5)],
 )
-def test_a_malformed_meta_table_is_damaged_data(world: Cli, db: Path, field, value):
+def test_a_malformed_meta_table_is_damaged_data(world, db: Path, field, value):
     world.json(*PLACE)
     tables = json.loads(db.read_bytes())
     meta = tables["meta"]["1"]
@@ -372,12 +371,12 @@ def test_a_malformed_meta_table_is_damaged_data(world: Cli, db: Path, field, val
         meta[field] = value
     db.write_bytes(json.dumps(tables).encode())
     for args in (("orders", "list"), PLACE):
-        err = refused_unchanged(world, db, *args, code=5)
+        err = world.refused_unchanged(db, *args, code=5)
         assert err["code"] == "damaged_data"
         assert "its meta table (clock, counters, policy) is malformed" in err["message"]
 
 
-def test_a_writing_command_that_changes_nothing_writes_nothing(world: Cli, db: Path, tmp_path: Path, monkeypatch):
+def test_a_writing_command_that_changes_nothing_writes_nothing(world, db: Path, tmp_path: Path, monkeypatch):
     world.json(*PLACE)
     before = (db.read_bytes(), db.stat().st_ino, db.stat().st_mtime_ns)
     empty = tmp_path / "none.ndjson"
@@ -388,7 +387,7 @@ def test_a_writing_command_that_changes_nothing_writes_nothing(world: Cli, db: P
     assert (db.read_bytes(), db.stat().st_ino, db.stat().st_mtime_ns) == before
 
 
-def test_a_lock_that_cannot_be_taken_is_exit_5(world: Cli, db: Path, monkeypatch):
+def test_a_lock_that_cannot_be_taken_is_exit_5(world, db: Path, monkeypatch):
     import filelock
 
     def denied(self, *args, **kwargs):
@@ -396,12 +395,12 @@ def test_a_lock_that_cannot_be_taken_is_exit_5(world: Cli, db: Path, monkeypatch
 
     world.json(*PLACE)
     monkeypatch.setattr(filelock.FileLock, "acquire", denied)
-    err = refused_unchanged(world, db, *PLACE, code=5)
+    err = world.refused_unchanged(db, *PLACE, code=5)
     assert err["code"] == "read_only"
     assert str(db) in err["message"] and "permission denied" in err["message"]
 
 
-def test_a_kept_scenario_world_may_live_in_new_folders(cli: Cli, tmp_path: Path):
+def test_a_kept_scenario_world_may_live_in_new_folders(cli, tmp_path: Path):
     f = tmp_path / "s.yaml"
     f.write_text("name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: clock tick 1h\n")
     kept = tmp_path / "new" / "folders" / "kept.json"
@@ -409,7 +408,7 @@ def test_a_kept_scenario_world_may_live_in_new_folders(cli: Cli, tmp_path: Path)
     assert json.loads(kept.read_bytes())["meta"]["1"]["clock"] == "2030-03-04T10:00:00+00:00"
 
 
-def test_a_kept_scenario_world_that_cannot_be_written_is_write_failed(cli: Cli, tmp_path: Path, monkeypatch):
+def test_a_kept_scenario_world_that_cannot_be_written_is_write_failed(cli, tmp_path: Path, monkeypatch):
     f = tmp_path / "s.yaml"
     f.write_text("name: x\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: clock tick 1h\n")
     kept = tmp_path / "kept.json"
@@ -423,7 +422,7 @@ def test_a_kept_scenario_world_that_cannot_be_written_is_write_failed(cli: Cli, 
     assert not kept.exists()
 
 
-def test_tinydb_writes_through_the_atomic_storage_are_durable_too(world: Cli, db: Path, monkeypatch):
+def test_tinydb_writes_through_the_atomic_storage_are_durable_too(world, db: Path, monkeypatch):
     from tinydb import TinyDB
 
     from ordercli.tinydb_storage import AtomicJSONStorage
@@ -435,7 +434,7 @@ def test_tinydb_writes_through_the_atomic_storage_are_durable_too(world: Cli, db
     _check_one_durable_write(rec.log, db)
 
 
-def test_a_crash_that_the_damage_did_not_stop_first_still_blames_the_file(world: Cli, db: Path, monkeypatch):
+def test_a_crash_that_the_damage_did_not_stop_first_still_blames_the_file(world, db: Path, monkeypatch):
     """A reader checks only the records it uses: here it crashes before meeting the damaged order,
     and the diagnosis after the crash finds that order (exit 5 naming it, not an internal error)."""
     import ordercli.views
@@ -450,6 +449,6 @@ def test_a_crash_that_the_damage_did_not_stop_first_still_blames_the_file(world:
         raise RuntimeError("a bug in the views")
 
     monkeypatch.setattr(ordercli.views, "order", boom)
-    err = refused_unchanged(world, db, "orders", "show", "ORD-0001", code=5)
+    err = world.refused_unchanged(db, "orders", "show", "ORD-0001", code=5)
     assert err["code"] == "damaged_data"
     assert str(db) in err["message"] and "ORD-0002" in err["message"]

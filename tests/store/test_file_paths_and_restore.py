@@ -16,7 +16,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import START, Cli, run_process
 
 PLACE = ("orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "Blue headset", "--amount", "19.99")
 
@@ -87,7 +86,7 @@ def test_a_path_that_is_not_a_regular_file_is_exit_5_and_nothing_is_created(
 
 
 @pytest.mark.parametrize("via", ["option", "env"])
-def test_a_path_ending_in_a_slash_is_exit_5_and_creates_nothing(via: str, cli: Cli, tmp_path: Path,
+def test_a_path_ending_in_a_slash_is_exit_5_and_creates_nothing(via: str, cli, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     target = f"{tmp_path}/newdir/"
     if via == "env":
@@ -101,7 +100,7 @@ def test_a_path_ending_in_a_slash_is_exit_5_and_creates_nothing(via: str, cli: C
     assert listing(tmp_path) == []
 
 
-def test_a_file_in_place_of_a_folder_is_exit_5(cli: Cli, tmp_path: Path) -> None:
+def test_a_file_in_place_of_a_folder_is_exit_5(cli, tmp_path: Path) -> None:
     (tmp_path / "plain").write_text("x")
     err = cli.json("--db", str(tmp_path / "plain" / "world.json"), *PLACE, code=5)
     assert err["code"] == "not_a_file"
@@ -112,8 +111,8 @@ def test_a_file_in_place_of_a_folder_is_exit_5(cli: Cli, tmp_path: Path) -> None
 # ------------------------------------------------------------------------- damaged records are never used
 
 
-def _world(cli: Cli, db: Path) -> dict:
-    cli.json("clock", "set", START)
+def _world(cli, db: Path) -> dict:
+    cli.json("clock", "set", cli.start)
     cli.place()
     cli.place(buyer="bob")
     return json.loads(db.read_bytes())
@@ -147,7 +146,7 @@ DAMAGES = ["negative-amount", "cancelled-paid-no-refund", "status-unknown", "amo
      ("seller", "ship", "ORD-0001"), ("clock", "next")],
     ids=["place", "tick", "list", "show", "ship", "next"],
 )
-def test_a_damaged_record_is_exit_5_and_the_file_is_left_as_it_was(kind: str, args: tuple[str, ...], cli: Cli,
+def test_a_damaged_record_is_exit_5_and_the_file_is_left_as_it_was(kind: str, args: tuple[str, ...], cli,
                                                                    db: Path) -> None:
     db.write_bytes(json.dumps(_damage(kind, _world(cli, db))).encode())
     before = db.read_bytes()
@@ -158,7 +157,7 @@ def test_a_damaged_record_is_exit_5_and_the_file_is_left_as_it_was(kind: str, ar
     assert db.read_bytes() == before
 
 
-def test_a_reader_that_does_not_touch_the_damaged_order_still_works(cli: Cli, db: Path) -> None:
+def test_a_reader_that_does_not_touch_the_damaged_order_still_works(cli, db: Path) -> None:
     """Checks stay cheap: a reading command validates the records it reads, not the whole world."""
     db.write_bytes(json.dumps(_damage("negative-amount", _world(cli, db))).encode())
     assert cli.json("orders", "show", "ORD-0002")["buyer"] == "bob"
@@ -167,7 +166,7 @@ def test_a_reader_that_does_not_touch_the_damaged_order_still_works(cli: Cli, db
     assert cli.json("seller", "ship", "ORD-0002", code=5)["code"] == "damaged_data"
 
 
-def test_a_sound_file_written_by_someone_else_is_checked_once_then_sealed(cli: Cli, db: Path) -> None:
+def test_a_sound_file_written_by_someone_else_is_checked_once_then_sealed(cli, db: Path) -> None:
     data = _world(cli, db)
     raw = db.read_bytes()
     sealed = re.fullmatch(rb'(.*"seal":")([0-9a-f]{8})"}}}', raw, re.S)
@@ -185,7 +184,7 @@ def test_a_sound_file_written_by_someone_else_is_checked_once_then_sealed(cli: C
 # --------------------------------------------------------------------------- leftovers of a killed writer
 
 
-def test_the_next_writer_removes_leftover_temporary_files_and_db_check_reports_them(world: Cli, db: Path) -> None:
+def test_the_next_writer_removes_leftover_temporary_files_and_db_check_reports_them(world, db: Path) -> None:
     world.place()
     leftover = db.parent / f".{db.name}.k1ll3d.tmp"
     leftover.write_bytes(b'{"meta": {"1": {"app": "ordercli", "schema"')  # half a world
@@ -207,7 +206,7 @@ def test_the_next_writer_removes_leftover_temporary_files_and_db_check_reports_t
 # ------------------------------------------------------------------------------------- read-only folders
 
 
-def test_a_folder_that_refuses_the_lock_file_is_a_read_only_error(world: Cli, db: Path,
+def test_a_folder_that_refuses_the_lock_file_is_a_read_only_error(world, db: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     world.place()
     before = db.read_bytes()
@@ -224,7 +223,7 @@ def test_a_folder_that_refuses_the_lock_file_is_a_read_only_error(world: Cli, db
     assert db.read_bytes() == before
 
 
-def test_a_folder_without_write_permission_is_refused_before_anything_is_tried(world: Cli, db: Path,
+def test_a_folder_without_write_permission_is_refused_before_anything_is_tried(world, db: Path,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     world.place()
     before = db.read_bytes()
@@ -239,7 +238,7 @@ def test_a_folder_without_write_permission_is_refused_before_anything_is_tried(w
 # ------------------------------------------------------------------------------------------------- output
 
 
-def test_output_to_a_full_device_is_a_clean_exit_5(world: Cli, db: Path) -> None:
+def test_output_to_a_full_device_is_a_clean_exit_5(world, db: Path) -> None:
     world.place()
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")
@@ -260,7 +259,7 @@ def test_output_to_a_full_device_is_a_clean_exit_5(world: Cli, db: Path) -> None
     assert "Traceback" not in proc.stderr.decode() and "Exception ignored" not in proc.stderr.decode()
 
 
-def test_a_reader_that_goes_away_is_silence(world: Cli, db: Path) -> None:
+def test_a_reader_that_goes_away_is_silence(world, db: Path) -> None:
     for _ in range(3):
         world.place()
     proc = subprocess.run(f"{sys.executable} -m ordercli orders list --json | head -c 10", shell=True,
@@ -272,7 +271,7 @@ def test_a_reader_that_goes_away_is_silence(world: Cli, db: Path) -> None:
 # ------------------------------------------------------------------------------------- backup and restore
 
 
-def test_db_backup_dash_writes_the_world_to_stdout(world: Cli, db: Path) -> None:
+def test_db_backup_dash_writes_the_world_to_stdout(world, db: Path, run_process) -> None:
     world.place()
     result = run_process("db", "backup", "-")
     assert result.returncode == 0, result.stderr
@@ -281,7 +280,7 @@ def test_db_backup_dash_writes_the_world_to_stdout(world: Cli, db: Path) -> None
     assert result.stderr == b""
 
 
-def test_db_restore_replaces_the_world_and_keeps_the_old_one(world: Cli, db: Path, tmp_path: Path) -> None:
+def test_db_restore_replaces_the_world_and_keeps_the_old_one(world, db: Path, tmp_path: Path) -> None:
     world.place()
     saved = tmp_path / "saved.json"
     world.json("db", "backup", str(saved))
@@ -298,7 +297,7 @@ def test_db_restore_replaces_the_world_and_keeps_the_old_one(world: Cli, db: Pat
 
 
 @pytest.mark.parametrize("bad", ["damaged", "foreign", "not-json", "missing"])
-def test_db_restore_refuses_a_file_db_check_would_refuse(bad: str, world: Cli, db: Path, tmp_path: Path) -> None:
+def test_db_restore_refuses_a_file_db_check_would_refuse(bad: str, world, db: Path, tmp_path: Path) -> None:
     world.place()
     before = db.read_bytes()
     source = tmp_path / "bad.json"
@@ -317,18 +316,18 @@ def test_db_restore_refuses_a_file_db_check_would_refuse(bad: str, world: Cli, d
 # ------------------------------------------------------------- found by mutation testing (issue 13)
 
 
-def test_starting_a_file_afresh_removes_a_killed_writers_leftovers(tmp_path: Path) -> None:
+def test_starting_a_file_afresh_removes_a_killed_writers_leftovers(tmp_path: Path, start) -> None:
     """`Sandbox(path, replace=True)` (a scenario's --db world) writes under the lock like any writer,
     so it removes this file's leftover temporary files, and only this file's."""
     from ordercli import Sandbox
 
     path = tmp_path / "w.json"
-    Sandbox(path, start=START).place("alice", "acme", "Mug", "5")
+    Sandbox(path, start=start).place("alice", "acme", "Mug", "5")
     leftover = tmp_path / f".{path.name}.k1ll3d.tmp"
     leftover.write_bytes(b'{"meta"')
     other = tmp_path / ".other.json.abc.tmp"
     other.write_bytes(b"{}")
-    fresh = Sandbox(path, start=START, replace=True)
+    fresh = Sandbox(path, start=start, replace=True)
     assert fresh.orders() == []
     assert not leftover.exists()
     assert other.exists()
@@ -345,7 +344,7 @@ def test_the_store_exports_what_it_names() -> None:
     assert all(callable(getattr(store, name)) or name == "MIGRATIONS" for name in store.__all__)
 
 
-def test_db_restore_removes_a_killed_writers_leftovers(world: Cli, db: Path, tmp_path: Path) -> None:
+def test_db_restore_removes_a_killed_writers_leftovers(world, db: Path, tmp_path: Path) -> None:
     world.place()
     saved = tmp_path / "saved.json"
     world.json("db", "backup", str(saved))
@@ -355,11 +354,11 @@ def test_db_restore_removes_a_killed_writers_leftovers(world: Cli, db: Path, tmp
     assert not leftover.exists()
 
 
-def test_reading_a_world_again_and_again_holds_no_file_open(tmp_path: Path) -> None:
+def test_reading_a_world_again_and_again_holds_no_file_open(tmp_path: Path, start) -> None:
     from ordercli import Sandbox
 
     path = tmp_path / "w.json"
-    world = Sandbox(path, start=START)
+    world = Sandbox(path, start=start)
     world.place("alice", "acme", "Mug", "5")
     before = len(os.listdir("/proc/self/fd"))
     for _ in range(20):
@@ -381,7 +380,7 @@ def test_a_table_of_many_rows_is_written_whole(tmp_path: Path) -> None:
     assert raw.endswith(b'"meta":{"1":{"app":"x"}}}')
 
 
-def test_the_seal_tells_ordercli_s_own_bytes_from_anyone_else_s(cli: Cli, db: Path) -> None:
+def test_the_seal_tells_ordercli_s_own_bytes_from_anyone_else_s(cli, db: Path) -> None:
     from ordercli.store.file import DataFile, is_sealed
 
     cli.json("orders", "place", *PLACE[2:])
@@ -398,7 +397,7 @@ def test_the_seal_tells_ordercli_s_own_bytes_from_anyone_else_s(cli: Cli, db: Pa
     assert not is_sealed(b"{}")
 
 
-def test_only_the_data_file_s_own_folder_decides_whether_it_may_be_written(world: Cli, db: Path,
+def test_only_the_data_file_s_own_folder_decides_whether_it_may_be_written(world, db: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     world.place()
     before = db.read_bytes()
@@ -412,7 +411,7 @@ def test_only_the_data_file_s_own_folder_decides_whether_it_may_be_written(world
     assert db.read_bytes() == before
 
 
-def test_a_write_the_os_refuses_for_permission_is_a_read_only_error(world: Cli, db: Path,
+def test_a_write_the_os_refuses_for_permission_is_a_read_only_error(world, db: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     world.place()
     before = db.read_bytes()
@@ -426,7 +425,7 @@ def test_a_write_the_os_refuses_for_permission_is_a_read_only_error(world: Cli, 
     assert db.read_bytes() == before
 
 
-def test_db_restore_of_the_data_file_itself_is_refused(world: Cli, db: Path) -> None:
+def test_db_restore_of_the_data_file_itself_is_refused(world, db: Path) -> None:
     world.place()
     before = db.read_bytes()
     err = world.json("db", "restore", str(db), code=2)
@@ -445,7 +444,7 @@ def _sealed(data: dict) -> bytes:
     return body + f"{zlib.crc32(body):08x}".encode() + b'"}}}'
 
 
-def test_a_sealed_file_whose_event_counter_lags_is_never_written_over(cli: Cli, db: Path) -> None:
+def test_a_sealed_file_whose_event_counter_lags_is_never_written_over(cli, db: Path) -> None:
     """The seal lets a command trust the records it reads; the history's counters are still checked
     when its rows are written, so even a forged seal can't make a command overwrite or misnumber history."""
     from ordercli.store.file import is_sealed

@@ -10,8 +10,6 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import Cli
-
 from ordercli.check import problems
 from ordercli.store.migrations import _v2_to_v3
 from ordercli.world import CHANNELS, SCHEMA_VERSION
@@ -24,7 +22,7 @@ def _v010_world(db: Path) -> bytes:
     return db.read_bytes()
 
 
-def test_a_0_1_0_world_reads_as_0_1_0_listed_it_and_stays_byte_for_byte(cli: Cli, db: Path) -> None:
+def test_a_0_1_0_world_reads_as_0_1_0_listed_it_and_stays_byte_for_byte(cli, db: Path) -> None:
     before = _v010_world(db)
     assert json.loads(before)["meta"]["1"]["schema"] == 2
     assert cli.json("notifications", "list") == json.loads((V010 / "notifications.json").read_text())
@@ -36,7 +34,7 @@ def test_a_0_1_0_world_reads_as_0_1_0_listed_it_and_stays_byte_for_byte(cli: Cli
     assert db.read_bytes() == before
 
 
-def test_the_first_write_saves_a_0_1_0_world_as_schema_3(cli: Cli, db: Path) -> None:
+def test_the_first_write_saves_a_0_1_0_world_as_schema_3(cli, db: Path) -> None:
     _v010_world(db)
     listed = json.loads((V010 / "notifications.json").read_text())
     cli.json("clock", "tick", "1h")
@@ -61,7 +59,7 @@ def test_the_first_write_saves_a_0_1_0_world_as_schema_3(cli: Cli, db: Path) -> 
     assert problems(json.loads(db.read_bytes())) == []
 
 
-def test_a_notice_is_one_row_and_two_notifications(world: Cli, db: Path) -> None:
+def test_a_notice_is_one_row_and_two_notifications(world, db: Path) -> None:
     world.place()
     world.json("cancel", "request", "ORD-0001", "--reason", "second-thought")
     rows = json.loads(db.read_bytes())["notifications"]

@@ -8,8 +8,6 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import Cli
-
 from ordercli.check import problems
 from ordercli.store.migrations import _v4_to_v5
 from ordercli.world import SCHEMA_VERSION
@@ -18,7 +16,7 @@ V010 = Path(__file__).parent.parent / "data" / "v010"
 NEW_FIELDS = {"packed_at": None, "shipped_late": False, "auto_cancel_by": None, "seller_cancel": None}
 
 
-def test_an_older_world_reads_unchanged_and_its_first_write_stores_the_new_fields(cli: Cli, db: Path) -> None:
+def test_an_older_world_reads_unchanged_and_its_first_write_stores_the_new_fields(cli, db: Path) -> None:
     shutil.copyfile(V010 / "world.json", db)
     before = db.read_bytes()
     shown = cli.json("orders", "list")
@@ -40,7 +38,7 @@ def test_the_step_keeps_values_already_there_and_leaves_non_objects_for_the_chec
     assert tables["orders"]["1"] == {**packed, "auto_cancel_by": None, "seller_cancel": None}
 
 
-def test_a_schema_5_order_missing_a_new_field_is_damage(world: Cli, db: Path) -> None:
+def test_a_schema_5_order_missing_a_new_field_is_damage(world, db: Path) -> None:
     world.place()
     data = json.loads(db.read_bytes())
     del data["orders"]["1"]["shipped_late"]

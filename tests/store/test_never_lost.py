@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import START, Cli, fail, run_process
 
 PLACE = ("orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "Blue headset", "--amount", "19.99")
 EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
@@ -34,7 +33,8 @@ def listing(folder: Path) -> list[str]:
 
 def scenario_file(folder: Path, name: str = "s.yaml") -> Path:
     path = folder / name
-    path.write_text(f"name: one order\nstart: {START}\nsteps:\n  - run: {shlex.join(PLACE)}\n", encoding="utf-8")
+    text = f"name: one order\nstart: 2030-03-04T09:00:00Z\nsteps:\n  - run: {shlex.join(PLACE)}\n"
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -78,31 +78,31 @@ def still_there(path: Path, kind: str) -> bool:
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_junit_at_a_path_that_is_not_a_file_is_refused_before_any_step(cli: Cli, tmp_path: Path, kind: str) -> None:
+def test_junit_at_a_path_that_is_not_a_file_is_refused_before_any_step(cli, tmp_path: Path, kind: str) -> None:
     s = scenario_file(tmp_path)
     report = not_a_file(tmp_path, kind, "report.xml")
     kept = tmp_path / "kept.json"
-    err = fail(cli, "scenario", "run", str(s), "--db", str(kept), "--junit", str(report), code=5)
+    err = cli.fail("scenario", "run", str(s), "--db", str(kept), "--junit", str(report), code=5)
     assert err["code"] == "not_a_file" and str(report) in err["message"]
     assert still_there(report, kind)
     assert not kept.exists()  # no scenario ran: its world was never made
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_scenario_db_that_is_not_a_file_is_refused(cli: Cli, tmp_path: Path, kind: str) -> None:
+def test_scenario_db_that_is_not_a_file_is_refused(cli, tmp_path: Path, kind: str) -> None:
     s = scenario_file(tmp_path)
     target = not_a_file(tmp_path, kind, "kept.json")
-    err = fail(cli, "scenario", "run", str(s), "--db", str(target), "--overwrite", code=5)
+    err = cli.fail("scenario", "run", str(s), "--db", str(target), "--overwrite", code=5)
     assert err["code"] == "not_a_file"
     assert still_there(target, kind)
     assert listing(tmp_path) == sorted(["s.yaml", "kept.json"])
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_backup_to_a_path_that_is_not_a_file_is_refused(world: Cli, tmp_path: Path, kind: str) -> None:
+def test_backup_to_a_path_that_is_not_a_file_is_refused(world, tmp_path: Path, kind: str) -> None:
     world.place()
     dest = not_a_file(tmp_path, kind, "backup.json")
-    err = fail(world, "db", "backup", str(dest), code=5)
+    err = world.fail("db", "backup", str(dest), code=5)
     assert err["code"] == "not_a_file"
     assert still_there(dest, kind)
 
@@ -110,7 +110,7 @@ def test_backup_to_a_path_that_is_not_a_file_is_refused(world: Cli, tmp_path: Pa
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("option", ["--plot", "--save-sample"])
 def test_simulate_outputs_that_are_not_files_are_refused_before_simulating(
-    cli: Cli, tmp_path: Path, kind: str, option: str, monkeypatch: pytest.MonkeyPatch
+    cli, tmp_path: Path, kind: str, option: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ordercli.simulate import runner
 
@@ -119,7 +119,7 @@ def test_simulate_outputs_that_are_not_files_are_refused_before_simulating(
 
     monkeypatch.setattr(runner, "execute", never)
     target = not_a_file(tmp_path, kind, "out.png")
-    err = fail(cli, *SIM, option, str(target), code=5)
+    err = cli.fail(*SIM, option, str(target), code=5)
     assert err["code"] == "not_a_file"
     assert still_there(target, kind)
 
@@ -136,77 +136,77 @@ def test_a_sandbox_on_a_path_that_is_not_a_file_is_refused_at_once(tmp_path: Pat
     assert still_there(target, kind)
 
 
-def test_a_sandbox_replaces_only_an_ordercli_world(tmp_path: Path) -> None:
+def test_a_sandbox_replaces_only_an_ordercli_world(tmp_path: Path, start) -> None:
     from ordercli import Sandbox
     from ordercli.errors import UsageError
 
     path = tmp_path / "notes.json"
     path.write_text('{"mine": true}')
     with pytest.raises(UsageError) as caught:
-        Sandbox(path, start=START, replace=True)
+        Sandbox(path, start=start, replace=True)
     assert caught.value.code == "foreign_file"
     assert path.read_text() == '{"mine": true}' and listing(tmp_path) == ["notes.json"]
     world = tmp_path / "w.json"
-    Sandbox(world, start=START).place("a", "s", "x", "5")
-    assert Sandbox(world, start=START, replace=True).orders() == []
+    Sandbox(world, start=start).place("a", "s", "x", "5")
+    assert Sandbox(world, start=start, replace=True).orders() == []
 
 
 # ----------------------------------------------------------------------- an output is never an input
 
 
-def test_junit_over_the_scenario_file_is_refused(cli: Cli, tmp_path: Path) -> None:
+def test_junit_over_the_scenario_file_is_refused(cli, tmp_path: Path) -> None:
     s = scenario_file(tmp_path)
     before = s.read_bytes()
-    err = fail(cli, "scenario", "run", str(s), "--junit", str(s), code=2)
+    err = cli.fail("scenario", "run", str(s), "--junit", str(s), code=2)
     assert err["code"] == "output_is_input" and "scenario file" in err["message"]
     assert s.read_bytes() == before
 
 
-def test_junit_over_the_db_world_is_refused(cli: Cli, tmp_path: Path) -> None:
+def test_junit_over_the_db_world_is_refused(cli, tmp_path: Path) -> None:
     s = scenario_file(tmp_path)
     kept = tmp_path / "kept.json"
     cli.json("scenario", "run", str(s), "--db", str(kept))
     before = kept.read_bytes()
-    err = fail(cli, "scenario", "run", str(s), "--db", str(kept), "--overwrite", "--junit", str(kept), code=2)
+    err = cli.fail("scenario", "run", str(s), "--db", str(kept), "--overwrite", "--junit", str(kept), code=2)
     assert err["code"] == "output_is_input"
     assert kept.read_bytes() == before
 
 
-def test_junit_over_the_scenario_policy_file_is_refused(cli: Cli, tmp_path: Path) -> None:
+def test_junit_over_the_scenario_policy_file_is_refused(cli, tmp_path: Path, start) -> None:
     shutil.copy(EXAMPLES / "seller-48h.toml", tmp_path / "p.toml")
     s = tmp_path / "s.yaml"
-    s.write_text(f"start: {START}\npolicy: p.toml\nsteps:\n  - run: clock show\n", encoding="utf-8")
+    s.write_text(f"start: {start}\npolicy: p.toml\nsteps:\n  - run: clock show\n", encoding="utf-8")
     before = (tmp_path / "p.toml").read_bytes()
-    err = fail(cli, "scenario", "run", str(s), "--junit", str(tmp_path / "p.toml"), code=2)
+    err = cli.fail("scenario", "run", str(s), "--junit", str(tmp_path / "p.toml"), code=2)
     assert err["code"] == "output_is_input" and "policy" in err["message"]
     assert (tmp_path / "p.toml").read_bytes() == before
 
 
 @pytest.mark.parametrize("overwrite", [(), ("--overwrite",)])
-def test_scenario_db_over_the_scenario_file_is_refused(cli: Cli, tmp_path: Path, overwrite: tuple[str, ...]) -> None:
+def test_scenario_db_over_the_scenario_file_is_refused(cli, tmp_path: Path, overwrite: tuple[str, ...]) -> None:
     s = scenario_file(tmp_path)
     before = s.read_bytes()
-    err = fail(cli, "scenario", "run", str(s), "--db", str(s), *overwrite, code=2)
+    err = cli.fail("scenario", "run", str(s), "--db", str(s), *overwrite, code=2)
     assert err["code"] == "output_is_input"
     assert s.read_bytes() == before
 
 
-def test_simulate_outputs_over_the_behaviour_or_a_policy_file_are_refused(cli: Cli, tmp_path: Path) -> None:
+def test_simulate_outputs_over_the_behaviour_or_a_policy_file_are_refused(cli, tmp_path: Path) -> None:
     behaviour = tmp_path / "b.png"  # any name loads as YAML
     shutil.copy(EXAMPLES / "marketplace.behaviour.yaml", behaviour)
     policy = tmp_path / "p.toml"
     shutil.copy(EXAMPLES / "seller-48h.toml", policy)
     before = behaviour.read_bytes(), policy.read_bytes()
     sim = ["simulate", str(behaviour), "--policy", str(policy), "--orders", "50", "--workers", "1"]
-    assert fail(cli, *sim, "--plot", str(behaviour), code=2)["code"] == "output_is_input"
-    assert fail(cli, *sim, "--save-sample", str(policy), code=2)["code"] == "output_is_input"
+    assert cli.fail(*sim, "--plot", str(behaviour), code=2)["code"] == "output_is_input"
+    assert cli.fail(*sim, "--save-sample", str(policy), code=2)["code"] == "output_is_input"
     assert (behaviour.read_bytes(), policy.read_bytes()) == before
 
 
 # ----------------------------------------------------------- a symlink at an output path is replaced
 
 
-def test_a_symlink_at_the_junit_path_is_replaced_never_followed(cli: Cli, tmp_path: Path) -> None:
+def test_a_symlink_at_the_junit_path_is_replaced_never_followed(cli, tmp_path: Path) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("someone's notes\n")
     report = tmp_path / "report.xml"
@@ -217,7 +217,7 @@ def test_a_symlink_at_the_junit_path_is_replaced_never_followed(cli: Cli, tmp_pa
     assert not report.is_symlink() and ET.parse(report).getroot().tag == "testsuites"
 
 
-def test_a_symlink_at_the_backup_path_is_replaced_never_followed(world: Cli, tmp_path: Path) -> None:
+def test_a_symlink_at_the_backup_path_is_replaced_never_followed(world, tmp_path: Path) -> None:
     world.place()
     victim = tmp_path / "victim.txt"
     victim.write_text("someone's notes\n")
@@ -228,7 +228,7 @@ def test_a_symlink_at_the_backup_path_is_replaced_never_followed(world: Cli, tmp
     assert not dest.is_symlink() and len(world.json("--db", str(dest), "orders", "list")) == 1
 
 
-def test_a_report_replaces_a_regular_file_as_a_redirection_does(cli: Cli, tmp_path: Path) -> None:
+def test_a_report_replaces_a_regular_file_as_a_redirection_does(cli, tmp_path: Path) -> None:
     report = tmp_path / "report.xml"
     report.write_text("last week's report")
     cli.json("scenario", "run", str(scenario_file(tmp_path)), "--junit", str(report))
@@ -239,7 +239,7 @@ def test_a_report_replaces_a_regular_file_as_a_redirection_does(cli: Cli, tmp_pa
 # ------------------------------------------------------------------------------------ --junit -
 
 
-def test_junit_to_stdout_is_the_only_thing_on_stdout(tmp_path: Path) -> None:
+def test_junit_to_stdout_is_the_only_thing_on_stdout(tmp_path: Path, run_process) -> None:
     s = scenario_file(tmp_path)
     proc = run_process("scenario", "run", str(s), "--junit", "-")
     assert proc.returncode == 0, proc.stderr
@@ -249,21 +249,21 @@ def test_junit_to_stdout_is_the_only_thing_on_stdout(tmp_path: Path) -> None:
     assert listing(tmp_path) == ["s.yaml"]
 
 
-def test_junit_to_stdout_with_json_is_refused(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_junit_to_stdout_with_json_is_refused(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # an ordercli that took - for a file name would write it here
-    err = fail(cli, "scenario", "run", str(scenario_file(tmp_path)), "--junit", "-", code=2)
+    err = cli.fail("scenario", "run", str(scenario_file(tmp_path)), "--junit", "-", code=2)
     assert err["code"] == "usage" and "--junit -" in err["message"]
 
 
 # ------------------------------------------------------------------------------- symlinks to a world
 
 
-def test_a_world_reached_through_a_symlink_is_written_at_its_target(cli: Cli, tmp_path: Path) -> None:
+def test_a_world_reached_through_a_symlink_is_written_at_its_target(cli, tmp_path: Path, start) -> None:
     (tmp_path / "real").mkdir()
     target = tmp_path / "real" / "world.json"
     link = tmp_path / "link.json"
     link.symlink_to(target)  # dangling: the first write creates the target
-    cli.json("--db", str(link), "clock", "set", START)
+    cli.json("--db", str(link), "clock", "set", start)
     first = cli.json("--db", str(link), *PLACE)
     second = cli.json("--db", str(target), *PLACE)
     assert link.is_symlink() and os.readlink(link) == str(target)
@@ -273,7 +273,7 @@ def test_a_world_reached_through_a_symlink_is_written_at_its_target(cli: Cli, tm
     assert listing(tmp_path / "real") == ["world.json", "world.json.lock"]
 
 
-def test_a_relative_symlink_is_resolved_from_its_own_folder(cli: Cli, tmp_path: Path) -> None:
+def test_a_relative_symlink_is_resolved_from_its_own_folder(cli, tmp_path: Path) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "links").mkdir()
     link = tmp_path / "links" / "w.json"
@@ -283,16 +283,16 @@ def test_a_relative_symlink_is_resolved_from_its_own_folder(cli: Cli, tmp_path: 
     assert listing(tmp_path / "links") == ["w.json"]
 
 
-def test_a_dangling_link_into_a_missing_folder_is_refused(cli: Cli, tmp_path: Path) -> None:
+def test_a_dangling_link_into_a_missing_folder_is_refused(cli, tmp_path: Path) -> None:
     link = tmp_path / "link.json"
     link.symlink_to(tmp_path / "gone" / "world.json")
-    err = fail(cli, "--db", str(link), *PLACE, code=5)
+    err = cli.fail("--db", str(link), *PLACE, code=5)
     assert err["code"] == "dangling_link" and str(tmp_path / "gone") in err["message"]
     assert listing(tmp_path) == ["link.json"] and link.is_symlink()
     assert cli.json("--db", str(link), "orders", "list") == []  # reading a missing world creates nothing
 
 
-def test_db_restore_through_a_symlink_restores_at_the_target(world: Cli, tmp_path: Path) -> None:
+def test_db_restore_through_a_symlink_restores_at_the_target(world, tmp_path: Path) -> None:
     (tmp_path / "real").mkdir()
     target = tmp_path / "real" / "w.json"
     link = tmp_path / "link.json"
@@ -306,13 +306,13 @@ def test_db_restore_through_a_symlink_restores_at_the_target(world: Cli, tmp_pat
     assert len(world.json("--db", str(target), "orders", "list")) == 1
 
 
-def test_writers_through_a_link_and_its_target_are_serialised(tmp_path: Path) -> None:
+def test_writers_through_a_link_and_its_target_are_serialised(tmp_path: Path, run_process, start) -> None:
     (tmp_path / "real").mkdir()
     target = tmp_path / "real" / "world.json"
     link = tmp_path / "link.json"
     link.symlink_to(target)
     env = {"ORDERCLI_LOCK_TIMEOUT": "120"}
-    assert run_process("--db", str(target), "clock", "set", START, env=env).returncode == 0
+    assert run_process("--db", str(target), "clock", "set", start, env=env).returncode == 0
 
     def place(n: int) -> str | None:
         path = link if n % 2 else target
@@ -331,7 +331,7 @@ def test_writers_through_a_link_and_its_target_are_serialised(tmp_path: Path) ->
 # ---------------------------------------------------------------------------------------------- modes
 
 
-def test_a_rewritten_world_keeps_its_mode(world: Cli, db: Path) -> None:
+def test_a_rewritten_world_keeps_its_mode(world, db: Path) -> None:
     os.chmod(db, 0o664)
     world.json("clock", "tick", "1s")
     assert stat.S_IMODE(db.stat().st_mode) == 0o664
@@ -340,7 +340,7 @@ def test_a_rewritten_world_keeps_its_mode(world: Cli, db: Path) -> None:
     assert stat.S_IMODE(db.stat().st_mode) == 0o640
 
 
-def test_a_rewritten_world_keeps_its_owner(world: Cli, db: Path) -> None:
+def test_a_rewritten_world_keeps_its_owner(world, db: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("giving a file away needs root")
     os.chown(db, 4321, 4321)
@@ -349,7 +349,7 @@ def test_a_rewritten_world_keeps_its_owner(world: Cli, db: Path) -> None:
 
 
 @pytest.mark.parametrize("mask", [0o022, 0o027, 0o002])
-def test_a_new_world_gets_the_umasks_mode(cli: Cli, tmp_path: Path, mask: int) -> None:
+def test_a_new_world_gets_the_umasks_mode(cli, tmp_path: Path, mask: int) -> None:
     path = tmp_path / "new.json"
     old = os.umask(mask)
     try:
@@ -360,14 +360,14 @@ def test_a_new_world_gets_the_umasks_mode(cli: Cli, tmp_path: Path, mask: int) -
 
 
 @pytest.mark.parametrize("mode", [0o600, 0o640, 0o664])
-def test_a_backup_takes_the_mode_of_the_world_it_copies(world: Cli, db: Path, tmp_path: Path, mode: int) -> None:
+def test_a_backup_takes_the_mode_of_the_world_it_copies(world, db: Path, tmp_path: Path, mode: int) -> None:
     world.place()
     os.chmod(db, mode)
     world.json("db", "backup", str(tmp_path / "b.json"))
     assert stat.S_IMODE((tmp_path / "b.json").stat().st_mode) == mode
 
 
-def test_restore_keeps_the_worlds_mode_and_the_bak_copies_it(world: Cli, db: Path, tmp_path: Path) -> None:
+def test_restore_keeps_the_worlds_mode_and_the_bak_copies_it(world, db: Path, tmp_path: Path) -> None:
     world.place()
     saved = tmp_path / "saved.json"
     world.json("db", "backup", str(saved))
@@ -392,7 +392,7 @@ REFUSED = {
 
 @pytest.mark.parametrize("name", list(REFUSED))
 @pytest.mark.parametrize("command", [PLACE, ("clock", "tick", "1s"), ("policy", "use", "ebay")])
-def test_a_refused_file_gets_no_companion(cli: Cli, tmp_path: Path, name: str, command: tuple[str, ...]) -> None:
+def test_a_refused_file_gets_no_companion(cli, tmp_path: Path, name: str, command: tuple[str, ...]) -> None:
     folder = tmp_path / "here"
     folder.mkdir()
     path = folder / "data"
@@ -407,20 +407,20 @@ def test_a_refused_file_gets_no_companion(cli: Cli, tmp_path: Path, name: str, c
     assert listing(folder) == ["data"]  # no data.lock, no temporary file
 
 
-def test_a_damaged_world_gets_no_companion(world: Cli, db: Path) -> None:
+def test_a_damaged_world_gets_no_companion(world, db: Path) -> None:
     world.place()
     data = json.loads(db.read_text())
     data["orders"]["1"]["status"] = "lost"  # unsealed now, and damaged
     db.write_text(json.dumps(data))
     os.remove(str(db) + ".lock")
     before = db.read_bytes()
-    err = fail(world, *PLACE, code=5)
+    err = world.fail(*PLACE, code=5)
     assert err["code"] == "damaged_data"
     assert db.read_bytes() == before
     assert listing(db.parent) == ["world.json"]
 
 
-def test_reading_and_backing_up_take_no_lock(world: Cli, db: Path, tmp_path: Path) -> None:
+def test_reading_and_backing_up_take_no_lock(world, db: Path, tmp_path: Path) -> None:
     world.place()
     os.remove(str(db) + ".lock")
     world.json("orders", "list")
@@ -429,7 +429,7 @@ def test_reading_and_backing_up_take_no_lock(world: Cli, db: Path, tmp_path: Pat
     assert listing(db.parent) == ["b.json", "world.json"]
 
 
-def test_save_sample_leaves_no_lock(cli: Cli, tmp_path: Path) -> None:
+def test_save_sample_leaves_no_lock(cli, tmp_path: Path) -> None:
     sample = tmp_path / "s.json"
     cli.json(*SIM, "--save-sample", str(sample))
     assert listing(tmp_path) == ["s.json", "world.json"] or listing(tmp_path) == ["s.json"]
@@ -437,10 +437,10 @@ def test_save_sample_leaves_no_lock(cli: Cli, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("option", ["--save-sample", "--plot"])
-def test_a_scenario_step_may_not_write_files_outside_its_world(cli: Cli, tmp_path: Path, option: str) -> None:
+def test_a_scenario_step_may_not_write_files_outside_its_world(cli, tmp_path: Path, option: str, start) -> None:
     s = tmp_path / "s.yaml"
-    s.write_text(f"start: {START}\nsteps:\n  - run: {shlex.join(SIM)} {option} {tmp_path / 'out.png'}\n")
-    err = fail(cli, "scenario", "run", str(s), code=2)
+    s.write_text(f"start: {start}\nsteps:\n  - run: {shlex.join(SIM)} {option} {tmp_path / 'out.png'}\n")
+    err = cli.fail("scenario", "run", str(s), code=2)
     assert err["code"] == "bad_scenario" and option in err["message"]
     assert listing(tmp_path) == ["s.yaml"]
 
@@ -448,28 +448,28 @@ def test_a_scenario_step_may_not_write_files_outside_its_world(cli: Cli, tmp_pat
 # ------------------------------------------------------------------------ scenario run --db: a new file
 
 
-def test_scenario_db_never_overwrites_an_existing_file(cli: Cli, tmp_path: Path) -> None:
+def test_scenario_db_never_overwrites_an_existing_file(cli, tmp_path: Path) -> None:
     s = scenario_file(tmp_path)
     kept = tmp_path / "kept.json"
     for content in (b"my notes\n", b'{"users": []}', b""):
         kept.write_bytes(content)
-        err = fail(cli, "scenario", "run", str(s), "--db", str(kept), code=2)
+        err = cli.fail("scenario", "run", str(s), "--db", str(kept), code=2)
         assert err["code"] == "file_exists" and "--overwrite" in err["message"]
         assert kept.read_bytes() == content
 
 
 @pytest.mark.parametrize("content", [b"my notes\n", b'{"users": []}', b"null", b"[1, 2]"])
-def test_scenario_db_overwrite_never_replaces_foreign_data(cli: Cli, tmp_path: Path, content: bytes) -> None:
+def test_scenario_db_overwrite_never_replaces_foreign_data(cli, tmp_path: Path, content: bytes) -> None:
     s = scenario_file(tmp_path)
     kept = tmp_path / "kept.json"
     kept.write_bytes(content)
-    err = fail(cli, "scenario", "run", str(s), "--db", str(kept), "--overwrite", code=2)
+    err = cli.fail("scenario", "run", str(s), "--db", str(kept), "--overwrite", code=2)
     assert err["code"] == "foreign_file"
     assert kept.read_bytes() == content
     assert listing(tmp_path) == ["kept.json", "s.yaml"]
 
 
-def test_scenario_db_overwrite_replaces_an_ordercli_world(world: Cli, db: Path, tmp_path: Path) -> None:
+def test_scenario_db_overwrite_replaces_an_ordercli_world(world, db: Path, tmp_path: Path) -> None:
     world.place()
     world.place()
     s = scenario_file(tmp_path)
@@ -477,22 +477,22 @@ def test_scenario_db_overwrite_replaces_an_ordercli_world(world: Cli, db: Path, 
     assert len(world.json("orders", "list")) == 1
 
 
-def test_scenario_db_goes_with_one_scenario_file(cli: Cli, tmp_path: Path) -> None:
+def test_scenario_db_goes_with_one_scenario_file(cli, tmp_path: Path) -> None:
     a, b = scenario_file(tmp_path, "a.yaml"), scenario_file(tmp_path, "b.yaml")
-    err = fail(cli, "scenario", "run", str(a), str(b), "--db", str(tmp_path / "k.json"), code=2)
+    err = cli.fail("scenario", "run", str(a), str(b), "--db", str(tmp_path / "k.json"), code=2)
     assert err["code"] == "usage" and "one scenario file" in err["message"]
     assert not (tmp_path / "k.json").exists()
 
 
-def test_the_global_db_is_refused_by_scenario_run(cli: Cli, tmp_path: Path) -> None:
+def test_the_global_db_is_refused_by_scenario_run(cli, tmp_path: Path) -> None:
     s = scenario_file(tmp_path)
     other = tmp_path / "other.json"
-    err = fail(cli, "--db", str(other), "scenario", "run", str(s), code=2)
+    err = cli.fail("--db", str(other), "scenario", "run", str(s), code=2)
     assert err["code"] == "usage" and "scenario run FILE --db PATH" in err["message"]
     assert not other.exists()
 
 
-def test_scenario_runs_leave_ordercli_db_unused(cli: Cli, db: Path, tmp_path: Path) -> None:
+def test_scenario_runs_leave_ordercli_db_unused(cli, db: Path, tmp_path: Path) -> None:
     cli.json("scenario", "run", str(scenario_file(tmp_path)))
     assert not db.exists()
 
@@ -500,16 +500,16 @@ def test_scenario_runs_leave_ordercli_db_unused(cli: Cli, db: Path, tmp_path: Pa
 # -------------------------------------------------------------------------------------- db backup
 
 
-def test_backup_never_replaces_a_foreign_file(world: Cli, tmp_path: Path) -> None:
+def test_backup_never_replaces_a_foreign_file(world, tmp_path: Path) -> None:
     world.place()
     dest = tmp_path / "notes.txt"
     dest.write_text("mine")
-    err = fail(world, "db", "backup", str(dest), code=2)
+    err = world.fail("db", "backup", str(dest), code=2)
     assert err["code"] == "foreign_file"
     assert dest.read_text() == "mine"
 
 
-def test_backup_replaces_an_older_backup(world: Cli, tmp_path: Path) -> None:
+def test_backup_replaces_an_older_backup(world, tmp_path: Path) -> None:
     world.place()
     dest = tmp_path / "b.json"
     world.json("db", "backup", str(dest))
@@ -522,7 +522,7 @@ def test_backup_replaces_an_older_backup(world: Cli, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def read_only(tmp_path: Path):
+def read_only(tmp_path: Path, run_process):
     """A folder holding a world, bind-mounted read-only (root and a mount namespace needed)."""
     src = tmp_path / "src"
     src.mkdir()
@@ -541,7 +541,7 @@ def read_only(tmp_path: Path):
         subprocess.run(["umount", str(ro)], capture_output=True)
 
 
-def test_readers_and_backups_work_on_a_read_only_world(read_only: Path, tmp_path: Path) -> None:
+def test_readers_and_backups_work_on_a_read_only_world(read_only: Path, tmp_path: Path, run_process) -> None:
     world = str(read_only / "w.json")
     listed = run_process("--db", world, "orders", "list", "--json")
     assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 1
@@ -554,7 +554,7 @@ def test_readers_and_backups_work_on_a_read_only_world(read_only: Path, tmp_path
     assert saved.read_bytes() == (read_only / "w.json").read_bytes()
 
 
-def test_read_only_messages_name_a_folder_that_exists(read_only: Path) -> None:
+def test_read_only_messages_name_a_folder_that_exists(read_only: Path, run_process) -> None:
     for path in (read_only / "w.json", read_only / "a" / "b" / "w.json"):
         proc = run_process("--db", str(path), *PLACE, "--json")
         assert proc.returncode == 5
@@ -563,7 +563,7 @@ def test_read_only_messages_name_a_folder_that_exists(read_only: Path) -> None:
         assert f"its folder {read_only} " in err["message"]
 
 
-def test_read_only_message_without_a_mount(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_message_without_a_mount(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where no mount can be made: a read-only file system as the OS reports it."""
     import ordercli.store.file as f
 
@@ -573,7 +573,7 @@ def test_read_only_message_without_a_mount(cli: Cli, tmp_path: Path, monkeypatch
         f_flag = os.ST_RDONLY
 
     monkeypatch.setattr(f.os, "statvfs", lambda p: _Ro() if str(p).startswith(str(tmp_path)) else real_statvfs(p))
-    err = fail(cli, "--db", str(tmp_path / "x" / "y" / "w.json"), *PLACE, code=5)
+    err = cli.fail("--db", str(tmp_path / "x" / "y" / "w.json"), *PLACE, code=5)
     assert err["code"] == "read_only" and f"its folder {tmp_path} " in err["message"]
     assert "read-only file system" in err["message"]
     assert not (tmp_path / "x").exists()
@@ -593,12 +593,12 @@ def test_the_writer_runs_as_a_real_process(tmp_path: Path) -> None:
     assert victim.read_text() == "x" and stat.S_IMODE(report.lstat().st_mode) == 0o644
 
 
-def test_a_big_world_is_told_from_its_last_bytes_and_big_foreign_data_is_not_a_world(tmp_path: Path) -> None:
+def test_a_big_world_is_told_from_its_last_bytes_and_big_foreign_data_is_not_a_world(tmp_path: Path, start) -> None:
     from ordercli import Sandbox
     from ordercli.store.file import holds_world
 
     path = tmp_path / "big.json"
-    Sandbox(path, start=START).import_orders(
+    Sandbox(path, start=start).import_orders(
         {"buyer": f"b{i}", "seller": "s", "item": f"item {i}", "amount": "5"} for i in range(200)
     )
     size = path.stat().st_size
