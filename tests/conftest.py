@@ -84,6 +84,10 @@ class Cli:
         )
         return result
 
+    def invoke(self, *args: str, input: str | None = None):
+        """Runs a command and returns its result whatever its exit code."""
+        return self.runner.invoke(app, list(args), input=input)
+
     def json(self, *args: str, code: int = 0):
         """Runs with --json; returns the parsed stdout (exit 0) or the stderr error object."""
         result = self(*args, "--json", code=code)

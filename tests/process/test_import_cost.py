@@ -17,6 +17,7 @@ import pytest
 
 VERSION_FORBIDDEN = {"arrow", "tabulate", "tinydb", "yaml", "holidays"}
 READ_FORBIDDEN = {"arrow", "tabulate", "yaml", "holidays", "filelock"}
+EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
 
 # Runs `ordercli ARGS...` through the console script's function in this interpreter, after importing
 # PRELOAD (comma-separated, for the self-test), then writes the exit code and sys.modules to OUT.
@@ -108,3 +109,11 @@ def test_the_check_sees_a_heavy_import(tmp_path: Path) -> None:
     code, stdout, modules = run_traced(tmp_path, "--version", preload="yaml,tabulate")
     assert code == 0 and stdout.startswith("ordercli ")
     assert {"yaml", "tabulate"} <= {m.split(".")[0] for m in heavy(modules, VERSION_FORBIDDEN)}
+
+
+def test_simulate_pays_for_matplotlib_and_dask_only_when_asked(tmp_path: Path) -> None:
+    code, stdout, modules = run_traced(tmp_path, "simulate", str(EXAMPLES / "marketplace.behaviour.yaml"),
+                                       "--policy", "aliexpress", "--orders", "100", "--workers", "1", "--json")
+    assert code == 0 and json.loads(stdout)["orders"] == 100
+    assert "ordercli.simulate.shard" in modules
+    assert heavy(modules, {"matplotlib", "distributed", "dask", "numpy"}) == []

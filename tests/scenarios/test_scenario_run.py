@@ -1,6 +1,6 @@
 """`scenario run` (docs/cli.md "Scenario files"): every file in examples/ passes, and the runner's own
-rules (references, matching, exit codes, reports, malformed files); plus `orders import` and
-`orders place -q`, the other commands meant for scripts."""
+rules (references, matching, exit codes, reports, malformed files). `orders import` and `orders place -q`,
+the other commands meant for scripts, are in tests/cli/test_orders_import.py."""
 
 from __future__ import annotations
 
@@ -645,98 +645,3 @@ def test_nothing_runs_when_any_file_is_malformed(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert str(bad) in result.stderr
     assert not report.exists()
-
-
-# -- orders import and orders place -q --------------------------------------------------------------
-
-ROWS = [
-    {"buyer": "alice", "seller": "acme", "item": "Blue headset", "amount": "19.99"},
-    {"buyer": "bob", "seller": "acme", "item": "Mug", "amount": "5", "currency": "EUR", "payment": "alipay",
-     "quantity": 2},
-    {"buyer": "carol", "seller": "lamps", "item": "Lamp", "amount": "42.50", "unpaid": True},
-]
-
-
-def ndjson(rows: list) -> str:
-    return "".join(json.dumps(r) + "\n" for r in rows)
-
-
-def orders_now() -> list[dict]:
-    result = invoke("orders", "list", "--json")
-    assert result.exit_code == 0
-    return json.loads(result.stdout)
-
-
-def test_import_from_a_file(tmp_path: Path) -> None:
-    f = tmp_path / "orders.ndjson"
-    f.write_text(ndjson(ROWS[:2]) + "\n" + ndjson(ROWS[2:]))  # blank lines are skipped
-    result = invoke("orders", "import", str(f), "--json")
-    assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout) == {"imported": 3}
-    orders = orders_now()
-    assert [(o["id"], o["buyer"], o["status"]) for o in orders] == [
-        ("ORD-0001", "alice", "awaiting_shipment"),
-        ("ORD-0002", "bob", "awaiting_shipment"),
-        ("ORD-0003", "carol", "awaiting_payment"),
-    ]
-    assert (orders[1]["currency"], orders[1]["payment_method"], orders[1]["quantity"]) == ("EUR", "alipay", 2)
-
-
-def test_import_from_stdin() -> None:
-    result = invoke("orders", "import", "-", "--json", input=ndjson(ROWS))
-    assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout) == {"imported": 3}
-    assert len(orders_now()) == 3
-
-
-def test_import_text_output() -> None:
-    result = invoke("orders", "import", "-", input=ndjson(ROWS[:1]))
-    assert result.exit_code == 0
-    assert result.stdout.strip() == "imported 1 order"
-
-
-@pytest.mark.parametrize("third", [
-    "{not json",
-    json.dumps({"buyer": "x", "seller": "y", "item": "z", "amount": "-1"}),
-    json.dumps({"buyer": "x", "seller": "y", "item": "z"}),
-    json.dumps({"buyer": "x", "seller": "y", "item": "z", "amount": "1", "payment": "cash"}),
-    json.dumps(["x", "y"]),
-])
-def test_import_is_all_or_nothing(db: Path, third: str) -> None:
-    text = ndjson(ROWS[:2]) + third + "\n" + ndjson(ROWS[2:])
-    result = invoke("orders", "import", "-", "--json", input=text)
-    assert result.exit_code == 2, result.stdout + result.stderr
-    assert result.stdout == ""
-    error = json.loads(result.stderr)["error"]
-    assert "line 3" in error["message"]
-    assert not db.exists()
-    assert orders_now() == []
-
-
-def test_import_unknown_key(db: Path) -> None:
-    row = {**ROWS[0], "colour": "blue"}
-    result = invoke("orders", "import", "-", input=ndjson([ROWS[0], row]))
-    assert result.exit_code == 2
-    assert "line 2" in result.stderr and "colour" in result.stderr
-    assert orders_now() == []
-
-
-def test_import_keeps_existing_orders_on_failure() -> None:
-    assert invoke("orders", "import", "-", input=ndjson(ROWS[:1])).exit_code == 0
-    assert invoke("orders", "import", "-", input=ndjson(ROWS[1:2]) + "{}\n").exit_code == 2
-    assert [o["buyer"] for o in orders_now()] == ["alice"]
-
-
-def test_import_missing_file(tmp_path: Path) -> None:
-    result = invoke("orders", "import", str(tmp_path / "nope.ndjson"))
-    assert result.exit_code == 2
-    assert "nope.ndjson" in result.stderr
-
-
-def test_place_quiet_prints_only_the_id() -> None:
-    args = ("orders", "place", "--buyer", "alice", "--seller", "acme", "--item", "Mug", "--amount", "5")
-    result = invoke(*args, "-q")
-    assert result.exit_code == 0
-    assert result.stdout == "ORD-0001\n"
-    result = invoke(*args, "--quiet")
-    assert result.stdout == "ORD-0002\n"

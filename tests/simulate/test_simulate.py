@@ -314,16 +314,6 @@ def test_percentiles_are_nearest_rank_on_one_minute_bins() -> None:
     assert percentile({}, 0.5) is None
 
 
-def test_simulate_pays_for_matplotlib_and_dask_only_when_asked(tmp_path: Path, cli) -> None:
-    from test_imports import heavy, run_traced
-
-    code, stdout, modules = run_traced(tmp_path, "simulate", str(EXAMPLES / "marketplace.behaviour.yaml"),
-                                       "--policy", "aliexpress", "--orders", "100", "--workers", "1", "--json")
-    assert code == 0 and json.loads(stdout)["orders"] == 100
-    assert "ordercli.simulate.shard" in modules
-    assert heavy(modules, {"matplotlib", "distributed", "dask", "numpy"}) == []
-
-
 def test_a_progress_bar_only_on_a_terminal(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     args = ["simulate", str(EXAMPLES / "marketplace.behaviour.yaml"), "--policy", "aliexpress", "--orders", "200",
             "--workers", "1", "--json"]
