@@ -225,15 +225,22 @@ _NAME_TEXT = "a name (lowercase words joined by -)"
 POLICY = Table(
     (
         Key("extends", Value("a preset name", lambda v: isinstance(v, str)), doc="the preset this policy starts from"),
-        Key("timezone", Value("an IANA time zone, e.g. UTC or Asia/Shanghai", _is_zone), required=True,
-            doc="where working days are counted"),
-        Key("holidays", Value('a country code with a holiday calendar, e.g. "CN", or "" for none', _is_calendar),
-            required=True, doc="the calendar whose holidays are not working days"),
+        Key(
+            "timezone",
+            Value("an IANA time zone, e.g. UTC or Asia/Shanghai", _is_zone),
+            required=True,
+            doc="where working days are counted",
+        ),
+        Key(
+            "holidays",
+            Value('a country code with a holiday calendar, e.g. "CN", or "" for none', _is_calendar),
+            required=True,
+            doc="the calendar whose holidays are not working days",
+        ),
         Key("pay_within", DURATION, required=True, doc="R2"),
         Key("ship_within", DURATION, required=True, doc="R4"),
         Key("seller_response_within", DURATION, required=True, doc="R7"),
-        Key("on_seller_silence", Value("cancel or lapse", lambda v: v in SILENCE_BEHAVIOURS), required=True,
-            doc="R10"),
+        Key("on_seller_silence", Value("cancel or lapse", lambda v: v in SILENCE_BEHAVIOURS), required=True, doc="R10"),
         Key(
             "cancel_requests_max",
             Value(
@@ -243,12 +250,21 @@ POLICY = Table(
             required=True,
             doc="R9",
         ),
-        Key("ewallets", ListOf(Value(_NAME_TEXT, _is_named), expected="a list of methods of refund_within"),
-            required=True, doc="which methods are e-wallets"),
+        Key(
+            "ewallets",
+            ListOf(Value(_NAME_TEXT, _is_named), expected="a list of methods of refund_within"),
+            required=True,
+            doc="which methods are e-wallets",
+        ),
         Key(
             "refund_within",
-            MapOf(DURATION, key_expected=_NAME_TEXT, key_test=is_name, non_empty=True,
-                  expected="a table of payment methods and durations"),
+            MapOf(
+                DURATION,
+                key_expected=_NAME_TEXT,
+                key_test=is_name,
+                non_empty=True,
+                expected="a table of payment methods and durations",
+            ),
             required=True,
             doc="R15, R27",
         ),
@@ -293,7 +309,9 @@ def policy_from_mapping(values: dict[str, Any], name: str, source: Source = POLI
     """Build a Policy from fully resolved values (every required key present), read against POLICY;
     refuses bad values with exit 2 naming the key, as `source` (a file, or "policy")."""
     check(values, POLICY, source)
-    refund_within = {method: parse_policy_duration(v, f"policy {method}") for method, v in values["refund_within"].items()}
+    refund_within = {
+        method: parse_policy_duration(v, f"policy {method}") for method, v in values["refund_within"].items()
+    }
     ewallets = values["ewallets"]
     for i, method in enumerate(ewallets):
         if method not in refund_within:

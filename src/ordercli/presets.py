@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ordercli.errors import UsageError
 from ordercli.policy import POLICY, Policy, policy_from_mapping
 from ordercli.reader import Source, check, read_file
 from ordercli.validate import path as validate_path

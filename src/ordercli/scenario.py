@@ -29,13 +29,21 @@ START_TEXT = "an ISO 8601 instant (e.g. 2030-03-04T09:00:00Z) or now (the wall c
 # A scenario file's keys (docs/cli.md "Scenario files"), read by ordercli.reader
 STEP = Table(
     (
-        Key("id", Value("a word (letters, digits, _ and -)", lambda v: isinstance(v, str) and _STEP_ID.fullmatch(v))),
+        Key(
+            "id",
+            Value("a word (letters, digits, _ and -)", lambda v: isinstance(v, str) and bool(_STEP_ID.fullmatch(v))),
+        ),
         Key("run", Value("an ordercli command line", lambda v: isinstance(v, str) and v.strip() != ""), required=True),
-        Key("expect", Value("a mapping of dotted paths to values", lambda v: v is None or isinstance(v, dict)),
-            default={}),
+        Key(
+            "expect",
+            Value("a mapping of dotted paths to values", lambda v: v is None or isinstance(v, dict)),
+            default={},
+        ),
         Key(
             "expect_exit",
-            Value("an exit code from 0 to 255", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255),
+            Value(
+                "an exit code from 0 to 255", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255
+            ),
             default=0,
         ),
     ),
@@ -154,7 +162,9 @@ def load(path: Path) -> Scenario:
         for k, v in expect.items():
             for ref in _refs(v):
                 if ref not in seen:
-                    raise source.problem(join(f"{where}.expect", k), f"${{{ref}...}} names no earlier step with that id")
+                    raise source.problem(
+                        join(f"{where}.expect", k), f"${{{ref}...}} names no earlier step with that id"
+                    )
         step_id = raw.get("id")
         if step_id is not None:
             if step_id in seen:

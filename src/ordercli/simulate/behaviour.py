@@ -388,7 +388,9 @@ def parse(data: Any, path: Path) -> Behaviour:
     extra = tuple(m for m in given if m not in PAYMENT_METHODS) if isinstance(given, dict) else ()
     for m in extra:
         if not isinstance(m, str) or not is_name(m):
-            raise r.bad(join("payment.methods", m), "the key is not a payment method name (lowercase words joined by -)")
+            raise r.bad(
+                join("payment.methods", m), "the key is not a payment method name (lowercase words joined by -)"
+            )
     methods = r.mix(given, "payment.methods", (*PAYMENT_METHODS, *extra))
     unpaid = r.probability(p.get("unpaid_share", 0.0), "payment.unpaid_share")
     pay_probability = r.probability(p.get("pay_probability", 0.0), "payment.pay_probability")
@@ -427,7 +429,9 @@ def parse(data: Any, path: Path) -> Behaviour:
         given_reasons = s.get("cancel_reasons", {"out-of-stock": 1})
         for code in given_reasons if isinstance(given_reasons, dict) else ():
             if not isinstance(code, str) or not is_name(code):
-                raise r.bad(join(f"{k}.cancel_reasons", code), "the key is not a reason code (lowercase words joined by -)")
+                raise r.bad(
+                    join(f"{k}.cancel_reasons", code), "the key is not a reason code (lowercase words joined by -)"
+                )
         cancel_share = r.probability(s.get("cancel_share", 0.0), f"{k}.cancel_share")
         shares.append(r.number(s["share"], f"{k}.share"))
         accept = r.section(s.get("accept_probability", {}), f"{k}.accept_probability", FAULTS)
