@@ -132,6 +132,27 @@ def test_every_input_names_the_bad_key_by_its_path_in_one_style(
     assert text_err == f"error: {message}\n"
 
 
+@pytest.mark.parametrize(
+    ("kind", "text", "path", "lines"),
+    [
+        ("scenario", SCENARIO_BASE + "    run: orders list\n", "steps[0].run", (3, 4)),
+        ("scenario", SCENARIO_BASE + "start: now\n", "start", (1, 4)),
+        ("behaviour", BEHAVIOUR_BASE + "cancel: {probability: 0.1, probability: 0.9}\n", "cancel.probability", (4, 4)),
+    ],
+)
+def test_a_yaml_key_given_twice_is_refused_not_silently_replaced(
+    cli, tmp_path: Path, kind: str, text: str, path: str, lines: tuple[int, int]
+) -> None:
+    """PyYAML keeps the last of two equal keys and drops the first without a word; TOML refuses them."""
+    file = tmp_path / "f.yaml"
+    file.write_text(text, encoding="utf-8")
+    err = cli(*command(kind, file), code=2).stderr
+    assert err == (
+        f"error: {LABEL[kind]} {file}: {path}: the key is given twice (lines {lines[0]} and {lines[1]}): "
+        "the second would replace the first\n"
+    )
+
+
 def test_a_scenario_policy_file_is_named_inside_the_scenario(cli, tmp_path: Path) -> None:
     (tmp_path / "p.toml").write_text('[refund_within]\npaypal = "soon"\n')
     file = tmp_path / "s.yaml"

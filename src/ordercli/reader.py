@@ -155,7 +155,7 @@ def read_file(
     try:
         return safeyaml.load(text, timestamps=timestamps)
     except safeyaml.YamlRefused as exc:
-        raise source.refuse(str(exc)) from None
+        raise (source.problem(exc.path, str(exc)) if exc.path else source.refuse(str(exc))) from None
 
 
 # -- declarations --------------------------------------------------------------------------------------
