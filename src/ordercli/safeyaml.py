@@ -94,7 +94,7 @@ def _check_expansion(root: Any) -> None:
                 k, v = item
                 name = k.value if isinstance(k.value, str) else ""
                 if isinstance(k.value, str) and k.tag != "tag:yaml.org,2002:merge":
-                    first = seen.setdefault((k.tag, k.value), k)
+                    first: Any = seen.setdefault((k.tag, k.value), k)
                     if first is not k:
                         raise YamlRefused(
                             f"the key is given twice (lines {first.start_mark.line + 1} and "
