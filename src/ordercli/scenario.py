@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ordercli.errors import NotFound, UsageError
-from ordercli.reader import Key, ListOf, Source, Table, Value, check, index, join, read_file
+from ordercli.reader import Key, ListOf, Source, Table, Value, check, index, join, read_file, show
 from ordercli.timecalc import parse_stored
 
 if TYPE_CHECKING:
@@ -120,8 +120,11 @@ def _start(path: Path, value: str) -> datetime | None:
 
     try:
         return parse_instant(value, "start")
-    except UsageError:
-        raise _source(path).bad("start", START_TEXT, value) from None
+    except UsageError as exc:
+        # the parser's own reason where it says more than "expected ISO 8601" (fractional seconds)
+        reason = exc.message.split("': ", 1)[-1]
+        detail = "" if reason.startswith("expected") else f" ({reason})"
+        raise _source(path).problem("start", f"expected {START_TEXT}, found {show(value)}{detail}") from None
 
 
 def _leaves_its_world(words: list[str]) -> str | None:
