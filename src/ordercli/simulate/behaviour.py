@@ -23,7 +23,7 @@ from typing import Any
 
 from ordercli.errors import UsageError
 from ordercli.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS, is_name
-from ordercli.reader import TOP, Source, join, read_file
+from ordercli.reader import Key, Source, Table, Value, check, join, read_file
 from ordercli.timecalc import parse_duration
 
 FAULTS = ("buyer", "seller")
@@ -176,6 +176,7 @@ def _show(bound: float) -> str:
 
 
 DURATION_TEXT = "a duration like 30m, 6h, 2d or 1d12h"
+_READ_BELOW = Value("a value")  # a behaviour value's kind depends on its key: parse reads each
 DIST_KINDS = ("fixed", "uniform", "exponential", "lognormal", "empirical")
 
 
@@ -193,17 +194,10 @@ class _Reader:
         return self.source.bad(key, expected, found)
 
     def section(self, value: Any, key: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise self.expected(key or TOP, "a mapping", value)
-        for k in value:
-            if k not in allowed:
-                raise self.source.unknown(join(key, k), allowed)
-        for k in required:
-            if k not in value:
-                raise self.source.missing(join(key, k), "a value")
-        return value
+        """The mapping at `key` (empty when null) with keys among `allowed`, the `required` ones given;
+        their values are read below, by kind (a distribution is a duration or a one-key mapping)."""
+        table = Table(tuple(Key(k, _READ_BELOW, required=k in required) for k in allowed), null_is_empty=True)
+        return dict(check(value, table, self.source, key))
 
     def number(self, value: Any, key: str, low: float = 0.0, high: float = MAX_WEIGHT) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high):
