@@ -1,10 +1,22 @@
-"""Input rules of docs/cli.md, shared by the CLI, imports and scenarios. Broken input is exit 2."""
+"""Input rules of docs/cli.md, shared by the CLI, imports and scenarios. Broken input is exit 2.
+
+The rules of a declared record's fields come from its declaration (ordercli.records): `field`
+applies one field's constraints, `record_input` every `Input()` field of a record (an order's
+buyer, seller, item... for `orders place` and each row of `orders import`). The functions below
+are the rules themselves, one per kind of constraint; the stored-record checks (ordercli.check)
+call the same ones.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
 
+from ordercli import records as R
 from ordercli.errors import UsageError
 from ordercli.policy import PAYMENT_METHODS
 
@@ -167,3 +179,95 @@ def path(value: object, option: str) -> str:
     if not text or "\x00" in text:
         raise UsageError(f"{option}: not a usable file path", "bad_path", field=option)
     return text
+
+
+def _apply(
+    f: R.Field, value: object, option: str, siblings: Mapping[str, Any], methods: tuple[str, ...] | None
+) -> Any:
+    """One declared field's constraints, as input rules: the value as the record keeps it."""
+    if f.optional and value is None:
+        return None
+    out: Any = value
+    for c in f.constraints:
+        if isinstance(c, R.Party):
+            out = party(out, option)
+        elif isinstance(c, R.Text):
+            out = name(out, option, c.max_len)
+        elif isinstance(c, R.Currency):
+            out = currency(out, option)
+        elif isinstance(c, R.Money):
+            out = amount(out, option, siblings.get(c.currency))
+        elif isinstance(c, R.Count):
+            out = quantity(out, option) if c.min == 1 else out
+        elif isinstance(c, R.Slug) and f.input is not None and methods is not None:
+            out = payment(out, option, methods)  # an input slug is a payment method (R27)
+        elif isinstance(c, R.OneOf):
+            out = choice(out, c.allowed(), option)
+        elif isinstance(c, R.Differs) and out == siblings.get(c.other):
+            raise UsageError(f"{option}: the {f.name} must not be the {c.other} ({out})", "same_party", field=option)
+    if f.kind == "enum":
+        out = choice(out, tuple(f.choices), option)
+    return out
+
+
+def field(record: type, field_name: str, value: object, option: str | None = None) -> Any:
+    """One field of a declared record, checked by its declaration (e.g. a message's text, at most
+    2,000 characters): the value as the record keeps it, or exit 2 naming `option`."""
+    f = R.field(record, field_name)
+    return _apply(f, value, option or field_name, {}, None)
+
+
+def _depends_on(f: R.Field) -> str | None:
+    return next((c.currency for c in f.constraints if isinstance(c, R.Money)), None)
+
+
+_Plan = tuple[tuple[tuple[str, str, R.Field], ...], tuple[tuple[str, R.Field], ...], tuple[str, ...]]
+
+
+@cache
+def _plan(record: type) -> _Plan:
+    """In which order `record_input` checks a record's input fields (read from the declaration once:
+    an import or a simulation checks many orders)."""
+    fields = R.input_fields(record)
+    ordered = [f for f in fields if _depends_on(f) is None]
+    for f in fields:
+        after = _depends_on(f)
+        if after is not None:  # a field whose rule reads another (an amount, its currency): after it
+            ordered.insert(next((i + 1 for i, g in enumerate(ordered) if g.name == after), len(ordered)), f)
+
+    def key(f: R.Field) -> str:
+        return (f.input.option if f.input else "") or f.name
+
+    own = tuple(
+        (f.name, key(f), replace(f, constraints=tuple(c for c in f.constraints if not isinstance(c, R.Differs))))
+        for f in ordered
+    )
+    between = tuple(
+        (key(f), replace(f, constraints=(c,), kind="str"))
+        for f in fields
+        for c in f.constraints
+        if isinstance(c, R.Differs)
+    )
+    return own, between, tuple(f.name for f in fields)
+
+
+def record_input(
+    record: type,
+    values: Mapping[str, object],
+    labels: Mapping[str, str] | None = None,
+    methods: tuple[str, ...] | None = PAYMENT_METHODS,
+) -> dict[str, Any]:
+    """Every `Input()` field of a record (ordercli.records), checked by its declaration: the values
+    as the record keeps them, in declared order. `values` and `labels` are keyed by the input's
+    name (`Input("payment")` for payment_method); `labels` names a field in the messages (an
+    import's row and column). `methods`: the payment methods the policy in force accepts (R27);
+    None leaves that rule to the caller. A field whose rule reads another (an amount, its
+    currency) is checked after it; a rule between two fields (the seller is not the buyer) last."""
+    label = labels or {}
+    own, between, declared = _plan(record)
+    out: dict[str, Any] = {}
+    for field_name, key, f in own:
+        out[field_name] = _apply(f, values.get(key), label.get(key, key), out, methods)
+    for key, f in between:  # once each field is sound on its own
+        _apply(f, out[f.name], label.get(key, key), out, None)
+    return {name: out[name] for name in declared}
