@@ -186,7 +186,12 @@ def _field_expr(f: R.Field, v: str, r: str, depth: int = 0) -> str:
 def stored_checker(record: type) -> Check:
     """The fast test of a stored record: one function, generated from the record's field table and
     compiled once. False for any value that breaks a rule (the slow path then names it)."""
-    lines = ["def ok(r):", "    if not isinstance(r, dict):  # TinyDB hands out its Document, a dict", "        return False", "    try:"]
+    lines = [
+        "def ok(r):",
+        "    if not isinstance(r, dict):  # TinyDB hands out its Document, a dict",
+        "        return False",
+        "    try:",
+    ]
     for f in R.stored_fields(record):
         if f.required:
             lines.append(f"        v = r[{f.name!r}]")

@@ -8,8 +8,8 @@ hand, and embed no declared record."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 import json
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -54,7 +54,8 @@ def _object_part(schema: dict[str, Any]) -> dict[str, Any] | None:
     """The fixed-field object a property holds (alone or as `X or null`), else None."""
     for alt in schema.get("anyOf", [schema]):
         if alt.get("type") == "object" and "properties" in alt and alt.get("additionalProperties") is False:
-            return alt
+            found: dict[str, Any] = alt
+            return found
     return None
 
 

@@ -293,7 +293,9 @@ PartyName = Annotated[str, Party()]
 Name = Annotated[str, Text(200)]
 Note = Annotated[str, Text(1000)]
 Role = Annotated[str, OneOf(("buyer", "seller"))]
-Method = Annotated[str, Slug(), Doc("a payment method of the policy in force (its refund_within keys; docs/rules.md R27)")]
+Method = Annotated[
+    str, Slug(), Doc("a payment method of the policy in force (its refund_within keys; docs/rules.md R27)")
+]
 
 
 class Cancellation(TypedDict):
@@ -358,7 +360,8 @@ class Actions(TypedDict):
 
 
 class Order(TypedDict):
-    """An order: what `orders place|pay|show|confirm`, `cancel`, `seller`, `dispute open|resolve` print; `orders list` prints an array of them."""
+    """An order: what `orders place|pay|show|confirm`, `cancel`, `seller`, `dispute open|resolve` print;
+    `orders list` prints an array of them."""
 
     id: Annotated[OrderId, Column()]
     buyer: Annotated[PartyName, Input(), Column()]

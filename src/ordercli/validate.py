@@ -164,13 +164,13 @@ def payment(value: object, option: str = "payment", methods: tuple[str, ...] = P
             "bad_payment",
             field=option,
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def choice(value: object, allowed: tuple[str, ...], what: str, code: str = "bad_value") -> str:
     if value not in allowed:
         raise UsageError(f"unknown {what} {value!r} (expected one of: {', '.join(allowed)})", code)
-    return value  # type: ignore[return-value]
+    return value
 
 
 def path(value: object, option: str) -> str:
@@ -181,9 +181,7 @@ def path(value: object, option: str) -> str:
     return text
 
 
-def _apply(
-    f: R.Field, value: object, option: str, siblings: Mapping[str, Any], methods: tuple[str, ...] | None
-) -> Any:
+def _apply(f: R.Field, value: object, option: str, siblings: Mapping[str, Any], methods: tuple[str, ...] | None) -> Any:
     """One declared field's constraints, as input rules: the value as the record keeps it."""
     if f.optional and value is None:
         return None
