@@ -23,9 +23,11 @@ Adding a field to the order:
    `Input()` if a command takes it, `Column()` if `orders list` shows it by default).
 2. Add a migration step for older files (src/ordercli/store/migrations.py: a `_vN_to_vN+1` that
    gives older orders the value meaning "none", and raise `SCHEMA_VERSION` in world.py).
-3. Regenerate the schemas: `python -m ordercli.contract` (tests/test_records_declared_once.py
-   fails until then), and run `mypy src`: it names the code that builds an order
-   (`engine.add_valid_order`) and the view (`views.order`) where the new key must be set.
+3. Regenerate the schemas: `python -m ordercli.contract` (tests/test_records_declared_once.py fails
+   until then). Then set the field where an order is built and shown: `engine.add_valid_order` (a new
+   order's value) and `views.order` (its `ORDER_FIELDS` or a line of its own); `mypy src` names the
+   typed places (a TypedDict literal missing the key, a wrong type), and tests/test_contract_schemas.py
+   fails while a command's output lacks the field the schema now requires.
 The stored-record check, the input rules (for an `Input()` field), the schema and the CSV columns
 follow from the declaration.
 
