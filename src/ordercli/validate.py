@@ -10,7 +10,7 @@ call the same ones.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -181,30 +181,56 @@ def path(value: object, option: str) -> str:
     return text
 
 
+# One input rule, as a step: (value, option, the record's fields checked so far, the policy's payment
+# methods or None) -> the value as the record keeps it.
+_Step = Callable[[Any, str, Mapping[str, Any], "tuple[str, ...] | None"], Any]
+
+
+def _step(c: R.Constraint, f: R.Field) -> _Step | None:
+    """The input rule of one declared constraint (ordercli.records)."""
+    if isinstance(c, R.Party):
+        return lambda v, o, s, m: party(v, o)
+    if isinstance(c, R.Text):
+        limit = c.max_len
+        return lambda v, o, s, m: name(v, o, limit)
+    if isinstance(c, R.Currency):
+        return lambda v, o, s, m: currency(v, o)
+    if isinstance(c, R.Money):
+        sibling = c.currency
+        return lambda v, o, s, m: amount(v, o, s.get(sibling))
+    if isinstance(c, R.Count) and c.min == 1:
+        return lambda v, o, s, m: quantity(v, o)
+    if isinstance(c, R.Slug) and f.input is not None:  # an input slug is a payment method (R27)
+        return lambda v, o, s, m: v if m is None else payment(v, o, m)
+    if isinstance(c, R.OneOf):
+        return lambda v, o, s, m: choice(v, c.allowed(), o)
+    if isinstance(c, R.Differs):
+        other, own = c.other, f.name
+
+        def differs(v: Any, o: str, s: Mapping[str, Any], m: tuple[str, ...] | None) -> Any:
+            if v == s.get(other):
+                raise UsageError(f"{o}: the {own} must not be the {other} ({v})", "same_party", field=o)
+            return v
+
+        return differs
+    return None
+
+
+def _steps(f: R.Field) -> tuple[_Step, ...]:
+    steps = [s for s in (_step(c, f) for c in f.constraints) if s is not None]
+    if f.kind == "enum":
+        choices = tuple(f.choices)
+        steps.append(lambda v, o, s, m: choice(v, choices, o))
+    return tuple(steps)
+
+
 def _apply(f: R.Field, value: object, option: str, siblings: Mapping[str, Any], methods: tuple[str, ...] | None) -> Any:
     """One declared field's constraints, as input rules: the value as the record keeps it."""
     if f.optional and value is None:
         return None
     out: Any = value
-    for c in f.constraints:
-        if isinstance(c, R.Party):
-            out = party(out, option)
-        elif isinstance(c, R.Text):
-            out = name(out, option, c.max_len)
-        elif isinstance(c, R.Currency):
-            out = currency(out, option)
-        elif isinstance(c, R.Money):
-            out = amount(out, option, siblings.get(c.currency))
-        elif isinstance(c, R.Count):
-            out = quantity(out, option) if c.min == 1 else out
-        elif isinstance(c, R.Slug) and f.input is not None and methods is not None:
-            out = payment(out, option, methods)  # an input slug is a payment method (R27)
-        elif isinstance(c, R.OneOf):
-            out = choice(out, c.allowed(), option)
-        elif isinstance(c, R.Differs) and out == siblings.get(c.other):
-            raise UsageError(f"{option}: the {f.name} must not be the {c.other} ({out})", "same_party", field=option)
-    if f.kind == "enum":
-        out = choice(out, tuple(f.choices), option)
+    for step in _steps(f):
+        out = step(out, option, siblings, methods)
     return out
 
 
@@ -219,32 +245,39 @@ def _depends_on(f: R.Field) -> str | None:
     return next((c.currency for c in f.constraints if isinstance(c, R.Money)), None)
 
 
-_Plan = tuple[tuple[tuple[str, str, R.Field], ...], tuple[tuple[str, R.Field], ...], tuple[str, ...]]
+_Plan = tuple[tuple[tuple[str, str, bool, tuple[_Step, ...]], ...], tuple[tuple[str, str, _Step], ...], tuple[str, ...]]
 
 
 @cache
 def _plan(record: type) -> _Plan:
-    """In which order `record_input` checks a record's input fields (read from the declaration once:
-    an import or a simulation checks many orders)."""
+    """How `record_input` checks a record's input fields, read from the declaration once (an import
+    or a simulation checks many orders): each field's steps, a field whose rule reads another (an
+    amount, its currency) after it, and the rules between two fields (the seller is not the buyer)
+    last, once each field is sound on its own."""
     fields = R.input_fields(record)
     ordered = [f for f in fields if _depends_on(f) is None]
     for f in fields:
         after = _depends_on(f)
-        if after is not None:  # a field whose rule reads another (an amount, its currency): after it
+        if after is not None:
             ordered.insert(next((i + 1 for i, g in enumerate(ordered) if g.name == after), len(ordered)), f)
 
     def key(f: R.Field) -> str:
         return (f.input.option if f.input else "") or f.name
 
     own = tuple(
-        (f.name, key(f), replace(f, constraints=tuple(c for c in f.constraints if not isinstance(c, R.Differs))))
+        (
+            f.name,
+            key(f),
+            f.optional,
+            _steps(replace(f, constraints=tuple(c for c in f.constraints if not isinstance(c, R.Differs)))),
+        )
         for f in ordered
     )
     between = tuple(
-        (key(f), replace(f, constraints=(c,), kind="str"))
+        (f.name, key(f), step)
         for f in fields
         for c in f.constraints
-        if isinstance(c, R.Differs)
+        if isinstance(c, R.Differs) and (step := _step(c, f))
     )
     return own, between, tuple(f.name for f in fields)
 
@@ -264,8 +297,13 @@ def record_input(
     label = labels or {}
     own, between, declared = _plan(record)
     out: dict[str, Any] = {}
-    for field_name, key, f in own:
-        out[field_name] = _apply(f, values.get(key), label.get(key, key), out, methods)
-    for key, f in between:  # once each field is sound on its own
-        _apply(f, out[f.name], label.get(key, key), out, None)
+    for field_name, key, optional, steps in own:
+        value: Any = values.get(key)
+        if not (optional and value is None):
+            option = label.get(key, key)
+            for step in steps:
+                value = step(value, option, out, methods)
+        out[field_name] = value
+    for field_name, key, step in between:
+        step(out[field_name], label.get(key, key), out, None)
     return {name: out[name] for name in declared}
