@@ -37,10 +37,20 @@ The enumerations are `str` enums, so a member compares equal to its code
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any, NotRequired, Required, TypedDict, Union, get_args, get_origin, get_type_hints
+from typing import (
+    Annotated,
+    Any,
+    NamedTuple,
+    NotRequired,
+    Required,
+    TypedDict,
+    Union,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 
 class Status(StrEnum):
@@ -154,77 +164,118 @@ class NotificationKind(StrEnum):
 
 
 # -- the constraints: small frozen classes, read from the records' Annotated metadata ----------------
+# (plain classes with __slots__, not dataclasses or NamedTuples: every command imports this module, and
+# those would triple its import time; equal only to their own kind, so Text(200) is not Party(200))
 
 
-@dataclass(frozen=True, slots=True)
-class Instant:
+class _Frozen:
+    __slots__: tuple[str, ...] = ()
+
+    def __init__(self, *values: Any) -> None:
+        for slot, value in zip(self.__slots__, values, strict=True):
+            object.__setattr__(self, slot, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, s) for s in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(map(repr, self._values()))})"
+
+
+class Instant(_Frozen):
     """An instant: ISO 8601 in UTC with the offset written (+00:00), whole seconds."""
 
+    __slots__ = ()
     what = "not a whole-second UTC instant"
 
 
-@dataclass(frozen=True, slots=True)
-class Money:
+class Money(_Frozen):
     """An amount: a positive decimal, a whole number of the minor units of the currency held in the
     sibling field `currency` (ISO 4217: JPY 0 places, USD 2, KWD 3)."""
 
-    currency: str = "currency"
+    __slots__ = ("currency",)
+    currency: str
     what = "not a positive amount in the currency's minor units"
 
+    def __init__(self, currency: str = "currency") -> None:
+        super().__init__(currency)
 
-@dataclass(frozen=True, slots=True)
-class Currency:
+
+class Currency(_Frozen):
     """An ISO 4217 code of a currency an order can be paid in."""
 
+    __slots__ = ()
     what = "not an ISO 4217 currency"
 
 
-@dataclass(frozen=True, slots=True)
-class Text:
+class Text(_Frozen):
     """Text a person typed: not blank, at most `max_len` characters, no control characters."""
 
+    __slots__ = ("max_len",)
     max_len: int
     what = "blank, too long or holding control characters"
 
+    def __init__(self, max_len: int) -> None:
+        super().__init__(max_len)
 
-@dataclass(frozen=True, slots=True)
-class Party:
+
+class Party(_Frozen):
     """A buyer's or seller's name: Text(200), without spaces around it, not a name of the system's
     own actors (platform, support) in any case."""
 
-    max_len: int = 200
+    __slots__ = ("max_len",)
+    max_len: int
     what = "not a party's name (trimmed, not reserved, at most 200 characters, no control characters)"
 
+    def __init__(self, max_len: int = 200) -> None:
+        super().__init__(max_len)
 
-@dataclass(frozen=True, slots=True)
-class Count:
+
+class Count(_Frozen):
     """An integer of at least `min`."""
 
-    min: int = 1
+    __slots__ = ("min",)
+    min: int
     what = "too small"
 
+    def __init__(self, min: int = 1) -> None:
+        super().__init__(min)
 
-@dataclass(frozen=True, slots=True)
-class Id:
+
+class Id(_Frozen):
     """An order's id: ORD- and at least four digits."""
 
+    __slots__ = ()
     what = "not an order id"
 
 
-@dataclass(frozen=True, slots=True)
-class Slug:
+class Slug(_Frozen):
     """A lowercase name (a payment method, a seller-cancel reason): a-z0-9 words joined by '-'."""
 
+    __slots__ = ()
     what = "not a lowercase name"
 
 
-@dataclass(frozen=True, slots=True)
-class OneOf:
+class OneOf(_Frozen):
     """One of a fixed set of codes, named by `values`, or by `source` (`module:NAME`) when the set
     lives with the rules (ordercli.policy) and is read on first use."""
 
-    values: tuple[str, ...] = ()
-    source: str = ""
+    __slots__ = ("values", "source")
+    values: tuple[str, ...]
+    source: str
+    what = "not one of the known codes"
+
+    def __init__(self, values: tuple[str, ...] = (), source: str = "") -> None:
+        super().__init__(values, source)
 
     def allowed(self) -> tuple[str, ...]:
         if not self.source:
@@ -232,46 +283,57 @@ class OneOf:
         return _resolve(self.source)
 
 
-@dataclass(frozen=True, slots=True)
-class Differs:
+class Differs(_Frozen):
     """Not the same as the sibling field `other` (an order's seller is not its buyer)."""
 
+    __slots__ = ("other",)
     other: str
+
+    def __init__(self, other: str) -> None:
+        super().__init__(other)
 
     @property
     def what(self) -> str:
         return f"the same as {self.other}"
 
 
-@dataclass(frozen=True, slots=True)
-class Unique:
+class Unique(_Frozen):
     """A list with at least one item and no item twice."""
 
+    __slots__ = ()
     what = "empty or with an item twice"
 
 
-@dataclass(frozen=True, slots=True)
-class Doc:
+class Doc(_Frozen):
     """The field's description in the JSON Schema."""
 
+    __slots__ = ("text",)
     text: str
 
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
 
-@dataclass(frozen=True, slots=True)
-class Derived:
+
+class Derived(_Frozen):
     """Computed by ordercli.views against the virtual now; never stored."""
 
+    __slots__ = ()
 
-@dataclass(frozen=True, slots=True)
-class Input:
+
+class Input(_Frozen):
     """A field a command takes as input; `option` is its name there when it differs."""
 
-    option: str = ""
+    __slots__ = ("option",)
+    option: str
+
+    def __init__(self, option: str = "") -> None:
+        super().__init__(option)
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
+class Column(_Frozen):
     """One of the columns a table shows by default (CSV shows every field)."""
+
+    __slots__ = ()
 
 
 Constraint = Instant | Money | Currency | Text | Party | Count | Id | Slug | OneOf | Differs | Unique
@@ -514,8 +576,7 @@ class PolicyDifference(TypedDict):
 # -- the field table -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     """One field of a record, as the derivations read it.
 
     `kind`: "str", "int", "bool", "dict" (free-form), "enum" (`choices`), "record" (`record`),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -269,7 +268,7 @@ def _plan(record: type) -> _Plan:
             f.name,
             key(f),
             f.optional,
-            _steps(replace(f, constraints=tuple(c for c in f.constraints if not isinstance(c, R.Differs)))),
+            _steps(f._replace(constraints=tuple(c for c in f.constraints if not isinstance(c, R.Differs)))),
         )
         for f in ordered
     )
