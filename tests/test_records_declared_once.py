@@ -66,14 +66,21 @@ def test_db_check_names_each_hand_edited_record_and_field(cli, db, edit):
 
 @pytest.mark.parametrize(
     "column, value",
-    [("currency", "XYZ"), ("amount", "5.5555"), ("seller", "alice"), ("quantity", 0), ("item", "m" * 5000),
-     ("item", "Mug\x07")],
+    [
+        ("currency", "XYZ"),
+        ("amount", "5.5555"),
+        ("seller", "alice"),
+        ("quantity", 0),
+        ("item", "m" * 5000),
+        ("item", "Mug\x07"),
+    ],
 )
 def test_an_import_row_with_the_same_values_is_exit_2(world, db, column, value):
     row = {"buyer": "alice", "seller": "acme", "item": "Mug", "amount": "19.99", "currency": "USD", column: value}
     before = db.read_bytes()
     result = world.runner.invoke(_app(), ["orders", "import", "-", "--json"], input=json.dumps(row) + "\n")
     assert result.exit_code == 2, result.stderr
+    assert column in json.loads(result.stderr)["error"]["message"]
     assert db.read_bytes() == before
 
 
@@ -138,13 +145,26 @@ def test_every_declared_order_field_is_in_the_schema_the_columns_the_input_rules
             assert not sound(order), f"the stored check does not miss {f.name}"
     # the input fields are the ones `orders place` takes
     assert [f.input.option or f.name for f in R.input_fields(R.Order)] == [
-        "buyer", "seller", "item", "quantity", "amount", "currency", "payment"
+        "buyer",
+        "seller",
+        "item",
+        "quantity",
+        "amount",
+        "currency",
+        "payment",
     ]
 
 
 def _good_input() -> dict:
-    return {"buyer": "alice", "seller": "acme", "item": "Mug", "amount": "19.99", "currency": "USD",
-            "payment": "card", "quantity": 1}
+    return {
+        "buyer": "alice",
+        "seller": "acme",
+        "item": "Mug",
+        "amount": "19.99",
+        "currency": "USD",
+        "payment": "card",
+        "quantity": 1,
+    }
 
 
 def _stored_order() -> dict:
@@ -168,8 +188,9 @@ def test_the_stored_check_refuses_what_the_input_rules_refuse_field_by_field():
     assert check.record_problems(R.Order, nested)[0].startswith("malformed refund.amount '5.5555'")
 
 
-@pytest.mark.parametrize("name", ["order", "refund", "dispute", "event", "message", "notification", "clock",
-                                  "clock-move"])
+@pytest.mark.parametrize(
+    "name", ["order", "refund", "dispute", "event", "message", "notification", "clock", "clock-move"]
+)
 def test_the_shipped_schema_of_a_declared_record_is_the_one_generated_from_the_declaration(name):
     """Regenerate with `python -m ordercli.contract` after changing src/ordercli/records.py."""
     from ordercli import contract
@@ -182,7 +203,15 @@ def test_the_default_table_columns_come_from_the_declaration_and_are_the_documen
     from ordercli import contract
 
     assert contract.table_columns("order") == (
-        "id", "buyer", "seller", "item", "amount", "currency", "status", "next_deadline.kind", "next_deadline.at"
+        "id",
+        "buyer",
+        "seller",
+        "item",
+        "amount",
+        "currency",
+        "status",
+        "next_deadline.kind",
+        "next_deadline.at",
     )
     assert contract.table_columns("event") == ("seq", "at", "order_id", "kind", "actor", "details")
     cli_md = (ROOT / "docs/cli.md").read_text(encoding="utf-8")
