@@ -21,6 +21,7 @@ from ordercli.core.errors import UsageError
 from ordercli.core.model import (
     Clock,
     Deadline,
+    DeadlineKind,
     DisputeRow,
     Event,
     Imported,
@@ -489,7 +490,7 @@ class Commands:
 
         def run(w: World) -> list[Deadline]:
             pending = sorted(P.pending_deadlines(w.order(order_id)), key=lambda d: (d[1], d[0]))
-            return [{"kind": str(kind), "at": fmt(at)} for kind, at in pending]
+            return [{"kind": DeadlineKind(kind), "at": fmt(at)} for kind, at in pending]
 
         return self._apply(False, run)
 

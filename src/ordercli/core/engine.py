@@ -15,7 +15,20 @@ from typing import Any
 from ordercli.core import policy as P
 from ordercli.core import validate
 from ordercli.core.errors import NotFound, Refused, UsageError
-from ordercli.core.model import Cancellation, Dispute, EndReason, Event, EventKind, Move, NotificationKind, SellerCancel
+from ordercli.core.model import (
+    Cancellation,
+    CancellationStatus,
+    Dispute,
+    DisputeStatus,
+    EndReason,
+    Event,
+    EventKind,
+    Message,
+    Move,
+    NotificationKind,
+    Order,
+    SellerCancel,
+)
 from ordercli.core.timecalc import fmt, parse_duration, parse_stored
 from ordercli.core.world import DeadlineIndex, StoredMessage, StoredOrder, StoredRefund, World
 
@@ -86,27 +99,9 @@ def order_fields(
     """The input rules of an order's fields (exit 2), applied: the values as the order keeps them.
     `methods`: the payment methods the world's policy accepts (R27); None leaves that check to
     place_valid_order (the simulation draws its orders once for several policies)."""
-    label = labels or {}
-    buyer = validate.party(buyer, label.get("buyer", "buyer"))
-    seller = validate.party(seller, label.get("seller", "seller"))
-    item = validate.name(item, label.get("item", "item"))
-    currency = validate.currency(currency, label.get("currency", "currency"))
-    amount = validate.amount(amount, label.get("amount", "amount"), currency)
-    if methods is not None:
-        payment = validate.payment(payment, label.get("payment", "payment"), methods)
-    quantity = validate.quantity(quantity, label.get("quantity", "quantity"))
-    if buyer == seller:
-        where = label.get("seller", "seller")
-        raise UsageError(f"{where}: the seller must not be the buyer ({buyer})", "same_party", field=where)
-    return {
-        "buyer": buyer,
-        "seller": seller,
-        "item": item,
-        "quantity": quantity,
-        "amount": amount,
-        "currency": currency,
-        "payment_method": payment,
-    }
+    values = {"buyer": buyer, "seller": seller, "item": item, "amount": amount, "currency": currency}
+    values.update(payment=payment, quantity=quantity)
+    return validate.record_input(Order, values, labels, methods)  # the rules declared in records.Order
 
 
 def place_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> StoredOrder:
@@ -250,7 +245,7 @@ def cancel_request(
     cancellation.fault) leaves the buyer a dispute as the other way."""
     _as(actor)
     validate.choice(reason, tuple(P.CANCEL_REASONS), "reason", "unknown_reason")
-    note = validate.text(note, "note")
+    note = validate.field(Cancellation, "note", note)
     order = world.order(order_id)
     who = P.check_party(order, "buyer", actor)
     pol = world.policy
@@ -268,7 +263,7 @@ def cancel_request(
             "note": note,
             "requested_at": now,
             "respond_by": None,
-            "status": "accepted",
+            "status": CancellationStatus.ACCEPTED,
             "responded_at": now,
             "requests": made,
         }
@@ -296,7 +291,7 @@ def cancel_request(
         "note": note,
         "requested_at": now,
         "respond_by": respond_by,
-        "status": "pending",
+        "status": CancellationStatus.PENDING,
         "responded_at": None,
         "requests": made,
     }
@@ -380,7 +375,7 @@ def _what_next(left: int, dispute: bool) -> str:
 def seller_ship(world: World, order_id: str, tracking: str | None = None, actor: str | None = None) -> StoredOrder:
     """R12: a pending request must be answered first."""
     _as(actor)
-    tracking = validate.text(tracking, "tracking")
+    tracking = validate.field(Order, "tracking", tracking)
     order = world.order(order_id)
     who = P.check_party(order, "seller", actor)
     P.gate_ship(order, world.policy, world.now)
@@ -567,7 +562,7 @@ def dispute_open(world: World, order_id: str, reason: str, actor: str | None = N
     P.gate_dispute_open(order, reason, world.policy, world.now)
     dispute: Dispute = {
         "reason": reason,
-        "status": "open",
+        "status": DisputeStatus.OPEN,
         "opened_at": world.now_text,
         "resolved_at": None,
         "outcome": None,
@@ -592,7 +587,7 @@ def dispute_resolve(world: World, order_id: str, outcome: str, actor: str | None
     order = world.order(order_id)
     who = P.check_role(SUPPORT, actor)
     dispute = P.gate_dispute_resolve(order, world.policy, world.now)
-    dispute["status"] = "resolved"
+    dispute["status"] = DisputeStatus.RESOLVED
     dispute["outcome"] = outcome
     dispute["resolved_at"] = world.now_text
     world.event(EventKind.DISPUTE_RESOLVED, order, who, {"outcome": outcome, "reason": dispute["reason"]})
@@ -797,7 +792,7 @@ def send_message(world: World, order_id: str, text: str, actor: str) -> StoredMe
     """One message in the order's thread, from its buyer or its seller; the other party is
     notified (R18) and the history records it (R19). The order's state does not change."""
     who = validate.name(actor, "actor").strip()  # as the parties' names are kept
-    text = validate.name(text, "text", limit=2000)
+    text = validate.field(Message, "text", text)
     order = world.order(order_id)
     role = P.message_role(order, who)
     other = "seller" if role == "buyer" else "buyer"

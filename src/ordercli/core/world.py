@@ -24,7 +24,7 @@ from typing import Any
 
 from ordercli.core import policy as P
 from ordercli.core.errors import NotFound, StorageError, UsageError
-from ordercli.core.model import Event, EventKind, Notification, NotificationKind
+from ordercli.core.model import Event, EventDetails, EventKind, Notification, NotificationKind
 from ordercli.core.policy import Policy, policy_from_mapping
 from ordercli.core.timecalc import fmt, parse_stored
 
@@ -205,7 +205,7 @@ class World:
 
     # -- history (R19) and notifications (R18)
     def event(
-        self, kind: EventKind, order: StoredOrder | None, actor: str, details: dict[str, Any] | None = None
+        self, kind: EventKind, order: StoredOrder | None, actor: str, details: EventDetails | None = None
     ) -> Event:
         seq = self.meta["next_event"]
         self.meta["next_event"] = seq + 1
