@@ -30,7 +30,7 @@ def test_a_nested_reference_to_no_earlier_step_is_malformed(cli, tmp_path: Path)
     path = tmp_path / "bad.scenario.yaml"
     path.write_text(NESTED.replace("${o.ship_by}", "${nope.ship_by}"))
     result = cli("scenario", "run", str(path), code=2)
-    assert "step 2" in result.stderr and "nope" in result.stderr
+    assert ': steps[1].expect["0.next_deadline"]: ' in result.stderr and "nope" in result.stderr
 
 
 def test_a_huge_number_expected_is_reported_not_an_internal_error(cli, tmp_path: Path) -> None:

@@ -40,8 +40,12 @@ def raised_codes() -> dict[str, set[int]]:
                 for arg in args:
                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                         found.setdefault(arg.value, set()).add(EXIT_OF_CLASS[name])
-                    else:  # a code passed through a variable: only validate.choice may do that
-                        assert path.name == "validate.py", f"{path}:{node.lineno}: error code is not a literal"
+                    else:  # a code passed through a variable: only validate.choice and the reader's Source may
+                        where = f"{path}:{node.lineno}"
+                        assert path.name in ("validate.py", "reader.py"), f"{where}: error code is not a literal"
+            elif name == "Source":  # ordercli.reader: an input file, refused with exit 2 and its code
+                assert len(node.args) == 2 and isinstance(node.args[1], ast.Constant), f"{path}:{node.lineno}"
+                found.setdefault(node.args[1].value, set()).add(2)
             elif name == "choice" and len(node.args) >= 4 and isinstance(node.args[3], ast.Constant):
                 found.setdefault(node.args[3].value, set()).add(2)
     return found

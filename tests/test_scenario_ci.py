@@ -40,8 +40,8 @@ def refused(*args: str) -> str:
 def test_a_scenario_without_start_is_refused_naming_the_file(tmp_path: Path) -> None:
     f = write(tmp_path, "nostart.yaml", "steps:\n  - run: clock show\n")
     err = refused(str(f))
-    assert err.startswith(f"error: scenario {f}: start is missing")
-    assert "start: now" in err
+    assert err.startswith(f"error: scenario {f}: start: missing: expected an ISO 8601 instant")
+    assert "or now (the wall clock)" in err
 
 
 def test_start_now_runs_at_the_wall_clock(tmp_path: Path) -> None:
@@ -54,18 +54,18 @@ def test_start_now_runs_at_the_wall_clock(tmp_path: Path) -> None:
     assert before <= now <= after
 
 
-NOT_AN_INSTANT = "start must be an ISO 8601 instant (e.g. 2030-03-04T09:00:00Z) or now, not"
+NOT_AN_INSTANT = "start: expected an ISO 8601 instant (e.g. 2030-03-04T09:00:00Z) or now (the wall clock), found"
 
 
 @pytest.mark.parametrize("start, says", [
     # unquoted: YAML would make it a date first, and fail as one
-    ("2030-02-30T09:00:00Z", "bad start '2030-02-30T09:00:00Z'"),
-    ("2030-13-01T09:00:00Z", "bad start '2030-13-01T09:00:00Z'"),
-    ("2030-02-30", "bad start '2030-02-30'"),
-    ("'yesterday'", "bad start 'yesterday'"),
+    ("2030-02-30T09:00:00Z", f"{NOT_AN_INSTANT} '2030-02-30T09:00:00Z'"),
+    ("2030-13-01T09:00:00Z", f"{NOT_AN_INSTANT} '2030-13-01T09:00:00Z'"),
+    ("2030-02-30", f"{NOT_AN_INSTANT} '2030-02-30'"),
+    ("'yesterday'", f"{NOT_AN_INSTANT} 'yesterday'"),
     ("5", f"{NOT_AN_INSTANT} 5"),
     ("[2030]", f"{NOT_AN_INSTANT} [2030]"),
-    ("{at: 2030}", f"{NOT_AN_INSTANT} {{'at': 2030}}"),
+    ("{at: 2030}", f'{NOT_AN_INSTANT} {{"at": 2030}}'),
 ])
 def test_a_bad_start_is_exit_2_naming_the_file(tmp_path: Path, start: str, says: str) -> None:
     f = write(tmp_path, "s.yaml", f"start: {start}\nsteps:\n  - run: clock show\n")
@@ -93,19 +93,19 @@ def test_an_unquoted_timestamp_stays_as_written(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("step, words", [
-    ("- run: clock show\n    expect_exit: true", ["step 2", "expect_exit"]),
-    ("- run: clock show\n    expect_exit: 300", ["step 2", "expect_exit"]),
-    ("- run: clock show\n    id: 5", ["step 2", "id"]),
-    ("- run: clock show\n    id: two words", ["step 2", "id"]),
-    ("- run: 5", ["step 2", "run"]),
-    ("- run: ''", ["step 2", "run"]),
-    ("- run: clock show\n    expect: now", ["step 2", "expect"]),
-    ("- clock show", ["step 2", "mapping"]),
+    ("- run: clock show\n    expect_exit: true", ["steps[1].expect_exit: expected an exit code", "found true"]),
+    ("- run: clock show\n    expect_exit: 300", ["steps[1].expect_exit: expected an exit code", "found 300"]),
+    ("- run: clock show\n    id: 5", ["steps[1].id: expected a word", "found 5"]),
+    ("- run: clock show\n    id: two words", ["steps[1].id: expected a word", "found 'two words'"]),
+    ("- run: 5", ["steps[1].run: expected", "found 5"]),
+    ("- run: ''", ["steps[1].run: expected", "found ''"]),
+    ("- run: clock show\n    expect: now", ["steps[1].expect: expected a mapping", "found 'now'"]),
+    ("- clock show", ["steps[1]: expected a mapping", "found 'clock show'"]),
 ])
 def test_malformed_step_values_are_exit_2_naming_file_and_step(tmp_path: Path, step: str, words: list[str]) -> None:
     f = write(tmp_path, "s.yaml", f"start: now\nsteps:\n  - run: clock show\n  {step}\n")
     err = refused(str(f))
-    assert f"scenario {f}, " in err
+    assert f"scenario {f}: steps[1]" in err
     for word in words:
         assert word in err
 
@@ -121,7 +121,7 @@ def test_malformed_step_values_are_exit_2_naming_file_and_step(tmp_path: Path, s
 def test_a_step_may_not_leave_its_world(tmp_path: Path, run: str) -> None:
     f = write(tmp_path, "s.yaml", f"start: now\nsteps:\n  - run: clock show\n  - run: {run}\n")
     err = refused(str(f))
-    assert f"scenario {f}, step 2: " in err
+    assert f"scenario {f}: steps[1].run: " in err
     assert "not allowed" in err
     assert not (tmp_path / "other.json").exists() and not (tmp_path / "copy.json").exists()
 
@@ -238,7 +238,7 @@ def test_k_that_selects_nothing_is_exit_2_naming_it(tmp_path: Path, json_: bool)
 
 @pytest.mark.parametrize("policy, says", [
     ("missing.toml", "policy file 'missing.toml' does not exist, here or beside the scenario"),
-    ("bad.toml", "policy: bad value for 'cancel_requests_max'"),
+    ("bad.toml", "bad.toml: cancel_requests_max: expected an integer"),
     ("broken.toml", "policy file"),  # not TOML
 ])
 def test_a_bad_policy_is_exit_2_naming_the_scenario_before_any_step_runs(

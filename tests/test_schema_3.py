@@ -115,7 +115,7 @@ def test_migration_carries_a_broken_row_over_for_the_checks_to_name() -> None:
 
 def test_checks_hold_notices_to_their_numbering() -> None:
     notice = {"seq": 1, "at": "2030-03-04T09:00:00+00:00", "to": "alice", "role": "buyer",
-              "channels": ["email", "app"], "order_id": "ORD-0001", "kind": "k", "message": "m"}
+              "channels": ["email", "app"], "order_id": "ORD-0001", "kind": "request_received", "message": "m"}
     meta = {"clock": "2030-03-04T09:00:00+00:00", "next_order": 1, "next_event": 1, "next_notification": 5,
             "policy": {"name": "aliexpress", "values": {}}}
 
@@ -130,8 +130,8 @@ def test_checks_hold_notices_to_their_numbering() -> None:
         "meta: next_notification does not follow the notifications table"
     ]
     for channels in ([], ["email", "email"], ["fax"], "email"):
-        expected = [f"notifications 1: malformed channels {channels!r}"]
-        assert found({**notice, "channels": channels}, counter=3) == expected
+        [problem] = found({**notice, "channels": channels}, counter=3)
+        assert problem.startswith(f"notifications 1: malformed channels {channels!r}")
 
 
 def test_a_world_in_memory_keeps_the_same_layout() -> None:

@@ -2,42 +2,113 @@
 
 Also used after an unexpected failure, to tell a damaged file (exit 5) from a bug (exit 1),
 so every field the engine reads is checked for its type here.
+
+The checks of each record's fields are derived from its declaration (ordercli.records): on first
+use, Python source is generated from the record's field table (one straight-line function per
+record: a type test and the constraints of each field) and compiled once, for the fast path a
+command reading every order takes; when that says no, the same field expressions, one by one,
+name the field and the rule broken. The rules between records (an order's id and its key, a
+status and its instants, a refund's amount) follow in plain code.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from ordercli import policy as P
+from ordercli import records as R
+from ordercli import validate
 from ordercli.errors import UsageError
 from ordercli.timecalc import parse_stored
-from ordercli.world import CHANNELS, KEYS
+from ordercli.world import KEYS
 
 Check = Callable[[Any], bool]
 
+# -- the field rules, as the generated code calls them ------------------------------------------------
+
+_INSTANT_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00")  # as ordercli writes one
+_ID_RE = re.compile(r"ORD-\d{4,}")
+_ZERO = timedelta(0)
+
+# Values already found sound, by rule: a world repeats its instants, amounts and names a lot.
+_SOUND: dict[Any, None] = {}
+_SOUND_LIMIT = 200_000
+
+
+def _remember(key: Any) -> bool:
+    if len(_SOUND) < _SOUND_LIMIT:
+        _SOUND[key] = None
+    return True
+
 
 def _instant(value: Any) -> bool:
-    if not isinstance(value, str):
+    if type(value) is not str:
+        return False
+    if value in _SOUND:
+        return True
+    if not _INSTANT_RE.fullmatch(value):
         return False
     try:
-        return parse_stored(value).tzinfo is not None  # type: ignore[union-attr]
+        at = parse_stored(value)
     except ValueError:
         return False
+    return at is not None and at.utcoffset() == _ZERO and at.microsecond == 0 and _remember(value)
 
 
-def _decimal(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
+def _accepts(rule: Callable[..., Any], *args: Any) -> bool:
+    """An input rule of ordercli.validate, as a test: a stored value is sound when the CLI would
+    have taken it as it is."""
     try:
-        return Decimal(value).is_finite() and Decimal(value) > 0
-    except InvalidOperation:
+        return bool(rule(*args) == args[0])
+    except UsageError:
         return False
 
 
-def _text(value: Any) -> bool:
+def _currency(value: Any) -> bool:
+    return type(value) is str and _accepts(validate.currency, value)
+
+
+def _money(value: Any, currency: Any) -> bool:
+    if type(value) is not str:
+        return False
+    key = ("money", value, currency)
+    if key in _SOUND:
+        return True
+    code = currency if _currency(currency) else None
+    try:
+        validate.amount(value, "amount", code)
+    except UsageError:
+        return False
+    return _remember(key)
+
+
+def _text(value: Any, limit: int) -> bool:
+    if type(value) is not str:
+        return False
+    key = ("text", value, limit)
+    return key in _SOUND or (_accepts(validate.name, value, "text", limit) and _remember(key))
+
+
+def _party(value: Any) -> bool:
+    if type(value) is not str:
+        return False
+    key = ("party", value)
+    return key in _SOUND or (_accepts(validate.party, value, "party") and _remember(key))
+
+
+def _id(value: Any) -> bool:
+    return type(value) is str and _ID_RE.fullmatch(value) is not None
+
+
+def _slug(value: Any) -> bool:
+    return type(value) is str and P.is_name(value)
+
+
+def _is_str(value: Any) -> bool:
     return isinstance(value, str)
 
 
@@ -45,139 +116,166 @@ def _count(value: Any) -> bool:
     return type(value) is int and value >= 0
 
 
-def _method(value: Any) -> bool:
-    """A payment method is a name (R27: any the policy's refund_within names)."""
-    return isinstance(value, str) and P.is_name(value)
+# -- the generated checkers ---------------------------------------------------------------------------
+
+_ABSENT = object()
+_GLOBALS: dict[str, Any] = {
+    "_instant": _instant,
+    "_currency": _currency,
+    "_money": _money,
+    "_text": _text,
+    "_party": _party,
+    "_id": _id,
+    "_slug": _slug,
+    "_ABSENT": _ABSENT,
+}
 
 
-class _OneOf:
-    def __init__(self, *allowed: str):
-        self.allowed = allowed
-
-    def __call__(self, value: Any) -> bool:
-        return value in self.allowed
+def _const(value: Any) -> str:
+    name = f"_k{len(_GLOBALS)}"
+    _GLOBALS[name] = value
+    return name
 
 
-def _one_of(*allowed: str) -> Check:
-    return _OneOf(*allowed)
+def _constraint_expr(c: R.Constraint, v: str, r: str) -> str:
+    if isinstance(c, R.Instant):
+        return f"_instant({v})"
+    if isinstance(c, R.Money):
+        return f"_money({v}, {r}.get({c.currency!r}))"
+    if isinstance(c, R.Currency):
+        return f"_currency({v})"
+    if isinstance(c, R.Text):
+        return f"_text({v}, {c.max_len})"
+    if isinstance(c, R.Party):
+        return f"_party({v})"
+    if isinstance(c, R.Count):
+        return f"{v} >= {c.min}"
+    if isinstance(c, R.Id):
+        return f"_id({v})"
+    if isinstance(c, R.Slug):
+        return f"_slug({v})"
+    if isinstance(c, R.OneOf):
+        return f"{v} in {_const(frozenset(c.allowed()))}"
+    if isinstance(c, R.Differs):
+        return f"{v} != {r}.get({c.other!r})"
+    if isinstance(c, R.Unique):
+        return f"(len({v}) > 0 and len(set({v})) == len({v}))"
+    raise TypeError(c)  # pragma: no cover - a constraint the declaration added without a check
 
 
-def _optional(check: Check) -> Check:
-    return lambda value: value is None or check(value)
+def _type_expr(f: R.Field, v: str, depth: int) -> str:
+    if f.kind in ("str", "int", "bool", "dict"):
+        return f"type({v}) is {f.kind}"
+    if f.kind == "enum":
+        return f"type({v}) is str and {v} in {_const(frozenset(f.choices))}"
+    if f.kind == "record":
+        assert f.record is not None
+        return f"{_const(stored_checker(f.record))}({v})"
+    assert f.item is not None
+    e = f"_e{depth}"
+    return f"type({v}) is list and all({_field_expr(f.item, e, v, depth + 1)} for {e} in {v})"
 
 
-def _shape(fields: dict[str, Check]) -> Check:
-    return lambda value: isinstance(value, dict) and not _shape_problems(value, fields)
+def _field_expr(f: R.Field, v: str, r: str, depth: int = 0) -> str:
+    parts = [_type_expr(f, v, depth)] + [_constraint_expr(c, v, r) for c in f.constraints]
+    test = " and ".join(f"({p})" for p in parts)
+    return f"({v} is None or ({test}))" if f.optional else test
 
 
-def _shape_problems(value: dict, fields: dict[str, Check]) -> list[str]:
+@cache
+def stored_checker(record: type) -> Check:
+    """The fast test of a stored record: one function, generated from the record's field table and
+    compiled once. False for any value that breaks a rule (the slow path then names it)."""
+    lines = [
+        "def ok(r):",
+        "    if not isinstance(r, dict):  # TinyDB hands out its Document, a dict",
+        "        return False",
+        "    try:",
+    ]
+    for f in R.stored_fields(record):
+        if f.required:
+            lines.append(f"        v = r[{f.name!r}]")
+            lines.append(f"        if not ({_field_expr(f, 'v', 'r')}):")
+        else:
+            lines.append(f"        v = r.get({f.name!r}, _ABSENT)")
+            lines.append(f"        if v is not _ABSENT and not ({_field_expr(f, 'v', 'r')}):")
+        lines.append("            return False")
+    lines += ["    except (KeyError, TypeError):  # a key missing, a value unhashable", "        return False"]
+    lines.append("    return True")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), f"<stored check of {record.__name__}>", "exec"), _GLOBALS, namespace)
+    ok: Check = namespace["ok"]
+    return ok
+
+
+@cache
+def _field_tests(record: type) -> tuple[tuple[R.Field, Callable[[Any, Any], bool], tuple[Any, ...]], ...]:
+    """Each stored field with its type test and one test per constraint, from the same expressions
+    as the fast checker: for naming what is wrong."""
+
+    def compiled(expr: str) -> Callable[[Any, Any], bool]:
+        fn: Callable[[Any, Any], bool] = eval(f"lambda v, r: {expr}", _GLOBALS)
+        return fn
+
+    out = []
+    for f in R.stored_fields(record):
+        constraints = tuple((c, compiled(_constraint_expr(c, "v", "r"))) for c in f.constraints)
+        out.append((f, compiled(_type_expr(f, "v", 0)), constraints))
+    return tuple(out)
+
+
+def _safely(test: Callable[[Any, Any], bool], value: Any, record: Any) -> bool:
+    try:
+        return test(value, record)
+    except (TypeError, KeyError, AttributeError):
+        return False
+
+
+def record_problems(record: type, value: Any, prefix: str = "") -> list[str]:
+    """What is wrong with one stored record, field by field: [] when it is sound."""
+    if not isinstance(value, dict):
+        return [f"{prefix.rstrip('.') or 'record'}: not an object"]
+    if stored_checker(record)(value):
+        return []
+    out = []
+    for f, type_ok, constraints in _field_tests(record):
+        name = f"{prefix}{f.name}"
+        if f.name not in value:
+            if f.required:
+                out.append(f"missing {name}")
+            continue
+        v = value[f.name]
+        if v is None and f.optional:
+            continue
+        if not _safely(type_ok, v, value):
+            if f.kind == "record" and isinstance(v, dict):
+                assert f.record is not None
+                out += record_problems(f.record, v, f"{name}.") or [f"malformed {name}"]
+            elif f.kind == "list" and isinstance(v, list) and f.item is not None and f.item.kind == "record":
+                assert f.item.record is not None
+                bad = next(i for i, e in enumerate(v) if not stored_checker(f.item.record)(e))
+                out += record_problems(f.item.record, v[bad], f"{name}[{bad}].")
+            else:
+                word = "unknown" if f.kind == "enum" else "malformed"
+                out.append(f"{word} {name} {v!r:.40}")
+            continue
+        for c, test in constraints:
+            if not _safely(test, v, value):
+                word = "unknown" if isinstance(c, R.OneOf) else "malformed"
+                out.append(f"{word} {name} {v!r:.40} ({c.what})")
+                break
+    return out or [f"malformed {prefix.rstrip('.') or 'record'}"]
+
+
+def _shape_problems(value: dict[str, Any], fields: dict[str, Check]) -> list[str]:
+    """For the idempotency keys' records (not declared records: see ordercli.idempotency)."""
     out = []
     for key, check in fields.items():
         if key not in value:
             out.append(f"missing {key}")
         elif not check(value[key]):
-            word = "unknown" if isinstance(check, _OneOf) else "malformed"
-            out.append(f"{word} {key} {value[key]!r:.40}")
+            out.append(f"malformed {key} {value[key]!r:.40}")
     return out
-
-
-CANCELLATION = {
-    "reason": _one_of(*P.CANCEL_REASONS),
-    "fault": _one_of("buyer", "seller"),
-    "note": _optional(_text),
-    "requested_at": _instant,
-    "respond_by": _optional(_instant),
-    "status": _one_of("pending", "accepted", "rejected", "withdrawn", "timed_out"),
-    "responded_at": _optional(_instant),
-    "requests": _count,
-}
-REFUND = {
-    "order_id": _text,
-    "amount": _decimal,
-    "currency": _text,
-    "method": _method,
-    "status": _one_of("pending", "held", "refunded"),
-    "initiated_at": _instant,
-    "due_by": _instant,
-    "refunded_at": _optional(_instant),
-}
-DISPUTE = {
-    "reason": _one_of(*P.DISPUTE_REASONS),
-    "status": _one_of("open", "resolved"),
-    "opened_at": _instant,
-    "resolved_at": _optional(_instant),
-    "outcome": _optional(_one_of(*P.DISPUTE_OUTCOMES)),
-}
-SELLER_CANCEL = {
-    "reason": lambda v: isinstance(v, str) and P.is_name(v),
-    "counts": lambda v: type(v) is bool,
-    "message": _optional(_text),
-}
-ORDER: dict[str, Check] = {
-    "id": _text,
-    "buyer": _text,
-    "seller": _text,
-    "item": _text,
-    "quantity": _count,
-    "amount": _decimal,
-    "currency": _text,
-    "payment_method": _method,
-    "status": _one_of(*P.STATUSES),
-    "placed_at": _instant,
-    "pay_by": _optional(_instant),
-    "paid_at": _optional(_instant),
-    "ship_by": _optional(_instant),
-    "shipped_at": _optional(_instant),
-    "tracking": _optional(_text),
-    "completed_at": _optional(_instant),
-    "cancelled_at": _optional(_instant),
-    "end_reason": _optional(_one_of(*P.END_REASONS)),
-    "cancellation": _optional(_shape(CANCELLATION)),
-    "refund": _optional(_shape(REFUND)),
-    "disputes": lambda v: isinstance(v, list) and all(_shape(DISPUTE)(d) for d in v),
-    # schema 4 (issue 19)
-    "packed_at": _optional(_instant),
-    "shipped_late": lambda v: type(v) is bool,
-    "auto_cancel_by": _optional(_instant),
-    "seller_cancel": _optional(_shape(SELLER_CANCEL)),
-}
-MESSAGE = {  # an order's thread (messages send); older files have no thread
-    "n": _count,
-    "at": _instant,
-    "from": _text,
-    "role": _one_of("buyer", "seller"),
-    "to": _text,
-    "text": _text,
-}
-EVENT = {
-    "seq": _count,
-    "at": _instant,
-    "order_id": _optional(_text),
-    "kind": _text,
-    "actor": _text,
-    "details": lambda v: isinstance(v, dict),
-}
-
-
-def _channels(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(c, str) and c in CHANNELS for c in value)
-        and len(set(value)) == len(value)
-    )
-
-
-NOTIFICATION = {  # a stored notice: listed once per channel
-    "seq": _count,
-    "at": _instant,
-    "to": _text,
-    "role": _one_of("buyer", "seller"),
-    "channels": _channels,
-    "order_id": _text,
-    "kind": _text,
-    "message": _text,
-}
 
 
 def _range(value: Any) -> bool:
@@ -190,9 +288,9 @@ def _range(value: Any) -> bool:
 
 
 _KEY_RESULTS: dict[str, dict[str, Check]] = {  # what a kept key remembers, by the kind of its command's answer
-    "order": {"order": _text},
-    "refund": {"order": _text},
-    "message": {"order": _text, "n": lambda v: _count(v) and v >= 1},
+    "order": {"order": _is_str},
+    "refund": {"order": _is_str},
+    "message": {"order": _is_str, "n": lambda v: _count(v) and v >= 1},
     "imported": {"orders": _range},
     "move": {"from": _instant, "to": _instant},
     "policy": {},
@@ -242,80 +340,8 @@ def _keys_problems(table: Any, next_event: Any, next_order: Any) -> list[str]:
 
 _PAID = (P.AWAITING_SHIPMENT, P.CANCEL_REQUESTED, P.SHIPPED, P.COMPLETED)
 
-# The fast path of the order check, for commands that read every order (a list, a tick): the same
-# rules as ORDER, in straight-line code, remembering the instants and amounts already found sound
-# (a world repeats them a lot). False sends the order to the slow path, which names the problem.
-_SOUND: set[str] = set()
-_SOUND_LIMIT = 200_000
-_STATUSES = frozenset(P.STATUSES)
-_METHODS = frozenset(P.PAYMENT_METHODS)
-_END_REASONS = frozenset(P.END_REASONS)
-_OPTIONAL_INSTANTS = (
-    "pay_by",
-    "paid_at",
-    "ship_by",
-    "shipped_at",
-    "completed_at",
-    "cancelled_at",
-    "packed_at",
-    "auto_cancel_by",
-)
-_SELLER_CANCEL_OK = _shape(SELLER_CANCEL)
-_CANCELLATION_OK = _shape(CANCELLATION)
-_REFUND_OK = _shape(REFUND)
-_DISPUTE_OK = _shape(DISPUTE)
 
-
-def _sound(value: Any, check: Check) -> bool:
-    if type(value) is not str:
-        return False
-    if value in _SOUND:
-        return True
-    if not check(value):
-        return False
-    if len(_SOUND) < _SOUND_LIMIT:
-        _SOUND.add(value)
-    return True
-
-
-def _order_shape_ok(o: dict) -> bool:
-    try:
-        for key in ("id", "buyer", "seller", "item", "currency"):
-            if type(o[key]) is not str:
-                return False
-        quantity = o["quantity"]
-        if type(quantity) is not int or quantity < 0:
-            return False
-        if not (_sound(o["amount"], _decimal) and _sound(o["placed_at"], _instant)):
-            return False
-        method = o["payment_method"]
-        if (method not in _METHODS and not _method(method)) or o["status"] not in _STATUSES:
-            return False
-        seller_cancel = o["seller_cancel"]
-        if type(o["shipped_late"]) is not bool or (seller_cancel is not None and not _SELLER_CANCEL_OK(seller_cancel)):
-            return False
-        for key in _OPTIONAL_INSTANTS:
-            value = o[key]
-            if value is not None and not _sound(value, _instant):
-                return False
-        tracking, end_reason = o["tracking"], o["end_reason"]
-        if (tracking is not None and type(tracking) is not str) or (
-            end_reason is not None and end_reason not in _END_REASONS
-        ):
-            return False
-        cancellation, refund, disputes = o["cancellation"], o["refund"], o["disputes"]
-        if cancellation is not None and not _CANCELLATION_OK(cancellation):
-            return False
-        if refund is not None and not _REFUND_OK(refund):
-            return False
-        return type(disputes) is list and all(_DISPUTE_OK(d) for d in disputes)
-    except (KeyError, TypeError):  # a missing key, an unhashable value: the slow path names it
-        return False
-
-
-def _thread_ok(thread: Any) -> bool:
-    if not isinstance(thread, list) or not all(_shape(MESSAGE)(m) for m in thread):
-        return False
+def _thread_ok(thread: list[Any]) -> bool:
     return [m["n"] for m in thread] == list(range(1, len(thread) + 1))
 
 
@@ -324,7 +350,7 @@ def order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
     if not isinstance(order, dict):
         return [f"order {key}: not an object"]
     where = f"order {order.get('id', key)}"
-    shape = [] if _order_shape_ok(order) else _shape_problems(order, ORDER)
+    shape = record_problems(R.Order, order)
     if shape:
         return [f"{where}: {p}" for p in shape]
     out = []
@@ -358,6 +384,9 @@ def order_problems(key: str, order: Any, now: datetime | None) -> list[str]:
     return out
 
 
+_ROWS: dict[str, type] = {"events": R.Event, "notifications": R.Notification}
+
+
 def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
     out: list[str] = []
     meta = tables["meta"]["1"]
@@ -378,14 +407,14 @@ def problems(tables: dict[str, Any], limit: int = 100) -> list[str]:
         out += order_problems(key, order, now)
         if len(out) >= limit:
             return out[:limit]
-    for name, fields in (("events", EVENT), ("notifications", NOTIFICATION)):
+    for name, record in _ROWS.items():
         # events: ids and seq 1, 2, 3 ...; notices: ids 1, 2, 3 ..., seq counting one per channel
         before, seq = len(out), 1
         for n, (key, row) in enumerate(tables[name].items(), start=1):
             if not isinstance(row, dict) or row.get("seq") != seq or key != str(n):
                 out.append(f"{name}: seq {seq} is missing, duplicated or out of order")
                 break
-            shape = _shape_problems(row, fields)
+            shape = record_problems(record, row)
             if shape:
                 out.append(f"{name} {seq}: {shape[0]}")
                 break
@@ -407,12 +436,9 @@ def first_problem(tables: dict[str, Any]) -> str | None:
     return found[0] if found else None
 
 
-_ROWS = {"events": EVENT, "notifications": NOTIFICATION}
-
-
 def row_problem(table: str, row: Any) -> str | None:
     """What is wrong with one event or notification, None when it is sound."""
     if not isinstance(row, dict):
         return f"{table}: a row that is not an object"
-    shape = _shape_problems(row, _ROWS[table])
+    shape = record_problems(_ROWS[table], row)
     return f"{table} {row.get('seq', '?')}: {shape[0]}" if shape else None

@@ -17,7 +17,7 @@ from typing import Any
 from ordercli import policy as P
 from ordercli import validate
 from ordercli.errors import NotFound, Refused, UsageError
-from ordercli.records import EndReason, EventKind, NotificationKind
+from ordercli.records import Cancellation, EndReason, EventKind, Message, NotificationKind, Order
 from ordercli.timecalc import fmt, parse_duration, parse_stored
 from ordercli.world import World
 
@@ -89,27 +89,9 @@ def order_fields(
     """The input rules of an order's fields (exit 2), applied: the values as the order keeps them.
     `methods`: the payment methods the world's policy accepts (R27); None leaves that check to
     place_valid_order (the simulation draws its orders once for several policies)."""
-    label = labels or {}
-    buyer = validate.party(buyer, label.get("buyer", "buyer"))
-    seller = validate.party(seller, label.get("seller", "seller"))
-    item = validate.name(item, label.get("item", "item"))
-    currency = validate.currency(currency, label.get("currency", "currency"))
-    amount = validate.amount(amount, label.get("amount", "amount"), currency)
-    if methods is not None:
-        payment = validate.payment(payment, label.get("payment", "payment"), methods)
-    quantity = validate.quantity(quantity, label.get("quantity", "quantity"))
-    if buyer == seller:
-        where = label.get("seller", "seller")
-        raise UsageError(f"{where}: the seller must not be the buyer ({buyer})", "same_party", field=where)
-    return {
-        "buyer": buyer,
-        "seller": seller,
-        "item": item,
-        "quantity": quantity,
-        "amount": amount,
-        "currency": currency,
-        "payment_method": payment,
-    }
+    values = {"buyer": buyer, "seller": seller, "item": item, "amount": amount, "currency": currency}
+    values.update(payment=payment, quantity=quantity)
+    return validate.record_input(Order, values, labels, methods)  # the rules declared in records.Order
 
 
 def place_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> dict:
@@ -251,7 +233,7 @@ def cancel_request(world: World, order_id: str, reason: str, note: str | None = 
     cancellation.fault) leaves the buyer a dispute as the other way."""
     _as(actor)
     validate.choice(reason, tuple(P.CANCEL_REASONS), "reason", "unknown_reason")
-    note = validate.text(note, "note")
+    note = validate.field(Cancellation, "note", note)
     order = world.order(order_id)
     who = P.check_party(order, "buyer", actor)
     pol = world.policy
@@ -379,7 +361,7 @@ def _what_next(left: int, dispute: bool) -> str:
 def seller_ship(world: World, order_id: str, tracking: str | None = None, actor: str | None = None) -> dict:
     """R12: a pending request must be answered first."""
     _as(actor)
-    tracking = validate.text(tracking, "tracking")
+    tracking = validate.field(Order, "tracking", tracking)
     order = world.order(order_id)
     who = P.check_party(order, "seller", actor)
     P.gate_ship(order, world.policy, world.now)
@@ -842,7 +824,7 @@ def send_message(world: World, order_id: str, text: str, actor: str) -> dict:
     """One message in the order's thread, from its buyer or its seller; the other party is
     notified (R18) and the history records it (R19). The order's state does not change."""
     who = validate.name(actor, "actor").strip()  # as the parties' names are kept
-    text = validate.name(text, "text", limit=2000)
+    text = validate.field(Message, "text", text)
     order = world.order(order_id)
     role = P.message_role(order, who)
     other = "seller" if role == "buyer" else "buyer"

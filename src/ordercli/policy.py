@@ -15,6 +15,7 @@ from functools import cache, cached_property, lru_cache
 from typing import Any
 
 from ordercli.errors import Refused, UsageError
+from ordercli.reader import Key, ListOf, MapOf, Source, Table, Value, check
 from ordercli.records import DeadlineKind, EndReason, PaymentMethod, Status
 from ordercli.timecalc import (
     UTC,
@@ -63,31 +64,6 @@ DEADLINE_KINDS = tuple(DeadlineKind)
 
 # -- the policy values ----------------------------------------------------------------------
 
-POLICY_KEYS = (
-    "extends",
-    "timezone",
-    "holidays",
-    "pay_within",
-    "ship_within",
-    "seller_response_within",
-    "on_seller_silence",
-    "cancel_requests_max",
-    "ewallets",
-    "refund_within",
-    # issue 19: optional, each default keeps the rules above as they were (docs/rules.md R21-R28)
-    "free_cancel_within",
-    "free_cancel_until_packed",
-    "pack_before_ship",
-    "cancel_request_within",
-    "auto_cancel_after_ship_by",
-    "seller_can_cancel",
-    "seller_cancel_reasons",
-    "seller_cancel_rate_max",
-    "late_shipment_rate_max",
-)
-# The keys a policy may leave out even where it states its whole table (older data files, the
-# aliexpress preset): their defaults are today's rules.
-OPTIONAL_KEYS = POLICY_KEYS[POLICY_KEYS.index("free_cancel_within") :]
 SILENCE_BEHAVIOURS = ("cancel", "lapse")
 ZERO = timedelta(0)
 
@@ -202,139 +178,182 @@ def _add_working(instant: datetime, days: int, zone: str, calendar: str) -> date
 CANCEL_REQUESTS_MAX_LIMIT = 2**63 - 1
 
 
-def policy_from_mapping(values: dict[str, Any], name: str) -> Policy:
-    """Build a Policy from fully resolved values (every key present); refuses bad values
-    with exit 2 naming the key."""
-
-    def need(key: str) -> Any:
-        if key not in values:
-            raise UsageError(f"policy: missing key {key!r}", "bad_policy")
-        return values[key]
-
-    for key in values:
-        if key not in POLICY_KEYS:
-            raise UsageError(f"policy: unknown key {key!r}", "bad_policy")
-
-    def duration(key: str, value: Any) -> Duration:
-        try:
-            d = parse_policy_duration(value, f"policy {key}")
-        except UsageError:
-            raise UsageError(
-                f'policy: bad value for {key!r}: {value!r} (expected e.g. "72h" or "7 working days")',
-                "bad_policy",
-            ) from None
-        return d
-
-    tzname = need("timezone")
-    if not isinstance(tzname, str) or not tzname:
-        raise UsageError(f"policy: bad value for 'timezone': {tzname!r}", "bad_policy")
+def _is_duration(value: Any) -> bool:
     try:
-        _zone(tzname)
-    except Exception:
-        raise UsageError(f"policy: bad value for 'timezone': unknown zone {tzname!r}", "bad_policy") from None
-    cal = need("holidays")
-    if not isinstance(cal, str):
-        raise UsageError(f"policy: bad value for 'holidays': {cal!r}", "bad_policy")
-    if cal:
-        try:
-            _calendar(cal)
-        except Exception:
-            raise UsageError(
-                f"policy: bad value for 'holidays': no holiday calendar for {cal!r}", "bad_policy"
-            ) from None
-    silence = need("on_seller_silence")
-    if silence not in SILENCE_BEHAVIOURS:
-        raise UsageError(
-            f"policy: bad value for 'on_seller_silence': {silence!r} (expected cancel or lapse)", "bad_policy"
-        )
-    limit = need("cancel_requests_max")
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= CANCEL_REQUESTS_MAX_LIMIT:
-        raise UsageError(
-            f"policy: bad value for 'cancel_requests_max': {limit!r} "
-            f"(expected an integer from 0 to {CANCEL_REQUESTS_MAX_LIMIT})",
-            "bad_policy",
-        )
-    refund_raw = need("refund_within")
-    if not isinstance(refund_raw, dict) or not refund_raw:
-        raise UsageError(f"policy: bad value for 'refund_within': {refund_raw!r}", "bad_policy")
-    refund_within: dict[str, Duration] = {}
-    for method, value in refund_raw.items():
-        if not isinstance(method, str) or not _NAME_RE.fullmatch(method):
-            raise UsageError(
-                f"policy: bad payment method 'refund_within.{method}' (expected lowercase words joined by -)",
-                "bad_policy",
-            )
-        refund_within[method] = duration(f"refund_within.{method}", value)
-    ewallets = need("ewallets")
-    if not isinstance(ewallets, list) or any(m not in refund_within for m in ewallets):
-        raise UsageError(
-            f"policy: bad value for 'ewallets': {ewallets!r} (each must be a method of refund_within)", "bad_policy"
-        )
+        parse_policy_duration(value, "policy")
+    except UsageError:
+        return False
+    return True
 
-    def flag(key: str) -> bool:
-        value = values.get(key, False)
-        if not isinstance(value, bool):
-            raise UsageError(f"policy: bad value for {key!r}: {value!r} (expected true or false)", "bad_policy")
-        return value
+
+def _is_zone(value: Any) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        _zone(value)
+    except Exception:  # zoneinfo raises several kinds (ValueError, ZoneInfoNotFoundError, OSError)
+        return False
+    return True
+
+
+def _is_calendar(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        _calendar(value)
+    except Exception:  # the holidays package raises NotImplementedError for an unknown country
+        return False
+    return True
+
+
+def _is_named(value: Any) -> bool:
+    return isinstance(value, str) and is_name(value)
+
+
+DURATION = Value('a duration like "72h" or "7 working days"', _is_duration)
+FLAG = Value("true or false", lambda v: isinstance(v, bool))
+RATE = Value(
+    "a fraction from 0 to 1, e.g. 0.025",
+    lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and 0 <= v <= 1,
+)
+_NAME_TEXT = "a name (lowercase words joined by -)"
+
+# The policy's keys, declared once: what a policy file may set, what each holds, which a resolved
+# policy must have and the defaults of the others (today's rules: docs/rules.md R21-R28). Presets,
+# policy files, stored policies and `simulate --sweep` are all read against it, and the docs'
+# tables of keys come from it.
+POLICY = Table(
+    (
+        Key("extends", Value("a preset name", lambda v: isinstance(v, str)), doc="the preset this policy starts from"),
+        Key(
+            "timezone",
+            Value("an IANA time zone, e.g. UTC or Asia/Shanghai", _is_zone),
+            required=True,
+            doc="where working days are counted",
+        ),
+        Key(
+            "holidays",
+            Value('a country code with a holiday calendar, e.g. "CN", or "" for none', _is_calendar),
+            required=True,
+            doc="the calendar whose holidays are not working days",
+        ),
+        Key("pay_within", DURATION, required=True, doc="R2"),
+        Key("ship_within", DURATION, required=True, doc="R4"),
+        Key("seller_response_within", DURATION, required=True, doc="R7"),
+        Key("on_seller_silence", Value("cancel or lapse", lambda v: v in SILENCE_BEHAVIOURS), required=True, doc="R10"),
+        Key(
+            "cancel_requests_max",
+            Value(
+                f"an integer from 0 to {CANCEL_REQUESTS_MAX_LIMIT}",
+                lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= CANCEL_REQUESTS_MAX_LIMIT,
+            ),
+            required=True,
+            doc="R9",
+        ),
+        Key(
+            "ewallets",
+            ListOf(Value(_NAME_TEXT, _is_named), expected="a list of methods of refund_within"),
+            required=True,
+            doc="which methods are e-wallets",
+        ),
+        Key(
+            "refund_within",
+            MapOf(
+                DURATION,
+                key_expected=_NAME_TEXT,
+                key_test=is_name,
+                non_empty=True,
+                expected="a table of payment methods and durations",
+            ),
+            required=True,
+            doc="R15, R27",
+        ),
+        # issue 19: optional, each default keeps the rules above as they were (docs/rules.md R21-R28)
+        Key("free_cancel_within", DURATION, default="0s", doc="R21"),
+        Key("free_cancel_until_packed", FLAG, default=False, doc="R22"),
+        Key("pack_before_ship", FLAG, default=False, doc="R22"),
+        Key("cancel_request_within", DURATION, default=None, doc="R23"),
+        Key("auto_cancel_after_ship_by", DURATION, default="0s", doc="R25"),
+        Key("seller_can_cancel", FLAG, default=False, doc="R26"),
+        Key(
+            "seller_cancel_reasons",
+            MapOf(
+                Table(
+                    (
+                        Key("meaning", Value("text", lambda v: isinstance(v, str)), default=""),
+                        Key("counts", FLAG, required=True),
+                    ),
+                    expected='a table with meaning = "..." and counts = true|false',
+                ),
+                key_expected=_NAME_TEXT,
+                key_test=is_name,
+                non_empty=True,
+                expected="a table of reason codes",
+            ),
+            default=None,
+            doc="R26",
+        ),
+        Key("seller_cancel_rate_max", RATE, default=None, doc="R28"),
+        Key("late_shipment_rate_max", RATE, default=None, doc="R28"),
+    )
+)
+POLICY_KEYS = POLICY.names()
+# The keys a policy may leave out even where it states its whole table (older data files, the
+# aliexpress preset): their defaults are today's rules.
+OPTIONAL_KEYS = tuple(k.name for k in POLICY.keys if not k.required and k.name != "extends")
+# Values given by a policy resolved from no file (a stored one, a sweep's point)
+POLICY_SOURCE = Source("policy", "bad_policy")
+
+
+def policy_from_mapping(values: dict[str, Any], name: str, source: Source = POLICY_SOURCE) -> Policy:
+    """Build a Policy from fully resolved values (every required key present), read against POLICY;
+    refuses bad values with exit 2 naming the key, as `source` (a file, or "policy")."""
+    check(values, POLICY, source)
+    refund_within = {
+        method: parse_policy_duration(v, f"policy {method}") for method, v in values["refund_within"].items()
+    }
+    ewallets = values["ewallets"]
+    for i, method in enumerate(ewallets):
+        if method not in refund_within:
+            raise source.bad(f"ewallets[{i}]", "a method of refund_within", method)
+
+    def duration(key: str) -> Duration:
+        return parse_policy_duration(POLICY.get(values, key), f"policy {key}")
+
+    window = POLICY.get(values, "cancel_request_within")
+    raw_reasons = POLICY.get(values, "seller_cancel_reasons")
+    reasons = (
+        dict(DEFAULT_SELLER_CANCEL_REASONS)
+        if raw_reasons is None
+        else {code: (entry.get("meaning", ""), entry["counts"]) for code, entry in raw_reasons.items()}
+    )
 
     def rate(key: str) -> float | None:
-        value = values.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise UsageError(
-                f"policy: bad value for {key!r}: {value!r} (expected a fraction from 0 to 1, e.g. 0.025)",
-                "bad_policy",
-            )
-        return float(value)
+        value = POLICY.get(values, key)
+        return None if value is None else float(value)
 
-    window = values.get("cancel_request_within")
-    reasons = _seller_cancel_reasons(values.get("seller_cancel_reasons"))
     return Policy(
         name=name,
-        timezone=tzname,
-        holidays=cal,
-        pay_within=duration("pay_within", need("pay_within")),
-        ship_within=duration("ship_within", need("ship_within")),
-        seller_response_within=duration("seller_response_within", need("seller_response_within")),
-        on_seller_silence=silence,
-        cancel_requests_max=limit,
+        timezone=values["timezone"],
+        holidays=values["holidays"],
+        pay_within=duration("pay_within"),
+        ship_within=duration("ship_within"),
+        seller_response_within=duration("seller_response_within"),
+        on_seller_silence=values["on_seller_silence"],
+        cancel_requests_max=values["cancel_requests_max"],
         ewallets=tuple(ewallets),
         refund_within=refund_within,
         raw=dict(values),
-        free_cancel_within=duration("free_cancel_within", values.get("free_cancel_within", "0s")),
-        free_cancel_until_packed=flag("free_cancel_until_packed"),
-        pack_before_ship=flag("pack_before_ship"),
-        cancel_request_within=None if window is None else duration("cancel_request_within", window),
-        auto_cancel_after_ship_by=duration("auto_cancel_after_ship_by", values.get("auto_cancel_after_ship_by", "0s")),
-        seller_can_cancel=flag("seller_can_cancel"),
+        free_cancel_within=duration("free_cancel_within"),
+        free_cancel_until_packed=POLICY.get(values, "free_cancel_until_packed"),
+        pack_before_ship=POLICY.get(values, "pack_before_ship"),
+        cancel_request_within=None if window is None else duration("cancel_request_within"),
+        auto_cancel_after_ship_by=duration("auto_cancel_after_ship_by"),
+        seller_can_cancel=POLICY.get(values, "seller_can_cancel"),
         seller_cancel_reasons=reasons,
         seller_cancel_rate_max=rate("seller_cancel_rate_max"),
         late_shipment_rate_max=rate("late_shipment_rate_max"),
     )
-
-
-def _seller_cancel_reasons(raw: Any) -> dict[str, tuple[str, bool]]:
-    """R26: `[seller_cancel_reasons.CODE] meaning = "..." counts = true|false`; absent: the defaults."""
-    if raw is None:
-        return dict(DEFAULT_SELLER_CANCEL_REASONS)
-    if not isinstance(raw, dict) or not raw:
-        raise UsageError(f"policy: bad value for 'seller_cancel_reasons': {raw!r}", "bad_policy")
-    out: dict[str, tuple[str, bool]] = {}
-    for code, entry in raw.items():
-        where = f"seller_cancel_reasons.{code}"
-        if not isinstance(code, str) or not _NAME_RE.fullmatch(code):
-            raise UsageError(f"policy: bad reason code {where!r} (expected lowercase words joined by -)", "bad_policy")
-        if not isinstance(entry, dict) or set(entry) - {"meaning", "counts"} or "counts" not in entry:
-            raise UsageError(
-                f'policy: bad value for {where!r}: {entry!r} (expected meaning = "..." and counts = true|false)',
-                "bad_policy",
-            )
-        meaning, counts = entry.get("meaning", ""), entry["counts"]
-        if not isinstance(meaning, str) or not isinstance(counts, bool):
-            raise UsageError(f"policy: bad value for {where!r}: {entry!r}", "bad_policy")
-        out[code] = (meaning, counts)
-    return out
 
 
 # -- deadlines ------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ordercli.errors import UsageError
-from ordercli.policy import POLICY_KEYS, Policy, policy_from_mapping
+from ordercli.policy import POLICY, Policy, policy_from_mapping
+from ordercli.reader import Source, check, read_file
 from ordercli.validate import path as validate_path
 
 PRESETS = ("aliexpress", "aliexpress-2020", "ebay", "amazon", "etsy", "shopee-my", "walmart", "temu")
@@ -27,41 +27,38 @@ class Loaded:
         return {"name": self.name, "source": self.source, "values": self.values, "origins": self.origins}
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib
+def _source(origin: str) -> Source:
+    """How messages name a policy's origin: `policy file PATH`, or `preset NAME`."""
+    return Source(origin.replace("file ", "policy file ", 1) if origin.startswith("file ") else origin, "bad_policy")
 
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise UsageError(
-            f"policy file {str(path)!r} does not exist (presets: {', '.join(PRESETS)})", "bad_policy"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"policy file {str(path)!r} cannot be read: {exc}", "bad_policy") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"policy file {str(path)!r} is not valid TOML: {exc}", "bad_policy") from None
+
+def _read_toml(path: Path, origin: str = "") -> dict[str, Any]:
+    source = _source(origin or f"file {path}")
+    raw = read_file(
+        path, source, "toml", missing=f"policy file {str(path)!r} does not exist (presets: {', '.join(PRESETS)})"
+    )
+    assert isinstance(raw, dict)  # a TOML document is a table
+    return raw
 
 
 def _resolve(raw: dict[str, Any], origin: str, seen: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
     """Fill every key a policy leaves out from the preset it extends (default aliexpress)."""
     if origin.startswith("preset "):
         raw = {k: v for k, v in raw.items() if k not in _PRESET_ONLY_KEYS}
-    for key in raw:
-        if key not in POLICY_KEYS:
-            raise UsageError(f"policy: unknown key {key!r}", "bad_policy")
+    # each file's own keys and values, named in the file: the resolved whole is checked again
+    check(raw, POLICY, _source(origin), partial=True)
     # a policy file extends aliexpress unless it says otherwise; a preset without `extends` states
     # its whole table (its payment methods are its own, not aliexpress's plus its own)
     default_parent = None if origin.startswith("preset ") else "aliexpress"
     parent = raw.pop("extends", default_parent)
     if parent is not None and parent not in PRESETS:
-        raise UsageError(
-            f"policy: bad value for 'extends': {parent!r} (expected one of {', '.join(PRESETS)})", "bad_policy"
-        )
+        raise _source(origin).bad("extends", f"one of {', '.join(PRESETS)}", parent)
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     if parent is not None and parent not in seen:
-        values, origins = _resolve(_read_toml(_DIR / f"{parent}.toml"), f"preset {parent}", seen + (parent,))
+        values, origins = _resolve(
+            _read_toml(_DIR / f"{parent}.toml", f"preset {parent}"), f"preset {parent}", seen + (parent,)
+        )
     for key, value in raw.items():
         if key == "refund_within" and isinstance(value, dict):
             merged = dict(values.get("refund_within", {}))
@@ -79,22 +76,22 @@ def load(name_or_file: str) -> Loaded:
     """A preset name or a TOML file, resolved and checked (exit 2 naming a bad key)."""
     if name_or_file in PRESETS:
         name, source = name_or_file, "preset"
-        raw = _read_toml(_DIR / f"{name}.toml")
         origin = f"preset {name}"
+        raw = _read_toml(_DIR / f"{name}.toml", origin)
     else:
         path = Path(validate_path(name_or_file, "policy file"))
         raw = _read_toml(path)
         name = path.stem
         source, origin = "file", f"file {path}"
     values, origins = _resolve(raw, origin, (name,) if source == "preset" else ())
-    return Loaded(name, source, values, origins, policy_from_mapping(values, name))
+    return Loaded(name, source, values, origins, policy_from_mapping(values, name, _source(origin)))
 
 
 def describe_presets() -> list[dict[str, Any]]:
     """`policy list`: every preset with its one-line description."""
     out = []
     for name in PRESETS:
-        raw = _read_toml(_DIR / f"{name}.toml")
+        raw = _read_toml(_DIR / f"{name}.toml", f"preset {name}")
         out.append({"name": name, "description": str(raw.get("description", "")), "extends": raw.get("extends")})
     return out
 

@@ -8,6 +8,9 @@ runner comparing `expect`, the behaviour checker) would spin or recurse without 
 is measured as it would be written out without aliases before it is built: at most ALIAS_BUDGET
 values more than its own, and no value inside itself. Anchors used a few times, as people do, are
 far below that bound.
+
+A key given twice in one mapping is refused too: PyYAML keeps the last value and drops the first
+without a word, so a file would run other than it reads.
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ MAX_DEPTH = 100
 
 
 class YamlRefused(ValueError):
-    """Text that is not YAML, or YAML that expands beyond the bound: the message says which."""
+    """Text that is not YAML, or YAML that expands beyond the bound: the message says which, and
+    `path` the key it is about (as ordercli.reader names keys), where it is about one."""
+
+    def __init__(self, message: str, path: str = ""):
+        super().__init__(message)
+        self.path = path
 
 
 def load(text: str, *, timestamps: bool = True) -> Any:
@@ -62,10 +70,12 @@ def _check_expansion(root: Any) -> None:
     """Refuses a node graph that holds itself, or whose aliases add more than ALIAS_BUDGET values.
     An alias is the very node of its anchor, so the graph is walked once per node (sizes are
     remembered), however large its expansion."""
+    from ordercli.reader import index, join
+
     expanded: dict[int, int] = {}  # id(node) -> values it stands for, itself included
     walking: set[int] = set()
 
-    def size(node: Any, depth: int = 1) -> int:
+    def size(node: Any, path: str = "", depth: int = 1) -> int:
         if depth > MAX_DEPTH:
             raise YamlRefused("nests its values too deep")
         key = id(node)
@@ -76,9 +86,22 @@ def _check_expansion(root: Any) -> None:
         walking.add(key)
         total = 1
         if isinstance(node.value, list):  # a sequence's nodes, or a mapping's (key, value) pairs
-            total += sum(
-                size(v, depth + 1) for item in node.value for v in (item if isinstance(item, tuple) else (item,))
-            )
+            seen: dict[tuple[str, str], Any] = {}
+            for i, item in enumerate(node.value):
+                if not isinstance(item, tuple):
+                    total += size(item, index(path, i), depth + 1)
+                    continue
+                k, v = item
+                name = k.value if isinstance(k.value, str) else ""
+                if isinstance(k.value, str) and k.tag != "tag:yaml.org,2002:merge":
+                    first: Any = seen.setdefault((k.tag, k.value), k)
+                    if first is not k:
+                        raise YamlRefused(
+                            f"the key is given twice (lines {first.start_mark.line + 1} and "
+                            f"{k.start_mark.line + 1}): the second would replace the first",
+                            join(path, name),
+                        )
+                total += size(k, path, depth + 1) + size(v, join(path, name), depth + 1)
         walking.discard(key)
         expanded[key] = total
         return total

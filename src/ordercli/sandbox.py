@@ -21,6 +21,7 @@ from ordercli.errors import UsageError
 from ordercli.records import (
     Clock,
     Deadline,
+    DeadlineKind,
     DisputeRow,
     Event,
     Imported,
@@ -488,7 +489,7 @@ class Commands:
 
         def run(w: World) -> list[Deadline]:
             pending = sorted(P.pending_deadlines(w.order(order_id)), key=lambda d: (d[1], d[0]))
-            return [{"kind": str(kind), "at": cast(str, fmt(at))} for kind, at in pending]
+            return [{"kind": DeadlineKind(kind), "at": cast(str, fmt(at))} for kind, at in pending]
 
         return self._apply(False, run)
 

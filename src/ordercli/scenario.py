@@ -18,13 +18,48 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ordercli.errors import NotFound, UsageError
+from ordercli.reader import Key, ListOf, Source, Table, Value, check, index, join, read_file, show
 from ordercli.timecalc import parse_stored
 
 if TYPE_CHECKING:
     from ordercli.sandbox import Sandbox
 
-FILE_KEYS = {"name", "start", "policy", "steps"}
-STEP_KEYS = {"id", "run", "expect", "expect_exit"}
+_STEP_ID = re.compile(r"[A-Za-z0-9_\-]+")
+START_TEXT = "an ISO 8601 instant (e.g. 2030-03-04T09:00:00Z) or now (the wall clock)"
+# A scenario file's keys (docs/cli.md "Scenario files"), read by ordercli.reader
+STEP = Table(
+    (
+        Key(
+            "id",
+            Value("a word (letters, digits, _ and -)", lambda v: isinstance(v, str) and bool(_STEP_ID.fullmatch(v))),
+        ),
+        Key("run", Value("an ordercli command line", lambda v: isinstance(v, str) and v.strip() != ""), required=True),
+        Key(
+            "expect",
+            Value("a mapping of dotted paths to values", lambda v: v is None or isinstance(v, dict)),
+            default={},
+        ),
+        Key(
+            "expect_exit",
+            Value(
+                "an exit code from 0 to 255", lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255
+            ),
+            default=0,
+        ),
+    ),
+    expected="a mapping with run, and optionally id, expect, expect_exit",
+)
+SCENARIO = Table(
+    (
+        Key("name", Value("text", lambda v: isinstance(v, (str, int, float)))),
+        Key("policy", Value("a preset name or a TOML file path", lambda v: isinstance(v, str))),
+        Key("steps", ListOf(STEP, non_empty=True, expected="a list of steps"), required=True),
+        Key("start", Value(START_TEXT, lambda v: isinstance(v, str)), required=True),
+    ),
+    expected="a mapping with name, start, policy and steps",
+)
+FILE_KEYS = set(SCENARIO.names())
+STEP_KEYS = set(STEP.names())
 _REF_RE = re.compile(r"\$\{([A-Za-z0-9_\-]+)((?:\.[^.}]+)*)\}")
 _ORDER_ID_RE = re.compile(r"ORD-\d+")
 # A step works on its scenario's own world and nothing else: no other data file, no world of
@@ -67,53 +102,29 @@ class Scenario:
         return max(hits) if hits else None
 
 
-def _bad(path: Path, message: str, step: int | None = None) -> UsageError:
-    where = f"{path}" + (f", step {step}" if step is not None else "")
-    return UsageError(f"scenario {where}: {message}", "bad_scenario")
+def _source(path: Path) -> Source:
+    return Source(f"scenario {path}", "bad_scenario")
 
 
 def _read(path: Path) -> Any:
-    if "\x00" in str(path):
-        raise _bad(path, "is not a usable file path")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _bad(path, f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
-    if path.suffix.lower() == ".json":
-        import orjson
-
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            raise _bad(path, f"is not valid JSON: {exc}") from None
-    from ordercli import safeyaml
-
-    try:
-        # without YAML's timestamp type: `start: 2030-02-30T09:00:00Z` stays the text it is (and is
-        # refused as an instant) instead of failing as a date, and expected instants are compared
-        # as text, as in JSON files
-        return safeyaml.load(text, timestamps=False)
-    except safeyaml.YamlRefused as exc:
-        raise _bad(path, str(exc)) from None
+    # YAML without its timestamp type: `start: 2030-02-30T09:00:00Z` stays the text it is (and is
+    # refused as an instant) instead of failing as a date, and expected instants are compared as
+    # text, as in JSON files
+    return read_file(path, _source(path), "json" if path.suffix.lower() == ".json" else "yaml")
 
 
-def _start(path: Path, value: Any) -> datetime | None:
-    if value is None:
-        raise _bad(
-            path,
-            "start is missing: give the instant the world starts at (e.g. start: 2030-03-04T09:00:00Z), "
-            "or `start: now` for the wall clock",
-        )
+def _start(path: Path, value: str) -> datetime | None:
     if value == "now":
         return None
-    if not isinstance(value, str):
-        raise _bad(path, f"start must be an ISO 8601 instant (e.g. 2030-03-04T09:00:00Z) or now, not {value!r}")
     from ordercli.timecalc import parse_instant
 
     try:
         return parse_instant(value, "start")
     except UsageError as exc:
-        raise _bad(path, exc.message) from None
+        # the parser's own reason where it says more than "expected ISO 8601" (fractional seconds)
+        reason = exc.message.split("': ", 1)[-1]
+        detail = "" if reason.startswith("expected") else f" ({reason})"
+        raise _source(path).problem("start", f"expected {START_TEXT}, found {show(value)}{detail}") from None
 
 
 def _leaves_its_world(words: list[str]) -> str | None:
@@ -128,59 +139,45 @@ def _leaves_its_world(words: list[str]) -> str | None:
 
 
 def load(path: Path) -> Scenario:
-    """Parse and check one file; exit 2 naming the file (and step) when it is malformed."""
-    data = _read(path)
-    if not isinstance(data, dict):
-        raise _bad(path, "must be a mapping with name, start, policy and steps")
-    unknown = sorted(set(map(str, data)) - FILE_KEYS)
-    if unknown:
-        raise _bad(path, f"unknown key {unknown[0]!r} (expected {', '.join(sorted(FILE_KEYS))})")
+    """Parse and check one file; exit 2 naming the file and the key's path when it is malformed."""
+    source = _source(path)
+    # the steps are read whole before a missing start is named: it is most often a file's only fault
+    data = check(_read(path), SCENARIO, source, partial=True)
+    if "steps" not in data:
+        raise source.missing("steps", SCENARIO.key("steps").value.expected)
     name = data.get("name")
-    if name is not None and not isinstance(name, (str, int, float)):
-        raise _bad(path, "name must be text")
-    policy = data.get("policy")
-    if policy is not None and not isinstance(policy, str):
-        raise _bad(path, "policy must be a preset name or a TOML file path")
-    raw_steps = data.get("steps")
-    if not isinstance(raw_steps, list) or not raw_steps:
-        raise _bad(path, "steps must be a non-empty list")
     steps: list[Step] = []
     seen: set[str] = set()
-    for n, raw in enumerate(raw_steps, start=1):
-        if not isinstance(raw, dict):
-            raise _bad(path, "a step must be a mapping with run, and optionally id, expect, expect_exit", n)
-        unknown = sorted(set(map(str, raw)) - STEP_KEYS)
-        if unknown:
-            raise _bad(path, f"unknown key {unknown[0]!r} (expected {', '.join(sorted(STEP_KEYS))})", n)
-        run = raw.get("run")
-        if not isinstance(run, str) or not run.strip():
-            raise _bad(path, "run must be an ordercli command line", n)
+    for n, raw in enumerate(data["steps"], start=1):
+        where = index("steps", n - 1)
+        run = raw["run"]
         try:
             words = shlex.split(run)
         except ValueError as exc:
-            raise _bad(path, f"run can't be split into words: {exc}", n) from None
+            raise source.problem(f"{where}.run", f"can't be split into words: {exc}") from None
         way_out = _leaves_its_world(words)
         if way_out:
-            raise _bad(path, way_out, n)
+            raise source.problem(f"{where}.run", way_out)
         expect = raw.get("expect") or {}
-        if not isinstance(expect, dict):
-            raise _bad(path, "expect must be a mapping of dotted paths to values", n)
-        expect_exit = raw.get("expect_exit", 0)
-        if not isinstance(expect_exit, int) or isinstance(expect_exit, bool) or not 0 <= expect_exit <= 255:
-            raise _bad(path, "expect_exit must be an exit code", n)
-        for ref in _refs(run) + [r for v in expect.values() for r in _refs(v)]:
+        for ref in _refs(run):
             if ref not in seen:
-                raise _bad(path, f"${{{ref}...}} names no earlier step with that id", n)
+                raise source.problem(f"{where}.run", f"${{{ref}...}} names no earlier step with that id")
+        for k, v in expect.items():
+            for ref in _refs(v):
+                if ref not in seen:
+                    raise source.problem(
+                        join(f"{where}.expect", k), f"${{{ref}...}} names no earlier step with that id"
+                    )
         step_id = raw.get("id")
         if step_id is not None:
-            if not isinstance(step_id, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", step_id):
-                raise _bad(path, "id must be a word (letters, digits, _ and -)", n)
             if step_id in seen:
-                raise _bad(path, f"id {step_id!r} is used twice", n)
+                raise source.problem(f"{where}.id", f"{step_id!r} is the id of an earlier step")
             seen.add(step_id)
-        steps.append(Step(n, run, step_id, {str(k): v for k, v in expect.items()}, expect_exit, words))
-    start = _start(path, data.get("start"))
-    policy = _checked_policy(path, policy)
+        steps.append(Step(n, run, step_id, {str(k): v for k, v in expect.items()}, STEP.get(raw, "expect_exit"), words))
+    if "start" not in data:
+        raise source.missing("start", START_TEXT)
+    start = _start(path, data["start"])
+    policy = _checked_policy(path, data.get("policy"))
     return Scenario(path, str(name) if name is not None else path.name.split(".")[0], start, policy, steps)
 
 

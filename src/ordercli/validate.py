@@ -1,10 +1,21 @@
-"""Input rules of docs/cli.md, shared by the CLI, imports and scenarios. Broken input is exit 2."""
+"""Input rules of docs/cli.md, shared by the CLI, imports and scenarios. Broken input is exit 2.
+
+The rules of a declared record's fields come from its declaration (ordercli.records): `field`
+applies one field's constraints, `record_input` every `Input()` field of a record (an order's
+buyer, seller, item... for `orders place` and each row of `orders import`). The functions below
+are the rules themselves, one per kind of constraint; the stored-record checks (ordercli.check)
+call the same ones.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
 
+from ordercli import records as R
 from ordercli.errors import UsageError
 from ordercli.policy import PAYMENT_METHODS
 
@@ -152,13 +163,13 @@ def payment(value: object, option: str = "payment", methods: tuple[str, ...] = P
             "bad_payment",
             field=option,
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def choice(value: object, allowed: tuple[str, ...], what: str, code: str = "bad_value") -> str:
     if value not in allowed:
         raise UsageError(f"unknown {what} {value!r} (expected one of: {', '.join(allowed)})", code)
-    return value  # type: ignore[return-value]
+    return value
 
 
 def path(value: object, option: str) -> str:
@@ -167,3 +178,131 @@ def path(value: object, option: str) -> str:
     if not text or "\x00" in text:
         raise UsageError(f"{option}: not a usable file path", "bad_path", field=option)
     return text
+
+
+# One input rule, as a step: (value, option, the record's fields checked so far, the policy's payment
+# methods or None) -> the value as the record keeps it.
+_Step = Callable[[Any, str, Mapping[str, Any], "tuple[str, ...] | None"], Any]
+
+
+def _step(c: R.Constraint, f: R.Field) -> _Step | None:
+    """The input rule of one declared constraint (ordercli.records)."""
+    if isinstance(c, R.Party):
+        return lambda v, o, s, m: party(v, o)
+    if isinstance(c, R.Text):
+        limit = c.max_len
+        return lambda v, o, s, m: name(v, o, limit)
+    if isinstance(c, R.Currency):
+        return lambda v, o, s, m: currency(v, o)
+    if isinstance(c, R.Money):
+        sibling = c.currency
+        return lambda v, o, s, m: amount(v, o, s.get(sibling))
+    if isinstance(c, R.Count) and c.min == 1:
+        return lambda v, o, s, m: quantity(v, o)
+    if isinstance(c, R.Slug) and f.input is not None:  # an input slug is a payment method (R27)
+        return lambda v, o, s, m: v if m is None else payment(v, o, m)
+    if isinstance(c, R.OneOf):
+        return lambda v, o, s, m: choice(v, c.allowed(), o)
+    if isinstance(c, R.Differs):
+        other, own = c.other, f.name
+
+        def differs(v: Any, o: str, s: Mapping[str, Any], m: tuple[str, ...] | None) -> Any:
+            if v == s.get(other):
+                raise UsageError(f"{o}: the {own} must not be the {other} ({v})", "same_party", field=o)
+            return v
+
+        return differs
+    return None
+
+
+def _steps(f: R.Field) -> tuple[_Step, ...]:
+    steps = [s for s in (_step(c, f) for c in f.constraints) if s is not None]
+    if f.kind == "enum":
+        choices = tuple(f.choices)
+        steps.append(lambda v, o, s, m: choice(v, choices, o))
+    return tuple(steps)
+
+
+def _apply(f: R.Field, value: object, option: str, siblings: Mapping[str, Any], methods: tuple[str, ...] | None) -> Any:
+    """One declared field's constraints, as input rules: the value as the record keeps it."""
+    if f.optional and value is None:
+        return None
+    out: Any = value
+    for step in _steps(f):
+        out = step(out, option, siblings, methods)
+    return out
+
+
+def field(record: type, field_name: str, value: object, option: str | None = None) -> Any:
+    """One field of a declared record, checked by its declaration (e.g. a message's text, at most
+    2,000 characters): the value as the record keeps it, or exit 2 naming `option`."""
+    f = R.field(record, field_name)
+    return _apply(f, value, option or field_name, {}, None)
+
+
+def _depends_on(f: R.Field) -> str | None:
+    return next((c.currency for c in f.constraints if isinstance(c, R.Money)), None)
+
+
+_Plan = tuple[tuple[tuple[str, str, bool, tuple[_Step, ...]], ...], tuple[tuple[str, str, _Step], ...], tuple[str, ...]]
+
+
+@cache
+def _plan(record: type) -> _Plan:
+    """How `record_input` checks a record's input fields, read from the declaration once (an import
+    or a simulation checks many orders): each field's steps, a field whose rule reads another (an
+    amount, its currency) after it, and the rules between two fields (the seller is not the buyer)
+    last, once each field is sound on its own."""
+    fields = R.input_fields(record)
+    ordered = [f for f in fields if _depends_on(f) is None]
+    for f in fields:
+        after = _depends_on(f)
+        if after is not None:
+            ordered.insert(next((i + 1 for i, g in enumerate(ordered) if g.name == after), len(ordered)), f)
+
+    def key(f: R.Field) -> str:
+        return (f.input.option if f.input else "") or f.name
+
+    own = tuple(
+        (
+            f.name,
+            key(f),
+            f.optional,
+            _steps(f._replace(constraints=tuple(c for c in f.constraints if not isinstance(c, R.Differs)))),
+        )
+        for f in ordered
+    )
+    between = tuple(
+        (f.name, key(f), step)
+        for f in fields
+        for c in f.constraints
+        if isinstance(c, R.Differs) and (step := _step(c, f))
+    )
+    return own, between, tuple(f.name for f in fields)
+
+
+def record_input(
+    record: type,
+    values: Mapping[str, object],
+    labels: Mapping[str, str] | None = None,
+    methods: tuple[str, ...] | None = PAYMENT_METHODS,
+) -> dict[str, Any]:
+    """Every `Input()` field of a record (ordercli.records), checked by its declaration: the values
+    as the record keeps them, in declared order. `values` and `labels` are keyed by the input's
+    name (`Input("payment")` for payment_method); `labels` names a field in the messages (an
+    import's row and column). `methods`: the payment methods the policy in force accepts (R27);
+    None leaves that rule to the caller. A field whose rule reads another (an amount, its
+    currency) is checked after it; a rule between two fields (the seller is not the buyer) last."""
+    label = labels or {}
+    own, between, declared = _plan(record)
+    out: dict[str, Any] = {}
+    for field_name, key, optional, steps in own:
+        value: Any = values.get(key)
+        if not (optional and value is None):
+            option = label.get(key, key)
+            for step in steps:
+                value = step(value, option, out, methods)
+        out[field_name] = value
+    for field_name, key, step in between:
+        step(out[field_name], label.get(key, key), out, None)
+    return {name: out[name] for name in declared}

@@ -23,6 +23,7 @@ from typing import Any
 
 from ordercli.errors import UsageError
 from ordercli.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS, is_name
+from ordercli.reader import Key, Source, Table, Value, check, join, read_file
 from ordercli.timecalc import parse_duration
 
 FAULTS = ("buyer", "seller")
@@ -174,33 +175,33 @@ def _show(bound: float) -> str:
     return f"{bound:,.0f}" if bound == int(bound) else f"{bound:g}"
 
 
+DURATION_TEXT = "a duration like 30m, 6h, 2d or 1d12h"
+_READ_BELOW = Value("a value")  # a behaviour value's kind depends on its key: parse reads each
+DIST_KINDS = ("fixed", "uniform", "exponential", "lognormal", "empirical")
+
+
 class _Reader:
+    """A behaviour file's keys, read through ordercli.reader: its messages, its paths."""
+
     def __init__(self, path: Path):
         self.path = path
+        self.source = Source(f"behaviour file {path}", "bad_behaviour")
 
     def bad(self, key: str, message: str) -> UsageError:
-        return UsageError(f"behaviour file {self.path}: {key}: {message}", "bad_behaviour")
+        return self.source.problem(key, message)
+
+    def expected(self, key: str, expected: str, found: Any) -> UsageError:
+        return self.source.bad(key, expected, found)
 
     def section(self, value: Any, key: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise self.bad(key or "(top level)", "expected a mapping")
-        for k in value:
-            if k not in allowed:
-                where = f"{key}.{k}" if key else str(k)
-                raise UsageError(
-                    f"behaviour file {self.path}: unknown key {where!r} (expected one of {', '.join(allowed)})",
-                    "bad_behaviour",
-                )
-        for k in required:
-            if k not in value:
-                raise self.bad(f"{key}.{k}" if key else k, "is required")
-        return value
+        """The mapping at `key` (empty when null) with keys among `allowed`, the `required` ones given;
+        their values are read below, by kind (a distribution is a duration or a one-key mapping)."""
+        table = Table(tuple(Key(k, _READ_BELOW, required=k in required) for k in allowed), null_is_empty=True)
+        return dict(check(value, table, self.source, key))
 
     def number(self, value: Any, key: str, low: float = 0.0, high: float = MAX_WEIGHT) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low <= value <= high):
-            raise self.bad(key, f"{value!r} is not a number between {_show(low)} and {_show(high)}")
+            raise self.expected(key, f"a number from {_show(low)} to {_show(high)}", value)
         return float(value)
 
     def probability(self, value: Any, key: str) -> float:
@@ -208,13 +209,13 @@ class _Reader:
 
     def seconds(self, value: Any, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, str):
-            raise self.bad(key, f"{value!r} is not a duration like 30m, 6h, 2d or 1d12h")
+            raise self.expected(key, DURATION_TEXT, value)
         try:
             seconds = parse_duration(value, key).total_seconds()
         except UsageError:
-            raise self.bad(key, f"{value!r} is not a duration like 30m, 6h, 2d or 1d12h") from None
+            raise self.expected(key, DURATION_TEXT, value) from None
         if seconds > MAX_DELAY:
-            raise self.bad(key, f"{value!r} is longer than {MAX_DELAY / 86400:.0f}d (ten years)")
+            raise self.expected(key, f"a duration of at most {MAX_DELAY / 86400:.0f}d (ten years)", value)
         return seconds
 
     def dist(self, value: Any, key: str, days: bool = False, high: float = MAX_WORKING_DAYS) -> Dist:
@@ -229,9 +230,9 @@ class _Reader:
         if not isinstance(value, dict):
             return Dist("fixed", scalar(value, key))
         if len(value) != 1:
-            raise self.bad(key, "expected exactly one of fixed, uniform, exponential, lognormal, empirical")
+            raise self.expected(key, f"a mapping with one of {', '.join(DIST_KINDS)}", value)
         ((kind, spec),) = value.items()
-        k = f"{key}.{kind}"
+        k = join(key, kind)
         if kind == "fixed":
             return Dist("fixed", scalar(spec, k))
         if kind == "uniform":
@@ -239,41 +240,37 @@ class _Reader:
                 spec = self.section(spec, k, ("low", "high"), ("low", "high"))
                 spec = [spec["low"], spec["high"]]
             if not isinstance(spec, list) or len(spec) != 2:
-                raise self.bad(k, "expected [low, high]")
+                raise self.expected(k, "[low, high]", spec)
             low, high = scalar(spec[0], f"{k}.low"), scalar(spec[1], f"{k}.high")
             if high < low:
-                raise self.bad(k, "high is below low")
+                raise self.expected(k, "high at least low", spec)
             return Dist("uniform", low, high)
         if kind == "exponential":
             spec = self.section(spec, k, ("mean",), ("mean",))
             mean = scalar(spec["mean"], f"{k}.mean")
             if mean <= 0:
-                raise self.bad(f"{k}.mean", "must be positive")
+                raise self.expected(f"{k}.mean", "a positive value", spec["mean"])
             return Dist("exponential", mean, high=high)
         if kind == "lognormal":
             spec = self.section(spec, k, ("median", "sigma"), ("median", "sigma"))
             median = scalar(spec["median"], f"{k}.median")
             if median <= 0:
-                raise self.bad(f"{k}.median", "must be positive")
+                raise self.expected(f"{k}.median", "a positive value", spec["median"])
             return Dist("lognormal", median, self.number(spec["sigma"], f"{k}.sigma", 0.0, 10.0), high=high)
         if kind == "empirical":
             return self.empirical(spec, k, days, high)
-        raise UsageError(
-            f"behaviour file {self.path}: unknown key {k!r} "
-            "(expected one of fixed, uniform, exponential, lognormal, empirical)",
-            "bad_behaviour",
-        )
+        raise self.source.unknown(k, DIST_KINDS)
 
     def empirical(self, spec: Any, key: str, days: bool, high: float) -> Dist:
         spec = self.section(spec, key, ("csv", "column", "unit"), ("csv", "column"))
         if not isinstance(spec["csv"], str) or not spec["csv"]:
-            raise self.bad(f"{key}.csv", "expected a file name")
+            raise self.expected(f"{key}.csv", "a file name", spec["csv"])
         file = Path(spec["csv"])
         if not file.is_absolute():
             file = self.path.parent / file  # beside the behaviour file
         unit = spec.get("unit", "d" if days else "h")
         if unit not in UNITS:
-            raise self.bad(f"{key}.unit", f"{unit!r} is not one of {', '.join(UNITS)}")
+            raise self.expected(f"{key}.unit", f"one of {', '.join(UNITS)}", unit)
         scale = 1.0 if days else UNITS[unit]
         column = spec["column"]
         try:
@@ -306,11 +303,14 @@ class _Reader:
     def mix(self, value: Any, key: str, codes: tuple[str, ...]) -> Mix:
         spec = self.section(value, key, codes)
         if not spec:
-            raise self.bad(key, f"expected weights for some of {', '.join(codes)}")
-        weights = [self.number(spec.get(c, 0), f"{key}.{c}") for c in codes]
+            raise self.expected(key, f"weights for some of {', '.join(codes)}", spec)
+        weights = [self.number(spec.get(c, 0), join(key, c)) for c in codes]
         if sum(weights) <= 0:
             raise self.bad(key, "the weights add up to zero")
         return Mix(codes, tuple(accumulate(weights)))
+
+
+INSTANT_TEXT = "an ISO 8601 instant (a real date and time, e.g. 2030-03-04T00:00:00Z)"
 
 
 def _instant(r: _Reader, value: Any, key: str) -> datetime:
@@ -322,19 +322,19 @@ def _instant(r: _Reader, value: Any, key: str) -> datetime:
         try:  # also an impossible date (2030-02-30): timestamps reach here as text, see load
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise r.bad(key, f"{value!r} is not an ISO 8601 instant (a real date and time)") from None
+            raise r.expected(key, INSTANT_TEXT, value) from None
         found = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     else:
-        raise r.bad(key, f"{value!r} is not an ISO 8601 instant")
+        raise r.expected(key, INSTANT_TEXT, value)
     try:
         late = found > LATEST_START
     except OverflowError:  # pragma: no cover - an offset that moves 9999-12-31 past the year 9999
         late = True
     if late:
-        raise r.bad(
+        raise r.expected(
             key,
-            f"{value!r} is too late: the period and its deadlines must end before the year 9999 "
-            f"(at most {LATEST_START.date()})",
+            f"an instant at most {LATEST_START.date()} (the period and its deadlines must end before the year 9999)",
+            value,
         )
     return found
 
@@ -344,21 +344,10 @@ TOP_KEYS = ("name", "description", "orders", "payment", "cancel", "sellers", "re
 
 def load(path_text: str) -> Behaviour:
     """Read and check a behaviour file; exit 2 naming the first bad key or value."""
-    from ordercli import safeyaml
-
     path = Path(path_text)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(
-            f"behaviour file {path}: cannot be read: {getattr(exc, 'strerror', None) or exc}", "bad_behaviour"
-        ) from None
-    try:
-        # timestamps kept as text: PyYAML would build them itself, and an impossible date
-        # (2030-02-30) would fail there, naming no key
-        data = safeyaml.load(text, timestamps=False)
-    except safeyaml.YamlRefused as exc:
-        raise UsageError(f"behaviour file {path}: {exc}", "bad_behaviour") from None
+    # timestamps kept as text: PyYAML would build them itself, and an impossible date
+    # (2030-02-30) would fail there, naming no key
+    data = read_file(path, _Reader(path).source, "yaml", timestamps=False)
     return parse(data, path)
 
 
@@ -370,11 +359,11 @@ def parse(data: Any, path: Path) -> Behaviour:
     start = _instant(r, o["start"], "orders.start")
     days = o.get("days", 28)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3660:
-        raise r.bad("orders.days", f"{days!r} is not a whole number of days between 1 and 3660")
+        raise r.expected("orders.days", "a whole number of days from 1 to 3660", days)
     per_day = r.number(o.get("per_day", 1000), "orders.per_day", 0.0, MAX_ORDERS)
     profile = o.get("weekday_profile", [1.0] * WEEKDAYS)
     if not isinstance(profile, list) or len(profile) != WEEKDAYS:
-        raise r.bad("orders.weekday_profile", "expected 7 weights, Monday first")
+        raise r.expected("orders.weekday_profile", "a list of 7 weights, Monday first", profile)
     weights = tuple(r.number(w, f"orders.weekday_profile[{i}]") for i, w in enumerate(profile))
     if per_day <= 0 or sum(weights) <= 0:
         raise r.bad("orders.per_day", "no orders would be placed (per_day and the weekday profile must be positive)")
@@ -394,7 +383,7 @@ def parse(data: Any, path: Path) -> Behaviour:
     for m in extra:
         if not isinstance(m, str) or not is_name(m):
             raise r.bad(
-                "payment.methods", f"'payment.methods.{m}' is not a payment method name (lowercase words joined by -)"
+                join("payment.methods", m), "the key is not a payment method name (lowercase words joined by -)"
             )
     methods = r.mix(given, "payment.methods", (*PAYMENT_METHODS, *extra))
     unpaid = r.probability(p.get("unpaid_share", 0.0), "payment.unpaid_share")
@@ -410,11 +399,11 @@ def parse(data: Any, path: Path) -> Behaviour:
 
     raw_sellers = top["sellers"]
     if not isinstance(raw_sellers, dict) or not raw_sellers:
-        raise r.bad("sellers", "expected a mapping of seller types, e.g. {prompt: {share: 0.7, ...}}")
+        raise r.expected("sellers", "a mapping of seller types, e.g. {prompt: {share: 0.7, ...}}", raw_sellers)
     sellers = []
     shares = []
     for name, spec in raw_sellers.items():
-        k = f"sellers.{name}"
+        k = join("sellers", name)
         s = r.section(
             spec,
             k,
@@ -434,7 +423,9 @@ def parse(data: Any, path: Path) -> Behaviour:
         given_reasons = s.get("cancel_reasons", {"out-of-stock": 1})
         for code in given_reasons if isinstance(given_reasons, dict) else ():
             if not isinstance(code, str) or not is_name(code):
-                raise r.bad(f"{k}.cancel_reasons", f"{code!r} is not a reason code (lowercase words joined by -)")
+                raise r.bad(
+                    join(f"{k}.cancel_reasons", code), "the key is not a reason code (lowercase words joined by -)"
+                )
         cancel_share = r.probability(s.get("cancel_share", 0.0), f"{k}.cancel_share")
         shares.append(r.number(s["share"], f"{k}.share"))
         accept = r.section(s.get("accept_probability", {}), f"{k}.accept_probability", FAULTS)
@@ -464,7 +455,7 @@ def parse(data: Any, path: Path) -> Behaviour:
 
             validate.name(n, "seller type")
         except UsageError:
-            raise r.bad(f"sellers.{n!r}", "is not a usable name") from None
+            raise r.bad(join("sellers", n), "the key is not a usable seller type name") from None
 
     f = r.section(top.get("refunds"), "refunds", ("held_share", "release_delay"))
     d = r.section(
