@@ -48,8 +48,8 @@ print(elapsed)
 API_LOOP_BASE = """
 import sys, time
 from datetime import datetime
-from ordercli import engine, presets
-from ordercli.world import World, empty_tables
+from ordercli.core import engine, presets
+from ordercli.core.world import World, empty_tables
 n = int(sys.argv[1])
 world = World(empty_tables(datetime.fromisoformat("2030-03-04T09:00:00+00:00"), presets.load("aliexpress").meta()))
 t0 = time.perf_counter()

@@ -1,7 +1,7 @@
 """A small AST mutation tester: does the suite notice when the code is subtly wrong?
 
-    nice -n 10 .venv/bin/python tools/mutate.py src/ordercli/policy.py [more modules...] \
-        [--tests tests/test_policy.py ...] [--timeout 60] [--every N | --max N] [--report FILE]
+    nice -n 10 .venv/bin/python tools/mutate.py src/ordercli/core/policy.py [more modules...] \
+        [--tests tests/core/test_policy.py ...] [--timeout 60] [--every N | --max N] [--report FILE]
 
 For each module, every mutant (one small change: a comparison flipped, `and` for `or`, a
 constant changed, a statement dropped, a condition negated, ...) is written into a snapshot
@@ -38,7 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EQUIVALENTS = ROOT / "tests" / "MUTATION-equivalent.txt"
 # Tests that run processes or time imports: slow, and they test nothing the others don't.
-SLOW_TESTS = {"test_process.py", "test_imports.py", "test_terminal.py", "test_completions.py"}
+SLOW_TESTS = {"process/test_streams_and_exits.py", "process/test_import_cost.py", "process/test_terminal_progress.py",
+              "cli/test_completions.py"}  # fmt: skip
 
 _CMP_SWAP: dict[type, type] = {
     ast.Eq: ast.NotEq,
@@ -217,9 +218,12 @@ def load_equivalents(path: Path) -> dict[str, str]:
 
 def default_tests() -> list[str]:
     """Fast, targeted files first: -x stops at the first failure, so a mutant they kill costs little."""
-    first = ["test_policy.py", "test_calendar.py", "test_cli_cancel.py", "test_cli_refunds.py",
-             "test_cli_disputes.py", "test_cli_orders.py", "test_events.py", "test_storage.py"]  # fmt: skip
-    files = sorted(p.name for p in (ROOT / "tests").glob("test_*.py") if p.name not in SLOW_TESTS)
+    first = ["core/test_policy.py", "core/test_calendar.py", "cli/test_cancel.py", "cli/test_refunds.py",
+             "cli/test_disputes.py", "cli/test_orders.py", "core/test_event_stories.py",
+             "store/test_data_file_stress.py"]  # fmt: skip
+    tests = ROOT / "tests"
+    files = sorted(p.relative_to(tests).as_posix() for p in tests.rglob("test_*.py"))
+    files = [f for f in files if f not in SLOW_TESTS]
     ordered = [f for f in first if f in files] + [f for f in files if f not in first]
     return [f"tests/{f}" for f in ordered]
 
@@ -249,7 +253,7 @@ def run_one(workdir: Path, tests: list[str], timeout: float, budget: float) -> t
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("modules", nargs="+", help="module paths, e.g. src/ordercli/policy.py")
+    ap.add_argument("modules", nargs="+", help="module paths, e.g. src/ordercli/core/policy.py")
     ap.add_argument("--tests", nargs="+", help="test files to run (default: all but the slow process tests)")
     ap.add_argument("--timeout", type=float, default=30, help="seconds per test (pytest-timeout; default 30)")
     ap.add_argument("--every", type=int, default=1, help="keep one mutant in N, deterministically")

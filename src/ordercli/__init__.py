@@ -29,18 +29,18 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Sandbox": "ordercli.sandbox",
-    "Session": "ordercli.sandbox",
-    "OrderCliError": "ordercli.errors",
-    "UsageError": "ordercli.errors",
-    "NotFound": "ordercli.errors",
-    "Refused": "ordercli.errors",
-    "StorageError": "ordercli.errors",
+    "Sandbox": "ordercli.api",
+    "Session": "ordercli.api",
+    "OrderCliError": "ordercli.core.errors",
+    "UsageError": "ordercli.core.errors",
+    "NotFound": "ordercli.core.errors",
+    "Refused": "ordercli.core.errors",
+    "StorageError": "ordercli.core.errors",
 }
 
 if TYPE_CHECKING:
-    from ordercli.errors import NotFound, OrderCliError, Refused, StorageError, UsageError
-    from ordercli.sandbox import Sandbox, Session
+    from ordercli.api import Sandbox, Session
+    from ordercli.core.errors import NotFound, OrderCliError, Refused, StorageError, UsageError
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from ordercli import __version__
 from ordercli.cli import common
-from ordercli.errors import Interrupted, OrderCliError, StorageError, UsageError
+from ordercli.core.errors import Interrupted, OrderCliError, StorageError, UsageError
 
 try:  # typer >= 0.22 vendors click
     from typer._click import exceptions as click_exc
@@ -74,7 +74,7 @@ class OrderCliGroup(TyperGroup):
         `error:` line (or JSON object) and the exit code of docs/cli.md."""
         argv = list(sys.argv[1:] if args is None else args)
         as_json = _wants_json(argv)
-        from ordercli.render import emit_error
+        from ordercli.cli.render import emit_error
 
         env = extra.pop("obj", None) or common.Env()
         try:
@@ -133,7 +133,7 @@ class OrderCliGroup(TyperGroup):
 
 def _unexpected(exc: Exception, env: common.Env, as_json: bool) -> int:
     """A damaged file's fault (exit 5), else a bug (exit 1)."""
-    from ordercli.render import emit_error
+    from ordercli.cli.render import emit_error
 
     if os.environ.get("ORDERCLI_DEBUG"):
         import traceback
@@ -202,7 +202,7 @@ def _from_echo(exc: OSError) -> bool:
 def _report_and_mute(exc: OrderCliError, as_json: bool) -> int:
     """The error, then stdout muted: output that failed (or was cut short by Ctrl-C) is not
     tried again at exit."""
-    from ordercli.render import emit_error
+    from ordercli.cli.render import emit_error
 
     emit_error(exc, as_json)
     _silence_stdout()
@@ -222,8 +222,10 @@ def _silence_stdout() -> None:
 def _blame_the_file(env: common.Env) -> OrderCliError | None:
     if env.sandbox is not None and env.sandbox.path is None:
         return None  # a world in memory: no file to blame
+    from ordercli.store import dbcheck
+
     try:
-        return common.store(env, env.sandbox.path if env.sandbox is not None else None).diagnose()
+        return dbcheck.diagnose(common.store(env, env.sandbox.path if env.sandbox is not None else None))
     except Exception:
         return None
 
@@ -279,7 +281,7 @@ SUBCOMMANDS: dict[str, str] = {
     "scenario": "ordercli.cli.scenario",
     "db": "ordercli.cli.db",
     "messages": "ordercli.cli.messages",
-    "errors": "ordercli.cli.errors",
+    "errors": "ordercli.cli.catalogue",
     "schema": "ordercli.cli.schema",
     "simulate": "ordercli.cli.simulate",
     "behaviour": "ordercli.cli.behaviour",

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import JsonOpt
 
 app = common.group(help="Behaviour files for `simulate`: the population, fitted from what really happened.")
@@ -40,9 +39,9 @@ def fit(
     json_: JsonOpt = False,
 ) -> None:
     """Fit a behaviour file to an event log: shares for choices, censoring-aware delays (Kaplan-Meier)."""
+    from ordercli.core.validate import path as checked
     from ordercli.simulate import fit as fitting
     from ordercli.store import check_output, write_output
-    from ordercli.validate import path as checked
 
     out_path = Path(checked(out, "--out"))
     csv_path = out_path.with_name(out_path.name.removesuffix(".yaml").removesuffix(".yml") + ".delays.csv")

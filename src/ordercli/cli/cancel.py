@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common, complete, output
+from ordercli.cli import common, complete, printers, render
 from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Ask to cancel an order, withdraw the request, list the reasons.")
@@ -34,10 +33,10 @@ def request(
     """R1 for an unpaid order (cancelled at once); R5-R7 for a paid one. Prints the order."""
     with common.writing(ctx) as s:
         order = s.cancel_request(order_id, reason, note=note, actor=as_, idempotency_key=key)
-        show = output.order_printer(s, order, json_)
+        show = printers.order_printer(s, order, json_)
     show()
     common.tell_replay(s)
-    hint = output.cancel_hint(order)
+    hint = printers.cancel_hint(order)
     if hint:
         render.note(f"hint: {hint}")
 
@@ -48,7 +47,7 @@ def withdraw(
 ) -> None:
     """Withdraw a pending cancellation request (R11)."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.cancel_withdraw(order_id, actor=as_, idempotency_key=key), json_)
+        show = printers.order_printer(s, s.cancel_withdraw(order_id, actor=as_, idempotency_key=key), json_)
     show()
     common.tell_replay(s)
 
@@ -61,7 +60,7 @@ def reasons(
     json_: JsonOpt = False,
 ) -> None:
     """The reason table, with whose fault each reason is."""
-    from ordercli.sandbox import Sandbox
+    from ordercli.api import Sandbox
 
     out = render.choose_format(fmt, json_)
     render.emit_rows(Sandbox.cancel_reasons(), out, "reason", fields, not no_headers)  # the table needs no world

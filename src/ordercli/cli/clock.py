@@ -6,10 +6,9 @@ from typing import Annotated
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common, output
+from ordercli.cli import common, printers, render
 from ordercli.cli.common import IdempotencyKeyOpt, JsonOpt
-from ordercli.timecalc import parse_instant
+from ordercli.core.timecalc import parse_instant
 
 app = common.group(help="The virtual clock: it moves only when told, firing what falls due.")
 
@@ -34,7 +33,7 @@ def set_(
     sandbox = common.sandbox(ctx)
     with render.FiringProgress() as progress:
         move = sandbox.clock_set(target, progress=progress, idempotency_key=key)
-    output.show_move(move, json_)
+    printers.show_move(move, json_)
     common.tell_replay(sandbox)
 
 
@@ -49,7 +48,7 @@ def tick(
     sandbox = common.sandbox(ctx)
     with render.FiringProgress() as progress:
         move = sandbox.clock_tick(duration, progress=progress, idempotency_key=key)
-    output.show_move(move, json_)
+    printers.show_move(move, json_)
     common.tell_replay(sandbox)
 
 
@@ -59,5 +58,5 @@ def next_(ctx: typer.Context, key: IdempotencyKeyOpt = None, json_: JsonOpt = Fa
     sandbox = common.sandbox(ctx)
     with render.FiringProgress() as progress:
         move = sandbox.clock_next(progress=progress, idempotency_key=key)
-    output.show_move(move, json_)
+    printers.show_move(move, json_)
     common.tell_replay(sandbox)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 
 if TYPE_CHECKING:
-    from ordercli.sandbox import Sandbox, Session
-    from ordercli.store import Store
-    from ordercli.world import World
+    from ordercli.api import Sandbox, Session
+    from ordercli.core.world import World
+    from ordercli.store import CommandProcess, Store
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON value on stdout.")]
 
@@ -25,9 +25,20 @@ def _formats(incomplete: str) -> list[str]:
 
 
 def _order_ids(ctx: typer.Context, incomplete: str) -> list[str]:
-    from ordercli.cli.complete import order_ids
+    """The ids of the world's orders, for shell completion; nothing (not an error) when the world
+    can't be read. The root's --db, when given before the id, names the world (completion runs no
+    callbacks). The world is read only when a shell asks to complete an id."""
+    from ordercli.core.errors import OrderCliError
 
-    return order_ids(ctx, incomplete)
+    e = env(ctx)
+    db = ctx.find_root().params.get("db")
+    if db is not None and not e.in_scenario:
+        e.db = db
+    try:
+        with reading(ctx) as session:
+            return [o["id"] for o in session.world.iter_orders() if o["id"].startswith(incomplete)]
+    except (OrderCliError, OSError):
+        return []
 
 
 FormatOpt = Annotated[
@@ -127,11 +138,28 @@ def sandbox(ctx: typer.Context) -> Sandbox:
     if e.sandbox is not None:
         return e.sandbox
     # imported here so that `--version` and `--help` never load the storage stack
-    from ordercli.sandbox import Sandbox
+    from ordercli.api import Sandbox
 
     found = Sandbox(db_path(e))
+    if found._store is not None:
+        found._store.process = command_process()
     watch_saves(ctx, found, e.db)
     return found
+
+
+_process: CommandProcess | None = None
+
+
+def command_process() -> CommandProcess:
+    """This process runs one command and exits: its stores pause the cycle collector and keep the last
+    world alive to the exit (store.CommandProcess). The CLI's alone: a Sandbox a library user makes
+    leaves the caller's gc as it was."""
+    global _process
+    if _process is None:
+        from ordercli.store import CommandProcess
+
+        _process = CommandProcess()
+    return _process
 
 
 def watch_saves(ctx: typer.Context, found: Sandbox, db: str | None) -> None:
@@ -187,7 +215,7 @@ def _read_back(ctx: typer.Context, db: str | None, world: World) -> tuple[str, .
             return (f"{program} messages list {order_id}",)
         return (f"{program} orders show {order_id}",)
     if words == ["orders", "place"]:
-        from ordercli.world import order_id_for
+        from ordercli.core.world import order_id_for
 
         return (f"{program} orders show {order_id_for(world.meta['next_order'] - 1)}",)
     if words == ["orders", "import"]:
@@ -208,10 +236,12 @@ def reader(db: str | None) -> str:
 
 def store(e: Env, path: Path | None = None) -> Store:
     """The data file itself (`db` commands, and telling a damaged file from a bug)."""
-    from ordercli.sandbox import wall_now
+    from ordercli.api import wall_now
     from ordercli.store import open_store
 
-    return open_store(path or db_path(e), wall_now)
+    found = open_store(path or db_path(e), wall_now)
+    found.process = command_process()
+    return found
 
 
 @contextmanager
@@ -232,7 +262,7 @@ def tell_replay(commands: Sandbox | Session) -> None:
     stdout is the first call's answer, in its usual form."""
     done = commands.replayed
     if done:
-        from ordercli import render
+        from ordercli.cli import render
 
         render.note(f"replayed: {done['key']} (first done at {done['at']}; nothing changed)")
 

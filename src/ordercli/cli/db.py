@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import JsonOpt
 
 app = common.group(help="The data file itself: check it, back it up, restore it.")
@@ -33,7 +32,9 @@ def _check_text(r: dict[str, Any]) -> str:
 @app.command("check")
 def check(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """Report problems in the data file (exit 0 when sound, 5 when not). Changes nothing."""
-    render.emit_object(common.store(common.env(ctx)).check(), json_, _check_text)
+    from ordercli.store import dbcheck
+
+    render.emit_object(dbcheck.check(common.store(common.env(ctx))), json_, _check_text)
 
 
 @app.command("backup")
@@ -46,14 +47,15 @@ def backup(
 ) -> None:
     """Write a consistent copy of the data file to PATH (a new file, or an ordercli world or backup there;
     it gets the world's mode), or to stdout with -. Takes no lock: it works on a read-only world too."""
-    from ordercli.validate import path
+    from ordercli.core.validate import path
+    from ordercli.store import dbcheck
 
     store = common.store(common.env(ctx))
     if dest == "-":
-        _, raw = store.backup(None)
+        _, raw = dbcheck.backup(store, None)
         render.emit_bytes(raw)
         return
-    result, _ = store.backup(Path(path(dest, "PATH")))
+    result, _ = dbcheck.backup(store, Path(path(dest, "PATH")))
     render.emit_object(
         result,
         json_,
@@ -69,14 +71,15 @@ def restore(
 ) -> None:
     """Check FILE as `db check` would, then make it the world (atomically, under the writers' lock).
     The world it replaces is kept beside the data file as NAME.bak."""
-    from ordercli.validate import path
+    from ordercli.core.validate import path
+    from ordercli.store import dbcheck
 
     e = common.env(ctx)
     store = common.store(e)
     # a retry after a failed output would restore again, and keep the restored world as NAME.bak
     # in place of the one it replaced: a failure after the restore is reported as saved
     with common.saving(e, store.path, (f"{common.reader(e.db)} db check",)):
-        result = store.restore(Path(path(source, "FILE")))
+        result = dbcheck.restore(store, Path(path(source, "FILE")))
     render.emit_object(
         result,
         json_,

@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
-from ordercli import engine, render, views
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import JsonOpt
-from ordercli.timecalc import fmt, parse_stored
-from ordercli.world import World
+from ordercli.core import engine, views
+from ordercli.core.timecalc import fmt, parse_stored
+from ordercli.core.world import World
 
 app = common.group()
 
@@ -23,8 +23,8 @@ app = common.group()
 def _demo_world(ctx: typer.Context, db: str | None, policy: str | None) -> Iterator[World]:
     """The demo's own world: a temporary file, or `--db PATH`. Never the user's working world
     (ORDERCLI_DB or the global --db), nor a scenario's."""
-    from ordercli import presets
-    from ordercli.sandbox import Sandbox
+    from ordercli.api import Sandbox
+    from ordercli.core import presets
     from ordercli.store.file import checked_path
 
     loaded = presets.load(policy or "aliexpress")

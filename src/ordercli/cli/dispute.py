@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common, complete, output
+from ordercli.cli import common, complete, printers, render
 from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Disputes: the buyer opens one, support resolves it (R13).")
@@ -34,7 +33,7 @@ def open_(
 ) -> None:
     """Open a dispute on an order; prints the order."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.dispute_open(order_id, reason, actor=as_, idempotency_key=key), json_)
+        show = printers.order_printer(s, s.dispute_open(order_id, reason, actor=as_, idempotency_key=key), json_)
     show()
     common.tell_replay(s)
 
@@ -55,7 +54,7 @@ def resolve(
 ) -> None:
     """Support resolves the open dispute; prints the order."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.dispute_resolve(order_id, outcome, actor=as_, idempotency_key=key), json_)
+        show = printers.order_printer(s, s.dispute_resolve(order_id, outcome, actor=as_, idempotency_key=key), json_)
     show()
     common.tell_replay(s)
 

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt
 
 notifications_app = common.group(help="What the parties were told, on email and app (R18).")

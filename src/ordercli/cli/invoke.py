@@ -12,7 +12,7 @@ import typer
 from ordercli.cli.common import Env
 
 if TYPE_CHECKING:
-    from ordercli.sandbox import Sandbox
+    from ordercli.api import Sandbox
 
 
 class InProcess:

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Messages between an order's buyer and seller, one thread per order.")

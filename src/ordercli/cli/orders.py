@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from ordercli import render, validate
-from ordercli.cli import common, complete, output
+from ordercli.cli import common, complete, printers, render
 from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
+from ordercli.core import validate
 
 app = common.group(help="Place, pay, list, show and confirm orders.")
 
@@ -56,7 +56,7 @@ def place(
             actor=as_,
             idempotency_key=key,
         )
-        show = (lambda: render.echo(order["id"])) if quiet and not json_ else output.order_printer(s, order, json_)
+        show = (lambda: render.echo(order["id"])) if quiet and not json_ else printers.order_printer(s, order, json_)
     show()
     common.tell_replay(s)
 
@@ -67,7 +67,7 @@ def pay(
 ) -> None:
     """Pay an unpaid order (R2, R3)."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.pay(order_id, actor=as_, idempotency_key=key), json_)
+        show = printers.order_printer(s, s.pay(order_id, actor=as_, idempotency_key=key), json_)
     show()
     common.tell_replay(s)
 
@@ -78,7 +78,7 @@ def confirm(
 ) -> None:
     """The buyer confirms receipt of a shipped order: completed."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.confirm(order_id, actor=as_, idempotency_key=key), json_)
+        show = printers.order_printer(s, s.confirm(order_id, actor=as_, idempotency_key=key), json_)
     show()
     common.tell_replay(s)
 
@@ -87,7 +87,7 @@ def confirm(
 def show(ctx: typer.Context, order_id: OrderArg, json_: JsonOpt = False) -> None:
     """One order with its deadlines, cancellation, refund and dispute."""
     with common.reading(ctx) as s:
-        printer = output.order_printer(s, s.order(order_id), json_)
+        printer = printers.order_printer(s, s.order(order_id), json_)
     printer()
 
 
@@ -128,7 +128,7 @@ def import_(
     """Place many orders from NDJSON, one `orders place` object a line; all or nothing."""
     import orjson
 
-    from ordercli.errors import UsageError
+    from ordercli.core.errors import UsageError
 
     try:
         if source == "-":

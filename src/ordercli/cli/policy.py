@@ -7,15 +7,14 @@ from typing import Annotated
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import IdempotencyKeyOpt, JsonOpt
 
 app = common.group(help="The policy in force: a preset or a TOML file.")
 
 
 def _presets(incomplete: str) -> list[str]:
-    from ordercli.presets import PRESETS
+    from ordercli.core.presets import PRESETS
 
     return [p for p in PRESETS if p.startswith(incomplete)]
 
@@ -70,11 +69,11 @@ def compare(
     json_: JsonOpt = False,
 ) -> None:
     """Run one scenario under two policies and show where the outcomes differ."""
-    from ordercli import scenario as sc
     from ordercli.cli.invoke import invoker
+    from ordercli.scenarios import runner as sc
 
     if common.env(ctx).in_scenario:
-        from ordercli.errors import UsageError
+        from ordercli.core.errors import UsageError
 
         raise UsageError("policy compare can't run inside a scenario step", "nested_scenario")
     result = sc.compare_policies(sc.load(scenario), a, b, invoker)
@@ -99,7 +98,7 @@ def compare(
 @app.command("list")
 def list_(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """The presets, each with a one-line description (docs/marketplaces.md compares them)."""
-    from ordercli.presets import describe_presets
+    from ordercli.core.presets import describe_presets
 
     rows = describe_presets()
     if json_:

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common, output
+from ordercli.cli import common, printers, render
 from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="Refunds: one per cancelled paid order, paid by its due_by (R14-R16).")
@@ -16,7 +15,7 @@ app = common.group(help="Refunds: one per cancelled paid order, paid by its due_
 @app.command("status")
 def status(ctx: typer.Context, order_id: OrderArg, json_: JsonOpt = False) -> None:
     """The order's refund."""
-    output.refund_printer(common.sandbox(ctx).refund(order_id), json_)()
+    printers.refund_printer(common.sandbox(ctx).refund(order_id), json_)()
 
 
 @app.command("list")
@@ -40,7 +39,7 @@ def hold(
 ) -> None:
     """Hold a refund (a stuck payment): it won't settle by itself."""
     sandbox = common.sandbox(ctx)
-    output.refund_printer(sandbox.refund_hold(order_id, actor=as_, idempotency_key=key), json_)()
+    printers.refund_printer(sandbox.refund_hold(order_id, actor=as_, idempotency_key=key), json_)()
     common.tell_replay(sandbox)
 
 
@@ -50,7 +49,7 @@ def release(
 ) -> None:
     """Lift a hold; past its due_by the refund is paid at once."""
     sandbox = common.sandbox(ctx)
-    output.refund_printer(sandbox.refund_release(order_id, actor=as_, idempotency_key=key), json_)()
+    printers.refund_printer(sandbox.refund_release(order_id, actor=as_, idempotency_key=key), json_)()
     common.tell_replay(sandbox)
 
 
@@ -60,5 +59,5 @@ def settle(
 ) -> None:
     """Pay a refund now."""
     sandbox = common.sandbox(ctx)
-    output.refund_printer(sandbox.refund_settle(order_id, actor=as_, idempotency_key=key), json_)()
+    printers.refund_printer(sandbox.refund_settle(order_id, actor=as_, idempotency_key=key), json_)()
     common.tell_replay(sandbox)

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ordercli import render
-from ordercli import scenario as sc
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import JsonOpt
+from ordercli.scenarios import runner as sc
 
 app = common.group(help="Scenario files: scripted worlds for CI.")
 
@@ -69,8 +68,8 @@ def run(
 ) -> None:
     """Run scenario files: exit 0 when every step passed, 1 when any failed."""
     from ordercli.cli.invoke import InProcess
-    from ordercli.errors import UsageError
-    from ordercli.validate import path as checked
+    from ordercli.core.errors import UsageError
+    from ordercli.core.validate import path as checked
 
     e = common.env(ctx)
     if e.in_scenario:

@@ -6,15 +6,14 @@ from typing import Annotated
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import FieldsOpt, FormatOpt, JsonOpt, NoHeadersOpt
 
 app = common.group()
 
 
 def _complete_name(incomplete: str) -> list[str]:
-    from ordercli.contract import schema_names
+    from ordercli.core.contract import schema_names
 
     return [n for n in schema_names() if n.startswith(incomplete)]
 
@@ -32,8 +31,8 @@ def schema(
     json_: JsonOpt = False,
 ) -> None:
     """Print the JSON Schema (draft 2020-12) of NAME, or list them all with --list."""
-    from ordercli import contract
-    from ordercli.errors import UsageError
+    from ordercli.core import contract
+    from ordercli.core.errors import UsageError
 
     if list_ or name is None:
         if name is not None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ordercli.cli import common, complete, output
+from ordercli.cli import common, complete, printers
 from ordercli.cli.common import AsOpt, FieldsOpt, FormatOpt, IdempotencyKeyOpt, JsonOpt, NoHeadersOpt, OrderArg
 
 app = common.group(help="The seller answers cancellation requests, packs, ships and cancels.")
@@ -32,7 +32,7 @@ def respond(
     """Accept (R8: cancelled, refunded) or reject (R9) a pending cancellation request."""
     with common.writing(ctx) as s:
         order = s.seller_respond(order_id, answer, message=message, actor=as_, idempotency_key=key)
-        show = output.order_printer(s, order, json_)
+        show = printers.order_printer(s, order, json_)
     show()
     common.tell_replay(s)
 
@@ -50,7 +50,7 @@ def ship(
 ) -> None:
     """Ship a paid order (refused while a cancellation request is pending, R12)."""
     with common.writing(ctx) as s:
-        show = output.order_printer(
+        show = printers.order_printer(
             s, s.seller_ship(order_id, tracking=tracking, actor=as_, idempotency_key=key), json_
         )
     show()
@@ -63,7 +63,7 @@ def pack(
 ) -> None:
     """Mark a paid order packed, ready to ship (R22: only where the policy uses packing)."""
     with common.writing(ctx) as s:
-        show = output.order_printer(s, s.seller_pack(order_id, actor=as_, idempotency_key=key), json_)
+        show = printers.order_printer(s, s.seller_pack(order_id, actor=as_, idempotency_key=key), json_)
     show()
     common.tell_replay(s)
 
@@ -85,7 +85,7 @@ def cancel(
 ) -> None:
     """Cancel an order before shipment, for a reason (R26: only where the policy lets sellers cancel)."""
     with common.writing(ctx) as s:
-        show = output.order_printer(
+        show = printers.order_printer(
             s, s.seller_cancel(order_id, reason, message=message, actor=as_, idempotency_key=key), json_
         )
     show()
@@ -106,7 +106,7 @@ def stats(
     json_: JsonOpt = False,
 ) -> None:
     """Each seller's cancellation, late-shipment and answer rates, against the policy's ceilings."""
-    from ordercli import render
+    from ordercli.cli import render
 
     out = render.choose_format(fmt, json_)
     rows = common.sandbox(ctx).seller_stats(name, window=window)

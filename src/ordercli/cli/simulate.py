@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ordercli import render
-from ordercli.cli import common
+from ordercli.cli import common, render
 from ordercli.cli.common import JsonOpt
-from ordercli.errors import UsageError
+from ordercli.core.errors import UsageError
 
 app = common.group()
 
@@ -79,9 +78,9 @@ def simulate(
     json_: JsonOpt = False,
 ) -> None:
     """What policies do to a population of orders, on the real engine (common random numbers)."""
-    from ordercli import presets
+    from ordercli.core import presets
+    from ordercli.core.validate import path as checked
     from ordercli.simulate import behaviour, runner
-    from ordercli.validate import path as checked
 
     if orders is not None and not 1 <= orders <= MAX_ORDERS:
         raise UsageError(f"--orders: {orders} is not between 1 and {MAX_ORDERS:,}", "usage")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ordercli.metrics import ANSWERED, ASKED, DECIDED, FAULT, FREE, LATE, SHIPPED, order_figures
-from ordercli.policy import END_REASONS, PAYMENT_METHODS
-from ordercli.timecalc import parse_stored
+from ordercli.core.metrics import ANSWERED, ASKED, DECIDED, FAULT, FREE, LATE, SHIPPED, order_figures
+from ordercli.core.policy import END_REASONS, PAYMENT_METHODS
+from ordercli.core.timecalc import parse_stored
 
 # Every order ends the simulation in one of these: an end reason when cancelled, else its status.
 OUTCOMES = (*END_REASONS, "completed", "shipped", "awaiting_shipment", "cancel_requested", "awaiting_payment")

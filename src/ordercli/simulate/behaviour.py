@@ -21,10 +21,10 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-from ordercli.errors import UsageError
-from ordercli.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS, is_name
-from ordercli.reader import Key, Source, Table, Value, check, join, read_file
-from ordercli.timecalc import parse_duration
+from ordercli.core.errors import UsageError
+from ordercli.core.policy import CANCEL_REASONS, PAYMENT_METHODS, POST_SHIPMENT_DISPUTE_REASONS, is_name
+from ordercli.core.reader import Key, Source, Table, Value, check, join, read_file
+from ordercli.core.timecalc import parse_duration
 
 FAULTS = ("buyer", "seller")
 UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -181,7 +181,7 @@ DIST_KINDS = ("fixed", "uniform", "exponential", "lognormal", "empirical")
 
 
 class _Reader:
-    """A behaviour file's keys, read through ordercli.reader: its messages, its paths."""
+    """A behaviour file's keys, read through ordercli.core.reader: its messages, its paths."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -451,7 +451,7 @@ def parse(data: Any, path: Path) -> Behaviour:
     names = tuple(s.name for s in sellers)
     for n in names:
         try:
-            from ordercli import validate
+            from ordercli.core import validate
 
             validate.name(n, "seller type")
         except UsageError:

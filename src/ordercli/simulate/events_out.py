@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from ordercli.errors import UsageError
+from ordercli.core.errors import UsageError
 from ordercli.simulate import runner
 
 OPTION = "--events-out"

@@ -34,9 +34,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ordercli.errors import UsageError
-from ordercli.policy import CANCEL_REASONS, POST_SHIPMENT_DISPUTE_REASONS, is_name
-from ordercli.records import EventKind
+from ordercli.core.errors import UsageError
+from ordercli.core.model import EventKind
+from ordercli.core.policy import CANCEL_REASONS, POST_SHIPMENT_DISPUTE_REASONS, is_name
 
 QUANTILES = 400  # values written per fitted delay
 DAY = 86400.0

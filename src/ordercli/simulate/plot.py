@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ordercli.errors import UsageError
-from ordercli.policy import END_REASONS
+from ordercli.core.errors import UsageError
+from ordercli.core.policy import END_REASONS
 from ordercli.simulate.aggregate import BIN
 
 

@@ -16,8 +16,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ordercli.metrics import against
-from ordercli.policy import PAYMENT_METHODS
+from ordercli.core.metrics import against
+from ordercli.core.policy import PAYMENT_METHODS
 from ordercli.simulate.aggregate import AUTO_CANCEL, OUTCOMES, TIMES, percentile
 
 QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))

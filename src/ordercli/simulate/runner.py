@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ordercli.errors import UsageError
+from ordercli.core.errors import UsageError
 from ordercli.simulate import aggregate as agg
 from ordercli.simulate import report
 from ordercli.simulate.behaviour import Behaviour

@@ -28,13 +28,13 @@ from itertools import accumulate, count
 from operator import attrgetter
 from typing import Any
 
-from ordercli import engine
-from ordercli.errors import Refused
-from ordercli.policy import AWAITING_SHIPMENT, CANCEL_REASONS, pending_deadlines
+from ordercli.core import engine
+from ordercli.core.errors import Refused
+from ordercli.core.policy import AWAITING_SHIPMENT, CANCEL_REASONS, pending_deadlines
+from ordercli.core.timecalc import add_working_days, parse_stored
+from ordercli.core.world import World
 from ordercli.simulate.behaviour import Behaviour
 from ordercli.simulate.worlds import new_world
-from ordercli.timecalc import add_working_days, parse_stored
-from ordercli.world import World
 
 DAY = 86400
 ITEM = "simulated item"

@@ -17,7 +17,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from ordercli.errors import UsageError
+from ordercli.core.errors import UsageError
 
 MAX_POINTS = 64  # a grid beyond this is a mistake more often than a plan
 
@@ -106,7 +106,7 @@ def _text(v: Any) -> str:
 def points(base_name: str, base_meta: dict[str, Any], axes: list[Axis]) -> list[tuple[str, dict[str, Any], dict]]:
     """Every combination, the first axis varying slowest, as (label, policy meta, point):
     each policy checked as `policy use` would check it (exit 2 naming the bad value)."""
-    from ordercli.policy import policy_from_mapping
+    from ordercli.core.policy import policy_from_mapping
 
     keys = [a.key for a in axes]
     if len(set(keys)) != len(keys):
@@ -138,7 +138,7 @@ def points(base_name: str, base_meta: dict[str, Any], axes: list[Axis]) -> list[
 def axis_numbers(values: tuple[Any, ...]) -> list[float] | None:
     """The values as numbers for a plot's x axis (durations in hours; working days as days),
     or None when some value is neither (categories)."""
-    from ordercli.timecalc import WorkingDays, parse_policy_duration
+    from ordercli.core.timecalc import WorkingDays, parse_policy_duration
 
     out = []
     for v in values:

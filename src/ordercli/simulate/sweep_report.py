@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ordercli.errors import StorageError, UsageError
+from ordercli.core.errors import StorageError, UsageError
 
 Getter = Callable[[dict[str, Any]], Any]
 

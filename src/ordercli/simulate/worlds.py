@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ordercli.world import World, empty_tables
+from ordercli.core.world import World, empty_tables
 
 
 def new_tables(start: datetime, policy_meta: dict[str, Any]) -> dict[str, Any]:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ordercli.errors import StorageError
+from ordercli.core.errors import StorageError
+from ordercli.core.timecalc import parse_stored
+from ordercli.core.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
 from ordercli.store.file import (
     DataFile,
     atomic_write,
@@ -32,15 +34,14 @@ from ordercli.store.file import (
     write_output,
 )
 from ordercli.store.migrations import MIGRATIONS, migrate
-from ordercli.timecalc import parse_stored
-from ordercli.world import APP, SCHEMA_VERSION, TABLES, World, empty_tables
 
 if TYPE_CHECKING:
+    from ordercli.store.tinydb_storage import OncePerCommand
     from ordercli.store.tinyworld import TinyWorld
-    from ordercli.tinydb_storage import OncePerCommand
 
 __all__ = [
     "MIGRATIONS",
+    "CommandProcess",
     "DataFile",
     "Store",
     "atomic_write",
@@ -98,35 +99,40 @@ def damaged(path: Path, what: str) -> StorageError:
     )
 
 
-# The last world a command opened, kept alive until the process exits: the console script leaves with
-# os._exit, so a big world is never freed object by object (in-process callers keep only the last one).
-_kept: list[Any] = []
+class CommandProcess:
+    """What a process that runs one command and then exits does around each use of its data file:
+    the CLI makes one (cli/common.py) and hands it to the stores it opens. A library user's process
+    has none, so its cycle collector, its frozen generation and its memory are left as they were
+    (tests/test_caches.py checks gc after every kind of Sandbox call).
 
+    Assumes the process ends with the command (the console script leaves with os._exit): a world is
+    a tree of dicts without cycles, so pausing the collector only skips rescans, and the last world
+    kept alive to the exit is never freed object by object."""
 
-def _keep(*objects: Any) -> None:
-    _kept[:] = objects
+    FREEZE_ABOVE = 100_000  # objects a command made (net): above this, skip the collector's pass over them
 
+    def __init__(self) -> None:
+        self.kept: tuple[Any, ...] = ()
 
-_FREEZE_ABOVE = 100_000  # objects a command made (net): above this, skip the collector's pass over them
+    def keep(self, *objects: Any) -> None:
+        self.kept = objects  # the one before is freed now, while the collector is paused
 
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    # A world is a tree of dicts without cycles; a command makes hundreds of thousands of them
-    # (a big tick) and the cycle collector would rescan them all, again and again, for nothing.
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            # Re-enabled as is, the collector's first pass would walk every object the command made
-            # (a big tick: millions, ~0.3 s) only to find no cycles: after a big command they join the
-            # frozen world instead. Not after a small one: a long-running caller (the Python API) keeps
-            # its collector for the odd cycle a command leaves behind (an exception's traceback).
-            if gc.get_count()[0] > _FREEZE_ABOVE:
-                gc.freeze()
-            gc.enable()
+    @contextmanager
+    def collector_paused(self) -> Iterator[None]:
+        # A command makes hundreds of thousands of dicts (a big tick) and the cycle collector would
+        # rescan them all, again and again, for nothing.
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            if was:
+                # Re-enabled as is, the collector's first pass would walk every object the command made
+                # (a big tick: millions, ~0.3 s) only to find no cycles: after a big command they join the
+                # frozen world instead (the CLI in a test's process runs many commands).
+                if gc.get_count()[0] > self.FREEZE_ABOVE:
+                    gc.freeze()
+                gc.enable()
 
 
 class Store:
@@ -135,10 +141,18 @@ class Store:
         self.path = Path(path)
         self.file = DataFile(self.path, durable=durable)
         self.new_world = new_world
+        self.process: CommandProcess | None = None  # the CLI's own process only: see CommandProcess
+
+    def _collector_paused(self) -> AbstractContextManager[None]:
+        return self.process.collector_paused() if self.process is not None else nullcontext()
+
+    def _keep(self, *objects: Any) -> None:
+        if self.process is not None:
+            self.process.keep(*objects)
 
     def _open(self, writable: bool) -> tuple[TinyWorld, OncePerCommand]:
+        from ordercli.store.tinydb_storage import AtomicJSONStorage, OncePerCommand, WorldDB
         from ordercli.store.tinyworld import TinyWorld
-        from ordercli.tinydb_storage import AtomicJSONStorage, OncePerCommand, WorldDB
 
         cache = OncePerCommand(AtomicJSONStorage)
         db = WorldDB(self.path, storage=cache, file=self.file)
@@ -159,9 +173,9 @@ class Store:
         """No lock: the file is only ever replaced whole. A missing file is an empty world,
         and nothing is created."""
         self.file.resolve()
-        with _collector_paused():
+        with self._collector_paused():
             world, cache = self._open(writable=False)
-            _keep(world, cache)
+            self._keep(world, cache)
             yield world
 
     def _open_checked(self) -> tuple[TinyWorld, OncePerCommand]:
@@ -182,7 +196,7 @@ class Store:
         self.file.resolve()
         self.file.check_kind()
         self.file.sealing = True
-        with _collector_paused():
+        with self._collector_paused():
             world, cache = self._open_checked()
             self.file.check_writable()
             self.file.ensure_folder()
@@ -191,7 +205,7 @@ class Store:
                     del world, cache  # never two big worlds at once
                     world, cache = self._open_checked()
                 self.file.remove_leftovers()
-                _keep(world, cache)
+                self._keep(world, cache)
                 yield world
                 if world.dirty:
                     world.flush()
@@ -200,7 +214,7 @@ class Store:
     def _check_whole(self, tables: dict[str, Any]) -> None:
         """Bytes ordercli did not write itself are checked whole before anything is written over
         them, as `db check` would: a damaged world is never rewritten."""
-        from ordercli.check import first_problem
+        from ordercli.store.integrity import first_problem
 
         found = first_problem(tables)
         if found:
@@ -221,30 +235,9 @@ class Store:
             self.file.sealing = True
             self.file.write(tables)
 
-    # db check, backup and restore: see dbcheck
-    def diagnose(self) -> StorageError | None:
-        from ordercli.store import dbcheck
-
-        return dbcheck.diagnose(self)
-
-    def check(self) -> dict[str, Any]:
-        from ordercli.store import dbcheck
-
-        return dbcheck.check(self)
-
-    def backup(self, dest: Path | None) -> tuple[dict[str, Any], bytes]:
-        from ordercli.store import dbcheck
-
-        return dbcheck.backup(self, dest)
-
-    def restore(self, source: Path) -> dict[str, Any]:
-        from ordercli.store import dbcheck
-
-        return dbcheck.restore(self, source)
-
 
 def new_world_tables(now: datetime) -> dict[str, Any]:
-    from ordercli import presets
+    from ordercli.core import presets
 
     return empty_tables(now, presets.default().meta())
 

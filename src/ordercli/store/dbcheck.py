@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ordercli.errors import NotFound, StorageError, UsageError
+from ordercli.core.errors import NotFound, StorageError, UsageError
 from ordercli.store.file import DataFile, check_output, write_output
 from ordercli.store.migrations import migrate
 
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 def _tables_and_schema(path: Path, raw: bytes | None) -> tuple[dict[str, Any] | None, int]:
     """The file's tables, migrated in memory (None: an empty world), and the schema version it was
     written with; refuses foreign data."""
+    from ordercli.core.world import SCHEMA_VERSION
     from ordercli.store import check_shape
-    from ordercli.world import SCHEMA_VERSION
 
     tables = check_shape(path, DataFile(path).parse(raw))
     if tables is None:
@@ -34,12 +34,12 @@ def _tables(path: Path, raw: bytes | None) -> dict[str, Any] | None:
 
 
 def _problems(tables: dict[str, Any] | None) -> list[str]:
-    from ordercli.check import problems
+    from ordercli.store.integrity import problems
 
     return problems(tables) if tables is not None else []
 
 
-def diagnose(store: Store) -> StorageError | None:
+def _diagnose(store: Store) -> StorageError | None:
     """After an unexpected failure: is the data file to blame? (exit 5, not a bug)"""
     from ordercli.store import damaged
 
@@ -47,7 +47,7 @@ def diagnose(store: Store) -> StorageError | None:
         tables = _tables(store.path, store.file.read_bytes())
     except StorageError as exc:
         return exc
-    from ordercli.check import first_problem
+    from ordercli.store.integrity import first_problem
 
     found = first_problem(tables) if tables is not None else None
     return damaged(store.path, found) if found else None
@@ -61,13 +61,13 @@ def _notifications(tables: dict[str, Any]) -> int:
 
 def _keys(tables: dict[str, Any]) -> int:
     """The idempotency keys the world keeps (schema 4: one document mapping each key to its record)."""
-    from ordercli.world import KEYS
+    from ordercli.core.world import KEYS
 
     kept = tables.get(KEYS, {}).get("1")
     return len(kept) if isinstance(kept, dict) else 0
 
 
-def check(store: Store) -> dict[str, Any]:
+def _check(store: Store) -> dict[str, Any]:
     """`db check`: read-only; a report of the file, or StorageError listing its problems.
     Temporary files left by a writer that was killed mid-write are reported (`leftovers`, only
     when there are some): they are not part of the world, and the next writing command removes them."""
@@ -97,7 +97,7 @@ def check(store: Store) -> dict[str, Any]:
     return report
 
 
-def backup(store: Store, dest: Path | None) -> tuple[dict[str, Any], bytes]:
+def _backup(store: Store, dest: Path | None) -> tuple[dict[str, Any], bytes]:
     """A consistent copy, checked: written to `dest` by the careful writer, or returned (dest
     None: `db backup -` prints it). No lock: a writer replaces the file whole, so the bytes read
     are one world (and a world on a read-only mount can be backed up). The copy takes the mode of
@@ -137,7 +137,7 @@ def backup_name(path: Path) -> Path:
     return path.with_name(path.name + ".bak")
 
 
-def restore(store: Store, source: Path) -> dict[str, Any]:
+def _restore(store: Store, source: Path) -> dict[str, Any]:
     """Check SOURCE as `db check` would, then make it the world, atomically and under the lock;
     the replaced world (if any) is kept as NAME.bak beside it."""
     src = DataFile(source)
@@ -184,3 +184,24 @@ def restore(store: Store, source: Path) -> dict[str, Any]:
         "replaced_world_kept_as": None if kept is None else str(kept),
         "orders": len(tables["orders"]),
     }
+
+
+# The cycle collector paused around each (the CLI's process only: store.CommandProcess).
+def diagnose(store: Store) -> StorageError | None:
+    with store._collector_paused():
+        return _diagnose(store)
+
+
+def check(store: Store) -> dict[str, Any]:
+    with store._collector_paused():
+        return _check(store)
+
+
+def backup(store: Store, dest: Path | None) -> tuple[dict[str, Any], bytes]:
+    with store._collector_paused():
+        return _backup(store, dest)
+
+
+def restore(store: Store, source: Path) -> dict[str, Any]:
+    with store._collector_paused():
+        return _restore(store, source)

@@ -20,7 +20,6 @@ stays a link, and writers through either name share one lock (`TARGET.lock`).
 from __future__ import annotations
 
 import errno
-import gc
 import os
 import stat
 import zlib
@@ -32,7 +31,7 @@ from typing import Any, Literal
 
 import orjson
 
-from ordercli.errors import StorageError, UsageError
+from ordercli.core.errors import StorageError, UsageError
 
 DEFAULT_LOCK_TIMEOUT = 5.0
 _CHUNK = 20_000  # rows per orjson.dumps when writing a table: bounds the bytes held at once
@@ -231,11 +230,7 @@ class DataFile:
     def parse(self, raw: bytes | None) -> Any:
         if raw is None or not raw.strip():
             return None
-        # A world is a tree of dicts without cycles: the cycle collector would only rescan
-        # millions of objects, so it is paused while parsing (the store keeps it paused for the
-        # rest of the command) and the loaded objects are frozen out of its later passes.
-        paused = gc.isenabled()
-        gc.disable()
+        # the cycle collector is the CLI's to pause (store.CommandProcess), never a library user's
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -244,12 +239,8 @@ class DataFile:
                 "restore a backup or point --db elsewhere",
                 "storage_unreadable",
             ) from None
-        finally:
-            if paused:
-                gc.enable()
         if data is None:  # `null` is not an empty world (no bytes, or blanks, is): never written over
             raise not_ordercli_data(self.path)
-        gc.freeze()
         return data
 
     def read(self) -> Any:

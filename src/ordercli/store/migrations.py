@@ -11,12 +11,12 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
-from ordercli.world import SCHEMA_VERSION
+from ordercli.core.world import SCHEMA_VERSION
 
 
 def _v1_to_v2(tables: dict[str, Any]) -> None:
     """Schema 2 records where the policy in force came from: a preset or a file."""
-    from ordercli.presets import PRESETS
+    from ordercli.core.presets import PRESETS
 
     policy = tables["meta"]["1"]["policy"]
     source = "preset" if policy.get("name") in PRESETS else "file"
@@ -64,7 +64,7 @@ def _v2_to_v3(tables: dict[str, Any]) -> None:
 def _v3_to_v4(tables: dict[str, Any]) -> None:
     """Schema 4 keeps the idempotency keys (`--idempotency-key`) in a table of their own: an older
     world has used none."""
-    from ordercli.world import KEYS
+    from ordercli.core.world import KEYS
 
     tables[KEYS] = {}
 

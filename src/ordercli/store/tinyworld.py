@@ -6,7 +6,7 @@ each call still hands the data to the storage and clears the query cache), so no
 while the engine works: new records are buffered, changed orders remembered, and `flush()` makes at
 most one `insert_multiple` and one `update(..., doc_ids=[...])` per table, however many orders a
 tick fires. Unless the file carries ordercli's seal (then ordercli wrote, and had checked, every byte),
-every record read is validated first (`ordercli.check`): a damaged one stops the command before
+every record read is validated first (`ordercli.store.integrity`): a damaged one stops the command before
 anything is written.
 """
 
@@ -18,9 +18,10 @@ from typing import Any
 from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
 
-from ordercli import check
-from ordercli.errors import NotFound, StorageError
-from ordercli.world import _ID_RE, KEYS, World, order_id_for, per_channel
+from ordercli.core.errors import NotFound, StorageError
+from ordercli.core.model import Event, Notification
+from ordercli.core.world import _ID_RE, KEYS, StoredNotice, StoredOrder, World, order_id_for, per_channel
+from ordercli.store import integrity as check
 
 Damaged = Callable[[str], StorageError]
 
@@ -39,11 +40,11 @@ def _all_equal(**fields: Any) -> Any:
     return cond
 
 
-def _drain(rows: list[dict]) -> Iterator[dict]:
+def _drain(rows: list[Any]) -> Iterator[Any]:
     """Hands rows to TinyDB (which copies each) and lets go of each original as it goes
     (popped off the end, in C: a generator would cost a resume per row)."""
     rows.reverse()
-    rows.insert(0, None)  # type: ignore[arg-type]  # the end mark: popped last
+    rows.insert(0, None)  # the end mark: popped last
     return iter(rows.pop, None)
 
 
@@ -65,19 +66,19 @@ class TinyWorld(World):
         assert meta is not None  # the store checked the file's shape
         super().__init__({"meta": {"1": meta}, "orders": {}, "events": {}, "notifications": {}, KEYS: {}})
         self.schema_on_disk = schema_on_disk
-        self._known: dict[int, dict] = {}  # the orders handed out: the engine changes these objects
+        self._known: dict[int, StoredOrder] = {}  # the orders handed out: the engine changes these objects
         self._valid: set[int] = set()  # orders already validated (handed out or scanned)
         self._changed: set[int] = set()
-        self._new_orders: list[dict] = []
+        self._new_orders: list[StoredOrder] = []
         self._new_nums: set[int] = set()
-        self._new_events: list[dict] = []
-        self._new_notifications: list[dict] = []
-        self._new_keys: dict[str, dict] = {}
+        self._new_events: list[Event] = []
+        self._new_notifications: list[StoredNotice] = []
+        self._new_keys: dict[str, dict[str, Any]] = {}
         # the ids the new rows take: events are numbered by seq, notices 1, 2, 3 ...
         self._first = {"events": meta["next_event"], "notifications": len(self._notifications) + 1}
 
     # -- validation
-    def _checked_order(self, num: int, doc: dict) -> dict:
+    def _checked_order(self, num: int, doc: StoredOrder) -> StoredOrder:
         if not self.trusted and num not in self._valid:
             found = check.order_problems(str(num), doc, self.now)
             if found:
@@ -95,7 +96,7 @@ class TinyWorld(World):
         return rows
 
     # -- orders
-    def order_by_num(self, num: int) -> dict:
+    def order_by_num(self, num: int) -> StoredOrder:
         known = self._known.get(num)
         if known is not None:
             return known
@@ -105,7 +106,7 @@ class TinyWorld(World):
         self._known[num] = self._checked_order(num, doc)
         return doc
 
-    def order(self, order_id: str) -> dict:
+    def order(self, order_id: str) -> StoredOrder:
         m = _ID_RE.fullmatch(order_id) if isinstance(order_id, str) else None
         found = None
         if m:
@@ -120,13 +121,13 @@ class TinyWorld(World):
     def _order_slot_taken(self, num: int) -> bool:
         return num in self._known or self._orders.contains(doc_id=num)
 
-    def _put_order(self, num: int, order: dict) -> None:
+    def _put_order(self, num: int, order: StoredOrder) -> None:
         self._known[num] = order
         self._valid.add(num)
         self._new_orders.append(order)
         self._new_nums.add(num)
 
-    def _scan(self, docs: Iterable[Any]) -> Iterator[dict]:
+    def _scan(self, docs: Iterable[Any]) -> Iterator[StoredOrder]:
         known, keep, trusted = self._known, self.writable, self.trusted
         for doc in docs:
             num = doc.doc_id
@@ -137,11 +138,13 @@ class TinyWorld(World):
                     known[num] = mine
             yield mine
 
-    def iter_orders(self) -> Iterable[dict]:
+    def iter_orders(self) -> Iterable[StoredOrder]:
         yield from self._scan(self._orders)
         yield from self._new_orders
 
-    def find_orders(self, status: str | None = None, buyer: str | None = None, seller: str | None = None) -> list[dict]:
+    def find_orders(
+        self, status: str | None = None, buyer: str | None = None, seller: str | None = None
+    ) -> list[StoredOrder]:
         cond = _all_equal(status=status, buyer=buyer, seller=seller)
         if cond is None:
             return list(self.iter_orders())
@@ -150,13 +153,13 @@ class TinyWorld(World):
         changed = [o for num, o in self._known.items() if num in self._changed and cond(o)]
         return _merge(found, changed + [o for o in self._new_orders if cond(o)])
 
-    def orders_with_refund(self) -> list[dict]:
+    def orders_with_refund(self) -> list[StoredOrder]:
         return self._scan_where(Query().refund.test(_present))
 
-    def orders_with_disputes(self) -> list[dict]:
+    def orders_with_disputes(self) -> list[StoredOrder]:
         return self._scan_where(Query().disputes.test(bool))
 
-    def _scan_where(self, cond: Any) -> list[dict]:
+    def _scan_where(self, cond: Any) -> list[StoredOrder]:
         found = [o for o in self._scan(self._orders.search(cond)) if cond(o)]
         return _merge(found, [o for o in self._new_orders if cond(o)])
 
@@ -167,40 +170,40 @@ class TinyWorld(World):
         return bool(self.count_orders() or self.count_events())
 
     # -- history and notifications
-    def _put_event(self, seq: int, ev: dict, order: dict | None) -> None:
+    def _put_event(self, seq: int, ev: Event, order: StoredOrder | None) -> None:
         if order is not None:
             # every change to an order records an event (R19): so the events name the changed orders
             self._changed.add(int(order["id"][4:]))  # World.order_num, inlined: once per event
         self._new_events.append(ev)
 
-    def _put_notice(self, notice: dict) -> None:
+    def _put_notice(self, notice: StoredNotice) -> None:
         self._new_notifications.append(notice)
 
     def count_events(self) -> int:
         return len(self._events) + len(self._new_events)
 
-    def find_events(self, order_id: str | None = None) -> list[dict]:
+    def find_events(self, order_id: str | None = None) -> list[Event]:
         if order_id is None:
             rows = self._checked_rows("events", list(self._events))
             return rows + self._new_events
         rows = self._checked_rows("events", self._events.search(Query().order_id == order_id))
         return rows + [e for e in self._new_events if e["order_id"] == order_id]
 
-    def find_notifications(self, to: str | None = None, order_id: str | None = None) -> list[dict]:
+    def find_notifications(self, to: str | None = None, order_id: str | None = None) -> list[Notification]:
         cond = _all_equal(to=to, order_id=order_id)
         rows = self._checked_rows(
             "notifications", list(self._notifications) if cond is None else self._notifications.search(cond)
         )
         return per_channel(rows + [n for n in self._new_notifications if cond is None or cond(n)])
 
-    def events_since(self, seq: int) -> list[dict]:
+    def events_since(self, seq: int) -> list[Event]:
         first = self._first["events"]
         if seq >= first:
             return self._new_events[seq - first :]
         return self.find_events()[seq - 1 :]
 
     # -- idempotency keys: looked at only by a command given a key
-    def key_record(self, key: str) -> dict | None:
+    def key_record(self, key: str) -> dict[str, Any] | None:
         if key in self._new_keys:
             return self._new_keys[key]
         # the raw table, not `get(doc_id=1)`: that would copy every key's record to find one
@@ -212,11 +215,11 @@ class TinyWorld(World):
                 raise self._damaged(problem)
         return record
 
-    def keep_key(self, key: str, record: dict) -> None:
+    def keep_key(self, key: str, record: dict[str, Any]) -> None:
         self._new_keys[key] = record
         self.dirty = True
 
-    def events_between(self, first: int, end: int) -> list[dict]:
+    def events_between(self, first: int, end: int) -> list[Event]:
         start = self._first["events"]
         if first >= start:
             return self._new_events[first - start : end - start]
@@ -231,7 +234,7 @@ class TinyWorld(World):
         if self._changed:
             changed = {num: self._known[num] for num in self._changed if num in self._known}
 
-            def apply(doc: MutableMapping) -> None:
+            def apply(doc: MutableMapping[str, Any]) -> None:
                 doc.update(changed[int(doc["id"][4:])])
 
             existing = [num for num in changed if num not in self._new_nums]
@@ -252,7 +255,7 @@ class TinyWorld(World):
         self._known.clear()
         self._new_nums.clear()
 
-    def _insert(self, name: str, table: Table, rows: list[dict], first: int) -> None:
+    def _insert(self, name: str, table: Table, rows: list[Any], first: int) -> None:
         """One insert_multiple of this command's new rows, with the ids first, first + 1, ... (orders
         and events: their meta counters; notices: the table's length + 1). A few rows into a big
         table name their ids (a Document each). Many rows are handed over whole and take TinyDB's
@@ -260,7 +263,7 @@ class TinyWorld(World):
         n = len(rows)
         if not n:
             return
-        docs: Iterable[dict] = rows  # handed over whole: the world's table adopts them (no copies)
+        docs: Iterable[dict[str, Any]] = rows  # handed over whole: the world's table adopts them (no copies)
         if n < len(table) // 4:
             docs = (Document(row, first + i) for i, row in enumerate(_drain(rows)))
         try:
@@ -271,7 +274,7 @@ class TinyWorld(World):
             raise self._damaged(f"the ids of its {name} table do not follow its counters")
 
 
-def _merge(found: list[dict], extra: list[dict]) -> list[dict]:
+def _merge(found: list[StoredOrder], extra: list[StoredOrder]) -> list[StoredOrder]:
     """Search results plus this command's own orders, once each, oldest first."""
     if not extra:
         return found

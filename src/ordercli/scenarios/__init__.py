@@ -1,0 +1,1 @@
+"""Scenario files: the runner (load, run through a given command runner, report) and the pytest plugin."""
