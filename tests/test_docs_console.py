@@ -94,8 +94,11 @@ def run_page(page: str, commands: list[Command], folder: Path) -> list[str]:
     (folder / "examples").symlink_to(ROOT / "examples")
     script = ["set -o pipefail"]
     for number, command in enumerate(commands):
-        script += [f"printf '\\n{MARK} {number}\\n'", "{ " + command.text + "\n} 2>&1",
-                   f"printf '\\n{MARK} exit %d\\n' $?"]
+        script += [
+            f"printf '\\n{MARK} {number}\\n'",
+            "{ " + command.text + "\n} 2>&1",
+            f"printf '\\n{MARK} exit %d\\n' $?",
+        ]
     env = {
         **os.environ,
         "ORDERCLI_DB": str(folder / "world.json"),
@@ -106,8 +109,9 @@ def run_page(page: str, commands: list[Command], folder: Path) -> list[str]:
     }
     for name in ("NO_COLOR", "ORDERCLI_DEBUG", "ORDERCLI_LOCK_TIMEOUT"):
         env.pop(name, None)
-    result = subprocess.run(["bash", "-c", "\n".join(script)], cwd=folder, env=env, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run(
+        ["bash", "-c", "\n".join(script)], cwd=folder, env=env, capture_output=True, text=True, timeout=600
+    )
     outputs: list[str] = []
     chunks = result.stdout.split(f"\n{MARK} ")
     for chunk in chunks[1:]:
@@ -138,8 +142,12 @@ def test_console_blocks_show_what_the_commands_print(page: str, tmp_path: Path) 
         actual = [line.rstrip() for line in output.rstrip("\n").split("\n")] if output.strip("\n") else []
         expected = [line.rstrip() for line in command.expected]
         if len(actual) != len(expected) or not all(map(matches, expected, actual)):
-            problems.append(f"{page}:{command.line}: $ {command.text}\n--- expected\n" + "\n".join(expected)
-                            + "\n--- actual\n" + "\n".join(actual))
+            problems.append(
+                f"{page}:{command.line}: $ {command.text}\n--- expected\n"
+                + "\n".join(expected)
+                + "\n--- actual\n"
+                + "\n".join(actual)
+            )
     assert not problems, "\n\n".join(problems)
 
 
@@ -148,7 +156,7 @@ def test_every_skip_marker_stands_before_a_console_block() -> None:
     for page in PAGES:
         text = (ROOT / page).read_text(encoding="utf-8")
         for found in SKIP.finditer(text):
-            after = text[found.end():].lstrip("\n")
+            after = text[found.end() :].lstrip("\n")
             assert after.startswith("```console\n"), f"{page}: {found.group()} is not before a console block"
 
 
