@@ -3,7 +3,7 @@ prints (src/ordercli/schemas/*.json) and the fixed table columns derived from th
 
 The schemas of the declared records (ordercli.core.model.SCHEMAS: order, refund, event...) are
 generated from the declaration by `record_schema` and written by `python -m ordercli.core.contract`
-(tests/test_records_declared_once.py fails when a file drifts from it); the others are written by
+(tests/core/test_records_declared_once.py fails when a file drifts from it); the others are written by
 hand, and embed no declared record."""
 
 from __future__ import annotations

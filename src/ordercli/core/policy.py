@@ -762,7 +762,7 @@ def actions_asked(order: StoredOrder, policy: Policy, now: datetime) -> tuple[tu
 # The answers of `actions_asked` by situation, for every policy and world of the process. Assumes
 # `_situation` holds everything the checks read (the policy's own part too, in `actions_key` and the
 # extras), so that equal keys mean equal answers; it stays small (a few dozen keys: flags and a
-# status, never an instant or an id). tests/test_caches.py compares it with `actions_asked` on orders
+# status, never an instant or an id). tests/core/test_caches.py compares it with `actions_asked` on orders
 # in every state under every preset.
 _ACTIONS: dict[Situation, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 

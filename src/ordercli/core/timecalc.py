@@ -78,7 +78,7 @@ def fmt(instant: datetime | None) -> str | None:
 
 
 # hours since year 1 -> "YYYY-MM-DDTHH:" of a UTC instant: the key is the whole of what the text depends
-# on (minutes and seconds come from _MINUTES_SECONDS); tests/test_caches.py compares fmt with isoformat
+# on (minutes and seconds come from _MINUTES_SECONDS); tests/core/test_caches.py compares fmt with isoformat
 _HOURS: dict[int, str] = {}
 _HOURS_MAX = 100_000  # about 11 years of hours: bounded, whatever the run
 _MINUTES_SECONDS = [f"{m:02d}:{s:02d}+00:00" for m in range(60) for s in range(60)]

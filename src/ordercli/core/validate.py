@@ -44,7 +44,7 @@ def amount(value: object, name: str = "amount", currency_code: str | None = None
 # Amounts already checked, as text with their currency: a simulation (or an import) checks the same
 # prices over and over, and the check (Decimal, the currency's places, quantize) is a pure function.
 # Assumes the answer depends on the text and the currency alone (`name` only words a refusal, and
-# refusals are never kept); tests/test_caches.py compares it with `_amount`.
+# refusals are never kept); tests/core/test_caches.py compares it with `_amount`.
 _AMOUNTS: dict[tuple[str, str | None], str] = {}
 _AMOUNTS_MAX = 65536
 

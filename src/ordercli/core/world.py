@@ -291,7 +291,7 @@ class DeadlineIndex:
     world, is queued. It holds because the only code that changes an order is the engine's, and
     every engine command ends in `settle_now`/`advance` with the order it changed. Code that edits
     an order's dict by hand on a world with an index breaks it (`missing` names what is lost;
-    tests/test_engine_index.py checks it after every kind of command).
+    tests/core/test_caches.py checks it after every kind of command).
     """
 
     def __init__(self, orders: Iterable[StoredOrder]):

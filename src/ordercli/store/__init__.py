@@ -103,7 +103,7 @@ class CommandProcess:
     """What a process that runs one command and then exits does around each use of its data file:
     the CLI makes one (cli/common.py) and hands it to the stores it opens. A library user's process
     has none, so its cycle collector, its frozen generation and its memory are left as they were
-    (tests/test_caches.py checks gc after every kind of Sandbox call).
+    (tests/core/test_caches.py checks gc after every kind of Sandbox call).
 
     Assumes the process ends with the command (the console script leaves with os._exit): a world is
     a tree of dicts without cycles, so pausing the collector only skips rescans, and the last world
