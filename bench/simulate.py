@@ -90,7 +90,12 @@ def before_src(spec: str) -> str:
     import tempfile
 
     if Path(spec).is_dir():
-        return str(Path(spec).resolve())
+        # a source tree (/tmp/before, as `git archive` unpacks it) or its src/; else PYTHONPATH would
+        # not find ordercli there and the "before" runs would silently import some other ordercli
+        for folder in (Path(spec) / "src", Path(spec)):
+            if (folder / "ordercli" / "__init__.py").is_file():
+                return str(folder.resolve())
+        raise SystemExit(f"--before {spec}: no ordercli package in {spec}/src or {spec}")
     folder = Path(tempfile.mkdtemp(prefix="ordercli-before-"))
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", spec, "src"], capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)

@@ -101,3 +101,102 @@ def test_a_shard_puts_the_cycle_collector_back() -> None:
     assert gc.isenabled()
     shard.run_shard(task)
     assert gc.isenabled()
+
+
+def test_a_column_of_draws_is_what_the_sampler_draws_one_by_one() -> None:
+    from ordercli.simulate.behaviour import Dist, Mix
+
+    us = [random.Random(22).random() for _ in range(2_000)] + [0.0, 1e-13, 0.5, 1 - 1e-13]
+    for dist in (
+        Dist("fixed", 3600.0),
+        Dist("uniform", 60.0, 7200.0),
+        Dist("exponential", 86400.0, high=1e6),
+        Dist("lognormal", 21600.0, 1.0, high=3e5),
+        Dist("empirical", values=(1.0, 2.5, 7.0, 40.0)),
+    ):
+        one_by_one = dist.sampler(iter(us).__next__)
+        assert dist.draws(us) == [one_by_one() for _ in us], dist.kind
+    mix = Mix(("a", "b", "c"), (0.5, 0.5, 2.0))  # "b" weighs nothing
+    one = mix.sampler(iter(us).__next__)
+    assert mix.draws(us) == [one() for _ in us]
+
+
+def _plans_order_by_order(b, seed: int, shard_no: int, size: int) -> list[tuple]:
+    """main's draw_plans before issue 20's second pass (one order at a time), as tuples of the fields."""
+    from bisect import bisect_right
+    from itertools import accumulate
+
+    from ordercli.core.policy import CANCEL_REASONS
+
+    r = random.Random(f"ordercli-simulate:{seed}:{shard_no}").random
+    day_cum = tuple(accumulate(b.day_weights()))
+    s = {x.name: x for x in b.sellers}
+    amount, method, seller_type = b.amount.sampler(r), b.payment.sampler(r), b.seller_mix.sampler(r)
+    d = {k: getattr(b, k).sampler(r) for k in ("pay_delay", "abandon_delay", "cancel_delay", "release_delay",
+                                                "overdue_dispute_delay", "rejected_dispute_delay",
+                                                "shipped_dispute_delay", "resolve_delay", "confirm_delay")}  # fmt: skip
+    reason, shipped_reason = b.reasons.sampler(r), b.shipped_dispute_reasons.sampler(r)
+    per = {n: (x.answer_delay.sampler(r), x.ship_delay.sampler(r)) for n, x in s.items()}
+    steps = {n: (x.pack_delay and x.pack_delay.sampler(r), x.cancel_delay and x.cancel_delay.sampler(r),
+                 x.cancel_reasons and x.cancel_reasons.sampler(r)) for n, x in s.items()}  # fmt: skip
+    fault = {code: f for code, (_, f) in CANCEL_REASONS.items()}
+
+    def secs(x: float, used: bool) -> int | None:
+        return max(1, round(x)) if used else None
+
+    out = []
+    for i in range(size):
+        day = min(bisect_right(day_cum, r() * day_cum[-1]), len(day_cum) - 1)
+        placed = day * shard.DAY + int(r() * shard.DAY)
+        x = round(amount(), 2)
+        row = [i, placed, f"{x if x > 0.01 else 0.01:.2f}", method()]
+        stype = seller_type()
+        row += [f"{stype}-seller-{int(r() * 50)}", stype]
+        unpaid, pays = r() < b.unpaid_share, r() < b.pay_probability
+        row += [unpaid, secs(d["pay_delay"](), unpaid and pays)]
+        abandons = r() < b.abandon_probability
+        row += [secs(d["abandon_delay"](), unpaid and not pays and abandons)]
+        requests = r() < b.cancel_probability
+        row += [secs(d["cancel_delay"](), requests)]
+        why = reason()
+        answers = r() < s[stype].answer_probability
+        row += [why, secs(per[stype][0](), answers), r() < s[stype].accept_probability[fault[why]], per[stype][1]()]
+        held = r() < b.held_share
+        row += [held, secs(d["release_delay"](), True)]
+        for kind in ("overdue", "rejected", "shipped"):
+            used = r() < getattr(b, f"{kind}_dispute_probability")
+            row.append(secs(d[f"{kind}_dispute_delay"](), used))
+        row += [shipped_reason(), secs(d["resolve_delay"](), True), r() < b.resolve_refund_probability]
+        confirms = r() < b.confirm_probability
+        row += [secs(d["confirm_delay"](), confirms)]
+        pack, delay, why_cancel = steps[stype] if b.seller_steps else (None, None, None)
+        row += [secs(pack(), True) if pack else None]
+        if delay and why_cancel:
+            cancels = r() < s[stype].cancel_share
+            row += [secs(delay(), cancels), why_cancel()]
+        else:
+            row += [None, ""]
+        out.append(tuple(row))
+    return sorted(out, key=lambda t: (t[1], t[0]))
+
+
+# drawn only where the order can use it (an answer for a request, a release for a held refund...), else None
+UNDRAWN = {"answer_after", "release_after", "overdue_dispute_after", "rejected_dispute_after", "resolve_after"}
+
+
+@pytest.mark.parametrize("name", ["marketplace", "every-preset", "sales-peak", "ewallet-market"])
+def test_plans_drawn_by_column_are_the_plans_drawn_order_by_order(name: str) -> None:
+    b = load(str(Path(__file__).resolve().parent.parent.parent / "examples" / f"{name}.behaviour.yaml"))
+    fields = [f for f in shard.Plan.__slots__ if f != "fields"]
+    undrawn = 0
+    for seed, shard_no, size in ((1, 0, 1000), (7, 3, 357), (2, 1, 1)):
+        plans = shard.draw_plans(b, seed, shard_no, size)
+        for plan, row in zip(plans, _plans_order_by_order(b, seed, shard_no, size), strict=True):
+            for field, expected in zip(fields, row, strict=True):
+                got = getattr(plan, field)
+                if got is None and field in UNDRAWN:
+                    undrawn += 1
+                    continue
+                assert got == expected, (name, seed, plan.n, field)
+            assert plan.fields["buyer"] == f"buyer-{shard_no}-{plan.n}" and plan.fields["seller"] == plan.seller
+    assert undrawn > 0

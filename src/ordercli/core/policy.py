@@ -132,7 +132,7 @@ class Policy:
     def has_free_cancel(self) -> bool:
         return self.free_cancel_until_packed or self.free_cancel_within != ZERO
 
-    @property
+    @cached_property  # asked at every placement (a simulation places millions)
     def payment_methods(self) -> tuple[str, ...]:
         """R27: the methods orders may be paid with are the ones the policy knows how to refund."""
         return tuple(self.refund_within)

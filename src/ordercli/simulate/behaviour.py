@@ -70,6 +70,26 @@ class Dist:
         n = len(values)
         return lambda: values[min(int(r() * n), n - 1)]
 
+    def draws(self, us: list[float]) -> list[float]:
+        """What `sampler` draws from each of the uniforms `us`, a column at a time: the same
+        arithmetic, so the same floats."""
+        a, b, values, high = self.a, self.b, self.values, self.high
+        if self.kind == "fixed":
+            return [a] * len(us)
+        if self.kind == "uniform":
+            span = b - a
+            return [a + span * u for u in us]
+        if self.kind == "exponential":
+            log = math.log
+            return [min(-a * log(1.0 - u), high) for u in us]
+        if self.kind == "lognormal":
+            exp, quantile = math.exp, _STD_NORMAL.inv_cdf
+            lo, hi = _U_MIN, _U_MAX
+            return [min(a * exp(b * quantile(min(max(u, lo), hi))), high) for u in us]
+        n = len(values)
+        last = n - 1
+        return [values[min(int(u * n), last)] for u in us]
+
 
 _U_MIN, _U_MAX = 1e-12, 1 - 1e-12  # a uniform's bounds for the normal quantile
 
@@ -91,6 +111,11 @@ class Mix:
     def sampler(self, r: Callable[[], float]) -> Callable[[], str]:
         codes, cum, total, last = self.codes, self.cum, self.cum[-1], len(self.codes) - 1
         return lambda: codes[min(bisect_right(cum, r() * total), last)]
+
+    def draws(self, us: list[float]) -> list[str]:
+        """What `sampler` draws from each of the uniforms `us`."""
+        codes, cum, total, last = self.codes, self.cum, self.cum[-1], len(self.codes) - 1
+        return [codes[min(bisect_right(cum, u * total), last)] for u in us]
 
 
 @dataclass(frozen=True)

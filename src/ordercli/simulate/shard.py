@@ -18,14 +18,14 @@ import gc
 import random
 import threading
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from heapq import heappop, heappush
 from itertools import accumulate, count
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any
 
 from ordercli.core import engine
@@ -33,7 +33,7 @@ from ordercli.core.errors import Refused
 from ordercli.core.policy import AWAITING_SHIPMENT, CANCEL_REASONS, pending_deadlines
 from ordercli.core.timecalc import add_working_days, parse_stored
 from ordercli.core.world import World
-from ordercli.simulate.behaviour import Behaviour
+from ordercli.simulate.behaviour import Behaviour, Dist, SellerType
 from ordercli.simulate.worlds import new_world
 
 DAY = 86400
@@ -88,7 +88,8 @@ class ShardTask:
 
 class Plan:
     """What one order's buyer, seller, processor and support will do: drawn once, policy-free.
-    Times are whole seconds; None means the party never does it."""
+    Times are whole seconds; None means the party never does it (or the order can never come to
+    it: an answer without a request, a release without a hold; their uniforms are drawn all the same)."""
 
     __slots__ = (
         "n",
@@ -135,12 +136,12 @@ class Plan:
     accept: bool
     ship_days: float
     held: bool
-    release_after: int
+    release_after: int | None  # drawn into seconds only for a held refund
     overdue_dispute_after: int | None
     rejected_dispute_after: int | None
     shipped_dispute_after: int | None
     shipped_reason: str
-    resolve_after: int
+    resolve_after: int | None  # only for an order that may be disputed
     resolve_refund: bool
     confirm_after: int | None
     fields: dict[str, Any]  # the order's fields, validated once (engine.order_fields) for every policy
@@ -149,109 +150,201 @@ class Plan:
     seller_cancel_reason: str
 
 
+DRAWS = 31  # uniforms every order takes; a seller type that packs or cancels takes a few more after them
+
+
 def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
     """The shard's population, in placement order. Every order takes the same draws in the
-    same order whatever it ends up doing."""
+    same order whatever it ends up doing.
+
+    Drawn a column at a time: the shard's uniforms first, in the order an order-by-order loop
+    would take them (order 0's 31, then order 1's...), then each plan field from its column, with
+    the samplers' own arithmetic (Dist.draws, Mix.draws): the same stream, the same floats, so the
+    same plans as drawing each order in turn."""
     rng = random.Random(f"ordercli-simulate:{seed}:{shard}")
     r = rng.random
     day_cum = tuple(accumulate(b.day_weights()))
     total = day_cum[-1]
-    ndays = len(day_cum)
-    amount = b.amount.sampler(r)
-    method = b.payment.sampler(r)
-    seller_type = b.seller_mix.sampler(r)
-    pay_delay, abandon_delay = b.pay_delay.sampler(r), b.abandon_delay.sampler(r)
-    cancel_delay, reason = b.cancel_delay.sampler(r), b.reasons.sampler(r)
-    release_delay = b.release_delay.sampler(r)
-    overdue_delay, rejected_delay = b.overdue_dispute_delay.sampler(r), b.rejected_dispute_delay.sampler(r)
-    shipped_delay, shipped_reason = b.shipped_dispute_delay.sampler(r), b.shipped_dispute_reasons.sampler(r)
-    resolve_delay, confirm_delay = b.resolve_delay.sampler(r), b.confirm_delay.sampler(r)
-    sellers = {s.name: (s, s.answer_delay.sampler(r), s.ship_delay.sampler(r), s.accept_probability) for s in b.sellers}
-    unpaid_share, pay_probability, abandon_probability = b.unpaid_share, b.pay_probability, b.abandon_probability
-    cancel_probability, held_share = b.cancel_probability, b.held_share
-    overdue_probability, rejected_probability = b.overdue_dispute_probability, b.rejected_dispute_probability
-    shipped_probability, refund_probability = b.shipped_dispute_probability, b.resolve_refund_probability
-    confirm_probability = b.confirm_probability
-    fault = {code: f for code, (_, f) in CANCEL_REASONS.items()}
-    last_day = ndays - 1
+    last_day = len(day_cum) - 1
+    sellers = {s.name: s for s in b.sellers}
     # issue 19: drawn after everything else, and only when some seller packs or cancels, so a behaviour
     # without them draws exactly what it drew before
-    steps = b.seller_steps
-    seller_steps = {
-        s.name: (
-            s.pack_delay.sampler(r) if s.pack_delay is not None else None,
-            s.cancel_share,
-            s.cancel_delay.sampler(r) if s.cancel_delay is not None else None,
-            s.cancel_reasons.sampler(r) if s.cancel_reasons is not None else None,
-        )
+    extra = {
+        s.name: (s.pack_delay is not None) + 3 * (s.cancel_delay is not None and s.cancel_reasons is not None)
         for s in b.sellers
     }
+    if not b.seller_steps:
+        u = [r() for _ in range(DRAWS * size)]
+        cols = [u[k::DRAWS] for k in range(DRAWS)]
+        stypes = b.seller_mix.draws(cols[4])
+        starts: list[int] = []
+    else:
+        # how many uniforms an order takes depends on its seller type, which is its fifth draw
+        most = DRAWS + max(extra.values())
+        u = [r() for _ in range(most * size)]  # a few left over: nothing draws after the plans
+        codes, cum, tot, lastc = b.seller_mix.codes, b.seller_mix.cum, b.seller_mix.cum[-1], len(b.seller_mix.codes) - 1
+        starts = []
+        stypes = []
+        off = 0
+        for _ in range(size):
+            starts.append(off)
+            stype = codes[min(bisect_right(cum, u[off + 4] * tot), lastc)]
+            stypes.append(stype)
+            off += DRAWS + extra[stype]
+        cols = [[u[o + k] for o in starts] for k in range(DRAWS)]
+    groups = {name: [i for i, t in enumerate(stypes) if t == name] for name in sellers}
+
+    def by_type(
+        col: list[float], draw: Callable[[SellerType, list[float]], list[Any]], wanted: list[bool] | None = None
+    ) -> list[Any]:
+        """The seller type's own draw from each uniform (only where `wanted`; elsewhere None)."""
+        out: list[Any] = [None] * size
+        for name, where in groups.items():
+            if wanted is not None:
+                where = [i for i in where if wanted[i]]
+            if where:
+                for i, v in zip(where, draw(sellers[name], [col[i] for i in where]), strict=True):
+                    out[i] = v
+        return out
+
+    placed = [
+        (d if d < last_day else last_day) * DAY + int(x * DAY)
+        for d, x in zip([bisect_right(day_cum, x * total) for x in cols[0]], cols[1], strict=True)
+    ]
+    amounts = [f"{x if x > 0.01 else 0.01:.2f}" for x in [round(x, 2) for x in b.amount.draws(cols[2])]]
+    methods = b.payment.draws(cols[3])
+    seller_names = [f"{t}-seller-{int(x * 50)}" for t, x in zip(stypes, cols[5], strict=True)]
+    unpaid = [x < b.unpaid_share for x in cols[6]]
+    pays = [x < b.pay_probability for x in cols[7]]
+    pay_after = [
+        max(1, round(d)) if (up and ps) else None
+        for up, ps, d in zip(unpaid, pays, b.pay_delay.draws(cols[8]), strict=True)
+    ]
+    abandon = b.abandon_probability
+    abandon_after = [
+        max(1, round(d)) if (up and not ps and x < abandon) else None
+        for up, ps, x, d in zip(unpaid, pays, cols[9], b.abandon_delay.draws(cols[10]), strict=True)
+    ]
+    requests = [x < b.cancel_probability for x in cols[11]]
+    request_after = _secs_where(b.cancel_delay, cols[12], requests)
+    reasons = b.reasons.draws(cols[13])
+    answers = by_type(cols[14], lambda s, us: [x < s.answer_probability for x in us])
+    answered = [a and q for a, q in zip(answers, requests, strict=True)]  # only a request is answered
+    answer_after = [
+        None if d is None else max(1, round(d))
+        for d in by_type(cols[15], lambda s, us: s.answer_delay.draws(us), answered)
+    ]
+    fault = {code: f for code, (_, f) in CANCEL_REASONS.items()}
+    accept = {(s.name, code): s.accept_probability[f] for s in b.sellers for code, f in fault.items()}
+    accepts = [x < accept[t, w] for x, t, w in zip(cols[16], stypes, reasons, strict=True)]
+    ship_days = by_type(cols[17], lambda s, us: s.ship_delay.draws(us))
+    held = [x < b.held_share for x in cols[18]]
+    release_after = _secs_where(b.release_delay, cols[19], held)  # only a held refund is released
+    overdue = [x < b.overdue_dispute_probability and h for x, h in zip(cols[20], held, strict=True)]
+    overdue_after = _secs_where(b.overdue_dispute_delay, cols[21], overdue)  # only a held refund is overdue
+    rejected = [x < b.rejected_dispute_probability and q for x, q in zip(cols[22], answered, strict=True)]
+    rejected_after = _secs_where(b.rejected_dispute_delay, cols[23], rejected)  # only an answer rejects
+    shipped = [x < b.shipped_dispute_probability for x in cols[24]]
+    shipped_after = _secs_where(b.shipped_dispute_delay, cols[25], shipped)
+    shipped_reasons = b.shipped_dispute_reasons.draws(cols[26])
+    disputes = [o or j or s for o, j, s in zip(overdue, rejected, shipped, strict=True)]
+    resolve_after = _secs_where(b.resolve_delay, cols[27], disputes)  # only a dispute is resolved
+    refunds = [x < b.resolve_refund_probability for x in cols[28]]
+    confirm_after = _secs_where(b.confirm_delay, cols[30], [x < b.confirm_probability for x in cols[29]])
+    fields = [
+        engine.order_fields(buyer=f"buyer-{shard}-{i}", seller=s, item=ITEM, amount=a, payment=m, methods=None)
+        for i, (s, a, m) in enumerate(zip(seller_names, amounts, methods, strict=True))
+    ]  # the payment method is checked per policy (R27), by engine.place_valid_order
+    pack_after: list[int | None] = [None] * size
+    seller_cancel_after: list[int | None] = [None] * size
+    seller_cancel_reason = [""] * size
+    for name, where in groups.items() if starts else ():
+        s = sellers[name]
+        k = DRAWS
+        if s.pack_delay is not None:
+            for i, d in zip(where, s.pack_delay.draws([u[starts[i] + k] for i in where]), strict=True):
+                pack_after[i] = _secs(d)
+            k += 1
+        if s.cancel_delay is not None and s.cancel_reasons is not None:
+            delays = s.cancel_delay.draws([u[starts[i] + k + 1] for i in where])
+            why = s.cancel_reasons.draws([u[starts[i] + k + 2] for i in where])
+            for i, d, w in zip(where, delays, why, strict=True):
+                seller_cancel_after[i] = _secs(d) if u[starts[i] + k] < s.cancel_share else None
+                seller_cancel_reason[i] = w
+    rows = zip(
+        range(size),
+        placed,
+        amounts,
+        methods,
+        seller_names,
+        stypes,
+        unpaid,
+        pay_after,
+        abandon_after,
+        request_after,
+        reasons,
+        answer_after,
+        accepts,
+        ship_days,
+        held,
+        release_after,
+        overdue_after,
+        rejected_after,
+        shipped_after,
+        shipped_reasons,
+        resolve_after,
+        refunds,
+        confirm_after,
+        fields,
+        pack_after,
+        seller_cancel_after,
+        seller_cancel_reason,
+        strict=True,
+    )
     plans = []
-    # Every draw is taken whether or not the order uses it (common random numbers); a delay is
-    # turned into whole seconds (max(1, round(x)): an action never lands on its own cause) only
-    # when it is used.
-    for i in range(size):
+    for row in sorted(rows, key=itemgetter(1)):  # by placement; a stable sort keeps ties in draw order
         p = Plan()
-        p.n = i
-        day = bisect_right(day_cum, r() * total)
-        p.placed = (day if day < last_day else last_day) * DAY + int(r() * DAY)
-        x = round(amount(), 2)
-        p.amount = f"{x if x > 0.01 else 0.01:.2f}"
-        p.method = method()
-        stype = seller_type()
-        seller, answer_delay, ship_delay, accept = sellers[stype]
-        p.seller = f"{stype}-seller-{int(r() * 50)}"
-        p.seller_type = stype
-        unpaid = p.unpaid = r() < unpaid_share
-        pays = r() < pay_probability
-        x = pay_delay()
-        p.pay_after = max(1, round(x)) if (unpaid and pays) else None
-        abandons = r() < abandon_probability
-        x = abandon_delay()
-        p.abandon_after = max(1, round(x)) if (unpaid and not pays and abandons) else None
-        requests = r() < cancel_probability
-        x = cancel_delay()
-        p.request_after = max(1, round(x)) if requests else None
-        why = p.reason = reason()
-        answers = r() < seller.answer_probability
-        x = answer_delay()
-        p.answer_after = max(1, round(x)) if answers else None
-        p.accept = r() < accept[fault[why]]
-        p.ship_days = ship_delay()
-        p.held = r() < held_share
-        p.release_after = max(1, round(release_delay()))
-        disputes = r() < overdue_probability
-        x = overdue_delay()
-        p.overdue_dispute_after = max(1, round(x)) if disputes else None
-        disputes = r() < rejected_probability
-        x = rejected_delay()
-        p.rejected_dispute_after = max(1, round(x)) if disputes else None
-        disputes = r() < shipped_probability
-        x = shipped_delay()
-        p.shipped_dispute_after = max(1, round(x)) if disputes else None
-        p.shipped_reason = shipped_reason()
-        p.resolve_after = max(1, round(resolve_delay()))
-        p.resolve_refund = r() < refund_probability
-        confirms = r() < confirm_probability
-        x = confirm_delay()
-        p.confirm_after = max(1, round(x)) if confirms else None
-        p.fields = engine.order_fields(
-            buyer=f"buyer-{shard}-{i}", seller=p.seller, item=ITEM, amount=p.amount, payment=p.method, methods=None
-        )  # the payment method is checked per policy (R27), by engine.place_valid_order
-        p.pack_after = p.seller_cancel_after = None
-        p.seller_cancel_reason = ""
-        if steps:
-            seller_pack, seller_share, seller_delay, seller_reason = seller_steps[stype]
-            if seller_pack is not None:
-                p.pack_after = _secs(seller_pack())
-            if seller_delay is not None and seller_reason is not None:
-                cancels = r() < seller_share
-                seller_after = _secs(seller_delay())
-                p.seller_cancel_after = seller_after if cancels else None
-                p.seller_cancel_reason = seller_reason()
+        (
+            p.n,
+            p.placed,
+            p.amount,
+            p.method,
+            p.seller,
+            p.seller_type,
+            p.unpaid,
+            p.pay_after,
+            p.abandon_after,
+            p.request_after,
+            p.reason,
+            p.answer_after,
+            p.accept,
+            p.ship_days,
+            p.held,
+            p.release_after,
+            p.overdue_dispute_after,
+            p.rejected_dispute_after,
+            p.shipped_dispute_after,
+            p.shipped_reason,
+            p.resolve_after,
+            p.resolve_refund,
+            p.confirm_after,
+            p.fields,
+            p.pack_after,
+            p.seller_cancel_after,
+            p.seller_cancel_reason,
+        ) = row
         plans.append(p)
-    plans.sort(key=attrgetter("placed", "n"))
     return plans
+
+
+def _secs_where(dist: Dist, us: list[float], wanted: list[bool]) -> list[Any]:
+    """The delays drawn from the uniforms `us` in whole seconds, only where `wanted` (the order can
+    use them: a lognormal's quantile is dear), else None."""
+    where = [i for i, w in enumerate(wanted) if w]
+    out: list[Any] = [None] * len(us)
+    for i, d in zip(where, dist.draws([us[i] for i in where]), strict=True):
+        out[i] = max(1, round(d))
+    return out
 
 
 def _secs(x: float) -> int:
@@ -310,102 +403,13 @@ def run_policy(
     packs_first = pol.pack_before_ship
     packs, seller_cancels = pol.uses_packing, pol.seller_can_cancel
     pack_waiting = [False] * n
-
-    def later(at: datetime, pos: int, action: int) -> None:
-        heappush(actions, (at, ticket(), pos, action))
-
-    def paid(pos: int, now: datetime) -> None:
-        p = plans[pos]
-        later(_ship_at(now, p.ship_days), pos, SHIP)
-        if p.request_after is not None:
-            later(now + timedelta(seconds=p.request_after), pos, REQUEST)
-        if packs and p.pack_after is not None:
-            later(now + timedelta(seconds=p.pack_after), pos, PACK)
-        if seller_cancels and p.seller_cancel_after is not None:
-            later(now + timedelta(seconds=p.seller_cancel_after), pos, SELLER_CANCEL)
-
-    def after(pos: int, now: datetime) -> None:
-        """Whatever the engine just did to this order: follow-ups and fresh deadlines."""
-        order = orders[pos]
-        if not refund_seen[pos] and order["refund"] is not None:
-            refund_seen[pos] = True
-            if plans[pos].held:
-                later(now, pos, HOLD)
-        if ship_waiting[pos] and order["status"] == AWAITING_SHIPMENT:
-            ship_waiting[pos] = False  # the request that stopped the seller is gone
-            later(now, pos, SHIP)
-        if pack_waiting[pos] and order["packed_at"] is not None and order["status"] == AWAITING_SHIPMENT:
-            pack_waiting[pos] = False  # packed at last: the parcel that was ready goes out
-            later(now, pos, SHIP)
-        due = pending_deadlines(order)
-        if due != pushed[pos]:
-            pushed[pos] = due
-            for _, at in due:
-                heappush(deadlines, (at, pos))
-
-    def act(at: datetime, pos: int, action: int) -> None:
-        """Every action but a placement, the most frequent first."""
-        p = plans[pos]
-        order = orders[pos]
-        oid = order["id"]
-        if action == SHIP:
-            try:
-                if packs_first and order["packed_at"] is None:
-                    if p.pack_after is not None:  # the seller packs later: the parcel waits for it
-                        pack_waiting[pos] = True
-                        raise Refused("not packed yet", "not_packed")
-                    # pack_before_ship (R22) with no packing delay: the seller packs as it ships
-                    engine.seller_pack(world, oid)
-                    if trace is not None:
-                        trace.append((at, PACK, pos))
-                engine.seller_ship(world, oid)
-            except Refused as exc:
-                if exc.code == "request_pending":
-                    ship_waiting[pos] = True  # ships once the request is answered or lapses
-                raise
-            if p.shipped_dispute_after is not None:
-                later(at + timedelta(seconds=p.shipped_dispute_after), pos, DISPUTE_SHIPPED)
-            if p.confirm_after is not None:
-                later(at + timedelta(seconds=p.confirm_after), pos, CONFIRM)
-        elif action == CONFIRM:
-            engine.confirm(world, oid)
-        elif action == REQUEST:
-            engine.cancel_request(world, oid, p.reason)
-            if p.answer_after is not None:
-                later(at + timedelta(seconds=p.answer_after), pos, RESPOND)
-        elif action == RESPOND:
-            engine.seller_respond(world, oid, "accept" if p.accept else "reject")
-            if not p.accept and p.rejected_dispute_after is not None and CANCEL_REASONS[p.reason][1] == "seller":
-                later(at + timedelta(seconds=p.rejected_dispute_after), pos, DISPUTE_REJECTED)
-        elif action == PAY:
-            engine.pay(world, oid)
-            paid(pos, at)
-        elif action == HOLD:
-            engine.refund_hold(world, oid)
-            later(at + timedelta(seconds=p.release_after), pos, RELEASE)
-            if p.overdue_dispute_after is not None:
-                due_by = parse_stored(order["refund"]["due_by"])
-                assert due_by is not None
-                later(due_by + timedelta(seconds=p.overdue_dispute_after), pos, DISPUTE_OVERDUE)
-        elif action == RELEASE:
-            engine.refund_release(world, oid)
-        elif action == DISPUTE_OVERDUE:
-            engine.dispute_open(world, oid, "refund-not-received")
-            later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
-        elif action == DISPUTE_REJECTED:
-            engine.dispute_open(world, oid, p.reason)
-            later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
-        elif action == DISPUTE_SHIPPED:
-            engine.dispute_open(world, oid, p.shipped_reason)
-            later(at + timedelta(seconds=p.resolve_after), pos, RESOLVE)
-        elif action == RESOLVE:
-            engine.dispute_resolve(world, oid, "refund" if p.resolve_refund else "reject")
-        elif action == ABANDON:
-            engine.cancel_request(world, oid, p.reason)
-        elif action == PACK:
-            engine.seller_pack(world, oid)
-        elif action == SELLER_CANCEL:
-            engine.seller_cancel(world, oid, p.seller_cancel_reason)
+    second = timedelta(seconds=1)
+    # The engine's commands, bound once; the per-action helpers (act, after, later, paid) are folded
+    # into the loop below: a Python call per action and per follow-up saved.
+    seller_ship, seller_pack, confirm, pay = engine.seller_ship, engine.seller_pack, engine.confirm, engine.pay
+    cancel_request, seller_respond, dispute_open = engine.cancel_request, engine.seller_respond, engine.dispute_open
+    seller_cancel = engine.seller_cancel
+    changed: list[int] = []  # the orders whatever just happened touched, for the follow-ups below
 
     while True:
         # the next action: the next placement or the first follow-up, whichever comes first
@@ -422,39 +426,139 @@ def run_policy(
                 pos = heappop(deadlines)[1]
                 if any(t == when for _, t in pushed[pos]):  # else superseded (the order shipped...)
                     due[pos] = None
-            if due:
-                advance(world, when, [orders[pos] for pos in due])
-                for pos in due:
-                    after(pos, when)
-            continue
-        if at is None:
-            break
-        if at > world.now:
-            # every deadline before `at` has fired (above): only the clock moves, which is what
-            # engine.advance(world, at, []) would do, without building an empty deadline index
-            set_now(at)
-        if placement:
-            pos = placing
-            placing += 1
-            action = PLACE
-            p = plans[pos]
-            orders[pos] = place(world, p.fields, p.unpaid)
-            if p.unpaid:
-                if p.pay_after is not None:
-                    later(at + timedelta(seconds=p.pay_after), pos, PAY)
-                elif p.abandon_after is not None:
-                    later(at + timedelta(seconds=p.abandon_after), pos, ABANDON)
-            else:
-                paid(pos, at)
+            if not due:
+                continue
+            advance(world, when, [orders[pos] for pos in due])
+            changed = list(due)
+            now = when
         else:
-            _, _, pos, action = heappop(actions)
-            try:
-                act(at, pos, action)
-            except Refused:
-                continue  # as in life: the rules said no, so it did not happen
-        if trace is not None:
-            trace.append((at, action, pos))
-        after(pos, at)
+            if at is None:
+                break
+            if at > world.now:
+                # every deadline before `at` has fired (above): only the clock moves, which is what
+                # engine.advance(world, at, []) would do, without building an empty deadline index
+                set_now(at)
+            now = at
+            if placement:
+                pos = placing
+                placing += 1
+                action = PLACE
+                p = plans[pos]
+                orders[pos] = order = place(world, p.fields, p.unpaid)
+                if p.unpaid:
+                    if p.pay_after is not None:
+                        heappush(actions, (at + p.pay_after * second, ticket(), pos, PAY))
+                    elif p.abandon_after is not None:
+                        heappush(actions, (at + p.abandon_after * second, ticket(), pos, ABANDON))
+                    paying = False
+                else:
+                    paying = True
+            else:
+                _, _, pos, action = heappop(actions)
+                p = plans[pos]
+                order = orders[pos]
+                oid = order["id"]
+                paying = False
+                try:  # every action but a placement, the most frequent first
+                    if action == SHIP:
+                        if packs_first and order["packed_at"] is None:
+                            if p.pack_after is not None:  # the seller packs later: the parcel waits for it
+                                pack_waiting[pos] = True
+                                continue
+                            # pack_before_ship (R22) with no packing delay: the seller packs as it ships
+                            seller_pack(world, oid)
+                            if trace is not None:
+                                trace.append((at, PACK, pos))
+                        try:
+                            seller_ship(world, oid)
+                        except Refused as exc:
+                            if exc.code == "request_pending":
+                                ship_waiting[pos] = True  # ships once the request is answered or lapses
+                            raise
+                        if p.shipped_dispute_after is not None:
+                            heappush(actions, (at + p.shipped_dispute_after * second, ticket(), pos, DISPUTE_SHIPPED))
+                        if p.confirm_after is not None:
+                            heappush(actions, (at + p.confirm_after * second, ticket(), pos, CONFIRM))
+                    elif action == CONFIRM:
+                        confirm(world, oid)
+                    elif action == REQUEST:
+                        cancel_request(world, oid, p.reason)
+                        if p.answer_after is not None:
+                            heappush(actions, (at + p.answer_after * second, ticket(), pos, RESPOND))
+                    elif action == RESPOND:
+                        seller_respond(world, oid, "accept" if p.accept else "reject")
+                        if (
+                            not p.accept
+                            and p.rejected_dispute_after is not None
+                            and CANCEL_REASONS[p.reason][1] == "seller"
+                        ):
+                            heappush(actions, (at + p.rejected_dispute_after * second, ticket(), pos, DISPUTE_REJECTED))
+                    elif action == PAY:
+                        pay(world, oid)
+                        paying = True
+                    elif action == HOLD:
+                        engine.refund_hold(world, oid)
+                        assert p.release_after is not None  # drawn for every held refund
+                        heappush(actions, (at + p.release_after * second, ticket(), pos, RELEASE))
+                        if p.overdue_dispute_after is not None:
+                            due_by = parse_stored(order["refund"]["due_by"])
+                            assert due_by is not None
+                            heappush(
+                                actions, (due_by + p.overdue_dispute_after * second, ticket(), pos, DISPUTE_OVERDUE)
+                            )
+                    elif action == RELEASE:
+                        engine.refund_release(world, oid)
+                    elif action == DISPUTE_OVERDUE:
+                        dispute_open(world, oid, "refund-not-received")
+                        assert p.resolve_after is not None  # drawn for every order that may be disputed
+                        heappush(actions, (at + p.resolve_after * second, ticket(), pos, RESOLVE))
+                    elif action == DISPUTE_REJECTED:
+                        dispute_open(world, oid, p.reason)
+                        assert p.resolve_after is not None  # drawn for every order that may be disputed
+                        heappush(actions, (at + p.resolve_after * second, ticket(), pos, RESOLVE))
+                    elif action == DISPUTE_SHIPPED:
+                        dispute_open(world, oid, p.shipped_reason)
+                        assert p.resolve_after is not None  # drawn for every order that may be disputed
+                        heappush(actions, (at + p.resolve_after * second, ticket(), pos, RESOLVE))
+                    elif action == RESOLVE:
+                        engine.dispute_resolve(world, oid, "refund" if p.resolve_refund else "reject")
+                    elif action == ABANDON:
+                        cancel_request(world, oid, p.reason)
+                    elif action == PACK:
+                        seller_pack(world, oid)
+                    elif action == SELLER_CANCEL:
+                        seller_cancel(world, oid, p.seller_cancel_reason)
+                except Refused:
+                    continue  # as in life: the rules said no, so it did not happen
+            if paying:  # paid: the seller's shipment and the buyer's and seller's next steps
+                heappush(actions, (_ship_at(at, p.ship_days), ticket(), pos, SHIP))
+                if p.request_after is not None:
+                    heappush(actions, (at + p.request_after * second, ticket(), pos, REQUEST))
+                if packs and p.pack_after is not None:
+                    heappush(actions, (at + p.pack_after * second, ticket(), pos, PACK))
+                if seller_cancels and p.seller_cancel_after is not None:
+                    heappush(actions, (at + p.seller_cancel_after * second, ticket(), pos, SELLER_CANCEL))
+            if trace is not None:
+                trace.append((at, action, pos))
+            changed = [pos]
+        # whatever the engine just did to these orders: follow-ups and fresh deadlines
+        for pos in changed:
+            order = orders[pos]
+            if not refund_seen[pos] and order["refund"] is not None:
+                refund_seen[pos] = True
+                if plans[pos].held:
+                    heappush(actions, (now, ticket(), pos, HOLD))
+            if ship_waiting[pos] and order["status"] == AWAITING_SHIPMENT:
+                ship_waiting[pos] = False  # the request that stopped the seller is gone
+                heappush(actions, (now, ticket(), pos, SHIP))
+            if pack_waiting[pos] and order["packed_at"] is not None and order["status"] == AWAITING_SHIPMENT:
+                pack_waiting[pos] = False  # packed at last: the parcel that was ready goes out
+                heappush(actions, (now, ticket(), pos, SHIP))
+            pending = pending_deadlines(order)
+            if pending != pushed[pos]:
+                pushed[pos] = pending
+                for _, t in pending:
+                    heappush(deadlines, (t, pos))
     return orders, world.now
 
 
