@@ -844,3 +844,39 @@ def test_a_file_policy_that_extends_another_shows_its_values_never_extends(tmp_p
     db.write_text(json.dumps(data))
     stored = cli.json("policy", "show")
     assert "extends" not in stored and stored["ship_within"] == "2 working days"
+
+
+# -- what a policy's switches imply, and the bounds of its numbers (mutants the issue-18 re-run found alive)
+
+
+@pytest.mark.parametrize(
+    ("switches", "packs", "free"),
+    [
+        ({}, False, False),
+        ({"pack_before_ship": True}, True, False),  # packing exists, but no free cancellation with it
+        ({"free_cancel_until_packed": True}, True, True),
+        ({"free_cancel_within": "30m"}, False, True),
+    ],
+)
+def test_a_policy_packs_and_cancels_freely_only_where_a_switch_says_so(switches, packs, free):
+    values = {**base_values(), **switches}
+    pol = P.policy_from_mapping(values, "x")
+    assert (pol.uses_packing, pol.has_free_cancel) == (packs, free)
+
+
+@pytest.mark.parametrize("key", ["seller_cancel_rate_max", "late_shipment_rate_max"])
+def test_a_rate_limit_runs_from_0_to_1_inclusive(key):
+    for rate in (0, 0.5, 1):
+        assert getattr(P.policy_from_mapping({**base_values(), key: rate}, "x"), key) == rate
+    for rate in (-0.01, 1.01, True, "0.5"):
+        with pytest.raises(UsageError) as exc:
+            P.policy_from_mapping({**base_values(), key: rate}, "x")
+        assert exc.value.code == "bad_policy" and key in exc.value.message
+
+
+def test_cancel_requests_max_holds_a_64_bit_integer_and_no_more():
+    top = 2**63 - 1  # what the data file (JSON through orjson) can hold
+    assert P.policy_from_mapping({**base_values(), "cancel_requests_max": top}, "x").cancel_requests_max == top
+    with pytest.raises(UsageError) as exc:
+        P.policy_from_mapping({**base_values(), "cancel_requests_max": top + 1}, "x")
+    assert exc.value.code == "bad_policy"

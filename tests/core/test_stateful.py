@@ -150,6 +150,11 @@ order_picks = st.one_of(st.integers(min_value=-50, max_value=-1), st.integers(mi
 actors = st.sampled_from((None,) * 12 + STRANGERS)
 
 
+
+def _refund_pending(refund: dict | None) -> bool:
+    return refund is not None and refund["status"] == "pending"
+
+
 class OrderWorld(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -320,12 +325,12 @@ class OrderWorld(RuleBasedStateMachine):
         self.focus = oid
         self.run(lambda w: fn(w, oid, actor), expect)
 
-    @precondition(lambda self: any(P.refund_is_pending(o["refund"]) for o in self.world.iter_orders()))
+    @precondition(lambda self: any(_refund_pending(o["refund"]) for o in self.world.iter_orders()))
     @rule(n=st.integers(0, 50), late=st.integers(-2 * 86400, 3 * 86400),
           then=st.sampled_from(["wait", "dispute", "release", "settle"]))
     def stuck_refund(self, n: int, late: int, then: str) -> None:
         """A stuck payment: hold a pending refund, let the clock run to around its due_by (R16)."""
-        pending = [o["id"] for o in self.world.iter_orders() if P.refund_is_pending(o["refund"])]
+        pending = [o["id"] for o in self.world.iter_orders() if _refund_pending(o["refund"])]
         oid = pending[n % len(pending)]
         self.focus = oid
         self.run(lambda w: engine.refund_hold(w, oid), None)

@@ -364,10 +364,6 @@ def policy_from_mapping(values: dict[str, Any], name: str, source: Source = POLI
 # -- deadlines ------------------------------------------------------------------------------
 
 
-def refund_is_pending(refund: StoredRefund | None) -> bool:
-    return refund is not None and refund["status"] == "pending"
-
-
 def pending_deadlines(order: StoredOrder) -> list[tuple[str, datetime]]:
     """The deadlines of an order still waiting to fire, as (kind, instant)."""
     out: list[tuple[str, datetime]] = []
@@ -384,7 +380,7 @@ def pending_deadlines(order: StoredOrder) -> list[tuple[str, datetime]]:
         else:
             out.append(("auto_cancel_by", parse_stored(grace_end)))
     refund = order.get("refund")
-    if refund is not None and refund["status"] == "pending":  # refund_is_pending, inlined: a hot path
+    if refund is not None and refund["status"] == "pending":  # a refund still to pay out
         out.append(("due_by", parse_stored(refund["due_by"])))
     return out
 
