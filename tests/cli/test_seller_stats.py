@@ -80,3 +80,23 @@ def test_text_table_and_csv(world) -> None:
     assert out.splitlines()[0].split()[:3] == ["seller", "orders", "seller_cancellations"]
     csv = world("seller", "stats", "--format", "csv").stdout.splitlines()
     assert csv[0].startswith("seller,from,to,orders,")
+
+
+def test_a_seller_cancel_answers_a_pending_request_and_tells_both_sides(world) -> None:
+    """R26 on an order whose buyer asked to cancel: the request is accepted by the cancel, the event
+    carries the reason, and the buyer and the seller are each told (what the seller's rate counts)."""
+    _amazon(world)
+    oid = world.place()["id"]
+    world.json("clock", "tick", "1h")  # past the free window
+    world.json("cancel", "request", oid, "--reason", "other")
+    world.json("seller", "cancel", oid, "--reason", "out-of-stock", "--message", "sorry")
+    order = world.show(oid)
+    assert order["status"] == "cancelled" and order["end_reason"] == "seller_cancelled"
+    assert order["cancellation"]["status"] == "accepted"
+    assert order["cancellation"]["responded_at"] == world.json("clock", "show")["now"]
+    cancelled = [e for e in world.events(oid) if e["kind"] == "seller_cancelled"]
+    assert [e["details"] for e in cancelled] == [{"reason": "out-of-stock", "counts": True, "message": "sorry"}]
+    told = {(n["role"], n["kind"]) for n in world.notes() if n["order_id"] == oid}
+    assert {("buyer", "seller_cancelled"), ("seller", "seller_cancelled")} <= told
+    seller_note = [n for n in world.notes("acme") if n["kind"] == "seller_cancelled"]
+    assert seller_note and seller_note[0]["message"].endswith("it counts in your cancellation rate")
