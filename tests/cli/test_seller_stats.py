@@ -100,3 +100,13 @@ def test_a_seller_cancel_answers_a_pending_request_and_tells_both_sides(world) -
     assert {("buyer", "seller_cancelled"), ("seller", "seller_cancelled")} <= told
     seller_note = [n for n in world.notes("acme") if n["kind"] == "seller_cancelled"]
     assert seller_note and seller_note[0]["message"].endswith("it counts in your cancellation rate")
+
+
+def test_an_order_is_packed_once(world) -> None:
+    """R22 under a policy with packing: a second `seller pack` is refused, already_packed (exit 4)."""
+    world.json("policy", "use", "shopee-my")
+    oid = world.place()["id"]
+    world.json("seller", "pack", oid)
+    assert world.show(oid)["packed_at"] == world.json("clock", "show")["now"]
+    err = world.fail("seller", "pack", oid, code=4)
+    assert err["code"] == "already_packed"

@@ -880,3 +880,18 @@ def test_cancel_requests_max_holds_a_64_bit_integer_and_no_more():
     with pytest.raises(UsageError) as exc:
         P.policy_from_mapping({**base_values(), "cancel_requests_max": top + 1}, "x")
     assert exc.value.code == "bad_policy"
+
+
+def test_a_name_list_holding_a_number_is_a_bad_policy_not_a_crash():
+    with pytest.raises(UsageError) as exc:
+        P.policy_from_mapping({**base_values(), "ewallets": [5]}, "x")
+    assert exc.value.code == "bad_policy" and "ewallets" in exc.value.message
+
+
+def test_a_policy_duration_of_more_working_days_than_any_calendar_holds_is_refused_at_once():
+    from ordercli.core.timecalc import parse_policy_duration
+
+    assert parse_policy_duration("9999999 working days", "x") == WorkingDays(9999999)
+    with pytest.raises(UsageError) as exc:
+        parse_policy_duration("10000000 working days", "x")
+    assert exc.value.code == "bad_duration" and "too large" in exc.value.message
