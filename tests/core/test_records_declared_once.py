@@ -193,11 +193,11 @@ def test_the_stored_check_refuses_what_the_input_rules_refuse_field_by_field():
     "name", ["order", "refund", "dispute", "event", "message", "notification", "clock", "clock-move"]
 )
 def test_the_shipped_schema_of_a_declared_record_is_the_one_generated_from_the_declaration(name):
-    """Regenerate with `python -m ordercli.core.contract` after changing src/ordercli/core/model.py."""
+    """Regenerate with `python tools/schemas.py` after changing src/ordercli/core/model.py."""
     from ordercli.core import contract
 
     shipped = (ROOT / "src/ordercli/schemas" / f"{name}.json").read_text(encoding="utf-8")
-    assert shipped == contract.schema_text(name), f"{name}.json drifted: run python -m ordercli.core.contract"
+    assert shipped == contract.schema_text(name), f"{name}.json drifted: run python tools/schemas.py"
 
 
 def test_the_default_table_columns_come_from_the_declaration_and_are_the_documented_ones():

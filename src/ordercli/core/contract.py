@@ -2,7 +2,7 @@
 prints (src/ordercli/schemas/*.json) and the fixed table columns derived from them.
 
 The schemas of the declared records (ordercli.core.model.SCHEMAS: order, refund, event...) are
-generated from the declaration by `record_schema` and written by `python -m ordercli.core.contract`
+generated from the declaration by `record_schema` and written by `python tools/schemas.py`
 (tests/core/test_records_declared_once.py fails when a file drifts from it); the others are written by
 hand, and embed no declared record."""
 
@@ -12,7 +12,6 @@ import json
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -218,22 +217,3 @@ def record_schema(name: str) -> dict[str, Any]:
 
 def schema_text(name: str) -> str:
     return json.dumps(record_schema(name), indent=2, ensure_ascii=False) + "\n"
-
-
-def write_schemas() -> list[str]:
-    """Writes the declared records' schemas into src/ordercli/schemas; returns the names changed."""
-    from ordercli.core import model as R
-
-    folder = Path(__file__).parent.parent / "schemas"  # the package's schemas/, beside core/
-    changed = []
-    for name in R.SCHEMAS:
-        path = folder / f"{name}.json"
-        text = schema_text(name)
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            changed.append(name)
-    return changed
-
-
-if __name__ == "__main__":  # python -m ordercli.core.contract: regenerate the declared records' schemas
-    print("\n".join(write_schemas()) or "the schemas are up to date")

@@ -11,7 +11,7 @@ field table, and four things are derived from that one table, never written by h
 - the checks of stored records in a file ordercli did not seal (`ordercli.store.integrity`, which compiles a
   fast checker from the table once, on first use);
 - the JSON Schemas shipped in src/ordercli/schemas/ (`ordercli.core.contract.record_schema`; written by
-  `python -m ordercli.core.contract`, drift-tested by tests/core/test_records_declared_once.py);
+  `python tools/schemas.py`, drift-tested by tests/core/test_records_declared_once.py);
 - the table and CSV columns (`Column()` marks a table's default columns; CSV has every field).
 
 A `Derived()` field is computed by `ordercli.core.views` against the virtual now and never stored; a
@@ -23,7 +23,7 @@ Adding a field to the order:
    `Input()` if a command takes it, `Column()` if `orders list` shows it by default).
 2. Add a migration step for older files (src/ordercli/store/migrations.py: a `_vN_to_vN+1` that
    gives older orders the value meaning "none", and raise `SCHEMA_VERSION` in world.py).
-3. Regenerate the schemas: `python -m ordercli.core.contract` (tests/core/test_records_declared_once.py fails
+3. Regenerate the schemas: `python tools/schemas.py` (tests/core/test_records_declared_once.py fails
    until then). Then set the field where an order is built and shown: `engine.add_valid_order` (a new
    order's value) and `views.order` (its `ORDER_FIELDS` or a line of its own); `mypy src` names the
    typed places (a TypedDict literal missing the key, a wrong type), and tests/contract/test_schemas.py
