@@ -129,7 +129,8 @@ def add_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) 
         "payment_method": fields["payment_method"],
         "status": P.AWAITING_PAYMENT,
         "placed_at": world.now_text,
-        "pay_by": fmt(pol.add(now, pol.pay_within)),
+        # an order paid as it is placed never has a pay_by (_pay clears it): not worked out for nothing
+        "pay_by": fmt(pol.add(now, pol.pay_within)) if unpaid else None,
         "paid_at": None,
         "ship_by": None,
         "shipped_at": None,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from heapq import heappop, heappush
-from itertools import accumulate, count
+from itertools import accumulate, count, repeat, starmap
 from operator import itemgetter
 from typing import Any
 
@@ -174,14 +174,14 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
         for s in b.sellers
     }
     if not b.seller_steps:
-        u = [r() for _ in range(DRAWS * size)]
+        u = list(starmap(r, repeat((), DRAWS * size)))  # [r() for ...] without a bytecode loop
         cols = [u[k::DRAWS] for k in range(DRAWS)]
         stypes = b.seller_mix.draws(cols[4])
         starts: list[int] = []
     else:
         # how many uniforms an order takes depends on its seller type, which is its fifth draw
         most = DRAWS + max(extra.values())
-        u = [r() for _ in range(most * size)]  # a few left over: nothing draws after the plans
+        u = list(starmap(r, repeat((), most * size)))  # a few left over: nothing draws after the plans
         codes, cum, tot, lastc = b.seller_mix.codes, b.seller_mix.cum, b.seller_mix.cum[-1], len(b.seller_mix.codes) - 1
         starts = []
         stypes = []
@@ -381,9 +381,10 @@ def run_policy(
 ) -> tuple[list[dict], datetime]:
     """Drive the population through the engine under one policy, in a fresh world (or in
     `world`, an empty one). Returns the orders as the engine left them, in plan order, and
-    the instant the world's clock stopped at."""
+    the instant the world's clock stopped at. The fresh world keeps no history (the aggregates
+    read the orders alone): pass a `world` to keep it."""
     if world is None:
-        world = new_world(start, policy_meta)
+        world = new_world(start, policy_meta, history=False)
     n = len(plans)
     orders: list[Any] = [None] * n
     # Placements come in plan order (plans are sorted by placement), so they are a queue of their
@@ -424,8 +425,10 @@ def run_policy(
             due: dict[int, None] = {}
             while deadlines and deadlines[0][0] == when:
                 pos = heappop(deadlines)[1]
-                if any(t == when for _, t in pushed[pos]):  # else superseded (the order shipped...)
-                    due[pos] = None
+                for _, t in pushed[pos]:  # else superseded (the order shipped...)
+                    if t == when:
+                        due[pos] = None
+                        break
             if not due:
                 continue
             advance(world, when, [orders[pos] for pos in due])
