@@ -8,7 +8,7 @@ that earlier firings create within the same move.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +102,14 @@ def order_fields(
     values = {"buyer": buyer, "seller": seller, "item": item, "amount": amount, "currency": currency}
     values.update(payment=payment, quantity=quantity)
     return validate.record_input(Order, values, labels, methods)  # the rules declared in records.Order
+
+
+def many_order_fields(rows: Iterable[dict[str, Any]], methods: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """`order_fields` for many orders at once (a simulation's drawn population): each row holds
+    order_fields' keywords; the same rules, each distinct value checked once
+    (validate.record_inputs). `methods` None leaves R27 to place_valid_order, as order_fields does."""
+    defaults = {"currency": "USD", "payment": "card", "quantity": 1}
+    return validate.record_inputs(Order, ({**defaults, **row} for row in rows), methods)
 
 
 def place_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> StoredOrder:

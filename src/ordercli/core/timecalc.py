@@ -167,11 +167,17 @@ def add_working_days(
         day, moved = _walk_working_days(instant.date(), n, is_holiday)
         if moved:
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return instant + timedelta(days=day.toordinal() - instant.toordinal())
+        days = day.toordinal() - instant.toordinal()
+        return instant + (_DAYS[days] if days < _DAYS_KEPT else timedelta(days=days))
     local = instant.astimezone(tz)
     day, moved = _walk_working_days(local.date(), n, is_holiday)
     tod = time(0, 0) if moved else local.time().replace(tzinfo=None)
     return datetime.combine(day, tod).replace(tzinfo=tz).astimezone(UTC)
+
+
+# the sums of whole days a working-day deadline adds, made once (a timedelta costs more to make than to add)
+_DAYS_KEPT = 366
+_DAYS = [timedelta(days=d) for d in range(_DAYS_KEPT)]
 
 
 @lru_cache(maxsize=65536)

@@ -251,10 +251,10 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
     resolve_after = _secs_where(b.resolve_delay, cols[27], disputes)  # only a dispute is resolved
     refunds = [x < b.resolve_refund_probability for x in cols[28]]
     confirm_after = _secs_where(b.confirm_delay, cols[30], [x < b.confirm_probability for x in cols[29]])
-    fields = [
-        engine.order_fields(buyer=f"buyer-{shard}-{i}", seller=s, item=ITEM, amount=a, payment=m, methods=None)
+    fields = engine.many_order_fields(
+        {"buyer": f"buyer-{shard}-{i}", "seller": s, "item": ITEM, "amount": a, "payment": m}
         for i, (s, a, m) in enumerate(zip(seller_names, amounts, methods, strict=True))
-    ]  # the payment method is checked per policy (R27), by engine.place_valid_order
+    )  # the payment method is checked per policy (R27), by engine.place_valid_order
     pack_after: list[int | None] = [None] * size
     seller_cancel_after: list[int | None] = [None] * size
     seller_cancel_reason = [""] * size
@@ -357,7 +357,10 @@ def _ship_at(paid: datetime, days: float) -> datetime:
     landed, midnight, working = _working_day_landing(paid.date(), paid.tzinfo, whole)
     if working:  # else the count starts at 00:00 of the next working day
         landed += paid - midnight
-    return landed + timedelta(seconds=round((days - whole) * DAY))
+    return landed + round((days - whole) * DAY) * _SECOND  # a product: cheaper than timedelta(seconds=...)
+
+
+_SECOND = timedelta(seconds=1)
 
 
 @lru_cache(maxsize=4096)
@@ -389,7 +392,8 @@ def run_policy(
     orders: list[Any] = [None] * n
     # Placements come in plan order (plans are sorted by placement), so they are a queue of their
     # own beside the heap of follow-ups; on a tie a placement goes first (it was planned first).
-    placed_at = [start + timedelta(seconds=p.placed) for p in plans]
+    second = timedelta(seconds=1)
+    placed_at = [start + p.placed * second for p in plans]
     placing = 0  # the position of the next placement
     actions: list[tuple[datetime, int, int, int]] = []  # follow-ups: (at, tie, position, action)
     deadlines: list[tuple[datetime, int]] = []  # (at, position); superseded entries are skipped
@@ -404,7 +408,6 @@ def run_policy(
     packs_first = pol.pack_before_ship
     packs, seller_cancels = pol.uses_packing, pol.seller_can_cancel
     pack_waiting = [False] * n
-    second = timedelta(seconds=1)
     # The engine's commands, bound once; the per-action helpers (act, after, later, paid) are folded
     # into the loop below: a Python call per action and per follow-up saved.
     seller_ship, seller_pack, confirm, pay = engine.seller_ship, engine.seller_pack, engine.confirm, engine.pay
