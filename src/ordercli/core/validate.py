@@ -297,14 +297,16 @@ def record_input(
     import's row and column). `methods`: the payment methods the policy in force accepts (R27);
     None leaves that rule to the caller. A field whose rule reads another (an amount, its
     currency) is checked after it; a rule between two fields (the seller is not the buyer) last."""
-    return _checker(record)(values, labels or {}, methods)
+    if labels:
+        return _checker(record, True)(values, labels, methods)
+    return _checker(record, False)(values, {}, methods)
 
 
 def record_inputs(
     record: type, rows: Iterable[Mapping[str, object]], methods: tuple[str, ...] | None = PAYMENT_METHODS
 ) -> list[dict[str, Any]]:
     """`record_input` for many records at once (a simulation's drawn population): the same rules."""
-    check = _checker(record)
+    check = _checker(record, False)
     return [check(values, {}, methods) for values in rows]
 
 
@@ -312,7 +314,7 @@ _Checker = Callable[[Mapping[str, object], Mapping[str, str], "tuple[str, ...] |
 
 
 @cache
-def _checker(record: type) -> _Checker:
+def _checker(record: type, labelled: bool) -> _Checker:
     """`_plan` written out as straight-line Python, compiled once per record: the same steps in the
     same order, without the loop over the plan (an import or a simulation checks many orders).
 
@@ -325,7 +327,8 @@ def _checker(record: type) -> _Checker:
             ...                               # an optional field's steps only when it is given
             b0(out['seller'], label.get('seller', 'seller'), out, None)   # rules between two fields
             return {'buyer': out['buyer'], ...}                           # in declared order
-    """
+
+    Not `labelled`: the messages name each field by its input's name, written in (o = 'buyer')."""
     own, between, declared = _plan(record)
     names: dict[str, Any] = {}
     lines = ["def check(values, label, methods):", "    out = {}"]
@@ -336,7 +339,7 @@ def _checker(record: type) -> _Checker:
             lines.append("    if v is not None:")
             pad = "        "
         if steps:
-            lines.append(f"{pad}o = label.get({key!r}, {key!r})")
+            lines.append(f"{pad}o = label.get({key!r}, {key!r})" if labelled else f"{pad}o = {key!r}")
         for j, step in enumerate(steps):
             names[f"s{i}_{j}"] = step
             lines.append(f"{pad}v = s{i}_{j}(v, o, out, methods)")
@@ -345,7 +348,8 @@ def _checker(record: type) -> _Checker:
         lines.append(f"    out[{field_name!r}] = v")
     for i, (field_name, key, step) in enumerate(between):
         names[f"b{i}"] = step
-        lines.append(f"    b{i}(out[{field_name!r}], label.get({key!r}, {key!r}), out, None)")
+        option = f"label.get({key!r}, {key!r})" if labelled else repr(key)
+        lines.append(f"    b{i}(out[{field_name!r}], {option}, out, None)")
     lines.append("    return {" + ", ".join(f"{n!r}: out[{n!r}]" for n in declared) + "}")
     exec(compile("\n".join(lines), f"<record_input {record.__name__}>", "exec"), names)
     check: _Checker = names["check"]
