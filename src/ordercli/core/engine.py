@@ -106,10 +106,10 @@ def order_fields(
 
 def many_order_fields(rows: Iterable[dict[str, Any]], methods: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """`order_fields` for many orders at once (a simulation's drawn population): each row holds
-    order_fields' keywords; the same rules, each distinct value checked once
-    (validate.record_inputs). `methods` None leaves R27 to place_valid_order, as order_fields does."""
-    defaults = {"currency": "USD", "payment": "card", "quantity": 1}
-    return validate.record_inputs(Order, ({**defaults, **row} for row in rows), methods)
+    every one of order_fields' keywords (currency, payment and quantity too: no defaults here); the
+    same rules (validate.record_inputs). `methods` None leaves R27 to place_valid_order, as
+    order_fields does."""
+    return validate.record_inputs(Order, rows, methods)
 
 
 def place_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> StoredOrder:

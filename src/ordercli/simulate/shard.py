@@ -38,6 +38,7 @@ from ordercli.simulate.worlds import new_world
 
 DAY = 86400
 ITEM = "simulated item"
+CURRENCY = "USD"  # every simulated order is paid in it
 
 # actions, in the order they are tried when two fall on the same instant for one order
 (
@@ -252,7 +253,15 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
     refunds = [x < b.resolve_refund_probability for x in cols[28]]
     confirm_after = _secs_where(b.confirm_delay, cols[30], [x < b.confirm_probability for x in cols[29]])
     fields = engine.many_order_fields(
-        {"buyer": f"buyer-{shard}-{i}", "seller": s, "item": ITEM, "amount": a, "payment": m}
+        {
+            "buyer": f"buyer-{shard}-{i}",
+            "seller": s,
+            "item": ITEM,
+            "amount": a,
+            "currency": CURRENCY,
+            "payment": m,
+            "quantity": 1,
+        }
         for i, (s, a, m) in enumerate(zip(seller_names, amounts, methods, strict=True))
     )  # the payment method is checked per policy (R27), by engine.place_valid_order
     pack_after: list[int | None] = [None] * size
