@@ -15,7 +15,8 @@ from ordercli.core import engine, validate
 from ordercli.core.errors import UsageError
 from ordercli.core.model import Message, Order
 
-GOOD = {"buyer": "ann", "seller": "acme", "item": "Mug", "amount": "5", "currency": "USD", "payment": "card", "quantity": 1}
+GOOD = {"buyer": "ann", "seller": "acme", "item": "Mug", "amount": "5", "currency": "USD", "payment": "card"}
+GOOD["quantity"] = 1
 
 # values a row may hold: good ones, and every kind of bad one the rules refuse
 VALUES: dict[str, list[Any]] = {
