@@ -200,3 +200,32 @@ def test_plans_drawn_by_column_are_the_plans_drawn_order_by_order(name: str) -> 
                 assert got == expected, (name, seed, plan.n, field)
             assert plan.fields["buyer"] == f"buyer-{shard_no}-{plan.n}" and plan.fields["seller"] == plan.seller
     assert undrawn > 0
+
+
+@pytest.mark.parametrize("policy", presets.PRESETS)
+def test_a_world_that_keeps_no_history_leaves_every_order_as_a_full_world_does(policy: str) -> None:
+    """run_policy's own world (CountingWorld) drops events and notices: the orders, the counters and
+    the clock must be those of a world that keeps them, under every preset."""
+    b = load(str(Path(__file__).resolve().parent.parent.parent / "examples" / "every-preset.behaviour.yaml"))
+    plans = shard.draw_plans(b, 11, 2, 300)
+    meta = presets.load(policy).meta()
+    full = new_world(b.start, meta)
+    kept, kept_end = shard.run_policy(plans, b.start, meta, 2, world=full)
+    counted = new_world(b.start, meta, history=False)
+    dropped, dropped_end = shard.run_policy(plans, b.start, meta, 2, world=counted)
+    assert dropped == kept and dropped_end == kept_end
+    assert counted.meta == full.meta  # next_event and next_notification moved as far
+    assert full.events and full.notifications  # the full world did keep a history...
+    assert not counted.events and not counted.notifications  # ...which this one did not
+    assert len({o["status"] for o in kept}) >= 3  # the sample exercises the rules
+
+
+def test_run_policy_keeps_no_history_unless_given_a_world() -> None:
+    b = load(str(Path(__file__).resolve().parent.parent.parent / "examples" / "marketplace.behaviour.yaml"))
+    plans = shard.draw_plans(b, 3, 0, 50)
+    meta = presets.load("aliexpress").meta()
+    world = new_world(b.start, meta)
+    shard.run_policy(plans, b.start, meta, 0, world=world)
+    assert len(world.events) == world.meta["next_event"] - 1  # a world given keeps every event
+    counted = new_world(b.start, meta, history=False)
+    assert engine.advance(counted, b.start + timedelta(days=1)) == []  # nothing kept, nothing returned

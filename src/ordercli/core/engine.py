@@ -8,7 +8,7 @@ that earlier firings create within the same move.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -104,6 +104,14 @@ def order_fields(
     return validate.record_input(Order, values, labels, methods)  # the rules declared in records.Order
 
 
+def many_order_fields(rows: Iterable[dict[str, Any]], methods: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """`order_fields` for many orders at once (a simulation's drawn population): each row holds
+    every one of order_fields' keywords (currency, payment and quantity too: no defaults here); the
+    same rules (validate.record_inputs). `methods` None leaves R27 to place_valid_order, as
+    order_fields does."""
+    return validate.record_inputs(Order, rows, methods)
+
+
 def place_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) -> StoredOrder:
     """`place_order` for fields `order_fields` already returned (the simulation validates each
     drawn order once, then places it under every policy): the same rules, without the input checks
@@ -129,7 +137,8 @@ def add_valid_order(world: World, fields: dict[str, Any], unpaid: bool = False) 
         "payment_method": fields["payment_method"],
         "status": P.AWAITING_PAYMENT,
         "placed_at": world.now_text,
-        "pay_by": fmt(pol.add(now, pol.pay_within)),
+        # an order paid as it is placed never has a pay_by (_pay clears it): not worked out for nothing
+        "pay_by": fmt(pol.add(now, pol.pay_within)) if unpaid else None,
         "paid_at": None,
         "ship_by": None,
         "shipped_at": None,

@@ -671,10 +671,13 @@ def input_fields(record: type) -> tuple[Field, ...]:
 
 
 def field(record: type, name: str) -> Field:
-    for f in fields(record):
-        if f.name == name:
-            return f
-    raise KeyError(name)
+    return _by_name(record)[name]  # KeyError for a field the record does not declare
+
+
+@cache
+def _by_name(record: type) -> dict[str, Field]:
+    # a command checks one field per call (a shipment's tracking): a lookup, not a scan of the record
+    return {f.name: f for f in fields(record)}
 
 
 # The records whose JSON Schema (src/ordercli/schemas/NAME.json) is generated from the declaration.

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 from ordercli.core.errors import Refused, UsageError
@@ -144,7 +144,15 @@ class Policy:
     def add(self, instant: datetime, d: Duration) -> datetime:
         if isinstance(d, timedelta):
             return add_duration(instant, d)
-        return _add_working(instant, d.days, self.timezone, self.holidays)
+        tz, is_holiday = self._working_calendar
+        return add_working_days(instant, d.days, tz, is_holiday)
+
+    @cached_property
+    def _working_calendar(self) -> tuple[tzinfo, Callable[[date], bool] | None]:
+        # the zone and the holiday test, found once per policy. The sum itself is not cached by its
+        # instant: add_working_days walks the calendar once per day (its own cache, by date), and
+        # instants are seldom asked twice (a simulation asks millions, each new)
+        return _zone(self.timezone), _calendar(self.holidays)
 
     def describe(self) -> dict[str, Any]:
         """Every value in force, spelt as in a policy file."""
@@ -169,14 +177,6 @@ def _calendar(code: str) -> Callable[[date], bool] | None:
 
     cal = holidays.country_holidays(code)
     return lambda day: day in cal
-
-
-@lru_cache(maxsize=65536)
-def _add_working(instant: datetime, days: int, zone: str, calendar: str) -> datetime:
-    # Cached: a tick that fires thousands of deadlines at one instant asks the same sum. The key is every
-    # input (zone and calendar by name, each name one zone and one calendar for the process); an instant
-    # is keyed by its moment, whatever its zone, and the sum depends on nothing else.
-    return add_working_days(instant, days, _zone(zone), _calendar(calendar))
 
 
 # The data file (JSON through orjson) holds 64-bit integers; TOML's own integers are unbounded.

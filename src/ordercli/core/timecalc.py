@@ -103,13 +103,19 @@ def parse_stored(text: str | None) -> datetime | None:
     ValueError for text that is not one."""
     if text is None:
         return None
-    return _parse_stored(text)
+    known = _PARSED.get(text)
+    if known is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        known = _PARSED[text] = datetime.fromisoformat(text)
+    return known
 
 
-@lru_cache(maxsize=4096)
-def _parse_stored(text: str) -> datetime:
-    # keyed by the text, the whole input; a datetime is immutable, so one object may serve every caller
-    return datetime.fromisoformat(text)
+# Stored instants already parsed, keyed by the text, the whole input (a datetime is immutable, so one
+# object may serve every caller): an engine reads the deadlines it just wrote. A plain dict, emptied when
+# full: a simulation parses ever-new instants, for which an LRU's bookkeeping costs more than the parse.
+_PARSED: dict[str, datetime] = {}
+_PARSED_MAX = 4096
 
 
 def parse_instant(text: str, what: str = "instant") -> datetime:
@@ -161,11 +167,17 @@ def add_working_days(
         day, moved = _walk_working_days(instant.date(), n, is_holiday)
         if moved:
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return instant + timedelta(days=day.toordinal() - instant.toordinal())
+        days = day.toordinal() - instant.toordinal()
+        return instant + (_DAYS[days] if days < _DAYS_KEPT else timedelta(days=days))
     local = instant.astimezone(tz)
     day, moved = _walk_working_days(local.date(), n, is_holiday)
     tod = time(0, 0) if moved else local.time().replace(tzinfo=None)
     return datetime.combine(day, tod).replace(tzinfo=tz).astimezone(UTC)
+
+
+# the sums of whole days a working-day deadline adds, made once (a timedelta costs more to make than to add)
+_DAYS_KEPT = 366
+_DAYS = [timedelta(days=d) for d in range(_DAYS_KEPT)]
 
 
 @lru_cache(maxsize=65536)

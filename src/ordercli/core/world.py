@@ -20,7 +20,7 @@ import heapq
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from ordercli.core import policy as P
 from ordercli.core.errors import NotFound, StorageError, UsageError
@@ -251,6 +251,44 @@ class World:
         if key in self.notifications:
             raise _damaged("the ids of its notifications table are not 1, 2, 3 ...")
         self.notifications[key] = notice
+
+
+class CountingWorld(World):
+    """A world that counts its history but keeps none of it: every event and notice takes its
+    number (meta's next_event and next_notification move as in any world) and is then dropped.
+
+    What a simulation runs its population in when no one reads the history (the aggregates read
+    the orders alone): the rules are the engine's, as in any world, and leave every order exactly
+    as they do there (tests/simulate/test_speed_shortcuts.py compares the two under every preset).
+    The engine never reads history back, but to return what a clock move fired: here, nothing."""
+
+    # what `event` answers (no caller of World.event reads its answer): one placeholder, not a record
+    _unkept: ClassVar[Event] = {
+        "seq": 0,
+        "at": "",
+        "order_id": None,
+        "kind": EventKind.ORDER_PLACED,
+        "actor": "",
+        "details": {},
+    }
+
+    def event(
+        self, kind: EventKind, order: StoredOrder | None, actor: str, details: EventDetails | None = None
+    ) -> Event:
+        seq = self.meta["next_event"]
+        self.meta["next_event"] = seq + 1
+        self.dirty = True
+        return self._unkept
+
+    def notify(self, order: StoredOrder, role: str, kind: NotificationKind, message: str) -> None:
+        self.meta["next_notification"] += len(CHANNELS)
+        self.dirty = True
+
+    def events_since(self, seq: int) -> list[Event]:
+        return []
+
+    def events_between(self, first: int, end: int) -> list[Event]:
+        return []
 
 
 def per_channel(notices: Iterable[StoredNotice]) -> list[Notification]:

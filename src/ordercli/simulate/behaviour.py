@@ -114,8 +114,9 @@ class Mix:
 
     def draws(self, us: list[float]) -> list[str]:
         """What `sampler` draws from each of the uniforms `us`."""
-        codes, cum, total, last = self.codes, self.cum, self.cum[-1], len(self.codes) - 1
-        return [codes[min(bisect_right(cum, u * total), last)] for u in us]
+        # the last code once more at the end: bisect_right's len(cum) lands on it, as min(..., last) would
+        codes, cum, total = (*self.codes, self.codes[-1]), self.cum, self.cum[-1]
+        return [codes[bisect_right(cum, u * total)] for u in us]
 
 
 @dataclass(frozen=True)

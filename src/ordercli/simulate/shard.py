@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from heapq import heappop, heappush
-from itertools import accumulate, count
+from itertools import accumulate, count, repeat, starmap
 from operator import itemgetter
 from typing import Any
 
@@ -38,6 +38,7 @@ from ordercli.simulate.worlds import new_world
 
 DAY = 86400
 ITEM = "simulated item"
+CURRENCY = "USD"  # every simulated order is paid in it
 
 # actions, in the order they are tried when two fall on the same instant for one order
 (
@@ -174,14 +175,14 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
         for s in b.sellers
     }
     if not b.seller_steps:
-        u = [r() for _ in range(DRAWS * size)]
+        u = list(starmap(r, repeat((), DRAWS * size)))  # [r() for ...] without a bytecode loop
         cols = [u[k::DRAWS] for k in range(DRAWS)]
         stypes = b.seller_mix.draws(cols[4])
         starts: list[int] = []
     else:
         # how many uniforms an order takes depends on its seller type, which is its fifth draw
         most = DRAWS + max(extra.values())
-        u = [r() for _ in range(most * size)]  # a few left over: nothing draws after the plans
+        u = list(starmap(r, repeat((), most * size)))  # a few left over: nothing draws after the plans
         codes, cum, tot, lastc = b.seller_mix.codes, b.seller_mix.cum, b.seller_mix.cum[-1], len(b.seller_mix.codes) - 1
         starts = []
         stypes = []
@@ -251,10 +252,18 @@ def draw_plans(b: Behaviour, seed: int, shard: int, size: int) -> list[Plan]:
     resolve_after = _secs_where(b.resolve_delay, cols[27], disputes)  # only a dispute is resolved
     refunds = [x < b.resolve_refund_probability for x in cols[28]]
     confirm_after = _secs_where(b.confirm_delay, cols[30], [x < b.confirm_probability for x in cols[29]])
-    fields = [
-        engine.order_fields(buyer=f"buyer-{shard}-{i}", seller=s, item=ITEM, amount=a, payment=m, methods=None)
+    fields = engine.many_order_fields(
+        {
+            "buyer": f"buyer-{shard}-{i}",
+            "seller": s,
+            "item": ITEM,
+            "amount": a,
+            "currency": CURRENCY,
+            "payment": m,
+            "quantity": 1,
+        }
         for i, (s, a, m) in enumerate(zip(seller_names, amounts, methods, strict=True))
-    ]  # the payment method is checked per policy (R27), by engine.place_valid_order
+    )  # the payment method is checked per policy (R27), by engine.place_valid_order
     pack_after: list[int | None] = [None] * size
     seller_cancel_after: list[int | None] = [None] * size
     seller_cancel_reason = [""] * size
@@ -357,7 +366,10 @@ def _ship_at(paid: datetime, days: float) -> datetime:
     landed, midnight, working = _working_day_landing(paid.date(), paid.tzinfo, whole)
     if working:  # else the count starts at 00:00 of the next working day
         landed += paid - midnight
-    return landed + timedelta(seconds=round((days - whole) * DAY))
+    return landed + round((days - whole) * DAY) * _SECOND  # a product: cheaper than timedelta(seconds=...)
+
+
+_SECOND = timedelta(seconds=1)
 
 
 @lru_cache(maxsize=4096)
@@ -381,14 +393,16 @@ def run_policy(
 ) -> tuple[list[dict], datetime]:
     """Drive the population through the engine under one policy, in a fresh world (or in
     `world`, an empty one). Returns the orders as the engine left them, in plan order, and
-    the instant the world's clock stopped at."""
+    the instant the world's clock stopped at. The fresh world keeps no history (the aggregates
+    read the orders alone): pass a `world` to keep it."""
     if world is None:
-        world = new_world(start, policy_meta)
+        world = new_world(start, policy_meta, history=False)
     n = len(plans)
     orders: list[Any] = [None] * n
     # Placements come in plan order (plans are sorted by placement), so they are a queue of their
     # own beside the heap of follow-ups; on a tie a placement goes first (it was planned first).
-    placed_at = [start + timedelta(seconds=p.placed) for p in plans]
+    second = timedelta(seconds=1)
+    placed_at = [start + p.placed * second for p in plans]
     placing = 0  # the position of the next placement
     actions: list[tuple[datetime, int, int, int]] = []  # follow-ups: (at, tie, position, action)
     deadlines: list[tuple[datetime, int]] = []  # (at, position); superseded entries are skipped
@@ -403,7 +417,6 @@ def run_policy(
     packs_first = pol.pack_before_ship
     packs, seller_cancels = pol.uses_packing, pol.seller_can_cancel
     pack_waiting = [False] * n
-    second = timedelta(seconds=1)
     # The engine's commands, bound once; the per-action helpers (act, after, later, paid) are folded
     # into the loop below: a Python call per action and per follow-up saved.
     seller_ship, seller_pack, confirm, pay = engine.seller_ship, engine.seller_pack, engine.confirm, engine.pay
@@ -424,8 +437,10 @@ def run_policy(
             due: dict[int, None] = {}
             while deadlines and deadlines[0][0] == when:
                 pos = heappop(deadlines)[1]
-                if any(t == when for _, t in pushed[pos]):  # else superseded (the order shipped...)
-                    due[pos] = None
+                for _, t in pushed[pos]:  # else superseded (the order shipped...)
+                    if t == when:
+                        due[pos] = None
+                        break
             if not due:
                 continue
             advance(world, when, [orders[pos] for pos in due])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ordercli.core.world import World, empty_tables
+from ordercli.core.world import CountingWorld, World, empty_tables
 
 
 def new_tables(start: datetime, policy_meta: dict[str, Any]) -> dict[str, Any]:
@@ -14,5 +14,7 @@ def new_tables(start: datetime, policy_meta: dict[str, Any]) -> dict[str, Any]:
     return empty_tables(start, policy_meta)
 
 
-def new_world(start: datetime, policy_meta: dict[str, Any]) -> World:
-    return World(new_tables(start, policy_meta))
+def new_world(start: datetime, policy_meta: dict[str, Any], history: bool = True) -> World:
+    """`history=False`: a world that counts its events and notices but keeps none (CountingWorld),
+    for a run whose history no one reads."""
+    return (World if history else CountingWorld)(new_tables(start, policy_meta))
