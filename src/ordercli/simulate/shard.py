@@ -145,7 +145,7 @@ class Plan:
     resolve_after: int | None  # only for an order that may be disputed
     resolve_refund: bool
     confirm_after: int | None
-    fields: dict[str, Any]  # the order's fields, validated once (engine.order_fields) for every policy
+    fields: dict[str, Any]  # the order's fields, validated once (engine.many_order_fields) for every policy
     pack_after: int | None  # issue 19: drawn only when the behaviour's sellers pack or cancel
     seller_cancel_after: int | None
     seller_cancel_reason: str
