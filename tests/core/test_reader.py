@@ -153,6 +153,30 @@ def test_a_yaml_key_given_twice_is_refused_not_silently_replaced(
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ('{"start": "2030-03-04T09:00:00Z", "start": "now", "steps": [{"run": "clock show"}]}', "start"),
+        ('{"steps": [{"run": "clock show"}, {"run": "orders list", "expect": {"a": 1, "a": 2}}]}', "steps[1].expect.a"),
+        ('{"steps": [{"run": "clock show", "run": "orders list"}]}', "steps[0].run"),
+    ],
+)
+def test_a_json_key_given_twice_is_refused_not_silently_replaced(cli, tmp_path: Path, text: str, path: str) -> None:
+    """JSON parsers keep the last of two equal keys without a word, as PyYAML does: refused alike."""
+    file = tmp_path / "s.json"
+    file.write_text(text, encoding="utf-8")
+    err = cli("scenario", "run", str(file), code=2).stderr
+    assert err == (
+        f"error: scenario {file}: {path}: the key is given twice in one object: the second would replace the first\n"
+    )
+
+
+def test_a_json_scenario_with_no_key_given_twice_still_runs(cli, tmp_path: Path) -> None:
+    file = tmp_path / "s.json"
+    file.write_text('{"start": "2030-03-04T09:00:00Z", "steps": [{"run": "clock show"}, {"run": "clock show"}]}')
+    assert "total: 2 passed, 0 failed" in cli("scenario", "run", str(file)).stdout
+
+
 def test_a_scenario_policy_file_is_named_inside_the_scenario(cli, tmp_path: Path) -> None:
     (tmp_path / "p.toml").write_text('[refund_within]\npaypal = "soon"\n')
     file = tmp_path / "s.yaml"

@@ -129,15 +129,61 @@ def read_file(
         import orjson
 
         try:
-            return orjson.loads(text)
+            value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise source.refuse(f"is not valid JSON: {exc}") from None
+        twice = _json_key_given_twice(text)
+        if twice is not None:  # as safeyaml refuses it in YAML: JSON parsers keep the last value without a word
+            raise source.problem(twice, "the key is given twice in one object: the second would replace the first")
+        return value
     from ordercli.core import safeyaml
 
     try:
         return safeyaml.load(text, timestamps=timestamps)
     except safeyaml.YamlRefused as exc:
         raise (source.problem(exc.path, str(exc)) if exc.path else source.refuse(str(exc))) from None
+
+
+def _json_key_given_twice(text: str) -> str | None:
+    """The path of the first key given twice in one object of a JSON text (valid JSON), or None. The
+    parser's hook sees an object's pairs, not where the object is: the path is found afterwards, by the
+    object's identity."""
+    import json
+
+    twice: list[tuple[str, int]] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(items)
+        if len(obj) != len(items) and not twice:
+            seen: set[str] = set()
+            for key, _ in items:
+                if key in seen:
+                    twice.append((key, id(obj)))
+                    break
+                seen.add(key)
+        return obj
+
+    doc = json.loads(text, object_pairs_hook=pairs)
+    if not twice:
+        return None
+    key, target = twice[0]
+
+    def find(node: Any, path: str) -> str | None:
+        if isinstance(node, dict):
+            if id(node) == target:
+                return join(path, key)
+            items: Any = node.items()
+        elif isinstance(node, list):
+            items = ((i, v) for i, v in enumerate(node))
+        else:
+            return None
+        for k, v in items:
+            found = find(v, index(path, k) if isinstance(node, list) else join(path, k))
+            if found is not None:
+                return found
+        return None
+
+    return find(doc, TOP)
 
 
 # -- declarations --------------------------------------------------------------------------------------
