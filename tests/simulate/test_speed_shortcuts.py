@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gc
+import math
 import random
 import weakref
+from bisect import bisect_right
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from statistics import NormalDist
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -103,6 +107,29 @@ def test_a_shard_puts_the_cycle_collector_back() -> None:
     assert gc.isenabled()
 
 
+def _sampler(dist: Any, r: Any) -> Any:
+    """One value at a time from the uniform source `r`: the draw arithmetic as the order-by-order loop
+    had it (the package draws a column at a time, Dist.draws)."""
+    a, b, values, high = dist.a, dist.b, dist.values, dist.high
+    if dist.kind == "fixed":
+        return lambda: (r(), a)[1]
+    if dist.kind == "uniform":
+        span = b - a
+        return lambda: a + span * r()
+    if dist.kind == "exponential":
+        return lambda: min(-a * math.log(1.0 - r()), high)
+    if dist.kind == "lognormal":
+        quantile = NormalDist().inv_cdf
+        return lambda: min(a * math.exp(b * quantile(min(max(r(), 1e-12), 1 - 1e-12))), high)
+    n = len(values)
+    return lambda: values[min(int(r() * n), n - 1)]
+
+
+def _mix_sampler(mix: Any, r: Any) -> Any:
+    codes, cum, total, last = mix.codes, mix.cum, mix.cum[-1], len(mix.codes) - 1
+    return lambda: codes[min(bisect_right(cum, r() * total), last)]
+
+
 def test_a_column_of_draws_is_what_the_sampler_draws_one_by_one() -> None:
     from ordercli.simulate.behaviour import Dist, Mix
 
@@ -114,10 +141,10 @@ def test_a_column_of_draws_is_what_the_sampler_draws_one_by_one() -> None:
         Dist("lognormal", 21600.0, 1.0, high=3e5),
         Dist("empirical", values=(1.0, 2.5, 7.0, 40.0)),
     ):
-        one_by_one = dist.sampler(iter(us).__next__)
+        one_by_one = _sampler(dist, iter(us).__next__)
         assert dist.draws(us) == [one_by_one() for _ in us], dist.kind
     mix = Mix(("a", "b", "c"), (0.5, 0.5, 2.0))  # "b" weighs nothing
-    one = mix.sampler(iter(us).__next__)
+    one = _mix_sampler(mix, iter(us).__next__)
     assert mix.draws(us) == [one() for _ in us]
 
 
@@ -131,14 +158,14 @@ def _plans_order_by_order(b, seed: int, shard_no: int, size: int) -> list[tuple]
     r = random.Random(f"ordercli-simulate:{seed}:{shard_no}").random
     day_cum = tuple(accumulate(b.day_weights()))
     s = {x.name: x for x in b.sellers}
-    amount, method, seller_type = b.amount.sampler(r), b.payment.sampler(r), b.seller_mix.sampler(r)
-    d = {k: getattr(b, k).sampler(r) for k in ("pay_delay", "abandon_delay", "cancel_delay", "release_delay",
+    amount, method, seller_type = _sampler(b.amount, r), _mix_sampler(b.payment, r), _mix_sampler(b.seller_mix, r)
+    d = {k: _sampler(getattr(b, k), r) for k in ("pay_delay", "abandon_delay", "cancel_delay", "release_delay",
                                                 "overdue_dispute_delay", "rejected_dispute_delay",
                                                 "shipped_dispute_delay", "resolve_delay", "confirm_delay")}  # fmt: skip
-    reason, shipped_reason = b.reasons.sampler(r), b.shipped_dispute_reasons.sampler(r)
-    per = {n: (x.answer_delay.sampler(r), x.ship_delay.sampler(r)) for n, x in s.items()}
-    steps = {n: (x.pack_delay and x.pack_delay.sampler(r), x.cancel_delay and x.cancel_delay.sampler(r),
-                 x.cancel_reasons and x.cancel_reasons.sampler(r)) for n, x in s.items()}  # fmt: skip
+    reason, shipped_reason = _mix_sampler(b.reasons, r), _mix_sampler(b.shipped_dispute_reasons, r)
+    per = {n: (_sampler(x.answer_delay, r), _sampler(x.ship_delay, r)) for n, x in s.items()}
+    steps = {n: (x.pack_delay and _sampler(x.pack_delay, r), x.cancel_delay and _sampler(x.cancel_delay, r),
+                 x.cancel_reasons and _mix_sampler(x.cancel_reasons, r)) for n, x in s.items()}  # fmt: skip
     fault = {code: f for code, (_, f) in CANCEL_REASONS.items()}
 
     def secs(x: float, used: bool) -> int | None:

@@ -152,7 +152,7 @@ class Policy:
         # the zone and the holiday test, found once per policy. The sum itself is not cached by its
         # instant: add_working_days walks the calendar once per day (its own cache, by date), and
         # instants are seldom asked twice (a simulation asks millions, each new)
-        return _zone(self.timezone), _calendar(self.holidays)
+        return self.tz, _calendar(self.holidays)
 
     def describe(self) -> dict[str, Any]:
         """Every value in force, spelt as in a policy file."""

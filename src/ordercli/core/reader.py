@@ -172,16 +172,12 @@ def _json_key_given_twice(text: str) -> str | None:
         if isinstance(node, dict):
             if id(node) == target:
                 return join(path, key)
-            items: Any = node.items()
+            children = [(join(path, k), v) for k, v in node.items()]
         elif isinstance(node, list):
-            items = ((i, v) for i, v in enumerate(node))
+            children = [(index(path, i), v) for i, v in enumerate(node)]
         else:
             return None
-        for k, v in items:
-            found = find(v, index(path, k) if isinstance(node, list) else join(path, k))
-            if found is not None:
-                return found
-        return None
+        return next((found for p, v in children if (found := find(v, p)) is not None), None)
 
     return find(doc, TOP)
 

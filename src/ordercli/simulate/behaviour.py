@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import math
 from bisect import bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import accumulate
@@ -50,29 +49,10 @@ class Dist:
     values: tuple[float, ...] = ()
     high: float = math.inf  # the unbounded kinds' draws stop there (their parameters are bounded)
 
-    def sampler(self, r: Callable[[], float]) -> Callable[[], float]:
-        """A draw function on the uniform source `r`. Each kind takes exactly one uniform, so
-        every order consumes the same number of draws whatever its behaviour's shape."""
-        a, b, values, high = self.a, self.b, self.values, self.high
-        if self.kind == "fixed":
-            return lambda: (r(), a)[1]
-        if self.kind == "uniform":
-            span = b - a
-            return lambda: a + span * r()
-        if self.kind == "exponential":
-            log = math.log
-            return lambda: min(-a * log(1.0 - r()), high)
-        if self.kind == "lognormal":
-            exp, quantile = math.exp, _STD_NORMAL.inv_cdf
-            lo, hi = _U_MIN, _U_MAX
-            # the normal's inverse CDF, so a lognormal draw takes one uniform like every other kind
-            return lambda: min(a * exp(b * quantile(min(max(r(), lo), hi))), high)
-        n = len(values)
-        return lambda: values[min(int(r() * n), n - 1)]
-
     def draws(self, us: list[float]) -> list[float]:
-        """What `sampler` draws from each of the uniforms `us`, a column at a time: the same
-        arithmetic, so the same floats."""
+        """The value drawn from each of the uniforms `us`, a column at a time. Each kind takes exactly one
+        uniform per value, so every order consumes the same number of draws whatever its behaviour's
+        shape; a lognormal goes through the normal's inverse CDF for that reason."""
         a, b, values, high = self.a, self.b, self.values, self.high
         if self.kind == "fixed":
             return [a] * len(us)
@@ -108,12 +88,8 @@ class Mix:
         """The codes with a weight above zero."""
         return tuple(c for c, lo, hi in zip(self.codes, (0.0, *self.cum), self.cum, strict=False) if hi > lo)
 
-    def sampler(self, r: Callable[[], float]) -> Callable[[], str]:
-        codes, cum, total, last = self.codes, self.cum, self.cum[-1], len(self.codes) - 1
-        return lambda: codes[min(bisect_right(cum, r() * total), last)]
-
     def draws(self, us: list[float]) -> list[str]:
-        """What `sampler` draws from each of the uniforms `us`."""
+        """The code drawn from each of the uniforms `us`: the first whose cumulative weight exceeds u x total."""
         # the last code once more at the end: bisect_right's len(cum) lands on it, as min(..., last) would
         codes, cum, total = (*self.codes, self.codes[-1]), self.cum, self.cum[-1]
         return [codes[bisect_right(cum, u * total)] for u in us]

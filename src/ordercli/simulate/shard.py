@@ -37,6 +37,7 @@ from ordercli.simulate.behaviour import Behaviour, Dist, SellerType
 from ordercli.simulate.worlds import new_world
 
 DAY = 86400
+_SECOND = timedelta(seconds=1)
 ITEM = "simulated item"
 CURRENCY = "USD"  # every simulated order is paid in it
 
@@ -369,9 +370,6 @@ def _ship_at(paid: datetime, days: float) -> datetime:
     return landed + round((days - whole) * DAY) * _SECOND  # a product: cheaper than timedelta(seconds=...)
 
 
-_SECOND = timedelta(seconds=1)
-
-
 @lru_cache(maxsize=4096)
 def _working_day_landing(day: date, tz: tzinfo | None, whole: int) -> tuple[datetime, datetime, bool]:
     # by day, so the many orders paid on one day share the walk over the calendar: where `whole`
@@ -401,7 +399,7 @@ def run_policy(
     orders: list[Any] = [None] * n
     # Placements come in plan order (plans are sorted by placement), so they are a queue of their
     # own beside the heap of follow-ups; on a tie a placement goes first (it was planned first).
-    second = timedelta(seconds=1)
+    second = _SECOND
     placed_at = [start + p.placed * second for p in plans]
     placing = 0  # the position of the next placement
     actions: list[tuple[datetime, int, int, int]] = []  # follow-ups: (at, tie, position, action)
