@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 # The one place the version is written: pyproject.toml reads it from here (setuptools `attr:`), and
 # `ordercli --version` prints it without importing anything else.
-__version__ = "0.2.0.dev0"
+__version__ = "0.2.0"
 
 __all__ = [
     "NotFound",
